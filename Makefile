@@ -1,0 +1,36 @@
+# The two commands of the README: `make demo` and `make test`. Both start from a
+# fresh clone with only Python 3.10+ and pip: they create .venv and install into it.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: install test lint format demo i18n clean
+
+$(STAMP): pyproject.toml setup.py sample-app/setup.py
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]' -e sample-app
+	touch $(STAMP)
+
+install: $(STAMP)
+
+test: $(STAMP) lint
+	$(PY) -m pytest
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: $(STAMP)
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+# Compile the gettext catalogs (the .mo files are committed, so users need no Babel).
+i18n: $(STAMP)
+	$(VENV)/bin/pybabel extract -F pyproject.toml -o activitystream/i18n/activitystream.pot activitystream
+	$(VENV)/bin/pybabel update -i activitystream/i18n/activitystream.pot -d activitystream/i18n -D activitystream
+	$(VENV)/bin/pybabel compile -d activitystream/i18n -D activitystream
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info

@@ -1,0 +1,34 @@
+"""activitystream: activity streams and notifications for TurboGears2.
+
+Plug it in your ``config/app_cfg.py``::
+
+    from tgext.pluggable import plug
+    plug(base_config, 'activitystream')
+
+then ``from activitystream import am`` and ``am.create(actor, 'commented', ...)``.
+"""
+
+from tg.configuration import milestones
+
+from .manager import ActionManager, am
+from .options import BLUEPRINT_KEY, ConfigurationError, validate
+
+__all__ = ['ActionManager', 'ConfigurationError', 'am', 'plugme']
+
+RENDERERS = ('json', 'kajiki', 'genshi')
+
+
+def plugme(app_config, options):
+    """Called by ``tgext.pluggable.plug``: validate options and prepare the host config."""
+    from . import model
+
+    options = validate(options)
+    app_config.update_blueprint({BLUEPRINT_KEY: options})
+    milestones.config_ready.register(model.configure_models)
+    try:
+        renderers = list(app_config.get_blueprint_value('renderers'))
+    except KeyError:
+        renderers = ['json']
+    renderers += [r for r in RENDERERS if r not in renderers]
+    app_config.update_blueprint({'renderers': renderers})
+    return dict(appid='activitystream', global_helpers=False)

@@ -1,0 +1,179 @@
+"""Actions as users read them, and the page that loads their entities in batches."""
+
+import json
+from datetime import datetime
+
+from . import refs
+from .timeutil import time_since
+
+
+class Page:
+    """Actions read together.
+
+    Their actors, targets and objects are loaded on first use, all at once:
+    one query per entity class for the whole page. Recipients and read state
+    load the same way, only when asked for.
+    """
+
+    def __init__(self, storage, records, read_state=None):
+        self.storage = storage
+        self.actions = [Action(record, self) for record in records]
+        self._read_state = read_state
+        self._entities = None
+        self._recipients = None
+        self._marks = None
+
+    def known_entities(self, entities):
+        """Take entities the caller already holds ({Ref: entity}) instead of loading them."""
+        self._entities = dict(entities)
+
+    def known_recipients(self, by_action):
+        """Take the recipients the caller already holds ({action id: [entity]})."""
+        self._recipients = dict(by_action)
+
+    def entity(self, ref):
+        if ref is None:
+            return None
+        if self._entities is None:
+            wanted = {
+                r for a in self.actions for r in (a.actor_ref, a.target_ref, a.action_obj_ref)
+            }
+            self._entities = refs.resolve(self.storage, wanted)
+        return self._entities.get(ref)
+
+    def recipients(self, action):
+        if action.broadcast:
+            return None
+        if self._recipients is None:
+            ids = [a.id for a in self.actions if not a.broadcast]
+            by_action = self.storage.recipients_of(ids)
+            entities = refs.resolve(self.storage, {r for rs in by_action.values() for r in rs})
+            self._recipients = {
+                id_: [entities[r] for r in rs if entities.get(r) is not None]
+                for id_, rs in by_action.items()
+            }
+        return self._recipients.get(action.id, [])
+
+    def state(self, action):
+        """(seen, read) of ``action`` for the page's recipient; (None, None) for streams."""
+        if self._read_state is None:
+            return None, None
+        if self._marks is None:
+            self._marks = self._read_state([a.id for a in self.actions])
+        last_seen, read_until, marked = self._marks
+        seen = last_seen is not None and action.timestamp <= last_seen
+        read = (read_until is not None and action.timestamp <= read_until) or action.id in marked
+        return seen, read
+
+
+class Action:
+    """One activity. Referenced entities resolve in batches with the rest of the page.
+
+    ``actor`` and ``target`` are display strings (the entity's ``as_str`` when
+    its class has one, else ``str(entity)``), as in 0.1.1; ``action_obj`` is
+    the entity, as in 0.1.1. The entities themselves are ``actor_entity``,
+    ``target_entity`` and ``action_obj_entity``; the stored references are
+    ``actor_ref``, ``target_ref`` and ``action_obj_ref``. A deleted entity
+    reads as None.
+    """
+
+    def __init__(self, record, page):
+        self._page = page
+        self.id = record.id
+        self.actor_ref = record.actor
+        self.verb = record.verb
+        self.target_ref = record.target
+        self.action_obj_ref = record.action_obj
+        self.description = record.description
+        self._extra = record.extra
+        self.timestamp = record.timestamp
+        self.broadcast = record.broadcast
+
+    def __repr__(self):
+        return f'<Action {self.id} {self.actor_ref.type}:{self.actor_ref.id} {self.verb!r}>'
+
+    def __eq__(self, other):
+        return isinstance(other, Action) and other.id == self.id
+
+    def __hash__(self):
+        return hash(self.id)
+
+    @property
+    def _id(self):
+        """The 0.1.1 name of ``id`` (cache keys in the seed README use it)."""
+        return self.id
+
+    @property
+    def extra(self):
+        """``extra`` as it was given to ``create``: a dict, a string, ..."""
+        return None if self._extra is None else json.loads(self._extra)
+
+    @property
+    def actor_entity(self):
+        return self._page.entity(self.actor_ref)
+
+    @property
+    def target_entity(self):
+        return self._page.entity(self.target_ref)
+
+    @property
+    def action_obj_entity(self):
+        return self._page.entity(self.action_obj_ref)
+
+    @property
+    def actor(self):
+        return refs.display(self.actor_entity)
+
+    @property
+    def target(self):
+        return refs.display(self.target_entity)
+
+    @property
+    def action_obj(self):
+        return self.action_obj_entity
+
+    @property
+    def target_link(self):
+        """The target's ``as_link``, when its class has one."""
+        link = getattr(self.target_entity, 'as_link', None)
+        return link() if callable(link) else link
+
+    @property
+    def recipients(self):
+        """The entities it was delivered to; None for a broadcast."""
+        return self._page.recipients(self)
+
+    @property
+    def seen(self):
+        """Whether the recipient it was read for has seen it (None outside ``get_by_recipient``)."""
+        return self._page.state(self)[0]
+
+    @property
+    def read(self):
+        """Whether the recipient it was read for has read it (None outside ``get_by_recipient``)."""
+        return self._page.state(self)[1]
+
+    @property
+    def timestamp_since(self):
+        return time_since(self.timestamp)
+
+    @property
+    def timestamp_24_hh_mm(self):
+        """'HH:MM:SS' (UTC) as 0.1.1 gave it; its templates cut the seconds with ``[:-3]``."""
+        return self.timestamp.strftime('%H:%M:%S')
+
+    def render_str(self, action=None, timestamp_since=False, timestamp_format=None):
+        """``actor verb [action_obj] [target] time`` as one line of text.
+
+        ``action`` is accepted for 0.1.1's ``render_str(action)`` call shape.
+        """
+        action = action or self
+        if timestamp_since:
+            when = action.timestamp_since
+        elif timestamp_format is not None:
+            when = timestamp_format(action.timestamp)
+        else:
+            when = datetime.strftime(action.timestamp, '%Y-%m-%d %H:%M')
+        obj = action.action_obj
+        parts = [action.actor, action.verb, obj and refs.display(obj), action.target, when]
+        return ' '.join(str(p) for p in parts if p)

@@ -1,0 +1,3 @@
+from .root import RootController
+
+__all__ = ['RootController']

@@ -1,0 +1,79 @@
+"""What tgext.pluggable sees: ``DBSession``, ``init_model`` and the active tables.
+
+The backend is chosen once, when TG's configuration is ready
+(:func:`configure_models`). For SQLAlchemy the table classes become
+attributes of this module, so tgext.pluggable copies them into the host's
+metadata; Ming needs no merging, its indexes are ensured on first use.
+Everything else reaches the database through :func:`storage`.
+"""
+
+import tg
+from tgext.pluggable import PluggableSession
+
+from ..options import BLUEPRINT_KEY, DEFAULTS, ConfigurationError
+
+DBSession = PluggableSession()
+backend = None
+_storage = None
+_schema_ready = False
+_SQLA_NAMES = ('DeclarativeBase', 'Action', 'Delivery', 'SeenState', 'ReadMark')
+
+
+def init_model(app_session):
+    DBSession.configure(app_session)
+
+
+def options():
+    """The validated plug options of the running application."""
+    return tg.config.get(BLUEPRINT_KEY, DEFAULTS)
+
+
+def _chosen_backend(conf):
+    wanted = options().get('backend', 'auto')
+    if wanted != 'auto':
+        return wanted
+    if conf.get('use_sqlalchemy'):
+        return 'sqlalchemy'
+    if conf.get('use_ming'):
+        return 'ming'
+    raise ConfigurationError(
+        'activitystream needs a database: set use_sqlalchemy = True (with sqlalchemy.url) '
+        'or use_ming = True (with ming.url) in your application configuration'
+    )
+
+
+def configure_models(conf=None, app=None):
+    """Pick the storage backend from the host's configuration (config_ready milestone)."""
+    global backend, _storage, _schema_ready
+    from .. import refs
+
+    refs.forget_classes()
+    module = globals()
+    backend = _chosen_backend(tg.config)
+    _schema_ready = False
+    if backend == 'sqlalchemy':
+        from ..storage.sqla import schema
+        from ..storage.sqla.storage import SQLAStorage
+
+        module.update({name: getattr(schema, name) for name in _SQLA_NAMES})
+        _storage = SQLAStorage(DBSession)
+    else:
+        from ..storage.ming.storage import MingStorage
+
+        for name in _SQLA_NAMES:
+            module.pop(name, None)
+        _storage = MingStorage(DBSession)
+
+
+def storage():
+    """The active storage; its schema is ensured on first use in a process."""
+    global _schema_ready
+    if _storage is None:
+        raise ConfigurationError(
+            "activitystream is not plugged: call plug(base_config, 'activitystream') "
+            'in your config/app_cfg.py and start the application first'
+        )
+    if not _schema_ready:
+        _storage.ensure_schema()
+        _schema_ready = True
+    return _storage

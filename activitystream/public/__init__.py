@@ -1,0 +1,1 @@
+"""Static files, served by tgext.pluggable at /_pluggable/activitystream/."""

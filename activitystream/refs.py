@@ -1,0 +1,169 @@
+"""Host entities as stored references, and back again in batches.
+
+An entity is stored as ``Ref(class name, primary key as a string)``, so int,
+string, UUID and ObjectId keys all fit one column. Resolving a page of
+references costs one query per entity class, never one per row.
+"""
+
+import uuid
+
+from .storage.base import Ref
+
+_classes = {}  # class name -> mapped class, learnt from entities we were given
+
+
+def _sqla_key(obj, argname):
+    try:
+        from sqlalchemy import inspect
+        from sqlalchemy.orm import InstanceState, object_session
+    except ImportError:  # pragma: no cover - the package works without SQLAlchemy
+        return None
+    state = inspect(obj, raiseerr=False)
+    if not isinstance(state, InstanceState):
+        return None
+    mapper = state.mapper
+    if len(mapper.primary_key) != 1:
+        raise ValueError(f'{argname}: {type(obj).__name__} has a composite primary key')
+    key = mapper.primary_key_from_instance(obj)[0]
+    session = object_session(obj)
+    if key is None and session is not None:
+        session.flush([obj])  # a pending entity gets its key now, inside the host's transaction
+        key = mapper.primary_key_from_instance(obj)[0]
+    return (key,)
+
+
+def _ming_key(obj):
+    try:
+        from ming.odm import mapper
+    except ImportError:  # pragma: no cover - the package works without Ming
+        return None
+    try:
+        mapper(obj)
+    except (KeyError, AttributeError):
+        return None
+    return (getattr(obj, '_id', None),)
+
+
+def ref_of(obj, argname):
+    """The stored reference of host entity ``obj``; errors name ``argname``."""
+    if obj is None:
+        raise ValueError(f'{argname} is required')
+    if isinstance(obj, type):
+        raise TypeError(f'{argname} must be a mapped entity instance, got the class {obj.__name__}')
+    found = _sqla_key(obj, argname) or _ming_key(obj)
+    if found is None:
+        raise TypeError(
+            f'{argname} must be a mapped entity (SQLAlchemy or Ming), got {type(obj).__name__}'
+        )
+    key = found[0]
+    if key is None:
+        raise ValueError(
+            f'{argname}: {type(obj).__name__} has no primary key yet; add it to the session first'
+        )
+    cls = type(obj)
+    _classes.setdefault(cls.__name__, cls)
+    return Ref(cls.__name__, str(key))
+
+
+def forget_classes():
+    """Drop learnt classes: a new application has its own (see model.configure_models)."""
+    _classes.clear()
+
+
+def _app_model_class(name):
+    from tgext.pluggable import app_model
+
+    try:
+        return getattr(app_model, name, None)
+    except Exception:  # app_model is not configured outside an application
+        return None
+
+
+def _mapped_classes():
+    """Every mapped class we can find, for types never seen by this process."""
+    try:
+        from ming.odm import Mapper
+
+        yield from (m.mapped_class for m in Mapper.all_mappers())
+    except ImportError:  # pragma: no cover
+        pass
+    base = _app_model_class('DeclarativeBase')
+    registry = getattr(base, 'registry', None)
+    if registry is not None:
+        yield from (m.class_ for m in registry.mappers)
+
+
+def entity_class(type_name):
+    """The mapped class stored as ``type_name``, or None when it no longer exists."""
+    cls = _app_model_class(type_name) or _classes.get(type_name)
+    if cls is None:
+        cls = next((c for c in _mapped_classes() if c.__name__ == type_name), None)
+    if cls is not None:
+        _classes[type_name] = cls
+    return cls
+
+
+def _key_type(cls):
+    try:
+        from sqlalchemy import inspect
+
+        mapper = inspect(cls, raiseerr=False)
+        if mapper is not None and hasattr(mapper, 'primary_key'):
+            return mapper.primary_key[0].type.python_type
+    except (ImportError, NotImplementedError):
+        pass
+    try:
+        from bson import ObjectId
+        from ming import schema
+        from ming.odm import mapper
+
+        field_type = mapper(cls).property_index['_id'].field.type
+        return ObjectId if field_type in (schema.ObjectId, ObjectId) else field_type
+    except (ImportError, KeyError, AttributeError):
+        return str
+
+
+def stored_key(cls, id_string):
+    """Turn a stored id string back into the primary key value of ``cls``."""
+    key_type = _key_type(cls)
+    if key_type in (str, None) or not isinstance(key_type, type):
+        return id_string
+    try:
+        return uuid.UUID(id_string) if key_type is uuid.UUID else key_type(id_string)
+    except (TypeError, ValueError):
+        return id_string
+
+
+def primary_key_of(entity):
+    """The primary key value of a loaded entity, as stored (a string)."""
+    return ref_of(entity, 'entity').id
+
+
+def resolve(storage, refs):
+    """Load the entities behind ``refs``: one query per entity class.
+
+    Returns {Ref: entity or None}; None stands for a deleted entity or class.
+    """
+    by_type = {}
+    for ref in refs:
+        if ref is not None:
+            by_type.setdefault(ref.type, set()).add(ref.id)
+    found = {}
+    for type_name, ids in by_type.items():
+        cls = entity_class(type_name)
+        loaded = storage.load_entities(cls, [stored_key(cls, i) for i in ids]) if cls else []
+        for entity in loaded:
+            found[Ref(type_name, primary_key_of(entity))] = entity
+        for id_ in ids:
+            found.setdefault(Ref(type_name, id_), None)
+    return found
+
+
+def display(entity):
+    """How 0.1.1 showed an entity: its ``as_str`` when it has one, else ``str()``."""
+    if entity is None:
+        return None
+    as_str = getattr(entity, 'as_str', None)
+    if as_str is None:
+        return str(entity)
+    return as_str() if callable(as_str) else as_str

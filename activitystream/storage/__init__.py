@@ -1,0 +1,1 @@
+"""Storage backends: ``base`` is the contract, ``sqla`` and ``ming`` implement it."""

@@ -1,0 +1,1 @@
+"""Ming/MongoDB backend: schema and queries only."""

@@ -1,0 +1,46 @@
+"""MongoDB collections of activitystream and their indexes.
+
+Documents mirror the SQLAlchemy tables field by field (see ``storage/sqla/schema.py``):
+
+- ``activitystream_actions``: ``_id`` (ObjectId), ``actor_type``, ``actor_id``, ``verb``,
+  ``target_type``, ``target_id``, ``action_obj_type``, ``action_obj_id``, ``description``,
+  ``extra`` (JSON text), ``timestamp``, ``broadcast``.
+- ``activitystream_deliveries``: ``action_id``, ``recipient_type``, ``recipient_id``,
+  ``timestamp`` (a copy of the action's), one per (action, recipient).
+- ``activitystream_seen``: ``recipient_type``, ``recipient_id``, ``last_seen``, ``read_until``.
+- ``activitystream_reads``: ``recipient_type``, ``recipient_id``, ``action_id``, ``timestamp``.
+"""
+
+from pymongo import ASCENDING as ASC
+from pymongo import DESCENDING as DESC
+
+ACTIONS = 'activitystream_actions'
+DELIVERIES = 'activitystream_deliveries'
+SEEN = 'activitystream_seen'
+READS = 'activitystream_reads'
+
+NEWEST_FIRST = [('timestamp', DESC), ('_id', DESC)]
+INBOX_ORDER = [('timestamp', DESC), ('action_id', DESC)]
+
+# collection -> list of (keys, options)
+INDEXES = {
+    ACTIONS: [
+        ([('actor_type', ASC), ('actor_id', ASC)] + NEWEST_FIRST, {}),
+        ([('target_type', ASC), ('target_id', ASC)] + NEWEST_FIRST, {}),
+        ([('action_obj_type', ASC), ('action_obj_id', ASC)] + NEWEST_FIRST, {}),
+        ([('verb', ASC)] + NEWEST_FIRST, {}),
+        ([('broadcast', ASC)] + NEWEST_FIRST, {}),
+        (NEWEST_FIRST, {}),
+    ],
+    DELIVERIES: [
+        ([('recipient_type', ASC), ('recipient_id', ASC)] + INBOX_ORDER, {}),
+        ([('action_id', ASC)], {}),
+    ],
+    SEEN: [
+        ([('recipient_type', ASC), ('recipient_id', ASC)], {'unique': True}),
+    ],
+    READS: [
+        ([('recipient_type', ASC), ('recipient_id', ASC), ('action_id', ASC)], {'unique': True}),
+        ([('recipient_type', ASC), ('recipient_id', ASC), ('timestamp', DESC)], {}),
+    ],
+}

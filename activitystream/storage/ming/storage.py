@@ -1,0 +1,195 @@
+"""The storage contract on Ming/MongoDB (also ``mim://``, Ming's in-memory MongoDB).
+
+Queries go straight to the collections behind the host's Ming session: our
+documents need no object mapping, and bulk writes stay one ``insert_many``.
+"""
+
+from bson import ObjectId
+from ming.odm import session as odm_session
+
+from ..base import ActionRecord, Ref, SeenState, Storage, merge_newest
+from .schema import ACTIONS, DELIVERIES, INBOX_ORDER, INDEXES, NEWEST_FIRST, READS, SEEN
+
+
+def _ref(doc, prefix):
+    type_ = doc.get(prefix + '_type')
+    return None if type_ is None else Ref(type_, doc[prefix + '_id'])
+
+
+def _record(doc):
+    return ActionRecord(
+        id=doc['_id'],
+        actor=_ref(doc, 'actor'),
+        verb=doc['verb'],
+        target=_ref(doc, 'target'),
+        action_obj=_ref(doc, 'action_obj'),
+        description=doc.get('description'),
+        extra=doc.get('extra'),
+        timestamp=doc['timestamp'],
+        broadcast=doc.get('broadcast', False),
+    )
+
+
+def _is(prefix, ref):
+    return {prefix + '_type': ref.type, prefix + '_id': ref.id}
+
+
+def _newer(spec, after):
+    if after is not None:
+        spec['timestamp'] = {'$gt': after}
+    return spec
+
+
+class _Key:
+    """(timestamp, id) of an inbox entry, for merging."""
+
+    __slots__ = ('timestamp', 'id')
+
+    def __init__(self, timestamp, id_):
+        self.timestamp, self.id = timestamp, id_
+
+
+class MingStorage(Storage):
+    name = 'ming'
+
+    def __init__(self, session):
+        self.session = session
+
+    def _c(self, name):
+        return self.session.impl.db[name]
+
+    def ensure_schema(self):
+        for name, indexes in INDEXES.items():
+            for keys, options in indexes:
+                self._c(name).create_index(keys, **options)
+
+    def insert_actions(self, new_actions):
+        docs = []
+        for a in new_actions:
+            doc = dict(_id=ObjectId(), **_is('actor', a.actor), verb=a.verb)
+            for name in ('target', 'action_obj'):
+                ref = getattr(a, name)
+                doc.update(_is(name, ref) if ref else {name + '_type': None, name + '_id': None})
+            doc.update(
+                description=a.description,
+                extra=a.extra,
+                timestamp=a.timestamp,
+                broadcast=a.recipients is None,
+            )
+            docs.append(doc)
+        delivered = [
+            dict(action_id=doc['_id'], **_is('recipient', r), timestamp=a.timestamp)
+            for doc, a in zip(docs, new_actions, strict=False)
+            for r in a.recipients or ()
+        ]
+        ids = [doc['_id'] for doc in docs]
+        self._c(ACTIONS).insert_many(docs)
+        try:
+            if delivered:
+                self._c(DELIVERIES).insert_many(delivered)
+        except Exception:
+            # no transactions here: take back what was written
+            self._c(DELIVERIES).delete_many({'action_id': {'$in': ids}})
+            self._c(ACTIONS).delete_many({'_id': {'$in': ids}})
+            raise
+        return ids
+
+    def _by_ids(self, ids):
+        found = {doc['_id']: doc for doc in self._c(ACTIONS).find({'_id': {'$in': list(ids)}})}
+        return [_record(found[id_]) for id_ in ids if id_ in found]
+
+    def inbox(self, recipient, limit, offset):
+        top = None if limit is None else offset + limit
+        direct = self._c(DELIVERIES).find(
+            _is('recipient', recipient), {'action_id': 1, 'timestamp': 1}
+        )
+        bcast = self._c(ACTIONS).find({'broadcast': True}, {'timestamp': 1})
+        direct, bcast = direct.sort(INBOX_ORDER), bcast.sort(NEWEST_FIRST)
+        if top is not None:
+            direct, bcast = direct.limit(top), bcast.limit(top)
+        keys = merge_newest(
+            [_Key(d['timestamp'], d['action_id']) for d in direct],
+            [_Key(d['timestamp'], d['_id']) for d in bcast],
+            limit,
+            offset,
+        )
+        return self._by_ids([k.id for k in keys])
+
+    def inbox_count(self, recipient, after=None):
+        direct = self._c(DELIVERIES).count_documents(_newer(_is('recipient', recipient), after))
+        bcast = self._c(ACTIONS).count_documents(_newer({'broadcast': True}, after))
+        return direct + bcast
+
+    def _stream_spec(self, where):
+        spec = {}
+        for name in ('actor', 'target', 'action_obj'):
+            if getattr(where, name):
+                spec.update(_is(name, getattr(where, name)))
+        if where.verb is not None:
+            spec['verb'] = where.verb
+        return spec
+
+    def stream(self, where, limit, offset):
+        cursor = self._c(ACTIONS).find(self._stream_spec(where)).sort(NEWEST_FIRST).skip(offset)
+        if limit is not None:
+            cursor = cursor.limit(limit)
+        return [_record(doc) for doc in cursor]
+
+    def stream_count(self, where):
+        return self._c(ACTIONS).count_documents(self._stream_spec(where))
+
+    def recipients_of(self, action_ids):
+        found = {}
+        for d in self._c(DELIVERIES).find({'action_id': {'$in': list(action_ids)}}):
+            found.setdefault(d['action_id'], []).append(_ref(d, 'recipient'))
+        return found
+
+    def visible(self, recipient, action_ids):
+        ids = list(action_ids)
+        spec = dict(_is('recipient', recipient), action_id={'$in': ids})
+        found = {d['action_id']: d['timestamp'] for d in self._c(DELIVERIES).find(spec)}
+        for d in self._c(ACTIONS).find({'broadcast': True, '_id': {'$in': ids}}):
+            found[d['_id']] = d['timestamp']
+        return found
+
+    def seen_state(self, recipient):
+        doc = self._c(SEEN).find_one(_is('recipient', recipient))
+        return (
+            SeenState() if doc is None else SeenState(doc.get('last_seen'), doc.get('read_until'))
+        )
+
+    def save_seen_state(self, recipient, state):
+        values = {'last_seen': state.last_seen, 'read_until': state.read_until}
+        self._c(SEEN).update_one(_is('recipient', recipient), {'$set': values}, upsert=True)
+
+    def read_marks(self, recipient, action_ids):
+        spec = dict(_is('recipient', recipient), action_id={'$in': list(action_ids)})
+        return {d['action_id'] for d in self._c(READS).find(spec, {'action_id': 1})}
+
+    def add_read_marks(self, recipient, marks):
+        if marks:
+            key = _is('recipient', recipient)
+            self._c(READS).insert_many(
+                [dict(key, action_id=id_, timestamp=ts) for id_, ts in marks.items()]
+            )
+
+    def count_read_marks(self, recipient, after):
+        return self._c(READS).count_documents(_newer(_is('recipient', recipient), after))
+
+    def drop_read_marks(self, recipient, until):
+        spec = dict(_is('recipient', recipient), timestamp={'$lte': until})
+        self._c(READS).delete_many(spec)
+
+    def newest_visible(self, recipient):
+        found = [
+            self._c(DELIVERIES).find_one(_is('recipient', recipient), sort=INBOX_ORDER),
+            self._c(ACTIONS).find_one({'broadcast': True}, sort=NEWEST_FIRST),
+        ]
+        found = [doc['timestamp'] for doc in found if doc is not None]
+        return max(found) if found else None
+
+    def load_entities(self, cls, ids):
+        return cls.query.find({'_id': {'$in': ids}}).all()
+
+    def flush_entity(self, entity):
+        odm_session(entity).flush(entity)

@@ -1,0 +1,1 @@
+"""SQLAlchemy backend: schema and queries only."""

@@ -1,0 +1,115 @@
+"""SQLAlchemy tables of activitystream.
+
+These classes have their own declarative base: tgext.pluggable copies each
+table into the host's metadata, so the host's ``gearbox setup-app`` (or
+``metadata.create_all``) creates them. Referenced host entities are stored as
+(type, id-as-string) pairs, so any primary key type works and no foreign key
+to the host is needed.
+"""
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Unicode,
+    UnicodeText,
+)
+from sqlalchemy.orm import declarative_base
+
+DeclarativeBase = declarative_base()
+
+# SQLite only autoincrements an INTEGER PRIMARY KEY.
+ActionId = BigInteger().with_variant(Integer(), 'sqlite')
+TYPE_LEN = 128
+ID_LEN = 128
+
+
+class Action(DeclarativeBase):
+    """One activity: ``actor verb [action_obj] [target]`` at ``timestamp``."""
+
+    __tablename__ = 'activitystream_actions'
+
+    id = Column(ActionId, primary_key=True, autoincrement=True)
+    actor_type = Column(String(TYPE_LEN), nullable=False)
+    actor_id = Column(String(ID_LEN), nullable=False)
+    verb = Column(Unicode(255), nullable=False)
+    target_type = Column(String(TYPE_LEN))
+    target_id = Column(String(ID_LEN))
+    action_obj_type = Column(String(TYPE_LEN))
+    action_obj_id = Column(String(ID_LEN))
+    description = Column(UnicodeText)
+    extra = Column(UnicodeText)
+    timestamp = Column(DateTime, nullable=False)
+    broadcast = Column(Boolean, nullable=False, default=False)
+
+    __table_args__ = (
+        Index('ix_activitystream_actions_actor', actor_type, actor_id, timestamp, id),
+        Index('ix_activitystream_actions_target', target_type, target_id, timestamp, id),
+        Index('ix_activitystream_actions_obj', action_obj_type, action_obj_id, timestamp, id),
+        Index('ix_activitystream_actions_verb', verb, timestamp, id),
+        Index('ix_activitystream_actions_broadcast', broadcast, timestamp, id),
+        Index('ix_activitystream_actions_timestamp', timestamp, id),
+    )
+
+
+class Delivery(DeclarativeBase):
+    """One row per (action, recipient), with a copy of the action's timestamp.
+
+    The copy makes "latest N for R" and "how many since T for R" single index
+    range scans on (recipient_type, recipient_id, timestamp).
+    """
+
+    __tablename__ = 'activitystream_deliveries'
+
+    action_id = Column(
+        ActionId, ForeignKey('activitystream_actions.id', ondelete='CASCADE'), primary_key=True
+    )
+    recipient_type = Column(String(TYPE_LEN), primary_key=True)
+    recipient_id = Column(String(ID_LEN), primary_key=True)
+    timestamp = Column(DateTime, nullable=False)
+
+    __table_args__ = (
+        Index(
+            'ix_activitystream_deliveries_inbox',
+            recipient_type,
+            recipient_id,
+            timestamp,
+            action_id,
+        ),
+    )
+
+
+class SeenState(DeclarativeBase):
+    """Watermarks per recipient: last seen (unless the host keeps it) and read-until."""
+
+    __tablename__ = 'activitystream_seen'
+
+    recipient_type = Column(String(TYPE_LEN), primary_key=True)
+    recipient_id = Column(String(ID_LEN), primary_key=True)
+    last_seen = Column(DateTime)
+    read_until = Column(DateTime)
+
+
+class ReadMark(DeclarativeBase):
+    """One action read by one recipient after its read-until watermark."""
+
+    __tablename__ = 'activitystream_reads'
+
+    recipient_type = Column(String(TYPE_LEN), primary_key=True)
+    recipient_id = Column(String(ID_LEN), primary_key=True)
+    action_id = Column(
+        ActionId, ForeignKey('activitystream_actions.id', ondelete='CASCADE'), primary_key=True
+    )
+    timestamp = Column(DateTime, nullable=False)
+
+    __table_args__ = (
+        Index('ix_activitystream_reads_time', recipient_type, recipient_id, timestamp),
+    )
+
+
+MODELS = (Action, Delivery, SeenState, ReadMark)

@@ -1,0 +1,211 @@
+"""The storage contract on SQLAlchemy: Core statements on the host's session.
+
+Everything runs inside the host's transaction (zope.sqlalchemy in a TG app),
+so an action is committed or rolled back together with the request.
+"""
+
+from sqlalchemy import and_, delete, func, insert, inspect, select, true, union_all, update
+
+from ..base import ActionRecord, Ref, SeenState, Storage
+from .schema import Action, Delivery, ReadMark
+from .schema import SeenState as SeenTable
+
+actions = Action.__table__
+deliveries = Delivery.__table__
+reads = ReadMark.__table__
+seen = SeenTable.__table__
+
+# insertmanyvalues page size: one multi-row INSERT for a few thousand recipients
+BULK_PAGE = 5000
+
+
+def _ref(type_, id_):
+    return None if type_ is None else Ref(type_, id_)
+
+
+def _record(row):
+    return ActionRecord(
+        id=row.id,
+        actor=Ref(row.actor_type, row.actor_id),
+        verb=row.verb,
+        target=_ref(row.target_type, row.target_id),
+        action_obj=_ref(row.action_obj_type, row.action_obj_id),
+        description=row.description,
+        extra=row.extra,
+        timestamp=row.timestamp,
+        broadcast=row.broadcast,
+    )
+
+
+def _is(table, prefix, ref):
+    """Clause: the (type, id) column pair named ``prefix`` equals ``ref``."""
+    return and_(table.c[prefix + '_type'] == ref.type, table.c[prefix + '_id'] == ref.id)
+
+
+def _newest_first(stmt, table, id_col):
+    return stmt.order_by(table.c.timestamp.desc(), id_col.desc())
+
+
+class SQLAStorage(Storage):
+    name = 'sqlalchemy'
+
+    def __init__(self, session):
+        self.session = session
+
+    def _run(self, stmt, params=None):
+        return self.session.execute(stmt, params)
+
+    def ensure_schema(self):
+        """Tables are created by the host (setup-app / create_all)."""
+
+    def insert_actions(self, new_actions):
+        rows = [
+            dict(
+                actor_type=a.actor.type,
+                actor_id=a.actor.id,
+                verb=a.verb,
+                target_type=a.target and a.target.type,
+                target_id=a.target and a.target.id,
+                action_obj_type=a.action_obj and a.action_obj.type,
+                action_obj_id=a.action_obj and a.action_obj.id,
+                description=a.description,
+                extra=a.extra,
+                timestamp=a.timestamp,
+                broadcast=a.recipients is None,
+            )
+            for a in new_actions
+        ]
+        opts = {'insertmanyvalues_page_size': BULK_PAGE}
+        stmt = insert(actions).returning(actions.c.id, sort_by_parameter_order=True)
+        ids = list(self.session.execute(stmt, rows, execution_options=opts).scalars())
+        delivered = [
+            dict(action_id=id_, recipient_type=r.type, recipient_id=r.id, timestamp=a.timestamp)
+            for id_, a in zip(ids, new_actions, strict=False)
+            for r in a.recipients or ()
+        ]
+        if delivered:
+            self.session.execute(insert(deliveries), delivered, execution_options=opts)
+        return ids
+
+    def _inbox_keys(self, recipient):
+        direct = select(deliveries.c.action_id.label('id'), deliveries.c.timestamp.label('ts'))
+        direct = direct.where(_is(deliveries, 'recipient', recipient))
+        bcast = select(actions.c.id.label('id'), actions.c.timestamp.label('ts'))
+        bcast = bcast.where(actions.c.broadcast == true())
+        return (
+            _newest_first(direct, deliveries, deliveries.c.action_id),
+            _newest_first(bcast, actions, actions.c.id),
+        )
+
+    def inbox(self, recipient, limit, offset):
+        direct, bcast = self._inbox_keys(recipient)
+        if limit is not None:
+            # each side is an index-ordered top-(offset+limit); the merge is tiny
+            direct, bcast = direct.limit(offset + limit), bcast.limit(offset + limit)
+        page = union_all(direct.subquery().select(), bcast.subquery().select()).subquery('page')
+        stmt = select(actions).join(page, actions.c.id == page.c.id)
+        stmt = stmt.order_by(page.c.ts.desc(), page.c.id.desc()).offset(offset).limit(limit)
+        return [_record(row) for row in self._run(stmt)]
+
+    def inbox_count(self, recipient, after=None):
+        direct = select(func.count()).where(_is(deliveries, 'recipient', recipient))
+        bcast = select(func.count()).where(actions.c.broadcast == true())
+        if after is not None:
+            direct = direct.where(deliveries.c.timestamp > after)
+            bcast = bcast.where(actions.c.timestamp > after)
+        stmt = select(
+            direct.select_from(deliveries).scalar_subquery()
+            + bcast.select_from(actions).scalar_subquery()
+        )
+        return self._run(stmt).scalar_one()
+
+    def _stream_where(self, where):
+        clauses = [
+            _is(actions, name, getattr(where, name))
+            for name in ('actor', 'target', 'action_obj')
+            if getattr(where, name)
+        ]
+        if where.verb is not None:
+            clauses.append(actions.c.verb == where.verb)
+        return clauses
+
+    def stream(self, where, limit, offset):
+        stmt = _newest_first(
+            select(actions).where(*self._stream_where(where)), actions, actions.c.id
+        )
+        stmt = stmt.offset(offset).limit(limit)
+        return [_record(row) for row in self._run(stmt)]
+
+    def stream_count(self, where):
+        stmt = select(func.count()).select_from(actions).where(*self._stream_where(where))
+        return self._run(stmt).scalar_one()
+
+    def recipients_of(self, action_ids):
+        found = {}
+        stmt = select(
+            deliveries.c.action_id, deliveries.c.recipient_type, deliveries.c.recipient_id
+        )
+        for row in self._run(stmt.where(deliveries.c.action_id.in_(list(action_ids)))):
+            found.setdefault(row.action_id, []).append(Ref(row.recipient_type, row.recipient_id))
+        return found
+
+    def visible(self, recipient, action_ids):
+        ids = list(action_ids)
+        direct = select(deliveries.c.action_id, deliveries.c.timestamp).where(
+            _is(deliveries, 'recipient', recipient), deliveries.c.action_id.in_(ids)
+        )
+        bcast = select(actions.c.id, actions.c.timestamp).where(
+            actions.c.broadcast == true(), actions.c.id.in_(ids)
+        )
+        return {row[0]: row[1] for row in self._run(union_all(direct, bcast))}
+
+    def seen_state(self, recipient):
+        stmt = select(seen.c.last_seen, seen.c.read_until).where(_is(seen, 'recipient', recipient))
+        row = self._run(stmt).first()
+        return SeenState() if row is None else SeenState(row.last_seen, row.read_until)
+
+    def save_seen_state(self, recipient, state):
+        values = dict(last_seen=state.last_seen, read_until=state.read_until)
+        changed = self._run(update(seen).where(_is(seen, 'recipient', recipient)).values(values))
+        if changed.rowcount == 0:
+            key = dict(recipient_type=recipient.type, recipient_id=recipient.id)
+            self._run(insert(seen).values(**key, **values))
+
+    def read_marks(self, recipient, action_ids):
+        stmt = select(reads.c.action_id).where(
+            _is(reads, 'recipient', recipient), reads.c.action_id.in_(list(action_ids))
+        )
+        return set(self._run(stmt).scalars())
+
+    def add_read_marks(self, recipient, marks):
+        if marks:
+            key = dict(recipient_type=recipient.type, recipient_id=recipient.id)
+            rows = [dict(key, action_id=id_, timestamp=ts) for id_, ts in marks.items()]
+            self._run(insert(reads), rows)
+
+    def count_read_marks(self, recipient, after):
+        stmt = select(func.count()).select_from(reads).where(_is(reads, 'recipient', recipient))
+        if after is not None:
+            stmt = stmt.where(reads.c.timestamp > after)
+        return self._run(stmt).scalar_one()
+
+    def drop_read_marks(self, recipient, until):
+        self._run(
+            delete(reads).where(_is(reads, 'recipient', recipient), reads.c.timestamp <= until)
+        )
+
+    def newest_visible(self, recipient):
+        direct = select(func.max(deliveries.c.timestamp)).where(
+            _is(deliveries, 'recipient', recipient)
+        )
+        bcast = select(func.max(actions.c.timestamp)).where(actions.c.broadcast == true())
+        found = [self._run(stmt).scalar() for stmt in (direct, bcast)]
+        found = [ts for ts in found if ts is not None]
+        return max(found) if found else None
+
+    def load_entities(self, cls, ids):
+        pk = inspect(cls).primary_key[0]
+        return list(self.session.execute(select(cls).where(pk.in_(ids))).scalars())
+
+    def flush_entity(self, entity):
+        """The host's session flushes and commits the attribute with its transaction."""

@@ -1,0 +1,59 @@
+"""gettext for activitystream, inside a request and outside one.
+
+Inside a TG request the host's translator is asked first (so a host can
+override our strings), then our own catalogs in the request's languages.
+Outside a request (scripts, workers rendering e-mails) our catalogs are used
+in the configured default language (``i18n.lang``), English when unset.
+"""
+
+import gettext
+import os
+
+DOMAIN = 'activitystream'
+LOCALEDIR = os.path.join(os.path.dirname(__file__), 'i18n')
+
+
+def _catalog(languages):
+    return gettext.translation(DOMAIN, LOCALEDIR, languages=languages, fallback=True)
+
+
+def _languages():
+    """The request's languages, or the configured default outside a request."""
+    import tg
+
+    try:
+        from tg.i18n import get_lang
+
+        langs = get_lang(all=True)
+    except TypeError:  # no request: TG's context is not registered for this thread
+        langs = None
+    if langs:
+        return list(langs), True
+    try:
+        default = tg.config.get('i18n.lang')
+    except (TypeError, AttributeError):  # no application configured
+        default = None
+    return ([default] if default else ['en']), False
+
+
+def ngettext(singular, plural, n):
+    langs, in_request = _languages()
+    if in_request:
+        import tg
+
+        text = tg.translator.ngettext(singular, plural, n)
+        if text not in (singular, plural):
+            return text
+    return _catalog(langs).ngettext(singular, plural, n)
+
+
+def ugettext(message):
+    return ngettext(message, message, 1)
+
+
+_ = ugettext
+
+
+def l_(message):
+    """Mark a string for extraction; translate it later with ``_()``."""
+    return message

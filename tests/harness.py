@@ -1,0 +1,302 @@
+"""Real TG2 applications that plug activitystream, one per database backend.
+
+``environment(name)`` gives an :class:`Env`: a WebTest ``TestApp`` of a TG 2.5
+FullStack application (``tests/hosts/sahost`` or ``minghost``) with
+activitystream plugged, plus helpers to make host entities. Apps are cached
+per backend and their data wiped between tests; building any other app
+(``build_app``) drops the cache, since TG's configuration is process-global.
+"""
+
+import contextlib
+import itertools
+import os
+import tempfile
+
+import pytest
+import tg
+import transaction
+from tg import FullStackApplicationConfigurator
+from tg.configuration import milestones
+from tgext.pluggable import plug
+from webtest import TestApp
+
+IN_CI = os.environ.get('CI', '').lower() == 'true'
+PG_URL = os.environ.get(
+    'ACTIVITYSTREAM_PG_URL', 'postgresql+psycopg2://postgres@127.0.0.1:5432/test'
+)
+MONGO_URL = os.environ.get('ACTIVITYSTREAM_MONGO_URL')  # a real MongoDB, when given
+
+BACKENDS = ['sqlite', 'postgresql', 'ming'] + (['mongodb'] if MONGO_URL else [])
+
+_state = {'generation': 0, 'cached': None, 'pg_url': None, 'tmpdir': None}
+
+
+def reset_tg():
+    """TG's milestones and hooks are process-global: clear them before a new app."""
+    milestones._reset_all()
+    tg.hooks._clear()
+
+
+def _unavailable(what, error):
+    message = f'{what} is not reachable: {error}'
+    if IN_CI:
+        pytest.fail(f'{message} (CI=true: a missing server is a failure)')
+    pytest.skip(message)
+
+
+def postgresql_url():
+    """A fresh database on the running PostgreSQL server, made once per test run."""
+    if _state['pg_url'] is None:
+        import sqlalchemy as sa
+
+        name = f'activitystream_test_{os.getpid()}'
+        try:
+            admin = sa.create_engine(PG_URL, isolation_level='AUTOCOMMIT')
+            with admin.connect() as conn:
+                conn.execute(sa.text(f'DROP DATABASE IF EXISTS {name}'))
+                conn.execute(sa.text(f'CREATE DATABASE {name}'))
+            admin.dispose()
+        except Exception as exc:  # noqa: BLE001 - any connection problem means "not here"
+            _unavailable('PostgreSQL', exc)
+        _state['pg_url'] = PG_URL.rsplit('/', 1)[0] + '/' + name
+    return _state['pg_url']
+
+
+def drop_postgresql_database():
+    if _state['pg_url'] is None:
+        return
+    import sqlalchemy as sa
+
+    name = _state['pg_url'].rsplit('/', 1)[1]
+    admin = sa.create_engine(PG_URL, isolation_level='AUTOCOMMIT')
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS {name} WITH (FORCE)'))
+    admin.dispose()
+
+
+def sqlite_url():
+    if _state['tmpdir'] is None:
+        _state['tmpdir'] = tempfile.mkdtemp(prefix='activitystream-tests-')
+    return 'sqlite:///' + os.path.join(_state['tmpdir'], f'test-{_state["generation"]}.sqlite')
+
+
+def blueprint_for(backend):
+    """Host configuration for ``backend``, as a quickstarted app would have it.
+
+    Host modules are imported only here, after ``reset_tg()``: ``@expose`` waits
+    for a milestone, and a reset before it is reached would lose the exposure.
+    """
+    from .hosts.common import AuthMetadata
+
+    if backend in ('sqlite', 'postgresql'):
+        from .hosts import sahost as package
+
+        url = sqlite_url() if backend == 'sqlite' else postgresql_url()
+        db = {'use_sqlalchemy': True, 'sqlalchemy.url': url, 'tm.enabled': True}
+    else:
+        from .hosts import minghost as package
+
+        url = MONGO_URL if backend == 'mongodb' else 'mim:///'
+        db = {
+            'use_ming': True,
+            'use_sqlalchemy': False,
+            'ming.url': url,
+            'ming.db': f'activitystream_test_{os.getpid()}',
+            'tm.enabled': False,
+        }
+    model = package.model
+    return package, {
+        'package': package,
+        'model': model,
+        'DBSession': model.DBSession,
+        'renderers': ['json', 'kajiki', 'genshi'],
+        'default_renderer': 'kajiki',
+        'session.enabled': False,
+        'cache.enabled': True,
+        'i18n.enabled': True,
+        'debug': False,
+        'trace_errors.enable': False,
+        'errorpage.enabled': False,
+        'sa_auth.enabled': True,
+        'skip_authentication': True,
+        'sa_auth.cookie_secret': 'test',
+        'sa_auth.authmetadata': AuthMetadata(lambda name: _find_user(model, name)),
+        **db,
+    }
+
+
+def _find_user(model, user_name):
+    if hasattr(model.User, '__tablename__'):
+        return model.DBSession.query(model.User).filter_by(user_name=user_name).first()
+    return model.User.query.get(user_name=user_name)
+
+
+def build_app(backend, blueprint=None, **plug_options):
+    """A new TG app on ``backend`` with activitystream plugged with ``plug_options``."""
+    reset_tg()
+    _state['generation'] += 1
+    _state['cached'] = None
+    package, conf = blueprint_for(backend)
+    conf.update(blueprint or {})
+    cfg = FullStackApplicationConfigurator()
+    cfg.update_blueprint(conf)
+    plug(cfg, 'activitystream', **plug_options)
+    app = TestApp(cfg.make_wsgi_app({}, {}))
+    env = (SQLAEnv if hasattr(package.model, 'metadata') else MingEnv)(backend, app, package)
+    env.create_schema()
+    return env
+
+
+def environment(backend):
+    """The cached default app for ``backend``, with empty tables."""
+    cached = _state['cached']
+    if cached is None or cached.backend != backend:
+        cached = build_app(backend)
+        _state['cached'] = cached
+    cached.clear()
+    return cached
+
+
+class Env:
+    """A running host app and ways to make its entities."""
+
+    def __init__(self, backend, app, package):
+        self.backend = backend
+        self.app = app
+        self.model = package.model
+        self._numbers = itertools.count(1)
+
+    def user(self, user_name, display_name=None):
+        return self.add(self.model.User(user_name=user_name, display_name=display_name))
+
+    def team(self, slug):
+        return self.add(self.model.Team(**{self.team_key: slug}, name=slug))
+
+    def document(self, title):
+        return self.add(self.model.Document(title=title, **self.document_key()))
+
+    def member(self, name, last_activity_seen=None):
+        return self.add(self.model.Member(name=name, last_activity_seen=last_activity_seen))
+
+    def login(self, user):
+        return {'REMOTE_USER': user.user_name}
+
+
+class SQLAEnv(Env):
+    team_key = 'slug'
+
+    def document_key(self):
+        return {}
+
+    @property
+    def engine(self):
+        return tg.config['tg.app_globals'].sa_engine
+
+    def create_schema(self):
+        self.model.metadata.create_all(self.engine)
+
+    def add(self, obj):
+        self.model.DBSession.add(obj)
+        self.model.DBSession.flush()
+        return obj
+
+    def commit(self):
+        transaction.commit()
+
+    def delete(self, obj):
+        self.model.DBSession.delete(obj)
+        self.model.DBSession.flush()
+
+    def clear(self):
+        transaction.abort()
+        self.model.DBSession.remove()
+        with self.engine.begin() as conn:
+            for table in reversed(self.model.metadata.sorted_tables):
+                conn.execute(table.delete())
+
+    @contextlib.contextmanager
+    def count_queries(self):
+        """Count the SQL statements sent while the block runs."""
+        from sqlalchemy import event
+
+        seen = []
+
+        def count(conn, cursor, statement, *args):
+            seen.append(statement)
+
+        event.listen(self.engine, 'before_cursor_execute', count)
+        try:
+            yield seen
+        finally:
+            event.remove(self.engine, 'before_cursor_execute', count)
+
+
+class MingEnv(Env):
+    team_key = '_id'
+
+    def document_key(self):
+        return {'_id': next(self._numbers)}
+
+    @property
+    def db(self):
+        return self.model.DBSession.impl.db
+
+    def create_schema(self):
+        """Ming collections need no creation."""
+
+    def add(self, obj):
+        self.model.DBSession.flush(obj)
+        return obj
+
+    def commit(self):
+        self.model.DBSession.flush_all()
+
+    def delete(self, obj):
+        obj.delete()
+        self.model.DBSession.flush_all()
+
+    def clear(self):
+        self.model.DBSession.clear()
+        for name in self.db.list_collection_names():
+            self.db[name].delete_many({})
+
+    @contextlib.contextmanager
+    def count_queries(self):
+        """Count the top-level collection operations sent while the block runs."""
+        from ming import mim
+        from pymongo.collection import Collection
+
+        cls = mim.Collection if self.backend == 'ming' else Collection
+        seen, depth = [], [0]
+        names = (
+            'find',
+            'find_one',
+            'count_documents',
+            'insert_one',
+            'insert_many',
+            'update_one',
+            'update_many',
+            'delete_many',
+            'aggregate',
+        )
+        originals = {name: getattr(cls, name) for name in names}
+
+        def spy(name, original):
+            def wrapper(*args, **kwargs):
+                if depth[0] == 0:
+                    seen.append(name)
+                depth[0] += 1
+                try:
+                    return original(*args, **kwargs)
+                finally:
+                    depth[0] -= 1
+
+            return wrapper
+
+        for name, original in originals.items():
+            setattr(cls, name, spy(name, original))
+        try:
+            yield seen
+        finally:
+            for name, original in originals.items():
+                setattr(cls, name, original)

@@ -1,0 +1,81 @@
+"""What the two test hosts share: their root controller and auth metadata."""
+
+import tg
+from tg import TGController, expose, request, require
+from tg.predicates import not_anonymous
+
+from activitystream import am
+
+
+class AuthMetadata:
+    """Identity for ``REMOTE_USER`` requests: the user whose user_name it is."""
+
+    def __init__(self, find_user):
+        self.find_user = find_user
+
+    def authenticate(self, environ, identity):
+        return identity.get('login')
+
+    def get_user(self, identity, userid):
+        return self.find_user(userid)
+
+    def get_groups(self, identity, userid):
+        return []
+
+    def get_permissions(self, identity, userid):
+        return []
+
+
+class RootController(TGController):
+    """A host page that uses the API inside a request, as a TG2 site would."""
+
+    @expose()
+    def index(self):
+        return 'HELLO'
+
+    @expose('json')
+    @require(not_anonymous())
+    def my_notifications(self, limit='5'):
+        user = request.identity['user']
+        actions = am.get_by_recipient(user).limit(int(limit)).all()
+        return dict(
+            unseen=am.count_not_seen_by_recipient(user),
+            items=[
+                dict(actor=a.actor, verb=a.verb, target=a.target, since=a.timestamp_since)
+                for a in actions
+            ],
+        )
+
+    @expose('json')
+    def backend(self):
+        from activitystream import model
+
+        return dict(backend=model.backend, package=tg.config['package'].__name__)
+
+
+class UserDisplay:
+    """How the hosts' users show in templates: 0.1.1's ``as_str`` / ``as_link``."""
+
+    @property
+    def as_str(self):
+        return self.display_name or self.user_name
+
+    @property
+    def as_link(self):
+        return f'/users/{self.user_name}'
+
+
+class TeamDisplay:
+    """A class with no ``as_str``: shown with ``str()``."""
+
+    def __str__(self):
+        return f'team {self.name}'
+
+
+class DocumentDisplay:
+    @property
+    def as_str(self):
+        return self.title
+
+    def as_link(self):
+        return f'/documents/{self.title}'

@@ -1,0 +1,1 @@
+"""Template helpers of the test host (tgext.pluggable adds h.activitystream)."""

@@ -1,0 +1,2 @@
+class Globals:
+    """The test host keeps no globals."""
