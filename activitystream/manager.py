@@ -161,12 +161,13 @@ class ActionManager:
                 timestamp=new.timestamp,
                 broadcast=new.recipients is None,
             )
-            for id_, (new, _, _) in zip(ids, prepared, strict=False)
+            for id_, (new, _, _) in zip(ids, prepared, strict=True)
         ]
         page = Page(storage, records)
         # what we were given needs no query to be read back
         page.known_entities({ref: e for _, known, _ in prepared for ref, e in known.items()})
-        page.known_recipients({id_: rs for id_, (_, _, rs) in zip(ids, prepared, strict=False) if rs is not None})
+        given = zip(ids, prepared, strict=True)
+        page.known_recipients({id_: rs for id_, (_, _, rs) in given if rs is not None})
         return page.actions
 
     def create(
@@ -270,7 +271,11 @@ class ActionManager:
         return self.storage.seen_state(ref).last_seen
 
     def mark_seen(self, recipient, until=None):
-        """Set the last-seen time of ``recipient`` (default: now); return the previous one."""
+        """Set the last-seen time of ``recipient`` (default: now); return the previous one.
+
+        Actions at or before it are seen. Times have millisecond steps, so an
+        action stamped in the very millisecond of the call counts as seen.
+        """
         ref = refs.ref_of(recipient, 'recipient')
         until = utcnow() if until is None else to_utc(until, 'until')
         storage = self.storage

@@ -27,7 +27,7 @@ def _sqla_key(obj, argname):
     key = mapper.primary_key_from_instance(obj)[0]
     session = object_session(obj)
     if key is None and session is not None:
-        session.flush([obj])  # a pending entity gets its key now, inside the host's transaction
+        session.flush()  # a pending entity gets its key now, inside the host's transaction
         key = mapper.primary_key_from_instance(obj)[0]
     return (key,)
 

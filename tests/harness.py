@@ -28,7 +28,7 @@ MONGO_URL = os.environ.get('ACTIVITYSTREAM_MONGO_URL')  # a real MongoDB, when g
 
 BACKENDS = ['sqlite', 'postgresql', 'ming'] + (['mongodb'] if MONGO_URL else [])
 
-_state = {'generation': 0, 'cached': None, 'pg_url': None, 'tmpdir': None}
+_state = {'generation': 0, 'cached': None, 'live': None, 'pg_url': None, 'tmpdir': None}
 
 
 def reset_tg():
@@ -135,7 +135,9 @@ def build_app(backend, blueprint=None, **plug_options):
     """A new TG app on ``backend`` with activitystream plugged with ``plug_options``."""
     reset_tg()
     _state['generation'] += 1
-    _state['cached'] = None
+    if _state['live'] is not None:
+        _state['live'].close()
+    _state['live'] = _state['cached'] = None
     package, conf = blueprint_for(backend)
     conf.update(blueprint or {})
     cfg = FullStackApplicationConfigurator()
@@ -144,6 +146,7 @@ def build_app(backend, blueprint=None, **plug_options):
     app = TestApp(cfg.make_wsgi_app({}, {}))
     env = (SQLAEnv if hasattr(package.model, 'metadata') else MingEnv)(backend, app, package)
     env.create_schema()
+    _state['live'] = env
     return env
 
 
@@ -185,6 +188,11 @@ class Env:
 class SQLAEnv(Env):
     team_key = 'slug'
 
+    def close(self):
+        transaction.abort()
+        self.model.DBSession.remove()
+        self.engine.dispose()
+
     def document_key(self):
         return {}
 
@@ -202,6 +210,11 @@ class SQLAEnv(Env):
 
     def commit(self):
         transaction.commit()
+
+    def clear_session(self):
+        """Forget what this thread's session holds: read what the database has."""
+        transaction.abort()
+        self.model.DBSession.remove()
 
     def delete(self, obj):
         self.model.DBSession.delete(obj)
@@ -234,6 +247,9 @@ class SQLAEnv(Env):
 class MingEnv(Env):
     team_key = '_id'
 
+    def close(self):
+        self.model.DBSession.close_all()
+
     def document_key(self):
         return {'_id': next(self._numbers)}
 
@@ -250,6 +266,9 @@ class MingEnv(Env):
 
     def commit(self):
         self.model.DBSession.flush_all()
+
+    def clear_session(self):
+        self.model.DBSession.clear()
 
     def delete(self, obj):
         obj.delete()

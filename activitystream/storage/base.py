@@ -149,13 +149,3 @@ class Storage(ABC):
     @abstractmethod
     def flush_entity(self, entity: Any) -> None:
         """Persist a change made to a host entity's attribute, as the backend needs."""
-
-
-def merge_newest(first: list, second: list, limit: int | None, offset: int) -> list:
-    """Merge two lists sorted newest first by ``(timestamp, id)`` and take a page.
-
-    Used by backends that cannot merge the inbox and the broadcasts in one query.
-    """
-    merged = sorted(first + second, key=lambda r: (r.timestamp, r.id), reverse=True)
-    end = None if limit is None else offset + limit
-    return merged[offset:end]

@@ -47,6 +47,14 @@ class RootController(TGController):
         )
 
     @expose('json')
+    @require(not_anonymous())
+    def greet(self, to):
+        """A request whose only write is an action (no ORM change of the host's)."""
+        recipient = tg.config['sa_auth.authmetadata'].get_user({}, to)
+        action = am.create(request.identity['user'], 'greeted', recipients=[recipient])
+        return dict(id=str(action.id))
+
+    @expose('json')
     def backend(self):
         from activitystream import model
 

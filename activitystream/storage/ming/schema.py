@@ -6,7 +6,12 @@ Documents mirror the SQLAlchemy tables field by field (see ``storage/sqla/schema
   ``target_type``, ``target_id``, ``action_obj_type``, ``action_obj_id``, ``description``,
   ``extra`` (JSON text), ``timestamp``, ``broadcast``.
 - ``activitystream_deliveries``: ``action_id``, ``recipient_type``, ``recipient_id``,
-  ``timestamp`` (a copy of the action's), one per (action, recipient).
+  ``timestamp`` and ``action`` (a copy of the action document), one per (action,
+  recipient); a broadcast has one entry whose recipient is ``None``/``None``. With
+  the copy, a page of a recipient's notifications, broadcasts included, is one
+  index-ordered ``find`` (an ``$or`` of two ranges of the inbox index), like the
+  single SQL statement of the SQLAlchemy backend; MongoDB has no join to do it
+  otherwise. Actions are immutable, so the copies never go stale.
 - ``activitystream_seen``: ``recipient_type``, ``recipient_id``, ``last_seen``, ``read_until``.
 - ``activitystream_reads``: ``recipient_type``, ``recipient_id``, ``action_id``, ``timestamp``.
 """
@@ -15,6 +20,7 @@ from pymongo import ASCENDING as ASC
 from pymongo import DESCENDING as DESC
 
 ACTIONS = 'activitystream_actions'
+BROADCAST = {'recipient_type': None, 'recipient_id': None}
 DELIVERIES = 'activitystream_deliveries'
 SEEN = 'activitystream_seen'
 READS = 'activitystream_reads'
@@ -29,12 +35,11 @@ INDEXES = {
         ([('target_type', ASC), ('target_id', ASC)] + NEWEST_FIRST, {}),
         ([('action_obj_type', ASC), ('action_obj_id', ASC)] + NEWEST_FIRST, {}),
         ([('verb', ASC)] + NEWEST_FIRST, {}),
-        ([('broadcast', ASC)] + NEWEST_FIRST, {}),
         (NEWEST_FIRST, {}),
     ],
     DELIVERIES: [
         ([('recipient_type', ASC), ('recipient_id', ASC)] + INBOX_ORDER, {}),
-        ([('action_id', ASC)], {}),
+        ([('action_id', ASC), ('recipient_type', ASC)], {}),
     ],
     SEEN: [
         ([('recipient_type', ASC), ('recipient_id', ASC)], {'unique': True}),

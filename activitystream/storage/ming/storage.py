@@ -7,8 +7,17 @@ documents need no object mapping, and bulk writes stay one ``insert_many``.
 from bson import ObjectId
 from ming.odm import session as odm_session
 
-from ..base import ActionRecord, Ref, SeenState, Storage, merge_newest
-from .schema import ACTIONS, DELIVERIES, INBOX_ORDER, INDEXES, NEWEST_FIRST, READS, SEEN
+from ..base import ActionRecord, Ref, SeenState, Storage
+from .schema import (
+    ACTIONS,
+    BROADCAST,
+    DELIVERIES,
+    INBOX_ORDER,
+    INDEXES,
+    NEWEST_FIRST,
+    READS,
+    SEEN,
+)
 
 
 def _ref(doc, prefix):
@@ -40,15 +49,6 @@ def _newer(spec, after):
     return spec
 
 
-class _Key:
-    """(timestamp, id) of an inbox entry, for merging."""
-
-    __slots__ = ('timestamp', 'id')
-
-    def __init__(self, timestamp, id_):
-        self.timestamp, self.id = timestamp, id_
-
-
 class MingStorage(Storage):
     name = 'ming'
 
@@ -64,7 +64,7 @@ class MingStorage(Storage):
                 self._c(name).create_index(keys, **options)
 
     def insert_actions(self, new_actions):
-        docs = []
+        docs, delivered = [], []
         for a in new_actions:
             doc = dict(_id=ObjectId(), **_is('actor', a.actor), verb=a.verb)
             for name in ('target', 'action_obj'):
@@ -77,16 +77,14 @@ class MingStorage(Storage):
                 broadcast=a.recipients is None,
             )
             docs.append(doc)
-        delivered = [
-            dict(action_id=doc['_id'], **_is('recipient', r), timestamp=a.timestamp)
-            for doc, a in zip(docs, new_actions, strict=False)
-            for r in a.recipients or ()
-        ]
+            entry = dict(action_id=doc['_id'], timestamp=a.timestamp, action=doc)
+            if a.recipients is None:
+                delivered.append(dict(entry, **BROADCAST))
+            delivered += [dict(entry, **_is('recipient', r)) for r in a.recipients or ()]
         ids = [doc['_id'] for doc in docs]
         self._c(ACTIONS).insert_many(docs)
         try:
-            if delivered:
-                self._c(DELIVERIES).insert_many(delivered)
+            self._c(DELIVERIES).insert_many(delivered)
         except Exception:
             # no transactions here: take back what was written
             self._c(DELIVERIES).delete_many({'action_id': {'$in': ids}})
@@ -94,31 +92,18 @@ class MingStorage(Storage):
             raise
         return ids
 
-    def _by_ids(self, ids):
-        found = {doc['_id']: doc for doc in self._c(ACTIONS).find({'_id': {'$in': list(ids)}})}
-        return [_record(found[id_]) for id_ in ids if id_ in found]
+    def _inbox_spec(self, recipient, after=None):
+        return _newer({'$or': [_is('recipient', recipient), BROADCAST]}, after)
 
     def inbox(self, recipient, limit, offset):
-        top = None if limit is None else offset + limit
-        direct = self._c(DELIVERIES).find(
-            _is('recipient', recipient), {'action_id': 1, 'timestamp': 1}
-        )
-        bcast = self._c(ACTIONS).find({'broadcast': True}, {'timestamp': 1})
-        direct, bcast = direct.sort(INBOX_ORDER), bcast.sort(NEWEST_FIRST)
-        if top is not None:
-            direct, bcast = direct.limit(top), bcast.limit(top)
-        keys = merge_newest(
-            [_Key(d['timestamp'], d['action_id']) for d in direct],
-            [_Key(d['timestamp'], d['_id']) for d in bcast],
-            limit,
-            offset,
-        )
-        return self._by_ids([k.id for k in keys])
+        cursor = self._c(DELIVERIES).find(self._inbox_spec(recipient), {'action': 1})
+        cursor = cursor.sort(INBOX_ORDER).skip(offset)
+        if limit is not None:
+            cursor = cursor.limit(limit)
+        return [_record(entry['action']) for entry in cursor]
 
     def inbox_count(self, recipient, after=None):
-        direct = self._c(DELIVERIES).count_documents(_newer(_is('recipient', recipient), after))
-        bcast = self._c(ACTIONS).count_documents(_newer({'broadcast': True}, after))
-        return direct + bcast
+        return self._c(DELIVERIES).count_documents(self._inbox_spec(recipient, after))
 
     def _stream_spec(self, where):
         spec = {}
@@ -140,17 +125,17 @@ class MingStorage(Storage):
 
     def recipients_of(self, action_ids):
         found = {}
-        for d in self._c(DELIVERIES).find({'action_id': {'$in': list(action_ids)}}):
+        spec = {'action_id': {'$in': list(action_ids)}, 'recipient_type': {'$ne': None}}
+        for d in self._c(DELIVERIES).find(spec, {'action': 0}):
             found.setdefault(d['action_id'], []).append(_ref(d, 'recipient'))
         return found
 
     def visible(self, recipient, action_ids):
-        ids = list(action_ids)
-        spec = dict(_is('recipient', recipient), action_id={'$in': ids})
-        found = {d['action_id']: d['timestamp'] for d in self._c(DELIVERIES).find(spec)}
-        for d in self._c(ACTIONS).find({'broadcast': True, '_id': {'$in': ids}}):
-            found[d['_id']] = d['timestamp']
-        return found
+        spec = dict(self._inbox_spec(recipient), action_id={'$in': list(action_ids)})
+        return {
+            d['action_id']: d['timestamp']
+            for d in self._c(DELIVERIES).find(spec, {'action_id': 1, 'timestamp': 1})
+        }
 
     def seen_state(self, recipient):
         doc = self._c(SEEN).find_one(_is('recipient', recipient))
@@ -181,12 +166,8 @@ class MingStorage(Storage):
         self._c(READS).delete_many(spec)
 
     def newest_visible(self, recipient):
-        found = [
-            self._c(DELIVERIES).find_one(_is('recipient', recipient), sort=INBOX_ORDER),
-            self._c(ACTIONS).find_one({'broadcast': True}, sort=NEWEST_FIRST),
-        ]
-        found = [doc['timestamp'] for doc in found if doc is not None]
-        return max(found) if found else None
+        newest = self._c(DELIVERIES).find_one(self._inbox_spec(recipient), sort=INBOX_ORDER)
+        return None if newest is None else newest['timestamp']
 
     def load_entities(self, cls, ids):
         return cls.query.find({'_id': {'$in': ids}}).all()

@@ -1,7 +1,10 @@
-"""The storage contract on SQLAlchemy: Core statements on the host's session.
+"""The storage contract on SQLAlchemy: bulk statements on the host's session.
 
-Everything runs inside the host's transaction (zope.sqlalchemy in a TG app),
-so an action is committed or rolled back together with the request.
+Everything runs inside the host's transaction, so an action is committed or
+rolled back together with the request. Writes are ORM-enabled statements
+(``insert(Action)``, not ``insert(actions_table)``): zope.sqlalchemy, which TG
+uses to commit, only notices DML sent through the session when it names a
+mapped class, and would otherwise roll a request that only wrote actions back.
 """
 
 from sqlalchemy import and_, delete, func, insert, inspect, select, true, union_all, update
@@ -76,15 +79,15 @@ class SQLAStorage(Storage):
             for a in new_actions
         ]
         opts = {'insertmanyvalues_page_size': BULK_PAGE}
-        stmt = insert(actions).returning(actions.c.id, sort_by_parameter_order=True)
+        stmt = insert(Action).returning(Action.id, sort_by_parameter_order=True)
         ids = list(self.session.execute(stmt, rows, execution_options=opts).scalars())
         delivered = [
             dict(action_id=id_, recipient_type=r.type, recipient_id=r.id, timestamp=a.timestamp)
-            for id_, a in zip(ids, new_actions, strict=False)
+            for id_, a in zip(ids, new_actions, strict=True)
             for r in a.recipients or ()
         ]
         if delivered:
-            self.session.execute(insert(deliveries), delivered, execution_options=opts)
+            self.session.execute(insert(Delivery), delivered, execution_options=opts)
         return ids
 
     def _inbox_keys(self, recipient):
@@ -166,10 +169,11 @@ class SQLAStorage(Storage):
 
     def save_seen_state(self, recipient, state):
         values = dict(last_seen=state.last_seen, read_until=state.read_until)
-        changed = self._run(update(seen).where(_is(seen, 'recipient', recipient)).values(values))
+        stmt = update(SeenTable).where(_is(seen, 'recipient', recipient)).values(values)
+        changed = self.session.execute(stmt, execution_options={'synchronize_session': False})
         if changed.rowcount == 0:
             key = dict(recipient_type=recipient.type, recipient_id=recipient.id)
-            self._run(insert(seen).values(**key, **values))
+            self._run(insert(SeenTable).values(**key, **values))
 
     def read_marks(self, recipient, action_ids):
         stmt = select(reads.c.action_id).where(
@@ -181,7 +185,7 @@ class SQLAStorage(Storage):
         if marks:
             key = dict(recipient_type=recipient.type, recipient_id=recipient.id)
             rows = [dict(key, action_id=id_, timestamp=ts) for id_, ts in marks.items()]
-            self._run(insert(reads), rows)
+            self._run(insert(ReadMark), rows)
 
     def count_read_marks(self, recipient, after):
         stmt = select(func.count()).select_from(reads).where(_is(reads, 'recipient', recipient))
@@ -190,9 +194,9 @@ class SQLAStorage(Storage):
         return self._run(stmt).scalar_one()
 
     def drop_read_marks(self, recipient, until):
-        self._run(
-            delete(reads).where(_is(reads, 'recipient', recipient), reads.c.timestamp <= until)
-        )
+        old = reads.c.timestamp <= until
+        stmt = delete(ReadMark).where(_is(reads, 'recipient', recipient), old)
+        self.session.execute(stmt, execution_options={'synchronize_session': False})
 
     def newest_visible(self, recipient):
         direct = select(func.max(deliveries.c.timestamp)).where(

@@ -1,0 +1,175 @@
+"""get_by_recipient and get_actions: order, broadcasts, and the query interface."""
+
+import datetime as dt
+
+import pytest
+
+from activitystream import am
+
+T0 = dt.datetime(2026, 4, 1, 9, 0)
+
+
+def at(minutes):
+    return T0 + dt.timedelta(minutes=minutes)
+
+
+@pytest.fixture
+def inbox(env):
+    """bob gets 5 direct actions and 2 broadcasts, interleaved in time."""
+    alice, bob, carol = env.user('alice'), env.user('bob'), env.user('carol')
+    items = [
+        dict(actor=alice, verb=f'direct {i}', recipients=[bob], timestamp=at(i * 10))
+        for i in range(5)
+    ]
+    items += [dict(actor=carol, verb=f'broadcast {i}', timestamp=at(i * 10 + 5)) for i in range(2)]
+    items.append(dict(actor=alice, verb='for carol', recipients=[carol], timestamp=at(100)))
+    am.create_many(items)
+    return env, bob
+
+
+def verbs(actions):
+    return [a.verb for a in actions]
+
+
+NEWEST_FIRST = [
+    'direct 4',
+    'direct 3',
+    'direct 2',
+    'broadcast 1',
+    'direct 1',
+    'broadcast 0',
+    'direct 0',
+]
+
+
+def test_newest_first_with_broadcasts(inbox):
+    env, bob = inbox
+    assert verbs(am.get_by_recipient(bob).all()) == NEWEST_FIRST
+    assert verbs(am.get_by_recipient(bob)) == NEWEST_FIRST  # iteration
+    assert am.get_by_recipient(bob).count() == 7
+
+
+def test_the_seed_readme_call(inbox):
+    env, bob = inbox
+    assert verbs(am.get_by_recipient(bob).limit(10).all()) == NEWEST_FIRST
+    assert verbs(am.get_by_recipient(bob).limit(3).all()) == NEWEST_FIRST[:3]
+
+
+def test_limit_offset_first_count(inbox):
+    env, bob = inbox
+    q = am.get_by_recipient(bob)
+    assert verbs(q.offset(2).limit(3).all()) == NEWEST_FIRST[2:5]
+    assert verbs(q.limit(3).offset(5).all()) == NEWEST_FIRST[5:7]
+    assert q.first().verb == 'direct 4'
+    assert q.offset(7).first() is None
+    assert q.limit(3).count() == 3
+    assert q.offset(5).count() == 2
+    assert q.offset(9).count() == 0
+    assert q.limit(0).all() == []
+    assert verbs(q.limit(None).all()) == NEWEST_FIRST
+
+
+def test_slicing_and_indexing(inbox):
+    env, bob = inbox
+    q = am.get_by_recipient(bob)
+    assert verbs(q[1:4]) == NEWEST_FIRST[1:4]
+    assert verbs(q[5:]) == NEWEST_FIRST[5:]
+    assert verbs(q[:2]) == NEWEST_FIRST[:2]
+    assert verbs(q.offset(1)[1:3]) == NEWEST_FIRST[2:4]
+    assert verbs(q.limit(3)[1:10]) == NEWEST_FIRST[1:3]
+    assert q[0].verb == 'direct 4'
+    assert q[6].verb == 'direct 0'
+    with pytest.raises(IndexError):
+        q[7]
+    with pytest.raises(IndexError):
+        q.limit(2)[2]
+
+
+@pytest.mark.parametrize(
+    'call, error',
+    [
+        (lambda q: q.limit(-1), ValueError),
+        (lambda q: q.limit('10'), TypeError),
+        (lambda q: q.offset(-3), ValueError),
+        (lambda q: q.offset(1.5), TypeError),
+        (lambda q: q[::2], ValueError),
+        (lambda q: q[-1], ValueError),
+    ],
+)
+def test_bad_query_arguments(inbox, call, error):
+    env, bob = inbox
+    with pytest.raises(error):
+        call(am.get_by_recipient(bob))
+
+
+def test_recipients_are_matched_on_type_and_id(env):
+    """A Team whose key is '1' and the User whose key is 1 are different recipients."""
+    alice = env.user('alice')
+    user_key = alice.user_id if hasattr(alice, 'user_id') else alice._id
+    team = env.team(str(user_key))
+    am.create(alice, 'to the team', recipients=[team])
+    am.create(alice, 'to alice', recipients=[alice])
+    assert verbs(am.get_by_recipient(team)) == ['to the team']
+    assert verbs(am.get_by_recipient(alice)) == ['to alice']
+
+
+def test_equal_timestamps_have_a_stable_order(env):
+    alice, bob = env.user('alice'), env.user('bob')
+    created = am.create_many(
+        [dict(actor=alice, verb=f'v{i}', recipients=[bob], timestamp=T0) for i in range(4)]
+    )
+    created.append(am.create(alice, 'b', timestamp=T0))
+    first = [a.id for a in am.get_by_recipient(bob)]
+    assert sorted(first, reverse=True) == first
+    assert [a.id for a in am.get_by_recipient(bob).limit(2)] + [
+        a.id for a in am.get_by_recipient(bob).offset(2)
+    ] == first
+
+
+def test_nothing_for_a_new_recipient(env):
+    nobody = env.user('nobody')
+    assert am.get_by_recipient(nobody).all() == []
+    assert am.get_by_recipient(nobody).first() is None
+    assert am.get_by_recipient(nobody).count() == 0
+
+
+def test_get_by_recipient_refuses_a_non_entity(env):
+    with pytest.raises(TypeError, match='recipient must be a mapped entity'):
+        am.get_by_recipient('bob')
+    with pytest.raises(ValueError, match='recipient is required'):
+        am.get_by_recipient(None)
+
+
+def test_streams_of_actor_target_object_and_verb(env):
+    alice, bob = env.user('alice'), env.user('bob')
+    doc, team = env.document('Doc'), env.team('core')
+    am.create_many(
+        [
+            dict(actor=alice, verb='edited', target=doc, timestamp=at(1)),
+            dict(actor=bob, verb='edited', target=doc, action_obj=team, timestamp=at(2)),
+            dict(actor=alice, verb='joined', target=team, recipients=[bob], timestamp=at(3)),
+            dict(actor=bob, verb='joined', action_obj=doc, timestamp=at(4)),
+        ]
+    )
+    assert verbs(am.get_actions(actor=alice)) == ['joined', 'edited']
+    assert [a.actor for a in am.get_actions(target=doc)] == ['bob', 'alice']
+    assert verbs(am.get_actions(action_obj=team)) == ['edited']
+    assert [a.actor for a in am.get_actions(verb='joined')] == ['bob', 'alice']
+    assert verbs(am.get_actions(actor=bob, verb='edited')) == ['edited']
+    assert am.get_actions(actor=alice, target=team).count() == 1
+    assert verbs(am.get_actions(limit=2)) == ['joined', 'joined']
+    assert am.get_actions().count() == 4
+    assert am.get_actions(actor=alice, limit=1).count() == 1
+    # streams carry no recipient, so no seen/read state
+    assert am.get_actions(actor=alice).first().read is None
+
+
+def test_get_actions_refuses_bad_filters(env):
+    with pytest.raises(TypeError, match='actor must be a mapped entity'):
+        am.get_actions(actor='alice')
+    with pytest.raises(TypeError, match='target must be a mapped entity'):
+        am.get_actions(target=3)
+    with pytest.raises(ValueError, match='verb must not be empty'):
+        am.get_actions(verb='')
+    with pytest.raises(ValueError, match='limit must not be negative'):
+        am.get_actions(limit=-1)
