@@ -20,6 +20,8 @@ from tg.configuration import milestones
 from tgext.pluggable import plug
 from webtest import TestApp
 
+from .hosts.common import AuthMetadata
+
 IN_CI = os.environ.get('CI', '').lower() == 'true'
 PG_URL = os.environ.get(
     'ACTIVITYSTREAM_PG_URL', 'postgresql+psycopg2://postgres@127.0.0.1:5432/test'
@@ -32,9 +34,30 @@ _state = {'generation': 0, 'cached': None, 'live': None, 'pg_url': None, 'tmpdir
 
 
 def reset_tg():
-    """TG's milestones and hooks are process-global: clear them before a new app."""
+    """TG's milestones and hooks are process-global: clear them before a new app.
+
+    ``@expose`` waits for the renderers_ready milestone; a controller imported
+    since the last app was built is still waiting, and the reset would drop
+    its wait (a 404 later), so its pending expositions wait again. And
+    tgext.pluggable mounts on the host's controller *class*: unmount.
+    """
+    from tg.decorators import Decoration
+
+    import activitystream.controllers.root
+
+    from .hosts import common
+
     milestones._reset_all()
     tg.hooks._clear()
+    plugged = activitystream.controllers.root.RootController
+    for name, value in list(vars(common.RootController).items()):
+        if isinstance(value, plugged):
+            delattr(common.RootController, name)
+    for controller in (common.RootController, activitystream.controllers.root.RootController):
+        for member in vars(controller).values():
+            deco = getattr(member, 'decoration', None)
+            if isinstance(deco, Decoration) and deco._expositions:
+                milestones.renderers_ready.register(deco._resolve_expositions)
 
 
 def _unavailable(what, error):
@@ -81,13 +104,7 @@ def sqlite_url():
 
 
 def blueprint_for(backend):
-    """Host configuration for ``backend``, as a quickstarted app would have it.
-
-    Host modules are imported only here, after ``reset_tg()``: ``@expose`` waits
-    for a milestone, and a reset before it is reached would lose the exposure.
-    """
-    from .hosts.common import AuthMetadata
-
+    """Host configuration for ``backend``, as a quickstarted app would have it."""
     if backend in ('sqlite', 'postgresql'):
         from .hosts import sahost as package
 
@@ -146,6 +163,7 @@ def build_app(backend, blueprint=None, **plug_options):
     app = TestApp(cfg.make_wsgi_app({}, {}))
     env = (SQLAEnv if hasattr(package.model, 'metadata') else MingEnv)(backend, app, package)
     env.create_schema()
+    env.clear()
     _state['live'] = env
     return env
 
@@ -183,6 +201,12 @@ class Env:
 
     def login(self, user):
         return {'REMOTE_USER': user.user_name}
+
+
+class _Statements(list):
+    def __init__(self):
+        super().__init__()
+        self.params = []
 
 
 class SQLAEnv(Env):
@@ -229,13 +253,14 @@ class SQLAEnv(Env):
 
     @contextlib.contextmanager
     def count_queries(self):
-        """Count the SQL statements sent while the block runs."""
+        """Count the SQL statements sent while the block runs (their parameters: ``.params``)."""
         from sqlalchemy import event
 
-        seen = []
+        seen = _Statements()
 
-        def count(conn, cursor, statement, *args):
+        def count(conn, cursor, statement, parameters, *args):
             seen.append(statement)
+            seen.params.append(parameters)
 
         event.listen(self.engine, 'before_cursor_execute', count)
         try:

@@ -1,6 +1,7 @@
 """What the two test hosts share: their root controller and auth metadata."""
 
 import tg
+from markupsafe import Markup
 from tg import TGController, expose, request, require
 from tg.predicates import not_anonymous
 
@@ -53,6 +54,21 @@ class RootController(TGController):
         recipient = tg.config['sa_auth.authmetadata'].get_user({}, to)
         action = am.create(request.identity['user'], 'greeted', recipients=[recipient])
         return dict(id=str(action.id))
+
+    @expose('kajiki:tests.hosts.templates.notifications')
+    @require(not_anonymous())
+    def seed_notifications(self):
+        """The seed README's rendering recipe: one cached template per notification."""
+        user = request.identity['user']
+
+        def render(n):
+            cache = {'cache_key': n._id, 'cache_expire': 604800, 'cache_type': 'memory'}
+            html = tg.render_template(
+                {'n': n, 'tg_cache': cache}, 'kajiki', 'tests.hosts.templates.notification'
+            )
+            return Markup(html)  # our own template's output, already escaped by Kajiki
+
+        return dict(notifications=am.get_by_recipient(user).limit(10).all(), render=render)
 
     @expose('json')
     def backend(self):
