@@ -185,3 +185,13 @@ def test_a_request_that_only_creates_an_action_commits_it(env):
     reply = env.app.get('/my_notifications', extra_environ=env.login(bob))
     assert reply.json['unseen'] == 1
     assert [item['verb'] for item in reply.json['items']] == ['greeted']
+
+
+def test_a_write_to_many_recipients_is_one_bulk_statement(env):
+    alice = env.user('alice')
+    recipients = [env.user(f'r{i}') for i in range(2000)]
+    env.commit()
+    with env.count_queries() as sent:
+        am.create(alice, 'announced', recipients=recipients)
+    assert len(sent) == 2, sent  # the action, then every delivery at once
+    assert am.get_by_recipient(recipients[1999]).count() == 1

@@ -5,6 +5,7 @@ import datetime as dt
 import pytest
 
 from activitystream import am
+from activitystream.refs import ref_of
 
 T0 = dt.datetime(2026, 4, 1, 9, 0)
 
@@ -183,3 +184,15 @@ def test_mark_read_refuses_bad_input(env):
         am.mark_read(bob, 'all')
     with pytest.raises(TypeError, match='actions must be a list of actions or None'):
         am.mark_read(bob, 5)
+
+
+def test_marks_written_twice_at_once_do_not_fail(env, recipient):
+    """Two requests of one user may mark the same action in the same instant."""
+    d0, *_ = seed(env, recipient)
+    storage = am.storage
+    ref = ref_of(recipient, 'recipient')
+    storage.add_read_marks(ref, {d0.id: d0.timestamp})
+    storage.add_read_marks(ref, {d0.id: d0.timestamp})  # the slower request
+    storage.save_seen_state(ref, storage.seen_state(ref))
+    storage.save_seen_state(ref, storage.seen_state(ref))
+    assert am.count_unread_by_recipient(recipient) == 3

@@ -6,6 +6,7 @@ documents need no object mapping, and bulk writes stay one ``insert_many``.
 
 from bson import ObjectId
 from ming.odm import session as odm_session
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from ..base import ActionRecord, Ref, SeenState, Storage
 from .schema import (
@@ -152,11 +153,19 @@ class MingStorage(Storage):
         return {d['action_id'] for d in self._c(READS).find(spec, {'action_id': 1})}
 
     def add_read_marks(self, recipient, marks):
-        if marks:
-            key = _is('recipient', recipient)
-            self._c(READS).insert_many(
-                [dict(key, action_id=id_, timestamp=ts) for id_, ts in marks.items()]
-            )
+        if not marks:
+            return
+        key = _is('recipient', recipient)
+        docs = [dict(key, action_id=id_, timestamp=ts) for id_, ts in marks.items()]
+        try:
+            self._c(READS).insert_many(docs, ordered=False)
+        except (BulkWriteError, DuplicateKeyError):
+            # a concurrent request marked some first: add the others one by one
+            for doc in docs:
+                try:
+                    self._c(READS).insert_one(doc)
+                except DuplicateKeyError:
+                    pass
 
     def count_read_marks(self, recipient, after):
         return self._c(READS).count_documents(_newer(_is('recipient', recipient), after))

@@ -167,12 +167,34 @@ class SQLAStorage(Storage):
         row = self._run(stmt).first()
         return SeenState() if row is None else SeenState(row.last_seen, row.read_until)
 
+    def _insert_or(self, model):
+        """An INSERT that can skip or update rows already there, where the dialect has one.
+
+        Two requests of one user may mark the same things at once; the loser
+        must not fail on the primary key.
+        """
+        dialect = self.session.get_bind().dialect.name
+        if dialect == 'postgresql':
+            from sqlalchemy.dialects.postgresql import insert as dialect_insert
+        elif dialect == 'sqlite':
+            from sqlalchemy.dialects.sqlite import insert as dialect_insert
+        else:
+            return None
+        return dialect_insert(model)
+
     def save_seen_state(self, recipient, state):
         values = dict(last_seen=state.last_seen, read_until=state.read_until)
+        key = dict(recipient_type=recipient.type, recipient_id=recipient.id)
+        upsert = self._insert_or(SeenTable)
+        if upsert is not None:
+            stmt = upsert.values(**key, **values).on_conflict_do_update(
+                index_elements=list(key), set_=values
+            )
+            self._run(stmt)
+            return
         stmt = update(SeenTable).where(_is(seen, 'recipient', recipient)).values(values)
         changed = self.session.execute(stmt, execution_options={'synchronize_session': False})
         if changed.rowcount == 0:
-            key = dict(recipient_type=recipient.type, recipient_id=recipient.id)
             self._run(insert(SeenTable).values(**key, **values))
 
     def read_marks(self, recipient, action_ids):
@@ -185,7 +207,8 @@ class SQLAStorage(Storage):
         if marks:
             key = dict(recipient_type=recipient.type, recipient_id=recipient.id)
             rows = [dict(key, action_id=id_, timestamp=ts) for id_, ts in marks.items()]
-            self._run(insert(ReadMark), rows)
+            upsert = self._insert_or(ReadMark)
+            self._run(insert(ReadMark) if upsert is None else upsert.on_conflict_do_nothing(), rows)
 
     def count_read_marks(self, recipient, after):
         stmt = select(func.count()).select_from(reads).where(_is(reads, 'recipient', recipient))
