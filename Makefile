@@ -15,6 +15,14 @@ $(STAMP): pyproject.toml setup.py sample-app/setup.py
 
 install: $(STAMP)
 
+# A fresh SQLite database with the demo users (setup-app prints their logins),
+# then the site on http://127.0.0.1:8080 until Ctrl-C.
+demo: $(STAMP)
+	mkdir -p sample-app/data
+	rm -f sample-app/data/demo.sqlite
+	cd sample-app && $(abspath $(VENV))/bin/gearbox setup-app -c development.ini
+	cd sample-app && $(abspath $(VENV))/bin/gearbox serve -c development.ini
+
 test: $(STAMP) lint
 	$(PY) -m pytest
 

@@ -1,0 +1,1 @@
+"""sampleapp: a small TurboGears2 site with tgapp-activitystream plugged in."""

@@ -1,0 +1,67 @@
+"""TG2 configuration of sampleapp; the ini file (development.ini) completes it."""
+
+from tg import FullStackApplicationConfigurator
+from tg.configurator.base import BeforeConfigConfigurationAction, ConfigurationComponent
+from tg.support.converters import asbool
+from tgext.pluggable import plug
+
+import sampleapp
+from sampleapp import model
+from sampleapp.lib import app_globals, helpers  # noqa: F401 - TG finds them on the package
+from sampleapp.lib.auth import AuthMetadata
+
+
+class BackendConfigurationComponent(ConfigurationComponent):
+    """Turn ``sampleapp.backend`` from the ini into TG's database options.
+
+    It runs before every other component, so TG's SQLAlchemy/Ming components
+    and tgext.pluggable already see the chosen model and session.
+    """
+
+    id = 'sampleapp.backend'
+
+    def get_defaults(self):
+        return {'sampleapp.backend': 'sqlalchemy', 'sampleapp.setup_on_start': False}
+
+    def get_coercion(self):
+        return {'sampleapp.setup_on_start': asbool}
+
+    def get_actions(self):
+        return (BeforeConfigConfigurationAction(self._configure),)
+
+    def _configure(self, conf, app):
+        model.use(conf['sampleapp.backend'])
+        sqla = model.backend == 'sqlalchemy'
+        conf.update(
+            {
+                'use_sqlalchemy': sqla,
+                'tm.enabled': sqla,
+                'use_ming': not sqla,
+                'DBSession': model.DBSession,
+            }
+        )
+
+
+def make_base_config():
+    """A configurator with activitystream plugged (tests build their own after a TG reset)."""
+    base_config = FullStackApplicationConfigurator()
+    base_config.register(BackendConfigurationComponent, after=False)
+    base_config.update_blueprint(
+        {
+            'package': sampleapp,
+            'model': model,
+            'renderers': ['json', 'kajiki'],
+            'default_renderer': 'kajiki',
+            'session.enabled': False,
+            'sa_auth.enabled': True,
+            'sa_auth.authmetadata': AuthMetadata(),
+            'sa_auth.post_login_url': '/post_login',
+            'sa_auth.post_logout_url': '/post_logout',
+            'identity.allow_missing_user': False,
+        }
+    )
+    plug(base_config, 'activitystream')
+    return base_config
+
+
+base_config = make_base_config()
