@@ -7,7 +7,21 @@ uses to commit, only notices DML sent through the session when it names a
 mapped class, and would otherwise roll a request that only wrote actions back.
 """
 
-from sqlalchemy import and_, delete, func, insert, inspect, select, true, union_all, update
+from functools import cache
+
+from sqlalchemy import (
+    Integer,
+    and_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    inspect,
+    select,
+    true,
+    union_all,
+    update,
+)
 
 from ..base import ActionRecord, Ref, SeenState, Storage
 from .schema import Action, Delivery, ReadMark
@@ -49,6 +63,72 @@ def _newest_first(stmt, table, id_col):
     return stmt.order_by(table.c.timestamp.desc(), id_col.desc())
 
 
+# The hot reads are built once per shape, with bound parameters, so a call
+# costs a cache lookup instead of building and compiling a statement.
+
+
+def _params(prefix, ref):
+    return {prefix + '_type': ref.type, prefix + '_id': ref.id}
+
+
+def _matches(table, prefix):
+    """Clause: the (type, id) pair named ``prefix`` equals the bound ``prefix_type/_id``."""
+    return and_(
+        table.c[prefix + '_type'] == bindparam(prefix + '_type'),
+        table.c[prefix + '_id'] == bindparam(prefix + '_id'),
+    )
+
+
+def _bound_int(name):
+    return bindparam(name, type_=Integer)
+
+
+@cache
+def _inbox_statement(limited):
+    """Deliveries to R and broadcasts, each an index-ordered top-(offset+limit), merged."""
+    direct = select(deliveries.c.action_id.label('id'), deliveries.c.timestamp.label('ts'))
+    direct = _newest_first(
+        direct.where(_matches(deliveries, 'recipient')), deliveries, deliveries.c.action_id
+    )
+    bcast = select(actions.c.id.label('id'), actions.c.timestamp.label('ts'))
+    bcast = _newest_first(bcast.where(actions.c.broadcast == true()), actions, actions.c.id)
+    if limited:
+        direct, bcast = direct.limit(_bound_int('top')), bcast.limit(_bound_int('top'))
+    page = union_all(direct.subquery().select(), bcast.subquery().select()).subquery('page')
+    stmt = select(actions).join(page, actions.c.id == page.c.id)
+    stmt = stmt.order_by(page.c.ts.desc(), page.c.id.desc()).offset(_bound_int('offset'))
+    return stmt.limit(_bound_int('limit')) if limited else stmt
+
+
+@cache
+def _inbox_count_statement(since):
+    direct = select(func.count()).select_from(deliveries).where(_matches(deliveries, 'recipient'))
+    bcast = select(func.count()).select_from(actions).where(actions.c.broadcast == true())
+    if since:
+        direct = direct.where(deliveries.c.timestamp > bindparam('after'))
+        bcast = bcast.where(actions.c.timestamp > bindparam('after'))
+    return select(direct.scalar_subquery() + bcast.scalar_subquery())
+
+
+def _stream_where(present, verb):
+    clauses = [_matches(actions, name) for name in present]
+    return clauses + [actions.c.verb == bindparam('verb')] if verb else clauses
+
+
+@cache
+def _stream_statement(present, verb, limited):
+    stmt = _newest_first(
+        select(actions).where(*_stream_where(present, verb)), actions, actions.c.id
+    )
+    stmt = stmt.offset(_bound_int('offset'))
+    return stmt.limit(_bound_int('limit')) if limited else stmt
+
+
+@cache
+def _stream_count_statement(present, verb):
+    return select(func.count()).select_from(actions).where(*_stream_where(present, verb))
+
+
 class SQLAStorage(Storage):
     name = 'sqlalchemy'
 
@@ -57,6 +137,10 @@ class SQLAStorage(Storage):
 
     def _run(self, stmt, params=None):
         return self.session.execute(stmt, params)
+
+    def _read(self, stmt, params):
+        """Run a prebuilt SELECT on the session's connection: no ORM layer on the hot path."""
+        return self.session.connection().execute(stmt, params)
 
     def ensure_schema(self):
         """Tables are created by the host (setup-app / create_all)."""
@@ -90,58 +174,35 @@ class SQLAStorage(Storage):
             self.session.execute(insert(Delivery), delivered, execution_options=opts)
         return ids
 
-    def _inbox_keys(self, recipient):
-        direct = select(deliveries.c.action_id.label('id'), deliveries.c.timestamp.label('ts'))
-        direct = direct.where(_is(deliveries, 'recipient', recipient))
-        bcast = select(actions.c.id.label('id'), actions.c.timestamp.label('ts'))
-        bcast = bcast.where(actions.c.broadcast == true())
-        return (
-            _newest_first(direct, deliveries, deliveries.c.action_id),
-            _newest_first(bcast, actions, actions.c.id),
-        )
-
     def inbox(self, recipient, limit, offset):
-        direct, bcast = self._inbox_keys(recipient)
+        params = dict(_params('recipient', recipient), offset=offset)
         if limit is not None:
-            # each side is an index-ordered top-(offset+limit); the merge is tiny
-            direct, bcast = direct.limit(offset + limit), bcast.limit(offset + limit)
-        page = union_all(direct.subquery().select(), bcast.subquery().select()).subquery('page')
-        stmt = select(actions).join(page, actions.c.id == page.c.id)
-        stmt = stmt.order_by(page.c.ts.desc(), page.c.id.desc()).offset(offset).limit(limit)
-        return [_record(row) for row in self._run(stmt)]
+            params.update(limit=limit, top=offset + limit)
+        stmt = _inbox_statement(limit is not None)
+        return [_record(row) for row in self._read(stmt, params)]
 
     def inbox_count(self, recipient, after=None):
-        direct = select(func.count()).where(_is(deliveries, 'recipient', recipient))
-        bcast = select(func.count()).where(actions.c.broadcast == true())
-        if after is not None:
-            direct = direct.where(deliveries.c.timestamp > after)
-            bcast = bcast.where(actions.c.timestamp > after)
-        stmt = select(
-            direct.select_from(deliveries).scalar_subquery()
-            + bcast.select_from(actions).scalar_subquery()
-        )
-        return self._run(stmt).scalar_one()
+        params = dict(_params('recipient', recipient), after=after)
+        return self._read(_inbox_count_statement(after is not None), params).scalar_one()
 
-    def _stream_where(self, where):
-        clauses = [
-            _is(actions, name, getattr(where, name))
-            for name in ('actor', 'target', 'action_obj')
-            if getattr(where, name)
-        ]
+    def _stream_params(self, where):
+        present = tuple(n for n in ('actor', 'target', 'action_obj') if getattr(where, n))
+        params = {}
+        for name in present:
+            params.update(_params(name, getattr(where, name)))
         if where.verb is not None:
-            clauses.append(actions.c.verb == where.verb)
-        return clauses
+            params['verb'] = where.verb
+        return present, where.verb is not None, params
 
     def stream(self, where, limit, offset):
-        stmt = _newest_first(
-            select(actions).where(*self._stream_where(where)), actions, actions.c.id
-        )
-        stmt = stmt.offset(offset).limit(limit)
-        return [_record(row) for row in self._run(stmt)]
+        present, verb, params = self._stream_params(where)
+        params.update(offset=offset, limit=limit)
+        stmt = _stream_statement(present, verb, limit is not None)
+        return [_record(row) for row in self._read(stmt, params)]
 
     def stream_count(self, where):
-        stmt = select(func.count()).select_from(actions).where(*self._stream_where(where))
-        return self._run(stmt).scalar_one()
+        present, verb, params = self._stream_params(where)
+        return self._read(_stream_count_statement(present, verb), params).scalar_one()
 
     def recipients_of(self, action_ids):
         found = {}
