@@ -8,7 +8,6 @@ setup(
     description='Demo site for tgapp-activitystream: posts, comments, follows, notifications',
     python_requires='>=3.10',
     packages=find_packages(include=['sampleapp', 'sampleapp.*']),
-    include_package_data=True,
     package_data={'sampleapp': ['templates/*.xhtml', 'public/css/*.css']},
     zip_safe=False,
     install_requires=[
