@@ -4,6 +4,7 @@ import json
 from datetime import datetime
 
 from . import refs
+from .query import encode_cursor
 from .timeutil import time_since
 
 
@@ -102,6 +103,11 @@ class Action:
     def _id(self):
         """The 0.1.1 name of ``id`` (cache keys in the seed README use it)."""
         return self.id
+
+    @property
+    def cursor(self):
+        """Where the next page starts: ``query.before(action.cursor)`` gives older actions."""
+        return encode_cursor(self)
 
     @property
     def extra(self):

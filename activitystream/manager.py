@@ -19,7 +19,7 @@ from collections.abc import Iterable, Mapping
 
 from . import model, refs
 from .action import Action, Page
-from .query import ActionQuery
+from .query import ActionQuery, Source
 from .storage.base import ActionRecord, NewAction, StreamFilter
 from .timeutil import to_utc, utcnow
 
@@ -215,7 +215,8 @@ class ActionManager:
 
     def _query(self, fetch, total, read_state=None):
         storage = self.storage
-        return ActionQuery(fetch, total, lambda records: Page(storage, records, read_state))
+        page = lambda records: Page(storage, records, read_state)  # noqa: E731
+        return ActionQuery(Source(fetch, total, page, storage.action_id))
 
     def get_by_recipient(self, recipient):
         """Actions delivered to ``recipient`` and broadcasts, newest first.
@@ -230,7 +231,7 @@ class ActionManager:
             return self._last_seen(recipient, state), state.read_until, storage.read_marks(ref, ids)
 
         return self._query(
-            lambda limit, offset: storage.inbox(ref, limit, offset),
+            lambda limit, offset, before: storage.inbox(ref, limit, offset, before),
             lambda: storage.inbox_count(ref),
             read_state,
         )
@@ -245,7 +246,7 @@ class ActionManager:
         )
         storage = self.storage
         query = self._query(
-            lambda lim, offset: storage.stream(where, lim, offset),
+            lambda lim, offset, before: storage.stream(where, lim, offset, before),
             lambda: storage.stream_count(where),
         )
         return query if limit is None else query.limit(limit)

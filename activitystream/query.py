@@ -3,8 +3,43 @@
 It answers the calls the seed README and its users make on a Ming or
 SQLAlchemy query: ``.limit(n)``, ``.offset(n)``, ``.all()``, ``.first()``,
 ``.count()``, slicing and iteration. Nothing is read until one of the last
-four is called.
+four is called. ``.before(cursor)`` pages by position instead of offset, at
+the same cost on page 1 and page 1000: a cursor is ``action.cursor``.
 """
+
+import base64
+import binascii
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from .storage.base import Cursor
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where a query reads from: the storage calls of one stream."""
+
+    fetch: Callable  # (limit, offset, before) -> records
+    total: Callable  # () -> number of records in the stream
+    page: Callable  # records -> Page
+    action_id: Callable  # text -> the storage's action id, ValueError if it is none
+
+
+def encode_cursor(action):
+    """An opaque, URL-safe position: after it come the actions older than ``action``."""
+    text = f'{action.timestamp.isoformat(timespec="milliseconds")}/{action.id}'
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip('=')
+
+
+def decode_cursor(text, action_id):
+    """The Cursor written by ``encode_cursor``; ValueError naming ``before`` otherwise."""
+    try:
+        padded = text + '=' * (-len(text) % 4)
+        when, id_text = base64.urlsafe_b64decode(padded.encode()).decode().split('/')
+        return Cursor(datetime.fromisoformat(when), action_id(id_text))
+    except (AttributeError, TypeError, ValueError, UnicodeError, binascii.Error):
+        raise ValueError(f'before is not a cursor of this stream: {text!r}') from None
 
 
 def _non_negative(value, name):
@@ -16,15 +51,14 @@ def _non_negative(value, name):
 
 
 class ActionQuery:
-    def __init__(self, fetch, total, make_page, limit=None, offset=0):
-        self._fetch = fetch  # (limit, offset) -> records
-        self._total = total  # () -> number of records without limit/offset
-        self._make_page = make_page  # records -> Page
+    def __init__(self, source, limit=None, offset=0, before=None):
+        self._source = source
         self._limit = limit
         self._offset = offset
+        self._before = before
 
-    def _copy(self, limit, offset):
-        return ActionQuery(self._fetch, self._total, self._make_page, limit, offset)
+    def _copy(self, limit, offset, before=None):
+        return ActionQuery(self._source, limit, offset, before or self._before)
 
     def limit(self, n):
         """At most ``n`` actions (``None`` for no limit)."""
@@ -34,11 +68,22 @@ class ActionQuery:
         """Skip the newest ``n`` actions."""
         return self._copy(self._limit, _non_negative(n, 'offset'))
 
+    def before(self, cursor):
+        """Only actions older than ``cursor`` (an ``action.cursor`` string, or the action)."""
+        if hasattr(cursor, 'timestamp') and hasattr(cursor, 'id'):
+            position = Cursor(cursor.timestamp, cursor.id)
+        elif isinstance(cursor, str):
+            position = decode_cursor(cursor, self._source.action_id)
+        else:
+            raise TypeError(f'before must be a cursor string or an action, got {cursor!r}')
+        return self._copy(self._limit, self._offset, position)
+
     def all(self):
         """The actions as a list; their entities load together on first use."""
         if self._limit == 0:
             return []
-        return self._make_page(self._fetch(self._limit, self._offset)).actions
+        records = self._source.fetch(self._limit, self._offset, self._before)
+        return self._source.page(records).actions
 
     def first(self):
         """The newest action, or None."""
@@ -47,7 +92,9 @@ class ActionQuery:
 
     def count(self):
         """How many actions ``all()`` would return."""
-        left = max(0, self._total() - self._offset)
+        if self._before is not None:
+            raise ValueError('count() of a page after a cursor: count the query without before()')
+        left = max(0, self._source.total() - self._offset)
         return left if self._limit is None else min(left, self._limit)
 
     def __iter__(self):

@@ -173,3 +173,44 @@ def test_get_actions_refuses_bad_filters(env):
         am.get_actions(verb='')
     with pytest.raises(ValueError, match='limit must not be negative'):
         am.get_actions(limit=-1)
+
+
+def test_cursor_paging_walks_the_inbox(inbox):
+    env, bob = inbox
+    q = am.get_by_recipient(bob)
+    first = q.limit(3).all()
+    second = q.limit(3).before(first[-1].cursor).all()
+    third = q.limit(3).before(second[-1]).all()  # an action works as a cursor too
+    assert verbs(first + second + third) == NEWEST_FIRST
+    assert q.before(third[-1].cursor).all() == []
+
+
+def test_cursor_paging_is_stable_when_new_actions_arrive(inbox):
+    env, bob = inbox
+    q = am.get_by_recipient(bob).limit(2)
+    first = q.all()
+    am.create(env.user('newcomer'), 'newer', recipients=[bob], timestamp=at(500))
+    assert verbs(q.before(first[-1].cursor).all()) == NEWEST_FIRST[2:4]
+
+
+def test_cursor_paging_of_a_stream(env):
+    alice = env.user('alice')
+    am.create_many([dict(actor=alice, verb=f'v{i}', timestamp=T0) for i in range(5)])
+    page = am.get_actions(actor=alice, limit=2).all()
+    rest = am.get_actions(actor=alice).before(page[-1].cursor).all()
+    assert len(page + rest) == 5
+    assert len({a.id for a in page + rest}) == 5
+
+
+@pytest.mark.parametrize('cursor', ['', 'nonsense', '!!!', 'MjAyNi0wNC0wMVQwOTowMDowMC4wMDAveA'])
+def test_a_malformed_cursor_is_refused(inbox, cursor):
+    env, bob = inbox
+    with pytest.raises(ValueError, match='before is not a cursor'):
+        am.get_by_recipient(bob).before(cursor)
+
+
+def test_count_after_a_cursor_is_refused(inbox):
+    env, bob = inbox
+    first = am.get_by_recipient(bob).first()
+    with pytest.raises(ValueError, match='count the query without before'):
+        am.get_by_recipient(bob).before(first.cursor).count()

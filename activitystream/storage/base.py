@@ -53,6 +53,14 @@ class ActionRecord:
 
 
 @dataclass(frozen=True)
+class Cursor:
+    """A position in a newest-first list: what comes after it is older than (timestamp, id)."""
+
+    timestamp: datetime
+    id: Any
+
+
+@dataclass(frozen=True)
 class StreamFilter:
     """Which actions a stream holds: every given field must match."""
 
@@ -91,16 +99,23 @@ class Storage(ABC):
         """
 
     @abstractmethod
-    def inbox(self, recipient: Ref, limit: int | None, offset: int) -> list[ActionRecord]:
-        """Actions visible to ``recipient``, newest first (timestamp, then id)."""
+    def inbox(
+        self, recipient: Ref, limit: int | None, offset: int, before: Cursor | None = None
+    ) -> list[ActionRecord]:
+        """Actions visible to ``recipient``, newest first (timestamp, then id).
+
+        With ``before``, only those after that cursor.
+        """
 
     @abstractmethod
     def inbox_count(self, recipient: Ref, after: datetime | None = None) -> int:
         """How many actions visible to ``recipient`` are newer than ``after``."""
 
     @abstractmethod
-    def stream(self, where: StreamFilter, limit: int | None, offset: int) -> list[ActionRecord]:
-        """Actions matching ``where``, newest first."""
+    def stream(
+        self, where: StreamFilter, limit: int | None, offset: int, before: Cursor | None = None
+    ) -> list[ActionRecord]:
+        """Actions matching ``where``, newest first, older than ``before``."""
 
     @abstractmethod
     def stream_count(self, where: StreamFilter) -> int:
@@ -141,6 +156,10 @@ class Storage(ABC):
     @abstractmethod
     def newest_visible(self, recipient: Ref) -> datetime | None:
         """The timestamp of the newest action visible to ``recipient``."""
+
+    @abstractmethod
+    def action_id(self, text: str) -> Any:
+        """The action id written as ``text`` (in a cursor); ValueError when it is none."""
 
     @abstractmethod
     def load_entities(self, cls: type, ids: list) -> list:

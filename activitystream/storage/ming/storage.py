@@ -4,6 +4,8 @@ Queries go straight to the collections behind the host's Ming session: our
 documents need no object mapping, and bulk writes stay one ``insert_many``.
 """
 
+from itertools import islice
+
 from bson import ObjectId
 from ming.odm import session as odm_session
 from pymongo.errors import BulkWriteError, DuplicateKeyError
@@ -48,6 +50,23 @@ def _newer(spec, after):
     if after is not None:
         spec['timestamp'] = {'$gt': after}
     return spec
+
+
+def _page(collection, spec, order, id_field, limit, offset, before, projection=None):
+    """A newest-first page of ``collection``, after the cursor ``before`` when given.
+
+    The cursor is (timestamp, id). The index range is cut at the timestamp;
+    the few entries sharing it to the millisecond are sorted out here, which
+    spares an ``$and`` of two ``$or`` (mim, Ming's in-memory MongoDB, has none).
+    """
+    if before is not None:
+        spec = dict(spec, timestamp={'$lte': before.timestamp})
+    cursor = collection.find(spec, projection).sort(order)
+    if before is None:
+        cursor = cursor.skip(offset)
+        return list(cursor if limit is None else cursor.limit(limit))
+    older = (d for d in cursor if d['timestamp'] < before.timestamp or d[id_field] < before.id)
+    return list(islice(older, offset, None if limit is None else offset + limit))
 
 
 class MingStorage(Storage):
@@ -96,12 +115,18 @@ class MingStorage(Storage):
     def _inbox_spec(self, recipient, after=None):
         return _newer({'$or': [_is('recipient', recipient), BROADCAST]}, after)
 
-    def inbox(self, recipient, limit, offset):
-        cursor = self._c(DELIVERIES).find(self._inbox_spec(recipient), {'action': 1})
-        cursor = cursor.sort(INBOX_ORDER).skip(offset)
-        if limit is not None:
-            cursor = cursor.limit(limit)
-        return [_record(entry['action']) for entry in cursor]
+    def inbox(self, recipient, limit, offset, before=None):
+        entries = _page(
+            self._c(DELIVERIES),
+            self._inbox_spec(recipient),
+            INBOX_ORDER,
+            'action_id',
+            limit,
+            offset,
+            before,
+            {'action': 1, 'action_id': 1, 'timestamp': 1},
+        )
+        return [_record(entry['action']) for entry in entries]
 
     def inbox_count(self, recipient, after=None):
         return self._c(DELIVERIES).count_documents(self._inbox_spec(recipient, after))
@@ -115,11 +140,11 @@ class MingStorage(Storage):
             spec['verb'] = where.verb
         return spec
 
-    def stream(self, where, limit, offset):
-        cursor = self._c(ACTIONS).find(self._stream_spec(where)).sort(NEWEST_FIRST).skip(offset)
-        if limit is not None:
-            cursor = cursor.limit(limit)
-        return [_record(doc) for doc in cursor]
+    def stream(self, where, limit, offset, before=None):
+        docs = _page(
+            self._c(ACTIONS), self._stream_spec(where), NEWEST_FIRST, '_id', limit, offset, before
+        )
+        return [_record(doc) for doc in docs]
 
     def stream_count(self, where):
         return self._c(ACTIONS).count_documents(self._stream_spec(where))
@@ -177,6 +202,11 @@ class MingStorage(Storage):
     def newest_visible(self, recipient):
         newest = self._c(DELIVERIES).find_one(self._inbox_spec(recipient), sort=INBOX_ORDER)
         return None if newest is None else newest['timestamp']
+
+    def action_id(self, text):
+        if not (isinstance(text, str) and ObjectId.is_valid(text)):
+            raise ValueError(f'not an action id: {text!r}')
+        return ObjectId(text)
 
     def load_entities(self, cls, ids):
         return cls.query.find({'_id': {'$in': ids}}).all()

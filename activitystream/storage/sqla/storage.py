@@ -10,6 +10,7 @@ mapped class, and would otherwise roll a request that only wrote actions back.
 from functools import cache
 
 from sqlalchemy import (
+    DateTime,
     Integer,
     and_,
     bindparam,
@@ -19,12 +20,13 @@ from sqlalchemy import (
     inspect,
     select,
     true,
+    tuple_,
     union_all,
     update,
 )
 
 from ..base import ActionRecord, Ref, SeenState, Storage
-from .schema import Action, Delivery, ReadMark
+from .schema import Action, ActionId, Delivery, ReadMark
 from .schema import SeenState as SeenTable
 
 actions = Action.__table__
@@ -79,19 +81,32 @@ def _matches(table, prefix):
     )
 
 
+def _cursor_params(before):
+    return {} if before is None else {'before_ts': before.timestamp, 'before_id': before.id}
+
+
 def _bound_int(name):
     return bindparam(name, type_=Integer)
 
 
+def _older(table, id_col):
+    """Clause: (timestamp, id) comes after the bound cursor in newest-first order."""
+    cursor = tuple_(bindparam('before_ts', type_=DateTime), bindparam('before_id', type_=ActionId))
+    return tuple_(table.c.timestamp, id_col) < cursor
+
+
 @cache
-def _inbox_statement(limited):
+def _inbox_statement(limited, paged):
     """Deliveries to R and broadcasts, each an index-ordered top-(offset+limit), merged."""
     direct = select(deliveries.c.action_id.label('id'), deliveries.c.timestamp.label('ts'))
-    direct = _newest_first(
-        direct.where(_matches(deliveries, 'recipient')), deliveries, deliveries.c.action_id
-    )
+    direct = direct.where(_matches(deliveries, 'recipient'))
     bcast = select(actions.c.id.label('id'), actions.c.timestamp.label('ts'))
-    bcast = _newest_first(bcast.where(actions.c.broadcast == true()), actions, actions.c.id)
+    bcast = bcast.where(actions.c.broadcast == true())
+    if paged:
+        direct = direct.where(_older(deliveries, deliveries.c.action_id))
+        bcast = bcast.where(_older(actions, actions.c.id))
+    direct = _newest_first(direct, deliveries, deliveries.c.action_id)
+    bcast = _newest_first(bcast, actions, actions.c.id)
     if limited:
         direct, bcast = direct.limit(_bound_int('top')), bcast.limit(_bound_int('top'))
     page = union_all(direct.subquery().select(), bcast.subquery().select()).subquery('page')
@@ -116,11 +131,11 @@ def _stream_where(present, verb):
 
 
 @cache
-def _stream_statement(present, verb, limited):
-    stmt = _newest_first(
-        select(actions).where(*_stream_where(present, verb)), actions, actions.c.id
-    )
-    stmt = stmt.offset(_bound_int('offset'))
+def _stream_statement(present, verb, limited, paged):
+    stmt = select(actions).where(*_stream_where(present, verb))
+    if paged:
+        stmt = stmt.where(_older(actions, actions.c.id))
+    stmt = _newest_first(stmt, actions, actions.c.id).offset(_bound_int('offset'))
     return stmt.limit(_bound_int('limit')) if limited else stmt
 
 
@@ -174,11 +189,11 @@ class SQLAStorage(Storage):
             self.session.execute(insert(Delivery), delivered, execution_options=opts)
         return ids
 
-    def inbox(self, recipient, limit, offset):
-        params = dict(_params('recipient', recipient), offset=offset)
+    def inbox(self, recipient, limit, offset, before=None):
+        params = dict(_params('recipient', recipient), offset=offset, **_cursor_params(before))
         if limit is not None:
             params.update(limit=limit, top=offset + limit)
-        stmt = _inbox_statement(limit is not None)
+        stmt = _inbox_statement(limit is not None, before is not None)
         return [_record(row) for row in self._read(stmt, params)]
 
     def inbox_count(self, recipient, after=None):
@@ -194,10 +209,10 @@ class SQLAStorage(Storage):
             params['verb'] = where.verb
         return present, where.verb is not None, params
 
-    def stream(self, where, limit, offset):
+    def stream(self, where, limit, offset, before=None):
         present, verb, params = self._stream_params(where)
-        params.update(offset=offset, limit=limit)
-        stmt = _stream_statement(present, verb, limit is not None)
+        params.update(offset=offset, limit=limit, **_cursor_params(before))
+        stmt = _stream_statement(present, verb, limit is not None, before is not None)
         return [_record(row) for row in self._read(stmt, params)]
 
     def stream_count(self, where):
@@ -290,6 +305,11 @@ class SQLAStorage(Storage):
         found = [self._run(stmt).scalar() for stmt in (direct, bcast)]
         found = [ts for ts in found if ts is not None]
         return max(found) if found else None
+
+    def action_id(self, text):
+        if not (isinstance(text, str) and text.isdigit()):
+            raise ValueError(f'not an action id: {text!r}')
+        return int(text)
 
     def load_entities(self, cls, ids):
         pk = inspect(cls).primary_key[0]
