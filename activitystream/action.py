@@ -35,25 +35,29 @@ class Page:
     def entity(self, ref):
         if ref is None:
             return None
-        if self._entities is None:
+        if self._entities is None or ref not in self._entities:
+            known = self._entities or {}
             wanted = {
                 r for a in self.actions for r in (a.actor_ref, a.target_ref, a.action_obj_ref)
             }
-            self._entities = refs.resolve(self.storage, wanted)
+            wanted -= set(known) | {None}
+            self._entities = {**known, **refs.resolve(self.storage, wanted)}
         return self._entities.get(ref)
 
     def recipients(self, action):
         if action.broadcast:
             return None
-        if self._recipients is None:
-            ids = [a.id for a in self.actions if not a.broadcast]
+        if self._recipients is None or action.id not in self._recipients:
+            known = self._recipients or {}
+            ids = [a.id for a in self.actions if not a.broadcast and a.id not in known]
             by_action = self.storage.recipients_of(ids)
             entities = refs.resolve(self.storage, {r for rs in by_action.values() for r in rs})
-            self._recipients = {
-                id_: [entities[r] for r in rs if entities.get(r) is not None]
-                for id_, rs in by_action.items()
+            loaded = {
+                id_: [entities[r] for r in by_action.get(id_, []) if entities.get(r) is not None]
+                for id_ in ids
             }
-        return self._recipients.get(action.id, [])
+            self._recipients = {**known, **loaded}
+        return self._recipients[action.id]
 
     def state(self, action):
         """(seen, read) of ``action`` for the page's recipient; (None, None) for streams."""
@@ -98,6 +102,11 @@ class Action:
 
     def __hash__(self):
         return hash(self.id)
+
+    @property
+    def refs(self):
+        """The stored references of actor, target and action_obj (None where absent)."""
+        return self.actor_ref, self.target_ref, self.action_obj_ref
 
     @property
     def _id(self):

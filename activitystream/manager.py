@@ -20,7 +20,7 @@ from collections.abc import Iterable, Mapping
 from . import model, refs
 from .action import Action, Page
 from .query import ActionQuery, Source
-from .storage.base import ActionRecord, NewAction, StreamFilter
+from .storage.base import ActionRecord, NewAction, Ref, StreamFilter
 from .timeutil import to_utc, utcnow
 
 CREATE_ARGS = (
@@ -143,7 +143,9 @@ class ActionManager:
             timestamp=when,
             recipients=recipient_refs,
         )
-        known.pop(None, None)
+        known = {ref: e for ref, e in known.items() if ref is not None and not isinstance(e, Ref)}
+        if recipient_entities and any(isinstance(e, Ref) for e in recipient_entities):
+            recipient_entities = None  # given as references: load them when asked
         return new, known, recipient_entities
 
     def _store(self, prepared):

@@ -45,9 +45,11 @@ def _ming_key(obj):
 
 
 def ref_of(obj, argname):
-    """The stored reference of host entity ``obj``; errors name ``argname``."""
+    """The stored reference of host entity ``obj`` (a Ref stays one); errors name ``argname``."""
     if obj is None:
         raise ValueError(f'{argname} is required')
+    if isinstance(obj, Ref):
+        return obj
     if isinstance(obj, type):
         raise TypeError(f'{argname} must be a mapped entity instance, got the class {obj.__name__}')
     found = _sqla_key(obj, argname) or _ming_key(obj)

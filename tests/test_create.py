@@ -195,3 +195,16 @@ def test_a_write_to_many_recipients_is_one_bulk_statement(env):
         am.create(alice, 'announced', recipients=recipients)
     assert len(sent) == 2, sent  # the action, then every delivery at once
     assert am.get_by_recipient(recipients[1999]).count() == 1
+
+
+def test_references_can_stand_for_entities(env):
+    """An import can name entities by Ref(type, id) without loading them."""
+    from activitystream.refs import ref_of
+
+    alice, bob = env.user('alice', 'Alice'), env.user('bob')
+    doc = env.document('Doc')
+    action = am.create(ref_of(alice, 'a'), 'edited', target=doc, recipients=[ref_of(bob, 'b')])
+    assert action.actor == 'Alice'  # loaded when asked
+    assert action.target_entity is doc
+    assert [u.user_name for u in action.recipients] == ['bob']
+    assert am.get_actions(actor=ref_of(alice, 'a')).count() == 1
