@@ -15,7 +15,7 @@ import tempfile
 import pytest
 import tg
 import transaction
-from tg import FullStackApplicationConfigurator
+from tg import FullStackApplicationConfigurator, TGController
 from tg.configuration import milestones
 from tgext.pluggable import plug
 from webtest import TestApp
@@ -31,6 +31,12 @@ MONGO_URL = os.environ.get('ACTIVITYSTREAM_MONGO_URL')  # a real MongoDB, when g
 BACKENDS = ['sqlite', 'postgresql', 'ming'] + (['mongodb'] if MONGO_URL else [])
 
 _state = {'generation': 0, 'cached': None, 'live': None, 'pg_url': None, 'tmpdir': None}
+
+
+def _all_subclasses(cls):
+    for sub in cls.__subclasses__():
+        yield sub
+        yield from _all_subclasses(sub)
 
 
 def reset_tg():
@@ -53,7 +59,7 @@ def reset_tg():
     for name, value in list(vars(common.RootController).items()):
         if isinstance(value, plugged):
             delattr(common.RootController, name)
-    for controller in (common.RootController, activitystream.controllers.root.RootController):
+    for controller in _all_subclasses(TGController):
         for member in vars(controller).values():
             deco = getattr(member, 'decoration', None)
             if isinstance(deco, Decoration) and deco._expositions:

@@ -1,18 +1,218 @@
-"""Controllers mounted at /activitystream/ (or the appid given to plug())."""
+"""Controllers mounted at /activitystream/ (or the appid given to plug()).
 
-from tg import TGController, expose, request, require
-from tg.predicates import not_anonymous
+Thin: parse and check the request, ask the manager, pick a format. A user
+reads and marks only their own notifications; bad parameters get a 4xx with
+a JSON body naming them; state changes only on POST with a CSRF token.
+"""
 
+import hashlib
+import re
+from datetime import datetime
+from urllib.parse import urlsplit
+
+from tg import TGController, abort, expose, redirect, request, response
+from tgext.pluggable import plug_url
+from webob.exc import HTTPFound, HTTPSeeOther
+
+from .. import formats, refs
+from ..helpers import csrf_token
 from ..manager import am
+from ..storage.base import Ref
+from ..timeutil import to_utc
+from .support import check_csrf, current_user, fail, integer, state_changing
+
+PAGE_MAX = 100
+DEFAULT_PORTS = {'http': 80, 'https': 443}
+_NAME = re.compile(r'^[A-Za-z_][A-Za-z0-9_]{0,127}$')
+
+
+def _url(path, params=None, qualified=False):
+    return plug_url('activitystream', path, params=params, qualified=qualified)
+
+
+def _page_of(query, limit, before):
+    """(actions, cursor of the next page or None) for the request's limit/before."""
+    limit = integer(limit, 'limit', 1, PAGE_MAX)
+    if before:
+        try:
+            query = query.before(before)
+        except ValueError as exc:
+            fail(400, str(exc))
+    actions = query.limit(limit).all()
+    return actions, (actions[-1].cursor if len(actions) == limit else None)
+
+
+def _timestamp(value, name):
+    try:
+        return to_utc(datetime.fromisoformat(value.replace('Z', '+00:00')), name)
+    except (AttributeError, TypeError, ValueError):
+        fail(400, f'{name} must be an ISO 8601 timestamp')
+
+
+def same_site(link):
+    """``link`` when it stays on this site (a path, or a URL on the request's host)."""
+    if not isinstance(link, str) or not link or link != link.strip():
+        return None
+    if '\\' in link or any(ord(c) < 32 or ord(c) == 127 for c in link):
+        return None  # browsers read \ as /; control characters split headers
+    try:
+        parts = urlsplit(link)
+        if not (parts.scheme or parts.netloc):
+            return None if link.startswith('//') else link
+        if parts.scheme not in DEFAULT_PORTS or parts.username is not None:
+            return None
+        ours = urlsplit(f'//{request.host}')
+        theirs = (parts.hostname, parts.port or DEFAULT_PORTS[parts.scheme])
+        same = theirs == (ours.hostname, ours.port or DEFAULT_PORTS.get(request.scheme))
+    except ValueError:  # a port out of range, a broken IPv6 address...
+        return None
+    return link if same else None
+
+
+def _action_id(text):
+    try:
+        return am.storage.action_id(text)
+    except ValueError:
+        fail(400, 'action must be an action id')
+
+
+def _actor_ref(type_, id_):
+    if not (isinstance(type_, str) and _NAME.match(type_)):
+        fail(400, 'type must be an entity class name')
+    if not (isinstance(id_, str) and 0 < len(id_) <= 128):
+        fail(400, 'id must be an entity id')
+    return Ref(type_, id_)
+
+
+class AS2Controller(TGController):
+    """Activity Streams 2.0: the user's inbox and any entity's stream, cursor-paged."""
+
+    def _reply(self, query, path, params, limit, before):
+        actions, next_cursor = _page_of(query, limit, before)
+        base = request.host_url
+        collection = _url(path, params, qualified=True)
+        page = _url(path, dict(params, limit=limit, **({'before': before} if before else {})), True)
+        following = next_cursor and _url(path, dict(params, limit=limit, before=next_cursor), True)
+        response.content_type = formats.AS2_MEDIA_TYPE
+        return formats.as2_page(actions, page, collection, following, base)
+
+    @expose('json')
+    def inbox(self, limit='20', before=None):
+        user = current_user()
+        return self._reply(am.get_by_recipient(user), '/as2/inbox', {}, limit, before)
+
+    @expose('json')
+    def actor(self, type_=None, id_=None, limit='20', before=None):
+        ref = _actor_ref(type_, id_)
+        path = f'/as2/actor/{ref.type}/{ref.id}'
+        return self._reply(am.get_actions(actor=ref), path, {}, limit, before)
 
 
 class RootController(TGController):
+    as2 = AS2Controller()
+
     @expose('json')
-    @require(not_anonymous())
     def index(self):
         """The logged-in user's unseen and unread counts."""
-        user = request.identity['user']
+        user = current_user()
         return dict(
             unseen_count=am.count_not_seen_by_recipient(user),
             unread_count=am.count_unread_by_recipient(user),
+        )
+
+    @expose('json')
+    def notifications(self, limit='10', before=None):
+        """The logged-in user's latest notifications, newest first, and the counts."""
+        user = current_user()
+        actions, next_cursor = _page_of(am.get_by_recipient(user), limit, before)
+        return dict(
+            items=[formats.as_json(a) for a in actions],
+            next=next_cursor,
+            unseen_count=am.count_not_seen_by_recipient(user),
+            unread_count=am.count_unread_by_recipient(user),
+            csrf_token=csrf_token(),
+        )
+
+    @expose('json')
+    def unseen_count(self):
+        """The unseen count alone, for cheap polling: answers 304 while it is unchanged."""
+        user = current_user()
+        count = am.count_not_seen_by_recipient(user)
+        ref = refs.ref_of(user, 'user')
+        tag = hashlib.sha256(f'{ref.type}:{ref.id}:{count}'.encode()).hexdigest()[:20]
+        caching = {'Cache-Control': 'private, no-cache', 'ETag': f'"{tag}"'}
+        if tag in request.if_none_match:
+            abort(304, headers=caching, passthrough=True)
+        response.headers.update(caching)
+        return dict(unseen_count=count)
+
+    @expose('json')
+    @state_changing
+    def ajax_update_last_seen_of_a_recipient(self, _type=None, _id=None, until=None):
+        """Mark the user's notifications seen up to ``until`` (default now).
+
+        Returns the previous last-seen time. ``until`` is the newest
+        notification the page showed, so later arrivals stay unseen; the
+        last-seen time never moves back. ``_type``/``_id`` (0.1.1) may only
+        name the logged-in user.
+        """
+        user = current_user()
+        if _type is not None or _id is not None:
+            own = refs.ref_of(user, 'user')
+            if (_type, _id) != (own.type, own.id):
+                fail(403, 'you can only update your own last-seen time')
+        previous = am.last_seen(user)
+        wanted = None if until in (None, '') else _timestamp(until, 'until')
+        if wanted is None or previous is None or wanted > previous:
+            am.mark_seen(user, until=wanted)
+        else:
+            am.mark_seen(user, until=previous)
+        return dict(last_activity_seen=previous and formats.iso(previous))
+
+    @expose('json')
+    @state_changing
+    def mark_read(self, action=None):
+        """Mark one notification (``action`` id) or all of them read."""
+        user = current_user()
+        changed = am.mark_read(user, None if action is None else [_action_id(action)])
+        return dict(changed=changed, unread_count=am.count_unread_by_recipient(user))
+
+    @expose()
+    def see(self, target_link=None, action=None):
+        """Go to a notification's target; on POST (with a token) mark seen and read too.
+
+        Only same-site targets: anything else is a 400, and nothing changes.
+        """
+        current_user()
+        target = same_site(target_link)
+        if target is None:
+            fail(400, 'target_link must be a path or a URL on this site')
+        if request.method == 'POST':
+            check_csrf()
+            user = current_user()
+            clicked = None if action is None else _action_id(action)
+            am.mark_seen(user)
+            if clicked is not None:
+                am.mark_read(user, [clicked])
+        redirect(target, redirect_with=HTTPSeeOther if request.method == 'POST' else HTTPFound)
+
+    @expose(content_type='application/atom+xml')
+    def feed(self, limit='20', before=None, actor_type=None, actor_id=None):
+        """Atom: the user's notifications, or (with actor_type/actor_id) an entity's stream."""
+        if actor_type is None and actor_id is None:
+            user = current_user()
+            query, title, params = am.get_by_recipient(user), 'Notifications', {}
+        else:
+            ref = _actor_ref(actor_type, actor_id)
+            query, params = am.get_actions(actor=ref), dict(actor_type=ref.type, actor_id=ref.id)
+            title = f'Activity of {ref.type} {ref.id}'
+        actions, next_cursor = _page_of(query, limit, before)
+        following = next_cursor and _url('/feed.atom', dict(params, before=next_cursor), True)
+        return formats.atom_feed(
+            actions,
+            title,
+            _url('/feed.atom', params, qualified=True),
+            request.host_url + '/',
+            following,
+            request.host_url,
         )

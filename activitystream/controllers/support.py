@@ -21,18 +21,22 @@ def current_user():
     return user
 
 
+def check_csrf():
+    """Stop unless this is a POST carrying the logged-in user's token (header or form)."""
+    if request.method != 'POST':
+        fail(405, 'use POST')
+    user = current_user()
+    token = request.headers.get(csrf.HEADER) or request.POST.get(csrf.FIELD)
+    if not csrf.is_valid(user, token):
+        fail(403, 'missing or invalid CSRF token')
+
+
 def state_changing(action):
     """Only POST, only with the logged-in user's CSRF token (header or form field)."""
 
     @functools.wraps(action)
     def checked(*args, **kwargs):
-        if request.method != 'POST':
-            fail(405, 'use POST')
-        user = current_user()
-        token = request.headers.get(csrf.HEADER) or kwargs.pop(csrf.FIELD, None)
-        kwargs.pop(csrf.FIELD, None)
-        if not csrf.is_valid(user, token):
-            fail(403, 'missing or invalid CSRF token')
+        check_csrf()
         return action(*args, **kwargs)
 
     return checked

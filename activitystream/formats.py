@@ -1,0 +1,183 @@
+"""Actions as other programs read them: JSON, Activity Streams 2.0 and Atom.
+
+Pure functions from actions to documents; the controllers choose, page and
+authorize. Nothing here queries: a page's entities load in one batch.
+"""
+
+from datetime import timezone
+from xml.etree import ElementTree as ET
+
+from . import refs
+
+AS2_CONTEXT = 'https://www.w3.org/ns/activitystreams'
+AS2_PUBLIC = 'https://www.w3.org/ns/activitystreams#Public'
+AS2_MEDIA_TYPE = 'application/activity+json'
+ATOM_NS = 'http://www.w3.org/2005/Atom'
+
+# The first word of a verb -> its Activity Streams 2.0 activity type.
+AS2_TYPES = {
+    'accepted': 'Accept',
+    'added': 'Add',
+    'announced': 'Announce',
+    'shared': 'Announce',
+    'arrived': 'Arrive',
+    'blocked': 'Block',
+    'created': 'Create',
+    'posted': 'Create',
+    'commented': 'Create',
+    'wrote': 'Create',
+    'deleted': 'Delete',
+    'removed': 'Remove',
+    'disliked': 'Dislike',
+    'flagged': 'Flag',
+    'followed': 'Follow',
+    'started': 'Follow',
+    'ignored': 'Ignore',
+    'invited': 'Invite',
+    'joined': 'Join',
+    'left': 'Leave',
+    'liked': 'Like',
+    'listened': 'Listen',
+    'moved': 'Move',
+    'offered': 'Offer',
+    'asked': 'Question',
+    'read': 'Read',
+    'rejected': 'Reject',
+    'travelled': 'Travel',
+    'traveled': 'Travel',
+    'undid': 'Undo',
+    'updated': 'Update',
+    'edited': 'Update',
+    'changed': 'Update',
+    'viewed': 'View',
+    'saw': 'View',
+}
+
+
+def iso(timestamp):
+    """Stored naive UTC as ISO 8601 with a Z, milliseconds kept."""
+    return (
+        timestamp.replace(tzinfo=timezone.utc)
+        .isoformat(timespec='milliseconds')
+        .replace('+00:00', 'Z')
+    )
+
+
+def as_json(action):
+    """A notification as the menu's script needs it."""
+    return {
+        'id': str(action.id),
+        'actor': action.actor,
+        'verb': action.verb,
+        'target': action.target,
+        'object': refs.display(action.action_obj),
+        'description': action.description,
+        'link': action.target_link,
+        'timestamp': iso(action.timestamp),
+        'since': action.timestamp_since,
+        'seen': action.seen,
+        'read': action.read,
+        'cursor': action.cursor,
+    }
+
+
+def as2_type(verb):
+    words = verb.split()
+    return AS2_TYPES.get(words[0].lower(), 'Activity') if words else 'Activity'
+
+
+def absolute(base_url, link):
+    """``link`` (an entity's ``as_link``) as an absolute URL on ``base_url``."""
+    return link if link.startswith(('http://', 'https://')) else base_url + link
+
+
+def _link_of(entity):
+    link = getattr(entity, 'as_link', None)
+    return link() if callable(link) else link
+
+
+def _as2_object(ref, entity, base_url):
+    link = _link_of(entity)
+    found = {
+        'type': getattr(entity, 'as2_type', 'Object'),
+        'id': absolute(base_url, link) if link else f'urn:activitystream:{ref.type}:{ref.id}',
+    }
+    if entity is not None:
+        found['name'] = refs.display(entity)
+    else:
+        found['type'] = 'Tombstone'  # the AS2 way to show something deleted
+    return found
+
+
+def as2_activity(action, base_url):
+    """One action as an AS2 Activity; ``to`` is Public for broadcasts only."""
+    doc = {
+        'id': f'urn:activitystream:action:{action.id}',
+        'type': as2_type(action.verb),
+        'name': action.verb,
+        'summary': action.render_str(timestamp_format=iso),
+        'actor': _as2_object(action.actor_ref, action.actor_entity, base_url),
+        'published': iso(action.timestamp),
+    }
+    for key, ref, entity in (
+        ('object', action.action_obj_ref, action.action_obj_entity),
+        ('target', action.target_ref, action.target_entity),
+    ):
+        if ref is not None:
+            doc[key] = _as2_object(ref, entity, base_url)
+    if action.description:
+        doc['content'] = action.description
+    if action.broadcast:
+        doc['to'] = [AS2_PUBLIC]
+    return doc
+
+
+def as2_page(actions, page_url, collection_url, next_url, base_url, total=None):
+    """An AS2 OrderedCollectionPage of ``actions`` with cursor links."""
+    page = {
+        '@context': AS2_CONTEXT,
+        'id': page_url,
+        'type': 'OrderedCollectionPage',
+        'partOf': collection_url,
+        'prev': collection_url,
+        'orderedItems': [as2_activity(a, base_url) for a in actions],
+    }
+    if next_url:
+        page['next'] = next_url
+    if total is not None:
+        page['totalItems'] = total
+    return page
+
+
+def atom_feed(actions, title, feed_url, alternate_url, next_url, base_url):
+    """An Atom 1.0 feed of ``actions``; ElementTree escapes every text."""
+    ET.register_namespace('', ATOM_NS)
+
+    def sub(parent, tag, text=None, **attrs):
+        element = ET.SubElement(parent, f'{{{ATOM_NS}}}{tag}', attrs)
+        if text is not None:
+            element.text = text
+        return element
+
+    feed = ET.Element(f'{{{ATOM_NS}}}feed')
+    sub(feed, 'id', feed_url)
+    sub(feed, 'title', title)
+    updated = max((a.timestamp for a in actions), default=None)
+    sub(feed, 'updated', iso(updated) if updated else '1970-01-01T00:00:00Z')
+    sub(feed, 'link', rel='self', href=feed_url)
+    sub(feed, 'link', rel='alternate', href=alternate_url)
+    if next_url:
+        sub(feed, 'link', rel='next', href=next_url)
+    for action in actions:
+        entry = sub(feed, 'entry')
+        sub(entry, 'id', f'urn:activitystream:action:{action.id}')
+        sub(entry, 'title', action.render_str(timestamp_format=lambda t: '').strip())
+        sub(entry, 'updated', iso(action.timestamp))
+        sub(entry, 'published', iso(action.timestamp))
+        author = sub(entry, 'author')
+        sub(author, 'name', action.actor or f'{action.actor_ref.type} {action.actor_ref.id}')
+        if action.target_link:
+            sub(entry, 'link', rel='alternate', href=absolute(base_url, action.target_link))
+        if action.description:
+            sub(entry, 'summary', action.description)
+    return ET.tostring(feed, encoding='utf-8', xml_declaration=True)
