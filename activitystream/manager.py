@@ -17,7 +17,7 @@ Seen and read are two watermark-based states per recipient:
 import json
 from collections.abc import Iterable, Mapping
 
-from . import model, refs
+from . import live, model, refs
 from .action import Action, Page
 from .query import ActionQuery, Source
 from .storage.base import ActionRecord, NewAction, Ref, StreamFilter
@@ -192,13 +192,16 @@ class ActionManager:
         prepared = self._prepare(
             '', actor, verb, target, action_obj, description, extra, recipients, timestamp
         )
-        return self._store([prepared])[0]
+        action = self._store([prepared])[0]
+        live.changed(prepared[0].recipients)
+        return action
 
     def create_many(self, items):
         """Store many actions in bulk: each item is a dict of ``create``'s arguments.
 
         Every item is validated first; a bad one raises an error naming its
-        index and nothing of the batch is written.
+        index and nothing of the batch is written. Being the import and
+        back-fill path, it pushes no live updates: open pages catch up by polling.
         """
         if isinstance(items, (str, bytes, Mapping)) or not isinstance(items, Iterable):
             raise TypeError(f'items must be a list of dicts, got {type(items).__name__}')
@@ -287,10 +290,11 @@ class ActionManager:
             previous = self._last_seen(recipient, None)
             setattr(recipient, attr, until)
             storage.flush_entity(recipient)
-            return previous
-        state = storage.seen_state(ref)
-        previous, state.last_seen = state.last_seen, until
-        storage.save_seen_state(ref, state)
+        else:
+            state = storage.seen_state(ref)
+            previous, state.last_seen = state.last_seen, until
+            storage.save_seen_state(ref, state)
+        live.changed([ref])
         return previous
 
     def count_not_seen_by_recipient(self, recipient):

@@ -154,8 +154,11 @@ def _find_user(model, user_name):
     return model.User.query.get(user_name=user_name)
 
 
-def build_app(backend, blueprint=None, **plug_options):
-    """A new TG app on ``backend`` with activitystream plugged with ``plug_options``."""
+def build_app(backend, blueprint=None, configure=None, **plug_options):
+    """A new TG app on ``backend`` with activitystream plugged with ``plug_options``.
+
+    ``configure(cfg)`` runs on the configurator before ``plug()``.
+    """
     reset_tg()
     _state['generation'] += 1
     if _state['live'] is not None:
@@ -165,20 +168,23 @@ def build_app(backend, blueprint=None, **plug_options):
     conf.update(blueprint or {})
     cfg = FullStackApplicationConfigurator()
     cfg.update_blueprint(conf)
+    if configure is not None:
+        configure(cfg)
     plug(cfg, 'activitystream', **plug_options)
     app = TestApp(cfg.make_wsgi_app({}, {}))
     env = (SQLAEnv if hasattr(package.model, 'metadata') else MingEnv)(backend, app, package)
+    env.renderer = conf['default_renderer']
     env.create_schema()
     env.clear()
     _state['live'] = env
     return env
 
 
-def environment(backend):
-    """The cached default app for ``backend``, with empty tables."""
+def environment(backend, renderer='kajiki'):
+    """The cached app for ``backend`` and default ``renderer``, with empty tables."""
     cached = _state['cached']
-    if cached is None or cached.backend != backend:
-        cached = build_app(backend)
+    if cached is None or (cached.backend, cached.renderer) != (backend, renderer):
+        cached = build_app(backend, blueprint={'default_renderer': renderer})
         _state['cached'] = cached
     cached.clear()
     return cached

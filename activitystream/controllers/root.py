@@ -10,11 +10,12 @@ import re
 from datetime import datetime
 from urllib.parse import urlsplit
 
+import tg
 from tg import TGController, abort, expose, redirect, request, response
 from tgext.pluggable import plug_url
 from webob.exc import HTTPFound, HTTPSeeOther
 
-from .. import formats, refs
+from .. import formats, live, refs
 from ..helpers import csrf_token
 from ..manager import am
 from ..storage.base import Ref
@@ -195,6 +196,32 @@ class RootController(TGController):
             if clicked is not None:
                 am.mark_read(user, [clicked])
         redirect(target, redirect_with=HTTPSeeOther if request.method == 'POST' else HTTPFound)
+
+    @expose(content_type='text/event-stream')
+    def events(self):
+        """Server-sent events with the user's unseen count, pushed on every change.
+
+        204 when nothing can be pushed (no Redis): the page polls instead.
+        """
+        user = current_user()
+        ref = refs.ref_of(user, 'user')
+        pubsub = live.subscribe(ref)
+        if pubsub is None:
+            return None
+        storage = am.storage
+
+        def recount():
+            # the request is over: read afresh, then leave nothing open
+            storage.forget()
+            cls = refs.entity_class(ref.type)
+            fresh = storage.load_entities(cls, [refs.stored_key(cls, ref.id)])
+            count = am.count_not_seen_by_recipient(fresh[0]) if fresh else 0
+            storage.forget()
+            return count
+
+        response.headers.update({'Cache-Control': 'no-cache', 'X-Accel-Buffering': 'no'})
+        lifetime = int(tg.config.get('activitystream.events_lifetime', 25))
+        return live.stream(pubsub, recount, am.count_not_seen_by_recipient(user), lifetime)
 
     @expose(content_type='application/atom+xml')
     def feed(self, limit='20', before=None, actor_type=None, actor_id=None):

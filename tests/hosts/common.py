@@ -70,6 +70,21 @@ class RootController(TGController):
 
         return dict(notifications=am.get_by_recipient(user).limit(10).all(), render=render)
 
+    @expose('tests.hosts.templates.menu')
+    @require(not_anonymous())
+    def menu(self, limit='10', since='', cache_key=None):
+        """A page with our partials, rendered by the default renderer (Kajiki or Genshi)."""
+        user = request.identity['user']
+        actions = am.get_by_recipient(user).limit(5).all()
+        return dict(limit=int(limit), actions=actions, since=bool(since), cache_key=cache_key)
+
+    @expose('tests.hosts.templates.menu_only')
+    def menu_of(self, user_name, cache_expire=None):
+        """Only the menu partial, for a named recipient: to count what it costs."""
+        recipient = tg.config['sa_auth.authmetadata'].get_user({}, user_name)
+        expire = int(cache_expire) if cache_expire else None
+        return dict(recipient=recipient, cache_expire=expire)
+
     @expose('json')
     def backend(self):
         from activitystream import model

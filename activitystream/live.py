@@ -1,0 +1,121 @@
+"""Live unseen counts: a change for a recipient reaches its open ``events`` streams.
+
+Writers publish "something changed for R" on R's Redis channel (a broadcast
+on one channel for everyone), after the host's transaction commits so a
+reader finds the new rows; each open stream then recounts for its own user.
+Across processes this needs Redis (the ``redis_url`` option); without it, or
+while it is down, nothing is pushed and the browser polls instead.
+"""
+
+import json
+import logging
+import time
+
+from . import model
+
+log = logging.getLogger(__name__)
+
+PREFIX = 'activitystream:changed:'
+EVERYONE = PREFIX + '*'
+RETRY_AFTER = 30  # seconds to leave a Redis that failed alone
+
+_clients = {}
+_down_until = {}
+
+
+def channel(ref):
+    return f'{PREFIX}{ref.type}:{ref.id}'
+
+
+def _url():
+    return model.options().get('redis_url')
+
+
+def client():
+    """A Redis client for the configured URL; None without Redis or while it is down."""
+    url = _url()
+    if not url or _down_until.get(url, 0) > time.monotonic():
+        return None
+    try:
+        import redis
+    except ImportError:
+        return None
+    if url not in _clients:
+        _clients[url] = redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=2)
+    return _clients[url]
+
+
+def _failed(exc):
+    _down_until[_url()] = time.monotonic() + RETRY_AFTER
+    log.warning('activitystream: no live updates, Redis failed: %s', exc)
+
+
+def _publish(channels):
+    redis_client = client()
+    if redis_client is None:
+        return
+    try:
+        with redis_client.pipeline(transaction=False) as pipe:
+            for name in channels:
+                pipe.publish(name, '1')
+            pipe.execute()
+    except Exception as exc:  # noqa: BLE001 - a missing push must never fail a write
+        _failed(exc)
+
+
+def after_commit(callback):
+    """Run ``callback`` once the host's transaction commits (at once where there is none)."""
+    if model.backend != 'sqlalchemy':
+        callback()  # Ming writes are immediate
+        return
+    import transaction
+
+    transaction.get().addAfterCommitHook(lambda committed: committed and callback())
+
+
+def changed(refs):
+    """Tell the streams of ``refs`` (None: of everyone) that their counts may have moved."""
+    channels = [EVERYONE] if refs is None else [channel(r) for r in refs]
+    if channels and _url():
+        after_commit(lambda: _publish(channels))
+
+
+def subscribe(ref):
+    """A pub/sub listening for changes of ``ref``; None when nothing can be pushed."""
+    redis_client = client()
+    if redis_client is None:
+        return None
+    try:
+        pubsub = redis_client.pubsub(ignore_subscribe_messages=True)
+        pubsub.subscribe(channel(ref), EVERYONE)
+        return pubsub
+    except Exception as exc:  # noqa: BLE001
+        _failed(exc)
+        return None
+
+
+def event(count):
+    return f'event: unseen\ndata: {json.dumps({"unseen_count": count})}\n\n'
+
+
+def stream(pubsub, recount, first, lifetime, heartbeat=10):
+    """Server-sent events: the count now, then on every change, for ``lifetime`` seconds.
+
+    The browser reconnects by itself after the stream ends, so no server
+    thread is held for long; comments keep proxies from closing it meanwhile.
+    """
+    end = time.monotonic() + lifetime
+    try:
+        yield ('retry: 2000\n\n' + event(first)).encode()
+        while (left := end - time.monotonic()) > 0:
+            message = pubsub.get_message(timeout=min(heartbeat, left))
+            if message is None:
+                yield b': ping\n\n'
+                continue
+            while pubsub.get_message(timeout=0.05) is not None:
+                pass  # one recount for a burst of changes
+            yield event(recount()).encode()
+    except Exception as exc:  # noqa: BLE001 - the browser will poll instead
+        _failed(exc)
+    finally:
+        pubsub.close()

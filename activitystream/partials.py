@@ -1,0 +1,105 @@
+"""Template entry points: ``h.call_partial('activitystream.partials:notifications_menu')``.
+
+Each renders with the host's ``default_renderer`` (Genshi when it is
+``genshi``, Kajiki otherwise) and honours tgext.pluggable's
+``replace_template`` for its template name, so a host can restyle any of them.
+"""
+
+import tg
+from markupsafe import Markup
+from tg.render import render
+from tgext.pluggable import plug_url
+
+from . import csrf, formats, refs
+from .manager import am
+from .translation import _
+
+TEMPLATES = 'activitystream.templates.partials.'
+
+
+def _render(name, values, cache=None):
+    template = TEMPLATES + name
+    engine = 'genshi' if tg.config.get('default_renderer') == 'genshi' else 'kajiki'
+    replaced = tg.config.get('_pluggable_templates_replacements', {}).get(template)
+    if replaced:
+        engine, template = replaced.split(':', 1)
+    options = {'doctype': None} if engine == 'genshi' else {'is_fragment': True}
+    if cache:
+        values = dict(values, tg_cache=cache)
+    return Markup(render(values, engine, template, **options))
+
+
+def _recipient(recipient):
+    """The given recipient, else the logged-in user, else None (anonymous)."""
+    if recipient is not None:
+        return recipient
+    identity = tg.request.identity or {}
+    return identity.get('user')
+
+
+def _cache(key_parts, expire):
+    return None if not expire else {'key': ':'.join(map(str, key_parts)), 'expire': expire}
+
+
+def notifications_menu(recipient=None, limit=10, cache_expire=None):
+    """A dropdown with the unseen badge and the latest notifications, each a ``see`` link.
+
+    It costs the page query, one query per entity class shown, the unseen
+    count and (unless the recipient keeps ``last_activity_seen``) its
+    last-seen time. With ``cache_expire`` the HTML is cached per recipient
+    and per state, so a new notification or a visit shows at once.
+    """
+    recipient = _recipient(recipient)
+    if recipient is None:
+        return Markup('')
+    actions = am.get_by_recipient(recipient).limit(limit).all()
+    last_seen = am.last_seen(recipient)
+    unseen = am.count_not_seen_by_recipient(recipient)
+    ref = refs.ref_of(recipient, 'recipient')
+    newest = actions[0] if actions else None
+    values = dict(
+        actions=actions,
+        unseen=unseen,
+        is_unseen=lambda a: last_seen is None or a.timestamp > last_seen,
+        newest=newest and formats.iso(newest.timestamp),
+        token=csrf.token_for(recipient),
+        url=lambda path: plug_url('activitystream', path),
+        script=tg.url('/_pluggable/activitystream/js/activitystream.js'),
+        stylesheet=tg.url('/_pluggable/activitystream/css/activitystream.css'),
+        labels=dict(
+            title=_('Notifications'),
+            empty=_('No notifications yet'),
+        ),
+    )
+    key = ('activitystream-menu', ref.type, ref.id, limit, unseen, newest and newest.cursor)
+    return _render('notifications_menu', values, _cache(key, cache_expire))
+
+
+def unread_badge(recipient=None):
+    """The number of notifications not seen yet, kept live by activitystream.js."""
+    recipient = _recipient(recipient)
+    if recipient is None:
+        return Markup('')
+    values = dict(
+        unseen=am.count_not_seen_by_recipient(recipient),
+        label=_('Notifications not seen yet'),
+        unseen_url=plug_url('activitystream', '/unseen_count.json'),
+    )
+    return _render('unread_badge', values)
+
+
+def bootstrap_widget(
+    actions, panel_title, panel_body_style, timestamp_since=False, cache_key=None, cache_expire=3600
+):
+    """0.1.1's Bootstrap panel of actions, same markup; cached when given a ``cache_key``.
+
+    The key is yours: include the recipient in it when the panel is per user.
+    """
+    values = dict(
+        actions=list(actions),
+        panel_title=panel_title,
+        panel_body_style=panel_body_style,
+        timestamp_since=timestamp_since,
+    )
+    cache = None if cache_key is None else {'key': cache_key, 'expire': cache_expire}
+    return _render('bootstrap_widget', values, cache)

@@ -1,0 +1,164 @@
+"""The template partials, rendered by Kajiki and by Genshi, on every backend."""
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+from bs4 import BeautifulSoup
+
+from activitystream import am, csrf
+
+from .harness import BACKENDS, build_app, environment
+
+TEMPLATES = Path(__file__).parent.parent / 'activitystream' / 'templates' / 'partials'
+T0 = dt.datetime(2026, 4, 1, 9, 0)
+
+
+@pytest.fixture(params=[(b, r) for b in BACKENDS for r in ('kajiki', 'genshi')])
+def page_env(request):
+    backend, renderer = request.param
+    return environment(backend, renderer)
+
+
+def seed(env):
+    alice, bob = env.user('alice', '<Alice>'), env.user('bob')
+    doc = env.document('Doc & <i>co</i>')
+    am.create_many(
+        [
+            dict(actor=alice, verb='edited', target=doc, recipients=[bob], timestamp=T0),
+            dict(actor=alice, verb='waved', recipients=[bob], timestamp=T0 + dt.timedelta(hours=1)),
+        ]
+    )
+    am.mark_seen(bob, until=T0)
+    env.commit()
+    return alice, bob, doc
+
+
+def test_the_menu(page_env):
+    env = page_env
+    alice, bob, doc = seed(env)
+    html = BeautifulSoup(env.app.get('/menu', extra_environ=env.login(bob)).text, 'html.parser')
+    menu = html.select_one('#menu .activitystream-menu')
+    assert menu['data-unseen-url'] == '/activitystream/unseen_count.json'
+    assert menu['data-events-url'] == '/activitystream/events'
+    assert menu['data-newest'] == '2026-04-01T10:00:00.000Z'
+    assert csrf.is_valid(bob, menu['data-csrf-token'])
+    assert menu.select_one('.activitystream-badge').get_text() == '1'
+    items = menu.select('.activitystream-item')
+    texts = [' '.join(i.get_text().split()) for i in items]
+    assert texts[0].startswith('<Alice> waved ')
+    assert texts[1].startswith('<Alice> edited Doc & <i>co</i> ')
+    assert 'activitystream-unseen' in items[0]['class']
+    assert 'activitystream-unseen' not in items[1]['class']
+    form = items[1].form
+    assert form['method'] == 'post' and form['action'] == '/activitystream/see'
+    fields = {i['name']: i['value'] for i in form.select('input')}
+    assert fields['target_link'] == '/documents/Doc & <i>co</i>'
+    assert csrf.is_valid(bob, fields['_csrf_token'])
+    assert items[0].form is None  # no target, no link
+    assert (
+        html.select_one('#menu script')['src'] == '/_pluggable/activitystream/js/activitystream.js'
+    )
+    raw = env.app.get('/menu', extra_environ=env.login(bob)).text
+    assert '&lt;Alice&gt;' in raw and '<Alice>' not in raw  # escaped, never markup
+
+
+def test_the_badge_and_the_legacy_widget(page_env):
+    env = page_env
+    alice, bob, doc = seed(env)
+    html = BeautifulSoup(env.app.get('/menu', extra_environ=env.login(bob)).text, 'html.parser')
+    badge = html.select_one('#badge .activitystream-badge')
+    assert (
+        badge.get_text() == '1' and badge['data-unseen-url'] == '/activitystream/unseen_count.json'
+    )
+    panel = html.select_one('#widget .panel.panel-success')
+    assert panel.select_one('.panel-heading .panel-title').get_text() == 'Latest'
+    assert panel.select_one('.panel-body')['style'] == 'max-height: 10em'
+    rows = panel.select('.panel-body > div')
+    assert len(rows) == 2 and len(panel.select('hr')) == 1
+    assert ' '.join(rows[0].get_text().split()) == '10:00 - <Alice> waved'
+    since = BeautifulSoup(
+        env.app.get('/menu?since=1', extra_environ=env.login(bob)).text, 'html.parser'
+    )
+    first = ' '.join(since.select('#widget .panel-body > div')[0].get_text().split())
+    assert (
+        first.startswith('<Alice> waved') and first.endswith('ago') or first.endswith('2026-04-01')
+    )
+
+
+def test_nothing_for_anonymous_visitors(env):
+    env.app.get('/menu', status=401)  # the host's page needs a user; partials render nothing
+    page = BeautifulSoup(env.app.get('/menu_of?user_name=nobody').text, 'html.parser')
+    assert page.select_one('#only').contents == []
+
+
+@pytest.mark.parametrize('backend', BACKENDS)
+def test_the_menu_costs_the_same_for_1_or_10_notifications(backend):
+    """Entities load per class, never per row: 10 rows cost what 1 row costs."""
+    env = environment(backend)
+    bob = env.user('bob')
+    users = [env.user(f'u{i}') for i in range(3)]
+    docs = [env.document(f'd{i}') for i in range(3)]
+    teams = [env.team(f't{i}') for i in range(3)]
+    env.commit()
+
+    def cost():
+        env.clear_session()
+        with env.count_queries() as sent:
+            env.app.get('/menu_of?user_name=bob')
+        return len(sent)
+
+    empty = cost()
+    am.create(users[0], 'did', target=docs[0], action_obj=teams[0], recipients=[bob])
+    env.commit()
+    one = cost()
+    am.create_many(
+        [
+            dict(actor=users[i % 3], verb='did', target=docs[i % 3], action_obj=teams[i % 3],
+                 recipients=[bob])
+            for i in range(9)
+        ]
+    )  # fmt: skip
+    env.commit()
+    ten = cost()
+    assert ten == one
+    assert one - empty == 3  # one query per entity class shown: User, Document, Team
+
+
+def test_the_menu_cache_is_per_recipient_and_per_state(env):
+    alice, bob, doc = seed(env)
+    carol = env.user('carol')
+    am.create(alice, 'greeted', recipients=[carol])
+    env.commit()
+    bobs = env.app.get('/menu_of?user_name=bob&cache_expire=600').text
+    carols = env.app.get('/menu_of?user_name=carol&cache_expire=600').text
+    assert 'greeted' in carols and 'greeted' not in bobs
+    assert env.app.get('/menu_of?user_name=bob&cache_expire=600').text == bobs
+    am.create(alice, 'poked', recipients=[bob])
+    env.commit()
+    assert 'poked' in env.app.get('/menu_of?user_name=bob&cache_expire=600').text
+
+
+def test_a_host_can_replace_a_template():
+    from tgext.pluggable import replace_template
+
+    def replace(cfg):
+        old = 'activitystream.templates.partials.unread_badge'
+        replace_template(cfg, old, 'tests.hosts.templates.custom_badge')
+
+    env = build_app('sqlite', configure=replace)
+    alice, bob, doc = seed(env)
+    html = BeautifulSoup(env.app.get('/menu', extra_environ=env.login(bob)).text, 'html.parser')
+    assert html.select_one('#badge .custom-badge').get_text() == '1 new'
+
+
+@pytest.mark.parametrize('name', ['notifications_menu', 'unread_badge', 'bootstrap_widget'])
+def test_genshi_twins_match_the_kajiki_templates(name):
+    """One markup, written in the subset both engines read: the twins must not drift."""
+    assert (TEMPLATES / f'{name}.html').read_text() == (TEMPLATES / f'{name}.xhtml').read_text()
+
+
+def test_static_files_are_served(env):
+    js = env.app.get('/_pluggable/activitystream/js/activitystream.js')
+    assert b'EventSource' in js.body
+    env.app.get('/_pluggable/activitystream/css/activitystream.css')
