@@ -18,6 +18,7 @@ setup(
         'kajiki >= 0.9',
         'repoze.who >= 3.0',
         'gearbox',
+        'waitress',
         'PasteDeploy',
     ],
     extras_require={

@@ -1,28 +1,6 @@
 """Template helpers, available as ``h`` (tgext.pluggable adds ``h.activitystream``)."""
 
-from typing import NamedTuple
-
 from tg import request
-
-from activitystream import am
-
-NAVBAR_NOTIFICATIONS = 10
-
-
-class Inbox(NamedTuple):
-    unseen: int
-    latest: list
-
-
-def inbox():
-    """The logged-in user's unseen count and latest notifications, for the navbar."""
-    if not request.identity:
-        return None
-    user = request.identity['user']
-    return Inbox(
-        am.count_not_seen_by_recipient(user),
-        am.get_by_recipient(user).limit(NAVBAR_NOTIFICATIONS).all(),
-    )
 
 
 def when(timestamp):

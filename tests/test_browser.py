@@ -1,0 +1,147 @@
+"""The sample app in a real headless Chromium: the live badge and the menu, end to end.
+
+The site is served by ``gearbox serve`` in its own process on 127.0.0.1 (the
+demo data of ``gearbox setup-app``), so what the browser sees crosses real HTTP,
+real server-sent events through Redis, and the real login form.
+"""
+
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from .harness import IN_CI
+
+ROOT = Path(__file__).parent.parent
+SAMPLE = ROOT / 'sample-app'
+CHROMIUM = shutil.which('chromium') or shutil.which('chromium-browser')
+SCREENSHOT = ROOT / 'docs' / 'notifications-menu.png'
+FLAGS = [
+    '--no-sandbox',
+    '--disable-gpu',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+    '--no-first-run',
+]
+
+pytestmark = pytest.mark.browser
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
+
+
+def _wait_for(port, process, seconds=60):
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        if process.poll() is not None:
+            raise RuntimeError(f'the sample app exited with {process.returncode}')
+        try:
+            socket.create_connection(('127.0.0.1', port), timeout=0.5).close()
+            return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError('the sample app did not start')
+
+
+@pytest.fixture(scope='module')
+def site(tmp_path_factory):
+    """http://127.0.0.1:<port> serving the sample app on a fresh SQLite demo database."""
+    here = tmp_path_factory.mktemp('site')
+    port = _free_port()
+    ini = (SAMPLE / 'development.ini').read_text()
+    ini = re.sub(r'(?m)^port = .*$', f'port = {port}', ini)
+    ini = re.sub(r'(?m)^sqlalchemy.url = .*$', f'sqlalchemy.url = sqlite:///{here}/demo.sqlite', ini)
+    ini = re.sub(r'(?m)^cache_dir = .*$', f'cache_dir = {here}', ini)
+    config = here / 'site.ini'
+    config.write_text(ini)
+    gearbox = Path(sys.executable).parent / 'gearbox'
+    subprocess.run(
+        [gearbox, 'setup-app', '-c', str(config)], check=True, capture_output=True, cwd=SAMPLE
+    )
+    log = open(here / 'serve.log', 'w')  # noqa: SIM115 - closed at teardown
+    server = subprocess.Popen(
+        [gearbox, 'serve', '-c', str(config)], stdout=log, stderr=subprocess.STDOUT, cwd=SAMPLE
+    )
+    try:
+        _wait_for(port, server)
+        yield f'http://127.0.0.1:{port}'
+    finally:
+        server.terminate()
+        server.wait(10)
+        log.close()
+
+
+@pytest.fixture(scope='module')
+def chromium():
+    if CHROMIUM is None:
+        if IN_CI:
+            pytest.fail('Chromium is missing (CI=true: .ci/run installs it with apt-get)')
+        pytest.skip('no Chromium here: apt-get install chromium chromium-driver')
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        yield browser
+        browser.close()
+
+
+def log_in(browser, site, user_name):
+    context = browser.new_context(viewport={'width': 1100, 'height': 700})
+    page = context.new_page()
+    page.goto(f'{site}/login')
+    page.fill('input[name=login]', user_name)
+    page.fill('input[name=password]', 'demo')
+    page.click('form#login button[type=submit], form#login input[type=submit]')
+    page.wait_for_load_state()
+    return page
+
+
+def badge(page):
+    return page.locator('nav .activitystream-menu .activitystream-badge')
+
+
+def test_live_badge_menu_and_click(site, chromium):
+    alice = log_in(chromium, site, 'alice')
+    alice.goto(f'{site}/')
+    before = int(badge(alice).inner_text())
+
+    # dave follows alice from his own browser while alice's page stays open
+    dave = log_in(chromium, site, 'dave')
+    dave.goto(f'{site}/users/alice')
+    dave.click('form#follow button')
+    dave.wait_for_load_state()
+
+    # the badge changes without a reload (pushed, or polled where there is no Redis)
+    alice.wait_for_function(
+        'n => document.querySelector("nav .activitystream-badge").textContent === String(n)',
+        arg=before + 1,
+        timeout=20000,
+    )
+
+    alice.click('nav .activitystream-toggle')
+    first = alice.locator('nav .activitystream-item').first
+    first.wait_for()
+    alice.wait_for_function(
+        '() => document.querySelector("nav .activitystream-item").textContent.includes("Dave")'
+    )
+    assert 'started following' in first.inner_text()
+    alice.wait_for_function(
+        '() => document.querySelector("nav .activitystream-badge").textContent === "0"'
+    )
+    if os.environ.get('ACTIVITYSTREAM_WRITE_SCREENSHOT'):
+        alice.screenshot(path=str(SCREENSHOT))
+
+    with alice.expect_navigation():
+        first.locator('button').click()
+    assert alice.url == f'{site}/users/alice'
+    assert badge(alice).inner_text() == '0'
