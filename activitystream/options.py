@@ -4,6 +4,8 @@
 the option, when an option is unknown or malformed.
 """
 
+import importlib
+import inspect
 import re
 
 BLUEPRINT_KEY = '_pluggable_activitystream_config'
@@ -32,7 +34,23 @@ DEFAULTS = {
     'backend': 'auto',
     # the recipient attribute holding the last-seen time, when its class has it
     'seen_attribute': 'last_activity_seen',
+    # subscriptions.emit() delivers through these: name -> dotted path (or class)
+    'subscription_backends': {
+        'activitystream': 'activitystream.subscriptions.backends.ActivityStreamBackend',
+    },
+    # Redis (the redis subscription backend): server, key prefix, items kept per list
+    'redis_url': 'redis://127.0.0.1:6379/0',
+    'redis_prefix': 'activitystream',
+    'redis_stream_length': 100,
+    # the email subscription backend: the recipient's address attribute, the
+    # subject (a format string of the text), and the body templates
+    'email_address_attribute': 'email_address',
+    'email_subject': '{text}',
+    'email_renderer': 'kajiki',
+    'email_template': 'activitystream.templates.email.notification',
 }
+EMAIL_RENDERERS = ('kajiki', 'genshi')
+REDIS_SCHEMES = ('redis://', 'rediss://', 'unix://')
 
 BACKENDS = ('auto', 'sqlalchemy', 'ming')
 _APPID = re.compile(r'^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$')
@@ -76,4 +94,84 @@ def validate(options):
         raise ConfigurationError(
             f'activitystream option seen_attribute must be an attribute name, got {attr!r}'
         )
+    _check_subscription_options(merged)
     return merged
+
+
+def _import(path):
+    """The object named by ``pkg.module.Name`` or ``pkg.module:Name``."""
+    module, _, name = path.replace(':', '.').rpartition('.')
+    if not module:
+        raise ImportError('not a dotted path')
+    try:
+        return getattr(importlib.import_module(module), name)
+    except AttributeError:
+        raise ImportError(f'module {module!r} has no {name!r}') from None
+
+
+def resolve_backends(backends):
+    """{name: backend class} from {name: dotted path or class}; ConfigurationError naming it."""
+    from .subscriptions.backends import BaseBackend
+
+    if not isinstance(backends, dict):
+        raise ConfigurationError(
+            'activitystream option subscription_backends must be a dict of name -> dotted path'
+        )
+    resolved = {}
+    for name, path in backends.items():
+        where = f'activitystream option subscription_backends[{name!r}]'
+        if not (isinstance(name, str) and _IDENTIFIER.match(name)):
+            raise ConfigurationError(f'{where}: the name must be an identifier')
+        cls = path
+        if isinstance(path, str):
+            try:
+                cls = _import(path)
+            except ImportError as exc:
+                raise ConfigurationError(f'{where}: cannot import {path!r}: {exc}') from None
+        if not (isinstance(cls, type) and issubclass(cls, BaseBackend)):
+            raise ConfigurationError(
+                f'{where}: {path!r} is not a subclass of activitystream.subscriptions.BaseBackend'
+            )
+        if inspect.isabstract(cls):
+            raise ConfigurationError(f'{where}: {cls.__name__} does not implement emit()')
+        resolved[name] = cls
+    return resolved
+
+
+def _check_subscription_options(merged):
+    merged['subscription_backends'] = resolve_backends(merged['subscription_backends'])
+    url = merged['redis_url']
+    if not (isinstance(url, str) and url.startswith(REDIS_SCHEMES)):
+        raise ConfigurationError(
+            f'activitystream option redis_url must be a redis://, rediss:// or unix:// URL, '
+            f'got {url!r}'
+        )
+    if not (isinstance(merged['redis_prefix'], str) and merged['redis_prefix']):
+        raise ConfigurationError('activitystream option redis_prefix must be a non-empty string')
+    length = merged['redis_stream_length']
+    if isinstance(length, bool) or not isinstance(length, int) or length < 1:
+        raise ConfigurationError(
+            f'activitystream option redis_stream_length must be a positive integer, got {length!r}'
+        )
+    attr = merged['email_address_attribute']
+    if not (isinstance(attr, str) and _IDENTIFIER.match(attr)):
+        raise ConfigurationError(
+            f'activitystream option email_address_attribute must be an attribute name, got {attr!r}'
+        )
+    try:
+        merged['email_subject'].format(text='')
+    except (AttributeError, IndexError, KeyError, ValueError):
+        raise ConfigurationError(
+            'activitystream option email_subject must be a format string using only {text}, '
+            f'got {merged["email_subject"]!r}'
+        ) from None
+    if merged['email_renderer'] not in EMAIL_RENDERERS:
+        raise ConfigurationError(
+            f'activitystream option email_renderer must be one of {", ".join(EMAIL_RENDERERS)}, '
+            f'got {merged["email_renderer"]!r}'
+        )
+    template = merged['email_template']
+    if not (isinstance(template, str) and _APPID.match(template) and '.' in template):
+        raise ConfigurationError(
+            f'activitystream option email_template must be a dotted template name, got {template!r}'
+        )

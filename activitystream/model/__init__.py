@@ -16,7 +16,15 @@ DBSession = PluggableSession()
 backend = None
 _storage = None
 _schema_ready = False
-_SQLA_NAMES = ('DeclarativeBase', 'Action', 'Delivery', 'SeenState', 'ReadMark')
+_SQLA_NAMES = (
+    'DeclarativeBase',
+    'Action',
+    'Delivery',
+    'SeenState',
+    'ReadMark',
+    'Subscription',
+    'FailedDelivery',
+)
 
 
 def init_model(app_session):

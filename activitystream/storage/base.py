@@ -9,7 +9,7 @@ All datetimes crossing this line are naive UTC with millisecond precision
 """
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -168,3 +168,125 @@ class Storage(ABC):
     @abstractmethod
     def flush_entity(self, entity: Any) -> None:
         """Persist a change made to a host entity's attribute, as the backend needs."""
+
+    @abstractmethod
+    def forget(self) -> None:
+        """End this thread's unit of work without writing: later reads see fresh data.
+
+        For work done outside a request (an events stream after its request).
+        """
+
+
+@dataclass
+class FailedDelivery:
+    """A message a subscription backend could not deliver, kept for the retry command.
+
+    ``obj`` is the ``subscribers_of`` of the emit() call; ``kwargs`` its extra
+    keyword arguments as JSON text (entities written as ``{"$ref": [type, id]}``).
+    """
+
+    backend: str
+    recipient: Ref
+    text: str
+    actor: Ref | None
+    obj: Ref | None
+    kwargs: str
+    error: str
+    emitted_at: datetime
+    attempts: int = 1
+    id: Any = None
+
+    def fields(self) -> dict:
+        """The flat columns (fields) both backends store it as."""
+        refs = {'recipient': self.recipient, 'actor': self.actor, 'object': self.obj}
+        flat = {}
+        for prefix, ref in refs.items():
+            flat[prefix + '_type'] = ref and ref.type
+            flat[prefix + '_id'] = ref and ref.id
+        names = ('backend', 'text', 'kwargs', 'error', 'emitted_at', 'attempts')
+        return dict(flat, **{name: getattr(self, name) for name in names})
+
+    @classmethod
+    def from_fields(cls, row: Any, id: Any) -> 'FailedDelivery':
+        """Read back what :meth:`fields` wrote (``row`` maps column names to values)."""
+
+        def ref(prefix):
+            type_ = row[prefix + '_type']
+            return None if type_ is None else Ref(type_, row[prefix + '_id'])
+
+        return cls(
+            backend=row['backend'],
+            recipient=ref('recipient'),
+            text=row['text'],
+            actor=ref('actor'),
+            obj=ref('object'),
+            kwargs=row['kwargs'],
+            error=row['error'],
+            emitted_at=row['emitted_at'],
+            attempts=row['attempts'],
+            id=id,
+        )
+
+
+class SubscriptionStorage(ABC):
+    """Schema-and-queries contract of subscriptions and of failed deliveries.
+
+    A subscription is a unique (subscriber, object) pair; lists of either side
+    are newest first (subscription time, then reference).
+    """
+
+    @abstractmethod
+    def subscribe(self, subscriber: Ref, obj: Ref, when: datetime) -> bool:
+        """Store the pair unless it exists, also against a concurrent insert; True if stored."""
+
+    @abstractmethod
+    def unsubscribe(self, subscriber: Ref, obj: Ref) -> bool:
+        """Delete the pair; True if it existed."""
+
+    @abstractmethod
+    def subscribed(self, subscriber: Ref, objs: Sequence[Ref]) -> set[Ref]:
+        """Of ``objs``, those ``subscriber`` is subscribed to."""
+
+    @abstractmethod
+    def subscribers(self, obj: Ref, limit: int | None, offset: int) -> list[Ref]:
+        """The subscribers of ``obj``, newest first."""
+
+    @abstractmethod
+    def subscriber_count(self, obj: Ref) -> int:
+        """How many subscribers ``obj`` has."""
+
+    @abstractmethod
+    def subscriptions(self, subscriber: Ref, limit: int | None, offset: int) -> list[Ref]:
+        """The objects ``subscriber`` is subscribed to, newest first."""
+
+    @abstractmethod
+    def subscription_count(self, subscriber: Ref) -> int:
+        """How many objects ``subscriber`` is subscribed to."""
+
+    @abstractmethod
+    def add_failures(self, failures: Sequence[FailedDelivery]) -> None:
+        """Keep failed deliveries (their ``id`` is ignored and assigned here)."""
+
+    @abstractmethod
+    def failures(self, limit: int | None) -> list[FailedDelivery]:
+        """Kept failed deliveries, oldest first."""
+
+    @abstractmethod
+    def claim_failures(self, ids: Sequence) -> set:
+        """Delete the failed deliveries ``ids``; return those this call deleted.
+
+        Two retry runs at once never both get the same one.
+        """
+
+    @abstractmethod
+    def after_commit(self, callback: Callable[['SubscriptionStorage'], None]) -> None:
+        """Call ``callback(storage)`` once the host's transaction has committed, never if not.
+
+        ``storage`` works in a transaction of its own, committed when the
+        callback returns (the host's session is closed by then). Without a
+        transaction manager (Ming) the callback runs at once, with this storage.
+        """
+
+    @abstractmethod
+    def commit(self) -> None:
+        """Commit what was written so far, for scripts (a request commits by itself)."""

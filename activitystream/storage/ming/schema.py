@@ -14,6 +14,9 @@ Documents mirror the SQLAlchemy tables field by field (see ``storage/sqla/schema
   otherwise. Actions are immutable, so the copies never go stale.
 - ``activitystream_seen``: ``recipient_type``, ``recipient_id``, ``last_seen``, ``read_until``.
 - ``activitystream_reads``: ``recipient_type``, ``recipient_id``, ``action_id``, ``timestamp``.
+- ``activitystream_subscriptions``: ``subscriber_type``, ``subscriber_id``, ``object_type``,
+  ``object_id``, ``created``; unique per (subscriber, object).
+- ``activitystream_failed_deliveries``: the fields of ``FailedDelivery.fields()``.
 """
 
 from pymongo import ASCENDING as ASC
@@ -24,9 +27,16 @@ BROADCAST = {'recipient_type': None, 'recipient_id': None}
 DELIVERIES = 'activitystream_deliveries'
 SEEN = 'activitystream_seen'
 READS = 'activitystream_reads'
+SUBSCRIPTIONS = 'activitystream_subscriptions'
+FAILED = 'activitystream_failed_deliveries'
 
 NEWEST_FIRST = [('timestamp', DESC), ('_id', DESC)]
 INBOX_ORDER = [('timestamp', DESC), ('action_id', DESC)]
+# the subscribers of an object, or the objects of a subscriber, newest first
+NEWEST_OF_SIDE = {
+    side: [('created', DESC), (side + '_type', DESC), (side + '_id', DESC)]
+    for side in ('subscriber', 'object')
+}
 
 # collection -> list of (keys, options)
 INDEXES = {
@@ -47,5 +57,14 @@ INDEXES = {
     READS: [
         ([('recipient_type', ASC), ('recipient_id', ASC), ('action_id', ASC)], {'unique': True}),
         ([('recipient_type', ASC), ('recipient_id', ASC), ('timestamp', DESC)], {}),
+    ],
+    SUBSCRIPTIONS: [
+        (
+            [('subscriber_type', ASC), ('subscriber_id', ASC)]
+            + [('object_type', ASC), ('object_id', ASC)],
+            {'unique': True},
+        ),
+        ([('object_type', ASC), ('object_id', ASC)] + NEWEST_OF_SIDE['subscriber'], {}),
+        ([('subscriber_type', ASC), ('subscriber_id', ASC)] + NEWEST_OF_SIDE['object'], {}),
     ],
 }

@@ -10,16 +10,19 @@ from bson import ObjectId
 from ming.odm import session as odm_session
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
-from ..base import ActionRecord, Ref, SeenState, Storage
+from ..base import ActionRecord, FailedDelivery, Ref, SeenState, Storage, SubscriptionStorage
 from .schema import (
     ACTIONS,
     BROADCAST,
     DELIVERIES,
+    FAILED,
     INBOX_ORDER,
     INDEXES,
     NEWEST_FIRST,
+    NEWEST_OF_SIDE,
     READS,
     SEEN,
+    SUBSCRIPTIONS,
 )
 
 
@@ -69,7 +72,7 @@ def _page(collection, spec, order, id_field, limit, offset, before, projection=N
     return list(islice(older, offset, None if limit is None else offset + limit))
 
 
-class MingStorage(Storage):
+class MingStorage(Storage, SubscriptionStorage):
     name = 'ming'
 
     def __init__(self, session):
@@ -213,3 +216,68 @@ class MingStorage(Storage):
 
     def flush_entity(self, entity):
         odm_session(entity).flush(entity)
+
+    def forget(self):
+        self.session.clear()
+
+    # -- subscriptions -----------------------------------------------------
+
+    def subscribe(self, subscriber, obj, when):
+        pair = dict(_is('subscriber', subscriber), **_is('object', obj))
+        try:
+            done = self._c(SUBSCRIPTIONS).update_one(
+                pair, {'$setOnInsert': {'created': when}}, upsert=True
+            )
+        except DuplicateKeyError:  # a concurrent subscribe inserted it first
+            return False
+        return done.upserted_id is not None
+
+    def unsubscribe(self, subscriber, obj):
+        pair = dict(_is('subscriber', subscriber), **_is('object', obj))
+        return self._c(SUBSCRIPTIONS).delete_one(pair).deleted_count == 1
+
+    def subscribed(self, subscriber, objs):
+        wanted = [_is('object', o) for o in objs]
+        if not wanted:
+            return set()
+        spec = dict(_is('subscriber', subscriber), **{'$or': wanted})
+        found = self._c(SUBSCRIPTIONS).find(spec, {'object_type': 1, 'object_id': 1})
+        return {_ref(d, 'object') for d in found}
+
+    def _other_side(self, side, ref, other, limit, offset):
+        """The ``other`` side of the subscriptions whose ``side`` is ``ref``, newest first."""
+        projection = {other + '_type': 1, other + '_id': 1}
+        found = self._c(SUBSCRIPTIONS).find(_is(side, ref), projection)
+        found = found.sort(NEWEST_OF_SIDE[other]).skip(offset)
+        return [_ref(d, other) for d in (found if limit is None else found.limit(limit))]
+
+    def subscribers(self, obj, limit, offset):
+        return self._other_side('object', obj, 'subscriber', limit, offset)
+
+    def subscriber_count(self, obj):
+        return self._c(SUBSCRIPTIONS).count_documents(_is('object', obj))
+
+    def subscriptions(self, subscriber, limit, offset):
+        return self._other_side('subscriber', subscriber, 'object', limit, offset)
+
+    def subscription_count(self, subscriber):
+        return self._c(SUBSCRIPTIONS).count_documents(_is('subscriber', subscriber))
+
+    def add_failures(self, failures):
+        if failures:
+            self._c(FAILED).insert_many([f.fields() for f in failures])
+
+    def failures(self, limit):
+        found = self._c(FAILED).find().sort('_id')
+        found = found if limit is None else found.limit(limit)
+        return [FailedDelivery.from_fields(d, d['_id']) for d in found]
+
+    def claim_failures(self, ids):
+        return {id_ for id_ in ids if self._c(FAILED).delete_one({'_id': id_}).deleted_count}
+
+    def after_commit(self, callback):
+        """MongoDB writes are not transactional here: at once."""
+        callback(self)
+
+    def commit(self):
+        """Every write went to MongoDB already."""

@@ -112,4 +112,59 @@ class ReadMark(DeclarativeBase):
     )
 
 
-MODELS = (Action, Delivery, SeenState, ReadMark)
+class Subscription(DeclarativeBase):
+    """A subscriber (any host entity) subscribed to an object (any host entity).
+
+    The primary key makes a pair unique; the two indexes read either side
+    newest first without touching the table.
+    """
+
+    __tablename__ = 'activitystream_subscriptions'
+
+    subscriber_type = Column(String(TYPE_LEN), primary_key=True)
+    subscriber_id = Column(String(ID_LEN), primary_key=True)
+    object_type = Column(String(TYPE_LEN), primary_key=True)
+    object_id = Column(String(ID_LEN), primary_key=True)
+    created = Column(DateTime, nullable=False)
+
+    __table_args__ = (
+        Index(
+            'ix_activitystream_subscriptions_object',
+            object_type,
+            object_id,
+            created,
+            subscriber_type,
+            subscriber_id,
+        ),
+        Index(
+            'ix_activitystream_subscriptions_subscriber',
+            subscriber_type,
+            subscriber_id,
+            created,
+            object_type,
+            object_id,
+        ),
+    )
+
+
+class FailedDelivery(DeclarativeBase):
+    """A message a subscription backend could not deliver, kept for the retry command."""
+
+    __tablename__ = 'activitystream_failed_deliveries'
+
+    id = Column(ActionId, primary_key=True, autoincrement=True)
+    backend = Column(String(TYPE_LEN), nullable=False)
+    recipient_type = Column(String(TYPE_LEN), nullable=False)
+    recipient_id = Column(String(ID_LEN), nullable=False)
+    actor_type = Column(String(TYPE_LEN))
+    actor_id = Column(String(ID_LEN))
+    object_type = Column(String(TYPE_LEN))
+    object_id = Column(String(ID_LEN))
+    text = Column(UnicodeText, nullable=False)
+    kwargs = Column(UnicodeText, nullable=False)
+    error = Column(UnicodeText, nullable=False)
+    emitted_at = Column(DateTime, nullable=False)
+    attempts = Column(Integer, nullable=False, default=1)
+
+
+MODELS = (Action, Delivery, SeenState, ReadMark, Subscription, FailedDelivery)

@@ -9,6 +9,7 @@ mapped class, and would otherwise roll a request that only wrote actions back.
 
 from functools import cache
 
+import transaction
 from sqlalchemy import (
     DateTime,
     Integer,
@@ -24,15 +25,20 @@ from sqlalchemy import (
     union_all,
     update,
 )
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
-from ..base import ActionRecord, Ref, SeenState, Storage
-from .schema import Action, ActionId, Delivery, ReadMark
+from ..base import ActionRecord, FailedDelivery, Ref, SeenState, Storage, SubscriptionStorage
+from .schema import Action, ActionId, Delivery, ReadMark, Subscription
+from .schema import FailedDelivery as FailedTable
 from .schema import SeenState as SeenTable
 
 actions = Action.__table__
 deliveries = Delivery.__table__
 reads = ReadMark.__table__
 seen = SeenTable.__table__
+subs = Subscription.__table__
+failed = FailedTable.__table__
 
 # insertmanyvalues page size: one multi-row INSERT for a few thousand recipients
 BULK_PAGE = 5000
@@ -144,7 +150,7 @@ def _stream_count_statement(present, verb):
     return select(func.count()).select_from(actions).where(*_stream_where(present, verb))
 
 
-class SQLAStorage(Storage):
+class SQLAStorage(Storage, SubscriptionStorage):
     name = 'sqlalchemy'
 
     def __init__(self, session):
@@ -317,3 +323,93 @@ class SQLAStorage(Storage):
 
     def flush_entity(self, entity):
         """The host's session flushes and commits the attribute with its transaction."""
+
+    def forget(self):
+        import transaction
+
+        transaction.abort()
+        self.session.remove()
+
+    # -- subscriptions -----------------------------------------------------
+
+    def subscribe(self, subscriber, obj, when):
+        row = dict(_params('subscriber', subscriber), **_params('object', obj), created=when)
+        upsert = self._insert_or(Subscription)
+        if upsert is not None:
+            return self._run(upsert.values(**row).on_conflict_do_nothing()).rowcount == 1
+        try:
+            with self.session.begin_nested():
+                self._run(insert(Subscription).values(**row))
+        except IntegrityError:
+            return False
+        return True
+
+    def unsubscribe(self, subscriber, obj):
+        stmt = delete(Subscription).where(
+            _is(subs, 'subscriber', subscriber), _is(subs, 'object', obj)
+        )
+        options = {'synchronize_session': False}
+        return self.session.execute(stmt, execution_options=options).rowcount == 1
+
+    def subscribed(self, subscriber, objs):
+        pairs = [(o.type, o.id) for o in objs]
+        if not pairs:
+            return set()
+        stmt = select(subs.c.object_type, subs.c.object_id).where(
+            _is(subs, 'subscriber', subscriber),
+            tuple_(subs.c.object_type, subs.c.object_id).in_(pairs),
+        )
+        return {Ref(*row) for row in self._run(stmt)}
+
+    def _other_side(self, side, ref, other, limit, offset):
+        """The ``other`` side of the subscriptions whose ``side`` is ``ref``, newest first."""
+        columns = subs.c[other + '_type'], subs.c[other + '_id']
+        stmt = select(*columns).where(_is(subs, side, ref))
+        stmt = stmt.order_by(subs.c.created.desc(), *(c.desc() for c in columns))
+        return [Ref(*row) for row in self._run(stmt.offset(offset).limit(limit))]
+
+    def _count_side(self, side, ref):
+        stmt = select(func.count()).select_from(subs)
+        return self._run(stmt.where(_is(subs, side, ref))).scalar_one()
+
+    def subscribers(self, obj, limit, offset):
+        return self._other_side('object', obj, 'subscriber', limit, offset)
+
+    def subscriber_count(self, obj):
+        return self._count_side('object', obj)
+
+    def subscriptions(self, subscriber, limit, offset):
+        return self._other_side('subscriber', subscriber, 'object', limit, offset)
+
+    def subscription_count(self, subscriber):
+        return self._count_side('subscriber', subscriber)
+
+    def add_failures(self, failures):
+        if failures:
+            self._run(insert(FailedTable), [f.fields() for f in failures])
+
+    def failures(self, limit):
+        stmt = select(failed).order_by(failed.c.id).limit(limit)
+        return [FailedDelivery.from_fields(row._mapping, row.id) for row in self._run(stmt)]
+
+    def claim_failures(self, ids):
+        ids = list(ids)
+        if not ids:
+            return set()
+        stmt = delete(FailedTable).where(failed.c.id.in_(ids)).returning(FailedTable.id)
+        options = {'synchronize_session': False}
+        return set(self.session.execute(stmt, execution_options=options).scalars())
+
+    def after_commit(self, callback):
+        """A zope ``transaction`` after-commit hook, writing through a session of its own."""
+        engine = self.session.get_bind()
+
+        def run(committed):
+            if committed:
+                with Session(engine) as own, own.begin():
+                    callback(SQLAStorage(own))
+
+        transaction.get().addAfterCommitHook(run)
+
+    def commit(self):
+        transaction.commit()

@@ -1,0 +1,203 @@
+"""Subscriptions and delivery backends: subscribe to anything, emit to its subscribers.
+
+As django-subscription argues, subscribing and notifying are one thing::
+
+    from activitystream import subscriptions
+
+    subscriptions.subscribe(user, post)           # any mapped entity to any other
+    subscriptions.emit('{actor} commented on your post', subscribers_of=post,
+                       actor=commenter, dont_send_to=commenter, verb='commented on')
+
+``emit()`` formats the text for each recipient and hands it to the backends
+of the ``subscription_backends`` plug option (see ``subscriptions.backends``).
+Subscribing to a user is following that user.
+"""
+
+from collections.abc import Mapping
+from string import Formatter
+
+from .. import model, refs
+from ..manager import _recipient_refs
+from ..timeutil import utcnow
+from .backends import BaseBackend
+from .backends.redis_lists import acknowledge, user_stream
+from .delivery import Context, RetryReport, deliver, retry_failed
+from .query import EntityQuery
+
+__all__ = [
+    'BaseBackend',
+    'RetryReport',
+    'acknowledge',
+    'emit',
+    'failed_deliveries',
+    'is_subscribed',
+    'retry_failed',
+    'subscribe',
+    'subscribed_to',
+    'subscribers_of',
+    'subscriptions_of',
+    'unsubscribe',
+    'user_stream',
+]
+
+
+def subscribe(subscriber, obj):
+    """Subscribe ``subscriber`` to ``obj``; True if new, False if it already was (a no-op)."""
+    pair = refs.ref_of(subscriber, 'subscriber'), refs.ref_of(obj, 'obj')
+    return model.storage().subscribe(*pair, utcnow())
+
+
+def unsubscribe(subscriber, obj):
+    """Unsubscribe ``subscriber`` from ``obj``; False (a no-op) if it was not subscribed."""
+    pair = refs.ref_of(subscriber, 'subscriber'), refs.ref_of(obj, 'obj')
+    return model.storage().unsubscribe(*pair)
+
+
+def is_subscribed(subscriber, obj):
+    ref = refs.ref_of(obj, 'obj')
+    return bool(model.storage().subscribed(refs.ref_of(subscriber, 'subscriber'), [ref]))
+
+
+def subscribed_to(subscriber, objs):
+    """Of ``objs``, those ``subscriber`` is subscribed to, in one query (for pages of toggles)."""
+    subscriber = refs.ref_of(subscriber, 'subscriber')
+    given = {refs.ref_of(o, f'objs[{i}]'): o for i, o in enumerate(objs)}
+    found = model.storage().subscribed(subscriber, list(given))
+    return [o for ref, o in given.items() if ref in found]
+
+
+def subscribers_of(obj):
+    """The subscribers of ``obj``, newest first, as a lazy query (``.limit(n).all()``...)."""
+    ref = refs.ref_of(obj, 'obj')
+    storage = model.storage()
+    return EntityQuery(
+        storage,
+        lambda limit, offset: storage.subscribers(ref, limit, offset),
+        lambda: storage.subscriber_count(ref),
+    )
+
+
+def subscriptions_of(subscriber):
+    """The objects ``subscriber`` is subscribed to, newest first, as a lazy query."""
+    ref = refs.ref_of(subscriber, 'subscriber')
+    storage = model.storage()
+    return EntityQuery(
+        storage,
+        lambda limit, offset: storage.subscriptions(ref, limit, offset),
+        lambda: storage.subscription_count(ref),
+    )
+
+
+def failed_deliveries(limit=None):
+    """The failed deliveries kept for ``retry_failed()``, oldest first (FailedDelivery records)."""
+    return model.storage().failures(limit)
+
+
+def _string(value, argname, optional=False):
+    if value is None and optional:
+        return None
+    if not isinstance(value, str):
+        raise TypeError(f'{argname} must be a string, got {type(value).__name__}')
+    return value
+
+
+def _chosen_backends(backends):
+    configured = model.options()['subscription_backends']
+    if backends is None:
+        return configured
+    if isinstance(backends, (str, bytes, Mapping)) or not hasattr(backends, '__iter__'):
+        raise TypeError(f'backends must be a list of backend names, got {backends!r}')
+    chosen = {}
+    for index, name in enumerate(backends):
+        if name not in configured:
+            known = ', '.join(configured) or 'none'
+            raise ValueError(f'backends[{index}] {name!r} is not configured (configured: {known})')
+        chosen[name] = configured[name]
+    return chosen
+
+
+def _formatted(text, values):
+    try:
+        return Formatter().vformat(text, (), values)
+    except KeyError as exc:
+        raise ValueError(
+            f'text uses {{{exc.args[0]}}}, which format_kwargs does not give'
+        ) from None
+    except (AttributeError, IndexError, TypeError, ValueError) as exc:
+        raise ValueError(f'text cannot be formatted with format_kwargs: {exc}') from None
+
+
+def _recipients(storage, obj_ref, only, only_entities, excluded):
+    """[(Ref, entity)] to deliver to: one query for the subscribers, one per entity class."""
+    excluded = set(excluded or ())
+    if obj_ref is None:
+        return [(r, e) for r, e in zip(only, only_entities, strict=True) if r not in excluded]
+    given = {} if only is None else dict(zip(only, only_entities, strict=True))
+    wanted = [
+        r
+        for r in storage.subscribers(obj_ref, None, 0)
+        if r not in excluded and (only is None or r in given)
+    ]
+    loaded = refs.resolve(storage, [r for r in wanted if r not in given])
+    found = [(r, given[r] if r in given else loaded[r]) for r in wanted]
+    return [(r, e) for r, e in found if e is not None]
+
+
+def emit(
+    text,
+    subscribers_of=None,
+    dont_send_to=None,
+    send_only_to=None,
+    actor=None,
+    actor_display_self='You',
+    actor_display_other=None,
+    format_kwargs=None,
+    backends=None,
+    **kwargs,
+):
+    """Send ``text`` to the subscribers of ``subscribers_of`` through the configured backends.
+
+    Recipients: the subscribers of ``subscribers_of``, minus ``dont_send_to``
+    (an entity or a list), restricted to ``send_only_to`` when given; with no
+    ``subscribers_of``, exactly ``send_only_to``. ``text`` is formatted for each
+    recipient with ``string.Formatter`` from ``format_kwargs`` plus ``actor``:
+    ``actor_display_self`` for the recipient who is the actor,
+    ``actor_display_other`` (default: the actor's ``as_str``, else ``str()``)
+    for everyone else; write ``{{`` and ``}}`` for literal braces.
+    ``backends`` names some of the configured backends (default: all);
+    ``kwargs`` reach each backend's ``emit`` untouched.
+
+    Bad arguments raise TypeError/ValueError naming them, before anything is
+    delivered. A failing backend is logged and its failed deliveries are kept
+    for ``retry_failed()``; it stops neither the other backends nor the
+    caller. Returns the recipients.
+    """
+    text = _string(text, 'text')
+    obj_ref = None if subscribers_of is None else refs.ref_of(subscribers_of, 'subscribers_of')
+    actor_ref = None if actor is None else refs.ref_of(actor, 'actor')
+    excluded, _ = _recipient_refs(dont_send_to, 'dont_send_to')
+    only, only_entities = _recipient_refs(send_only_to, 'send_only_to')
+    if obj_ref is None and only is None:
+        raise ValueError('emit() needs subscribers_of or send_only_to')
+    _string(actor_display_self, 'actor_display_self')
+    _string(actor_display_other, 'actor_display_other', optional=True)
+    if format_kwargs is not None and not isinstance(format_kwargs, Mapping):
+        raise TypeError(f'format_kwargs must be a dict, got {type(format_kwargs).__name__}')
+    values = dict(format_kwargs or {})
+    texts = {}
+    for is_actor in (False, True):  # each recipient gets one of these, never a shared dict
+        if actor is not None:
+            other = refs.display(actor) if actor_display_other is None else actor_display_other
+            values['actor'] = actor_display_self if is_actor else other
+        texts[is_actor] = _formatted(text, values)
+    now = utcnow()
+    chosen = [
+        cls(name, actor, subscribers_of, now) for name, cls in _chosen_backends(backends).items()
+    ]
+    for backend in chosen:
+        backend.check(**kwargs)
+    storage = model.storage()
+    recipients = _recipients(storage, obj_ref, only, only_entities, excluded)
+    deliveries = [(entity, texts[ref == actor_ref]) for ref, entity in recipients]
+    deliver(storage, chosen, deliveries, Context(actor_ref, obj_ref, kwargs))
+    return [entity for _, entity in recipients]

@@ -1,0 +1,178 @@
+"""The ``email`` backend: one e-mail per recipient, after the host's transaction commits.
+
+SMTP settings come from the host's configuration (its .ini file)::
+
+    activitystream.smtp_host = localhost        # default
+    activitystream.smtp_port = 25               # default
+    activitystream.smtp_from = notifications@example.com
+    activitystream.smtp_security = none         # or starttls, ssl
+    activitystream.smtp_username = ...          # log in when given
+    activitystream.smtp_password = ...
+    activitystream.smtp_timeout = 10            # seconds
+    activitystream.site_url = https://example.com   # makes links in mails absolute
+
+The address is the recipient's ``email_address`` attribute (the
+``email_address_attribute`` option); recipients without one get no mail. The
+subject is the ``email_subject`` option formatted with the text (or the
+``subject`` keyword argument of ``emit()``), cut to one line. The body has a
+plain-text and an HTML part, rendered from ``<email_template>.txt`` and
+``.xhtml`` with Kajiki, or ``.genshi.txt`` and ``.html`` with Genshi (the
+``email_renderer`` option). Templates get ``text``, ``subject``,
+``recipient``, ``actor``, ``obj`` (``subscribers_of``), ``link`` (the
+absolute ``as_link`` of ``obj``, or None) and ``kwargs``.
+"""
+
+import importlib.util
+import os
+import smtplib
+from contextlib import contextmanager
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
+from functools import cache
+from urllib.parse import urljoin, urlsplit
+
+import tg
+
+from ... import model
+from .base import BaseBackend
+
+SUBJECT_LENGTH = 78
+SECURITY = ('none', 'starttls', 'ssl')
+# renderer -> extensions of the (text, html) templates
+EXTENSIONS = {'kajiki': ('.txt', '.xhtml'), 'genshi': ('.genshi.txt', '.html')}
+
+
+def _setting(name, default):
+    return tg.config.get(f'activitystream.{name}', default)
+
+
+@contextmanager
+def smtp_connection():
+    """An SMTP connection made from the host's ``activitystream.smtp_*`` settings."""
+    security = str(_setting('smtp_security', 'none')).lower()
+    if security not in SECURITY:
+        raise ValueError(f'activitystream.smtp_security must be one of {", ".join(SECURITY)}')
+    host = _setting('smtp_host', 'localhost')
+    port = int(_setting('smtp_port', 25))
+    timeout = float(_setting('smtp_timeout', 10))
+    connect = smtplib.SMTP_SSL if security == 'ssl' else smtplib.SMTP
+    with connect(host, port, timeout=timeout) as smtp:
+        if security == 'starttls':
+            smtp.starttls()
+        username = _setting('smtp_username', None)
+        if username:
+            smtp.login(username, _setting('smtp_password', ''))
+        yield smtp
+
+
+def _template_path(name, extension):
+    package, _, base = name.rpartition('.')
+    try:
+        spec = importlib.util.find_spec(package)
+    except ImportError:
+        spec = None
+    for folder in (spec and spec.submodule_search_locations) or ():
+        path = os.path.join(folder, base + extension)
+        if os.path.isfile(path):
+            return path
+    raise ValueError(f'email template {name}{extension} not found')
+
+
+@cache
+def templates(renderer, name):
+    """(text, html) render functions of template ``name``: each takes the context dict."""
+    text_path, html_path = (_template_path(name, ext) for ext in EXTENSIONS[renderer])
+    with open(text_path, encoding='utf-8') as text_file, open(html_path, encoding='utf-8') as html:
+        text_source, html_source = text_file.read(), html.read()
+    if renderer == 'kajiki':
+        import kajiki
+
+        text = kajiki.TextTemplate(text_source, filename=text_path)
+        markup = kajiki.XMLTemplate(html_source, filename=html_path, mode='html5')
+        return (lambda c: text(c).render()), (lambda c: markup(c).render())
+    from genshi.template import MarkupTemplate, NewTextTemplate
+
+    text = NewTextTemplate(text_source, filepath=text_path)
+    markup = MarkupTemplate(html_source, filepath=html_path)
+    return (
+        lambda c: text.generate(**c).render('text', encoding=None),
+        lambda c: markup.generate(**c).render('html', doctype='html5', encoding=None),
+    )
+
+
+def _one_line(text):
+    line = ' '.join(text.split())
+    return line if len(line) <= SUBJECT_LENGTH else line[: SUBJECT_LENGTH - 1] + '…'
+
+
+class EmailBackend(BaseBackend):
+    """Sends each recipient an e-mail (see the module for settings and templates).
+
+    One SMTP connection serves every recipient of an ``emit()`` call.
+    """
+
+    _smtp = None
+
+    def _templates(self):
+        options = model.options()
+        return templates(options['email_renderer'], options['email_template'])
+
+    def check(self, subject=None, **kwargs):
+        if subject is not None and not isinstance(subject, str):
+            raise TypeError(f'subject must be a string, got {type(subject).__name__}')
+        self._templates()
+
+    def _link(self):
+        link = getattr(self.subscribers_of, 'as_link', None)
+        link = link() if callable(link) else link
+        if not isinstance(link, str):
+            return None
+        if urlsplit(link).scheme:
+            return link
+        site = _setting('site_url', None)
+        return urljoin(site, link) if site else None
+
+    def message(self, recipient, text, subject=None, **kwargs):
+        """The mail for ``recipient``, or None when it has no address."""
+        options = model.options()
+        address = getattr(recipient, options['email_address_attribute'], None)
+        if not address:
+            return None
+        subject = _one_line(subject or options['email_subject'].format(text=text))
+        context = dict(
+            text=text,
+            subject=subject,
+            recipient=recipient,
+            actor=self.actor,
+            obj=self.subscribers_of,
+            link=self._link(),
+            kwargs=kwargs,
+        )
+        render_text, render_html = self._templates()
+        mail = EmailMessage()
+        mail['From'] = _setting('smtp_from', 'activitystream@localhost')
+        mail['To'] = address
+        mail['Subject'] = subject
+        mail['Date'] = formatdate()
+        mail['Message-ID'] = make_msgid()
+        mail.set_content(render_text(context))
+        mail.add_alternative(render_html(context), subtype='html')
+        return mail
+
+    def emit(self, recipient, text, **kwargs):
+        mail = self.message(recipient, text, **kwargs)
+        if mail is None:
+            return
+        if self._smtp is not None:
+            self._smtp.send_message(mail)
+            return
+        with smtp_connection() as smtp:
+            smtp.send_message(mail)
+
+    def emit_many(self, deliveries, **kwargs):
+        with smtp_connection() as smtp:
+            self._smtp = smtp
+            try:
+                return super().emit_many(deliveries, **kwargs)
+            finally:
+                self._smtp = None

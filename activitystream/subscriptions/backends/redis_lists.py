@@ -1,0 +1,116 @@
+"""The ``redis`` backend: the seed README's per-user stream, in three Redis lists.
+
+Every recipient has ``undelivered``, ``unacknowledged`` and ``acknowledged``
+lists of JSON ``[epoch seconds, text]`` items, newest first, each trimmed to
+the ``redis_stream_length`` option. ``user_stream(user, clear_undelivered=True)``
+moves undelivered items to unacknowledged (they have been shown);
+``acknowledge(user)`` moves unacknowledged items to acknowledged. Moves are
+atomic Lua scripts, so an item pushed meanwhile is never lost. The three keys
+of a user share a hash tag, so they live on one Redis Cluster node.
+"""
+
+import json
+from datetime import datetime, timedelta
+from functools import cache
+
+from ... import model, refs
+from .base import BaseBackend
+
+GROUPS = ('undelivered', 'unacknowledged', 'acknowledged')
+EPOCH = datetime(1970, 1, 1)
+
+# Move every item of KEYS[1] to the head of KEYS[2], keeping their order; trim KEYS[2].
+MOVE = """
+local items = redis.call('LRANGE', KEYS[1], 0, -1)
+for i = #items, 1, -1 do redis.call('LPUSH', KEYS[2], items[i]) end
+redis.call('DEL', KEYS[1])
+redis.call('LTRIM', KEYS[2], 0, tonumber(ARGV[1]) - 1)
+return #items
+"""
+
+
+@cache
+def client(url):
+    """One client (and connection pool) per Redis URL in this process."""
+    import redis
+
+    return redis.Redis.from_url(url, socket_connect_timeout=5, socket_timeout=5)
+
+
+@cache
+def _move_script(url):
+    return client(url).register_script(MOVE)
+
+
+class UserStreams:
+    """The lists of the running application's Redis (the ``redis_*`` plug options)."""
+
+    def __init__(self):
+        options = model.options()
+        self.url = options['redis_url']
+        self.prefix = options['redis_prefix']
+        self.length = options['redis_stream_length']
+        self.redis = client(self.url)
+
+    def key(self, ref, group):
+        return f'{self.prefix}:stream:{{{ref.type}:{ref.id}}}:{group}'
+
+    def push(self, items, when):
+        """Add each (recipient Ref, text) to its undelivered list: one round trip for all."""
+        stamp = (when - EPOCH) / timedelta(seconds=1)
+        pipe = self.redis.pipeline(transaction=False)
+        for ref, text in items:
+            key = self.key(ref, 'undelivered')
+            pipe.lpush(key, json.dumps([stamp, text]))
+            pipe.ltrim(key, 0, self.length - 1)
+        pipe.execute()
+
+    def move(self, ref, source, destination, pipe=None):
+        keys = [self.key(ref, source), self.key(ref, destination)]
+        return _move_script(self.url)(keys=keys, args=[self.length], client=pipe)
+
+    def read(self, ref, clear_undelivered):
+        pipe = self.redis.pipeline(transaction=True)
+        if clear_undelivered:
+            self.move(ref, 'undelivered', 'unacknowledged', pipe)
+        for group in GROUPS:
+            pipe.lrange(self.key(ref, group), 0, -1)
+        found = pipe.execute()[-len(GROUPS) :]
+        return {
+            group: [_item(raw) for raw in items] for group, items in zip(GROUPS, found, strict=True)
+        }
+
+
+def _item(raw):
+    stamp, text = json.loads(raw)
+    return EPOCH + timedelta(milliseconds=round(stamp * 1000)), text
+
+
+class RedisBackend(BaseBackend):
+    """Pushes each message onto the recipient's ``undelivered`` list (see the module)."""
+
+    def emit(self, recipient, text, **kwargs):
+        self.emit_many([(recipient, text)])
+
+    def emit_many(self, deliveries, **kwargs):
+        items = [(refs.ref_of(r, 'recipient'), text) for r, text in deliveries]
+        UserStreams().push(items, self.timestamp)
+        return []
+
+
+def user_stream(user, clear_undelivered=False):
+    """``user``'s stream: {'undelivered', 'unacknowledged', 'acknowledged'} -> [(datetime, text)].
+
+    Newest first; datetimes are naive UTC. With ``clear_undelivered``, the
+    undelivered items count as shown: they move to unacknowledged first.
+    """
+    if not isinstance(clear_undelivered, bool):
+        raise TypeError(
+            f'clear_undelivered must be True or False, got {type(clear_undelivered).__name__}'
+        )
+    return UserStreams().read(refs.ref_of(user, 'user'), clear_undelivered)
+
+
+def acknowledge(user):
+    """Move ``user``'s unacknowledged items to acknowledged; return how many moved."""
+    return UserStreams().move(refs.ref_of(user, 'user'), 'unacknowledged', 'acknowledged')
