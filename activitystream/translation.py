@@ -36,19 +36,24 @@ def _languages():
     return ([default] if default else ['en']), False
 
 
-def ngettext(singular, plural, n):
+def _translate(method, *args):
+    """Ask the request's translator (the host's words win), then our own catalogs."""
     langs, in_request = _languages()
     if in_request:
         import tg
 
-        text = tg.translator.ngettext(singular, plural, n)
-        if text not in (singular, plural):
+        text = getattr(tg.translator, method)(*args)
+        if text not in args[:2]:
             return text
-    return _catalog(langs).ngettext(singular, plural, n)
+    return getattr(_catalog(langs), method)(*args)
+
+
+def ngettext(singular, plural, n):
+    return _translate('ngettext', singular, plural, n)
 
 
 def ugettext(message):
-    return ngettext(message, message, 1)
+    return _translate('gettext', message)
 
 
 _ = ugettext

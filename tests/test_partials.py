@@ -162,3 +162,35 @@ def test_static_files_are_served(env):
     js = env.app.get('/_pluggable/activitystream/js/activitystream.js')
     assert b'EventSource' in js.body
     env.app.get('/_pluggable/activitystream/css/activitystream.css')
+
+
+@pytest.mark.parametrize(
+    'language, title, empty',
+    [
+        ('en', 'Notifications', 'No notifications yet'),
+        ('it', 'Notifiche', 'Ancora nessuna notifica'),
+        ('ru', 'Уведомления', 'Уведомлений пока нет'),
+    ],
+)
+def test_the_menu_speaks_the_request_language(env, language, title, empty):
+    bob = env.user('bob')
+    env.commit()
+    page = env.app.get('/menu', headers={'Accept-Language': language}, extra_environ=env.login(bob))
+    html = BeautifulSoup(page.text, 'html.parser')
+    assert html.select_one('#menu summary').contents[0].strip() == title
+    assert html.select_one('#menu .activitystream-empty').get_text() == empty
+
+
+def test_the_legacy_widget_caches_under_its_key(env):
+    alice, bob, doc = seed(env)
+    first = env.app.get('/menu?cache_key=bobs-panel', extra_environ=env.login(bob)).text
+    am.create(alice, 'poked', recipients=[bob])
+    env.commit()
+    again = BeautifulSoup(
+        env.app.get('/menu?cache_key=bobs-panel', extra_environ=env.login(bob)).text, 'html.parser'
+    )
+    assert 'poked' not in again.select_one('#widget').get_text()  # the cached panel
+    assert 'poked' in again.select_one('#menu').get_text()  # the menu is not cached
+    fresh = env.app.get('/menu?cache_key=other', extra_environ=env.login(bob)).text
+    assert 'poked' in BeautifulSoup(fresh, 'html.parser').select_one('#widget').get_text()
+    assert first
