@@ -123,7 +123,9 @@ def _formatted(text, values):
         raise ValueError(
             f'text uses {{{exc.args[0]}}}, which format_kwargs does not give'
         ) from None
-    except (AttributeError, IndexError, TypeError, ValueError) as exc:
+    except IndexError:
+        raise ValueError('text has positional fields ({} or {0}): name them instead') from None
+    except (AttributeError, TypeError, ValueError) as exc:
         raise ValueError(f'text cannot be formatted with format_kwargs: {exc}') from None
 
 

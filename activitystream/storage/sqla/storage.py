@@ -406,7 +406,7 @@ class SQLAStorage(Storage, SubscriptionStorage):
 
         def run(committed):
             if committed:
-                with Session(engine) as own, own.begin():
+                with Session(engine, expire_on_commit=False) as own, own.begin():
                     callback(SQLAStorage(own))
 
         transaction.get().addAfterCommitHook(run)
