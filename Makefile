@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install test lint format demo i18n clean
+.PHONY: install test lint format demo i18n clean bench bench-small
 
 $(STAMP): pyproject.toml setup.py sample-app/setup.py
 	$(PYTHON) -m venv $(VENV)
@@ -42,3 +42,21 @@ i18n: $(STAMP)
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info
+
+# Benchmarks (bench/, docs/benchmarks.md); not part of `make test`. PostgreSQL from
+# ACTIVITYSTREAM_PG_URL (default postgres@127.0.0.1/test), MongoDB when ACTIVITYSTREAM_MONGO_URL is set.
+BENCH_STAMP := $(VENV)/.bench-installed
+BENCH_BACKENDS ?= sqlite,postgresql,ming$(if $(ACTIVITYSTREAM_MONGO_URL),$(comma)mongodb)
+comma := ,
+
+$(BENCH_STAMP): $(STAMP) pyproject.toml
+	$(PY) -m pip install --quiet -e '.[bench]'
+	touch $(BENCH_STAMP)
+
+# seed size (60k users, 500k activities, ~5M deliveries) + scaling chart: loads take a while
+bench: $(BENCH_STAMP)
+	$(PY) -m bench --size seed --backends $(BENCH_BACKENDS) --scaling $(BENCH_ARGS)
+
+# small size (6k users, 50k activities), every backend (mim at the tiny size): a few minutes
+bench-small: $(BENCH_STAMP)
+	$(PY) -m bench --size small --backends $(BENCH_BACKENDS) --ming-size tiny $(BENCH_ARGS)

@@ -1,0 +1,137 @@
+"""``python -m bench``: load, measure, and write the report (see docs/benchmarks.md).
+
+Each (backend, size) runs in its own process: TG's configuration is global to
+a process, and a fresh process also starts every backend from the same state.
+"""
+
+import argparse
+import json
+import pathlib
+import subprocess
+import sys
+import time
+
+from .dataset import SIZES
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+RESULTS = ROOT / 'bench' / 'results'
+BACKENDS = ('sqlite', 'postgresql', 'ming', 'mongodb')
+SCALING_BACKENDS = ('sqlite', 'postgresql')
+
+
+def parse(argv):
+    p = argparse.ArgumentParser(prog='python -m bench', description=__doc__)
+    p.add_argument('--size', choices=list(SIZES), default='seed')
+    p.add_argument('--backends', default='sqlite,postgresql,ming')
+    p.add_argument('--users', type=int, default=1000, help='users measured (fixed seed)')
+    p.add_argument('--rounds', type=int, default=3, help='passes over the users per question')
+    p.add_argument('--budget', type=float, default=120, help='seconds at most per question')
+    p.add_argument(
+        '--ming-size', choices=list(SIZES), help='size for ming (default: small at most)'
+    )
+    p.add_argument('--skip-load', action='store_true', help='reuse a database loaded earlier')
+    p.add_argument('--scaling', action='store_true', help='also Q1/Q2 at tiny, small and seed')
+    p.add_argument('--report', help='Markdown output (default: docs/benchmarks.md at seed size)')
+    p.add_argument('--worker', nargs=3, metavar=('BACKEND', 'SIZE', 'MODE'), help=argparse.SUPPRESS)
+    return p.parse_args(argv)
+
+
+def run_path(backend, size, mode):
+    return RESULTS / 'runs' / f'{backend}-{size}-{mode}.json'
+
+
+def worker(args):
+    """Load (unless reusable) and measure one backend at one size; write its JSON."""
+    from .dataset import entities, generate, load
+    from .host import build_app
+    from .measure import Bench
+
+    backend, size, mode = args.worker
+    started = time.perf_counter()
+    host = build_app(backend, size)
+    data = generate(size)
+    out = {'backend': backend, 'size': size, 'mode': mode, 'phases_s': {}}
+    meta = host.read_meta() if args.skip_load else None
+    wanted = data.summary()
+    if meta is None or any(meta.get(k) != wanted[k] for k in ('seed', 'size', 'deliveries')):
+        print(f'[{backend}/{size}] loading {wanted}', flush=True)
+        meta = load(host, data)
+        out['loaded'] = True
+        out['phases_s']['load'] = meta['load']['total_s']
+        print(f'[{backend}/{size}] loaded in {meta["load"]["total_s"]:.1f}s', flush=True)
+    else:
+        out['loaded'] = False
+        print(f'[{backend}/{size}] reusing the loaded database', flush=True)
+    out['dataset'] = meta
+    if mode == 'load':
+        host.close()
+        return
+    t0 = time.perf_counter()
+    users, posts = entities(host)
+    bench = Bench(host, data, users, posts, args.budget, args.rounds)
+    out['floor_rows'] = bench.floor.setup()
+    bench.floor.vacuum_analyze()
+    out['phases_s']['floor_setup'] = time.perf_counter() - t0
+    picked = data.pick_users(args.users, data.seed)
+    out['users_measured'] = len(picked)
+    out['agree'] = bench.agreement(picked)
+    t0 = time.perf_counter()
+    out['results'] = bench.reads(picked, with_r=mode == 'full')
+    if mode == 'full':
+        out['results'].update(bench.writes())
+        out['statements'] = bench.statement_counts(picked)
+        out['explain'] = bench.explain(users[picked[0]])
+        out['profile'] = bench.profile(picked)
+    out['phases_s']['measure'] = time.perf_counter() - t0
+    bench.close()
+    host.close()
+    out['phases_s']['total'] = time.perf_counter() - started
+    path = run_path(backend, size, mode)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(out, indent=1, default=str))
+    print(f'[{backend}/{size}] {mode} done in {out["phases_s"]["total"]:.1f}s', flush=True)
+
+
+def jobs(args):
+    """(backend, size, mode) to run: the full suite at --size, Q1/Q2 at the other sizes."""
+    backends = [b.strip() for b in args.backends.split(',') if b.strip()]
+    unknown = set(backends) - set(BACKENDS)
+    if unknown:
+        sys.exit(f'unknown backend(s): {", ".join(sorted(unknown))}')
+    todo = []
+    for backend in backends:
+        size = args.size
+        if backend == 'ming':
+            # mim scans every document for every query: the small size at most
+            size = args.ming_size or ('small' if size == 'seed' else size)
+        todo.append((backend, size, 'full'))
+    if args.scaling:
+        for backend in (b for b in backends if b in SCALING_BACKENDS):
+            todo += [(backend, s, 'scaling') for s in SIZES if s != args.size]
+    return todo
+
+
+def main(argv=None):
+    args = parse(argv)
+    if args.worker:
+        return worker(args)
+    from . import report
+
+    todo = jobs(args)
+    passed = [
+        '--users', str(args.users), '--rounds', str(args.rounds), '--budget', str(args.budget),
+    ] + (['--skip-load'] if args.skip_load else [])  # fmt: skip
+    started = time.perf_counter()
+    for backend, size, mode in todo:
+        path = run_path(backend, size, mode)
+        path.unlink(missing_ok=True)
+        cmd = [sys.executable, '-m', 'bench', '--worker', backend, size, mode] + passed
+        if subprocess.run(cmd, cwd=ROOT).returncode != 0:
+            sys.exit(f'bench: {backend}/{size} {mode} failed')
+    runs = [json.loads(run_path(*job).read_text()) for job in todo]
+    elapsed = time.perf_counter() - started
+    report.write(args, runs, elapsed)
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,254 @@
+"""The benchmark's dataset: deterministic, skewed like a real social site, loaded via create_many.
+
+Follows are drawn per user (log-normal count, mean ~10) over actors ranked by
+a Zipf law, so a few actors have thousands of followers and most have a
+handful. Activities are spread uniformly over actors and 90 days and each is
+delivered to its actor's followers, so deliveries ~ activities x 10. Every
+number comes from one seeded generator: the same flags give the same rows.
+"""
+
+import dataclasses
+import time
+from datetime import datetime, timedelta
+
+import numpy as np
+
+SIZES = {
+    # name: (users, activities, posts) -> ~50k, ~500k, ~5M deliveries
+    'tiny': (600, 5_000, 500),
+    'small': (6_000, 50_000, 5_000),
+    'seed': (60_000, 500_000, 50_000),
+}
+SEED = 20260101
+END = datetime(2026, 1, 1)  # the dataset's "now": timestamps fall in the 90 days before
+SPAN_MS = 90 * 24 * 3600 * 1000
+MEAN_FOLLOWS = 10
+ZIPF_S = 0.7  # popularity skew over actors: the top one gets ~1% of all follows
+BROADCAST_SHARE = 0.02
+MEAN_UNSEEN_DAYS = 3
+VERBS = ('posted', 'commented', 'liked', 'mentioned')
+VERB_P = (0.15, 0.45, 0.3, 0.1)
+CHUNK = 2000
+
+
+@dataclasses.dataclass
+class Dataset:
+    size: str
+    seed: int
+    n_users: int
+    n_posts: int
+    follower: np.ndarray  # follow edges: follower[i] follows followee[i] (user indexes)
+    followee: np.ndarray
+    act_actor: np.ndarray
+    act_ms: np.ndarray  # ms before END, sorted so that ids grow with time
+    act_verb: np.ndarray
+    act_target: np.ndarray
+    act_obj: np.ndarray  # a mentioned user, or -1
+    act_broadcast: np.ndarray
+    last_seen_ms: np.ndarray  # per user, ms before END
+
+    @property
+    def n_activities(self):
+        return len(self.act_actor)
+
+    def followers_index(self):
+        """CSR of followers per actor: followers[start[a]:start[a + 1]]."""
+        order = np.argsort(self.followee, kind='stable')
+        counts = np.bincount(self.followee, minlength=self.n_users)
+        start = np.concatenate([[0], np.cumsum(counts)])
+        return self.follower[order], start
+
+    def follower_counts(self):
+        return np.bincount(self.followee, minlength=self.n_users)
+
+    def inbox_sizes(self):
+        """Deliveries per user (broadcasts not counted)."""
+        acts = np.bincount(self.act_actor[~self.act_broadcast], minlength=self.n_users)
+        return np.bincount(self.follower, weights=acts[self.followee], minlength=self.n_users)
+
+    def top_actor(self):
+        return int(np.argmax(self.follower_counts()))
+
+    def summary(self):
+        followers = self.follower_counts()
+        inbox = self.inbox_sizes()
+        delivered = followers[self.act_actor[~self.act_broadcast]].sum()
+        return {
+            'size': self.size,
+            'seed': self.seed,
+            'users': self.n_users,
+            'posts': self.n_posts,
+            'activities': self.n_activities,
+            'broadcasts': int(self.act_broadcast.sum()),
+            'deliveries': int(delivered),
+            'follows': len(self.follower),
+            'mean_follows': round(len(self.follower) / self.n_users, 2),
+            'followers_max': int(followers.max()),
+            'followers_p99': int(np.percentile(followers, 99)),
+            'followers_median': int(np.median(followers)),
+            'actors_with_1000_followers': int((followers >= 1000).sum()),
+            'inbox_max': int(inbox.max()),
+            'inbox_median': int(np.median(inbox)),
+        }
+
+    def timestamp(self, ms):
+        return END - timedelta(milliseconds=int(ms))
+
+    def pick_users(self, count, seed):
+        """``count`` users: the 10 heaviest recipients, the rest drawn at random."""
+        heaviest = [int(i) for i in np.argsort(-self.inbox_sizes(), kind='stable')[:10]]
+        rng = np.random.default_rng(seed)
+        others = [int(i) for i in rng.permutation(self.n_users) if int(i) not in heaviest]
+        return (heaviest + others)[: min(count, self.n_users)]
+
+
+def generate(size, seed=SEED):
+    n_users, n_acts, n_posts = SIZES[size]
+    rng = np.random.default_rng(seed)
+    # follows: log-normal counts (mean MEAN_FOLLOWS), followees by Zipf rank
+    sigma = 1.0
+    mu = np.log(MEAN_FOLLOWS) - sigma**2 / 2
+    wanted = np.clip(np.rint(rng.lognormal(mu, sigma, n_users)), 1, min(n_users - 1, 2000))
+    wanted = wanted.astype(np.int64)
+    rank_weight = np.arange(1, n_users + 1, dtype=float) ** -ZIPF_S
+    by_rank = rng.permutation(n_users)  # by_rank[r] is the user of popularity rank r
+    follower = np.repeat(np.arange(n_users), wanted)
+    followee = by_rank[rng.choice(n_users, size=len(follower), p=rank_weight / rank_weight.sum())]
+    keep = follower != followee
+    edges = np.unique(follower[keep] * n_users + followee[keep])
+    follower, followee = edges // n_users, edges % n_users
+    # activities, oldest first
+    act_ms = np.sort(rng.integers(0, SPAN_MS, n_acts))[::-1].copy()
+    act_actor = rng.integers(0, n_users, n_acts)
+    act_verb = rng.choice(len(VERBS), size=n_acts, p=VERB_P)
+    act_target = rng.integers(0, n_posts, n_acts)
+    mentioned = rng.integers(0, n_users, n_acts)
+    act_obj = np.where(act_verb == VERBS.index('mentioned'), mentioned, -1)
+    act_broadcast = rng.random(n_acts) < BROADCAST_SHARE
+    day_ms = 24 * 3600 * 1000
+    last_seen = rng.exponential(MEAN_UNSEEN_DAYS * day_ms, n_users).astype(np.int64)
+    return Dataset(
+        size=size,
+        seed=seed,
+        n_users=n_users,
+        n_posts=n_posts,
+        follower=follower,
+        followee=followee,
+        act_actor=act_actor,
+        act_ms=act_ms,
+        act_verb=act_verb,
+        act_target=act_target,
+        act_obj=act_obj,
+        act_broadcast=act_broadcast,
+        last_seen_ms=np.minimum(last_seen, SPAN_MS),
+    )
+
+
+def _user_rows(host, data):
+    sql = host.backend in ('sqlite', 'postgresql')
+    rows = []
+    for i in range(data.n_users):
+        row = dict(user_name=f'user{i}', last_activity_seen=data.timestamp(data.last_seen_ms[i]))
+        row.update({'user_id': i + 1} if sql else {'_id': object_id(i)})
+        rows.append(row)
+    return rows
+
+
+def _post_rows(host, data, authors):
+    sql = host.backend in ('sqlite', 'postgresql')
+    rows = []
+    for i in range(data.n_posts):
+        author = int(authors[i])
+        row = dict(slug=f'post-{i}', title=f'Post number {i}')
+        if sql:
+            row.update(post_id=i + 1, author_id=author + 1)
+        else:
+            row.update(_id=object_id(0x100000000 + i), author_id=object_id(author))
+        rows.append(row)
+    return rows
+
+
+def object_id(n):
+    """A deterministic ObjectId for Ming rows."""
+    from bson import ObjectId
+
+    return ObjectId(f'{n:024x}')
+
+
+def _sorted_entities(host, cls, key):
+    found = host.all(cls)
+    found.sort(key=key)
+    return found
+
+
+def entities(host):
+    """(users, posts) as loaded host entities, indexed like the dataset's arrays."""
+    model = host.model
+    if host.backend in ('sqlite', 'postgresql'):
+        users = _sorted_entities(host, model.User, lambda u: u.user_id)
+        posts = _sorted_entities(host, model.Post, lambda p: p.post_id)
+    else:
+        users = _sorted_entities(host, model.User, lambda u: u._id)
+        posts = _sorted_entities(host, model.Post, lambda p: p._id)
+    return users, posts
+
+
+def items(data, users, posts, start, stop, followers, fstart):
+    """create_many items for activities [start, stop), with plain Python values."""
+    stop = min(stop, data.n_activities)
+    cols = [
+        a[start:stop].tolist()
+        for a in (data.act_verb, data.act_actor, data.act_obj, data.act_broadcast)
+    ]
+    targets, ms = data.act_target[start:stop].tolist(), data.act_ms[start:stop].tolist()
+    for n, (verb, actor, obj, broadcast) in enumerate(zip(*cols, strict=True)):
+        i = start + n
+        verb = VERBS[verb]
+        if broadcast:
+            recipients = None
+        else:
+            recipients = [users[f] for f in followers[fstart[actor] : fstart[actor + 1]]]
+        yield dict(
+            actor=users[actor],
+            verb=verb,
+            target=posts[targets[n]],
+            action_obj=users[obj] if obj >= 0 else None,
+            description=f'{verb} #{i}' if verb == 'commented' else None,
+            extra={'n': i} if verb == 'liked' else None,
+            recipients=recipients,
+            timestamp=data.timestamp(ms[n]),
+        )
+
+
+def load(host, data, chunk=CHUNK, log=print):
+    """Wipe and load ``data``: host rows in bulk, activities through am.create_many."""
+    from activitystream import am
+
+    times = {}
+    started = time.perf_counter()
+    host.reset_schema()
+    host.bulk_insert(host.model.User, _user_rows(host, data))
+    authors = np.random.default_rng(data.seed + 1).integers(0, data.n_users, data.n_posts)
+    host.bulk_insert(host.model.Post, _post_rows(host, data, authors))
+    host.commit()
+    times['users_posts_s'] = time.perf_counter() - started
+    users, posts = entities(host)
+    followers, fstart = data.followers_index()
+    followers, fstart = followers.tolist(), fstart.tolist()
+    t0 = time.perf_counter()
+    in_create_many = 0.0
+    for start in range(0, data.n_activities, chunk):
+        batch = list(items(data, users, posts, start, start + chunk, followers, fstart))
+        t1 = time.perf_counter()
+        am.create_many(batch)
+        host.commit()
+        in_create_many += time.perf_counter() - t1
+        done = min(start + chunk, data.n_activities)
+        if done % (chunk * 25) == 0 or done == data.n_activities:
+            log(f'  {host.backend}/{data.size}: {done}/{data.n_activities} activities')
+    times['activities_s'] = time.perf_counter() - t0
+    times['create_many_and_commit_s'] = in_create_many
+    times['total_s'] = time.perf_counter() - started
+    meta = dict(data.summary(), load=times)
+    host.write_meta(meta)
+    return meta

@@ -1,0 +1,190 @@
+"""The floor: the same questions in hand-written SQL, on the same database and driver.
+
+No library can beat it: tables shaped for exactly these questions (an integer
+recipient, a covering ``(recipient_id, ts DESC, action_id DESC)`` index, a
+separate broadcast table), statements written once and sent straight through
+the DBAPI cursor (sqlite3 / psycopg2), results left as tuples. Filled with
+INSERT ... SELECT from what ``am.create_many`` stored, so it holds the same rows.
+
+On Ming the floor is the same idea through pymongo (or mim) without Ming or
+activitystream: one ``find`` on a minimal inbox collection whose entries carry
+their action, and one ``count_documents``.
+"""
+
+ACTION_COLUMNS = (
+    'a.id, a.actor_type, a.actor_id, a.verb, a.target_type, a.target_id, '
+    'a.action_obj_type, a.action_obj_id, a.description, a.extra, a.timestamp, a.broadcast'
+)
+
+SETUP = (
+    'DROP TABLE IF EXISTS floor_inbox',
+    'DROP TABLE IF EXISTS floor_broadcast',
+    'CREATE TABLE floor_inbox (recipient_id INTEGER NOT NULL, ts TIMESTAMP NOT NULL, '
+    'action_id BIGINT NOT NULL)',
+    'CREATE TABLE floor_broadcast (ts TIMESTAMP NOT NULL, action_id BIGINT NOT NULL)',
+    'INSERT INTO floor_inbox (recipient_id, ts, action_id) '
+    'SELECT CAST(recipient_id AS INTEGER), timestamp, action_id '
+    "FROM activitystream_deliveries WHERE recipient_type = 'User'",
+    'INSERT INTO floor_broadcast (ts, action_id) '
+    'SELECT timestamp, id FROM activitystream_actions WHERE broadcast = {true}',
+    'CREATE INDEX floor_inbox_recent ON floor_inbox (recipient_id, ts DESC, action_id DESC)',
+    'CREATE INDEX floor_broadcast_recent ON floor_broadcast (ts DESC, action_id DESC)',
+)
+
+# Q1: index-ordered top-10 of each side, merged, joined to the 10 action rows: one statement
+Q1 = (
+    f'SELECT {ACTION_COLUMNS} FROM ('
+    ' SELECT * FROM (SELECT action_id, ts FROM floor_inbox WHERE recipient_id = %s'
+    '  ORDER BY ts DESC, action_id DESC LIMIT 10) AS d'
+    ' UNION ALL'
+    ' SELECT * FROM (SELECT action_id, ts FROM floor_broadcast'
+    '  ORDER BY ts DESC, action_id DESC LIMIT 10) AS b'
+    ') AS k JOIN activitystream_actions AS a ON a.id = k.action_id'
+    ' ORDER BY k.ts DESC, k.action_id DESC LIMIT 10'
+)
+# Q2: two index range counts in one statement
+Q2 = (
+    'SELECT (SELECT count(*) FROM floor_inbox WHERE recipient_id = %s AND ts > %s)'
+    ' + (SELECT count(*) FROM floor_broadcast WHERE ts > %s)'
+)
+W_ROW = '(%s, %s, %s)'
+W = 'INSERT INTO floor_inbox (recipient_id, ts, action_id) VALUES '
+
+
+def _sqlite_ts(when):
+    """How SQLAlchemy stores a DateTime in SQLite: the floor compares the same text."""
+    return when.strftime('%Y-%m-%d %H:%M:%S.%f')
+
+
+class SQLFloor:
+    """Hand-written SQL through a raw DBAPI connection of the host's driver."""
+
+    def __init__(self, host):
+        self.backend = host.backend
+        self.conn = host.raw_connection()
+        self.sqlite = self.backend == 'sqlite'
+        self.q1, self.q2 = self._sql(Q1), self._sql(Q2)
+
+    def _sql(self, text):
+        return text.replace('%s', '?') if self.sqlite else text
+
+    def _ts(self, when):
+        return _sqlite_ts(when) if self.sqlite else when
+
+    def setup(self):
+        """(Re)build the floor tables from the loaded data; return their row counts."""
+        cur = self.conn.cursor()
+        for statement in SETUP:
+            cur.execute(statement.replace('{true}', '1' if self.sqlite else 'true'))
+        self.conn.commit()
+        counts = {}
+        for table in ('floor_inbox', 'floor_broadcast'):
+            cur.execute(f'SELECT count(*) FROM {table}')
+            counts[table] = cur.fetchone()[0]
+        return counts
+
+    def vacuum_analyze(self):
+        """PostgreSQL: what autovacuum would have done after the load, for every table."""
+        if self.sqlite:
+            return
+        self.conn.commit()
+        self.conn.autocommit = True
+        self.conn.cursor().execute('VACUUM ANALYZE')
+        self.conn.autocommit = False
+
+    def latest(self, user_id):
+        cur = self.conn.cursor()
+        cur.execute(self.q1, (user_id,))
+        return cur.fetchall()
+
+    def count_unseen(self, user_id, last_seen):
+        cur = self.conn.cursor()
+        ts = self._ts(last_seen)
+        cur.execute(self.q2, (user_id, ts, ts))
+        return cur.fetchone()[0]
+
+    def deliver(self, recipient_ids, when, action_id):
+        """One multi-row INSERT of len(recipient_ids) rows (rolled back by the caller)."""
+        ts = self._ts(when)
+        sql = self._sql(W + ', '.join([W_ROW] * len(recipient_ids)))
+        params = [v for r in recipient_ids for v in (r, ts, action_id)]
+        self.conn.cursor().execute(sql, params)
+
+    def rollback(self):
+        self.conn.rollback()
+
+    def explain(self, user_id, last_seen):
+        """The floor's Q1 and Q2 plans (EXPLAIN ANALYZE BUFFERS / EXPLAIN QUERY PLAN)."""
+        ts = self._ts(last_seen)
+        return {
+            'Q1': self.plan(self.q1, (user_id,)),
+            'Q2': self.plan(self.q2, (user_id, ts, ts)),
+        }
+
+    def plan(self, sql, params):
+        prefix = 'EXPLAIN QUERY PLAN ' if self.sqlite else 'EXPLAIN (ANALYZE, BUFFERS) '
+        cur = self.conn.cursor()
+        cur.execute(prefix + sql, params)
+        rows = cur.fetchall()
+        self.conn.rollback()
+        if self.sqlite:
+            return '\n'.join(f'{r[0]:>3} {r[1]:>3} {r[3]}' for r in rows)
+        return '\n'.join(r[0] for r in rows)
+
+    def close(self):
+        self.conn.rollback()
+        self.conn.close()
+
+
+class MongoFloor:
+    """The same questions through pymongo (or mim) directly, on minimal collections."""
+
+    def __init__(self, host):
+        self.backend = host.backend
+        self.db = host.raw_connection()
+
+    def setup(self):
+        if 'floor_inbox' in self.db.list_collection_names():
+            self.db.drop_collection('floor_inbox')  # mim: a KeyError when missing
+        inbox = self.db.floor_inbox
+        inbox.create_index([('r', 1), ('ts', -1), ('a', -1)])
+        batch, count = [], 0
+        fields = {'recipient_id': 1, 'timestamp': 1, 'action_id': 1, 'action': 1}
+        for d in self.db.activitystream_deliveries.find({}, fields):
+            batch.append({'r': d['recipient_id'], 'ts': d['timestamp'], 'a': d['action_id']})
+            batch[-1]['action'] = d['action']
+            if len(batch) == 10_000:
+                count += len(inbox.insert_many(batch).inserted_ids)
+                batch = []
+        if batch:
+            count += len(inbox.insert_many(batch).inserted_ids)
+        return {'floor_inbox': count}
+
+    def vacuum_analyze(self):
+        pass
+
+    def latest(self, user_id):
+        spec = {'$or': [{'r': user_id}, {'r': None}]}
+        cursor = self.db.floor_inbox.find(spec, {'action': 1}).sort([('ts', -1), ('a', -1)])
+        return [d['action'] for d in cursor.limit(10)]
+
+    def count_unseen(self, user_id, last_seen):
+        spec = {'$or': [{'r': user_id}, {'r': None}], 'ts': {'$gt': last_seen}}
+        return self.db.floor_inbox.count_documents(spec)
+
+    def deliver(self, recipient_ids, when, action_id):
+        docs = [{'r': r, 'ts': when, 'a': action_id, 'floor_w': True} for r in recipient_ids]
+        self.db.floor_inbox.insert_many(docs)
+
+    def rollback(self):
+        self.db.floor_inbox.delete_many({'floor_w': True})
+
+    def explain(self, user_id, last_seen):
+        return {}
+
+    def close(self):
+        pass
+
+
+def floor_for(host):
+    return SQLFloor(host) if host.backend in ('sqlite', 'postgresql') else MongoFloor(host)

@@ -1,0 +1,3 @@
+from ...common import RootController
+
+__all__ = ['RootController']

@@ -1,0 +1,1 @@
+"""Template helpers of the bench host (tgext.pluggable adds h.activitystream)."""

@@ -1,0 +1,311 @@
+"""Time our API against the floor on the same users, data and connection settings.
+
+Each question is asked for every picked user (the heaviest recipients first),
+ours then the floor's, for a few rounds after a warm-up; latencies come from
+``time.perf_counter`` around the call alone. A time budget per question
+bounds backends where every query is a scan (Ming's in-memory ``mim://``).
+"""
+
+import cProfile
+import io
+import pstats
+import statistics
+import time
+from datetime import datetime
+
+from activitystream import am
+
+from .dataset import VERBS
+from .floor import floor_for
+
+WARMUP = 200
+MIN_SAMPLES = 3
+W_RECIPIENTS = 2000
+# mim:// matches every document of a collection for every query (no indexes):
+# on it, the side checks below run on a few users only
+CHECK_USERS = {'ming': 3}
+PROFILE_USERS = {'ming': 3}
+SLOW_BUDGET = {'ming': 15}  # seconds per question and side, one round
+
+
+def stats(samples_ms):
+    """p50/p95/p99/mean in ms and queries per second of one timed loop."""
+    ordered = sorted(samples_ms)
+
+    def pct(p):
+        return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+    return {
+        'n': len(ordered),
+        'p50': pct(50),
+        'p95': pct(95),
+        'p99': pct(99),
+        'mean': statistics.fmean(ordered),
+        'qps': 1000 * len(ordered) / sum(ordered) if sum(ordered) else None,
+    }
+
+
+def timed(fn, args, rounds, budget_s, after=None, min_samples=MIN_SAMPLES):
+    """Latencies (ms) of fn(*a) for a in args, ``rounds`` times, within ``budget_s``."""
+    samples = []
+    started = time.perf_counter()
+    for _ in range(rounds):
+        for a in args:
+            t0 = time.perf_counter()
+            fn(*a)
+            samples.append((time.perf_counter() - t0) * 1000)
+            if after is not None:
+                after()
+            if time.perf_counter() - started > budget_s and len(samples) >= min_samples:
+                return samples
+    return samples
+
+
+class Bench:
+    """Our calls and the floor's for one loaded host."""
+
+    def __init__(self, host, data, users, posts, budget_s, rounds):
+        self.host = host
+        self.data = data
+        self.users = users  # host entities, indexed like the dataset
+        self.posts = posts
+        self.floor = floor_for(host)
+        self.budget_s = min(budget_s, SLOW_BUDGET.get(host.backend, budget_s))
+        self.rounds = 1 if host.backend in SLOW_BUDGET else rounds
+        self.sql = host.backend in ('sqlite', 'postgresql')
+        self.check_users = CHECK_USERS.get(host.backend, 20)
+        self.profile_users = PROFILE_USERS.get(host.backend, 300)
+
+    def floor_id(self, user):
+        return user.user_id if self.sql else str(user._id)
+
+    # -- ours ----------------------------------------------------------------
+
+    def q1(self, user):
+        return am.get_by_recipient(user).limit(10).all()
+
+    def q2(self, user):
+        return am.count_not_seen_by_recipient(user)
+
+    def r(self, user):
+        actions = am.get_by_recipient(user).limit(10).all()
+        for a in actions:
+            a.actor, a.target, a.action_obj, a.target_link  # noqa: B018 - resolve them
+        return actions
+
+    def w(self, actor, recipients):
+        action = am.create(actor, VERBS[0], target=self.posts[0], recipients=recipients)
+        self._undo_w(action)
+
+    def _undo_w(self, action):
+        if self.sql:
+            self.host.abort()
+            return
+        db = self.host.db
+        db.activitystream_deliveries.delete_many({'action_id': action.id})
+        db.activitystream_actions.delete_one({'_id': action.id})
+
+    # -- the floor's ----------------------------------------------------------
+
+    def fq1(self, user):
+        return self.floor.latest(self.floor_id(user))
+
+    def fq2(self, user):
+        return self.floor.count_unseen(self.floor_id(user), user.last_activity_seen)
+
+    def fr(self, user):
+        rows = self.fq1(user)
+        return rows, self._floor_entities(rows)
+
+    def _floor_entities(self, rows):
+        if not self.sql:
+            db = self.floor.db
+            users = {a['actor_id'] for a in rows} | {a['action_obj_id'] for a in rows}
+            users.discard(None)
+            posts = {a['target_id'] for a in rows if a['target_id']}
+            from bson import ObjectId
+
+            found = list(db.tg_user.find({'_id': {'$in': [ObjectId(u) for u in users]}}))
+            return found + list(db.posts.find({'_id': {'$in': [ObjectId(p) for p in posts]}}))
+        users = sorted({int(x) for row in rows for x in (row[2], row[7]) if x is not None})
+        posts = sorted({int(row[5]) for row in rows if row[5] is not None})
+        cur = self.floor.conn.cursor()
+        mark = '?' if self.floor.sqlite else '%s'
+        found = []
+        for sql, ids in (
+            ('SELECT user_id, user_name, last_activity_seen FROM tg_user WHERE user_id IN ', users),
+            ('SELECT post_id, slug, title, author_id FROM posts WHERE post_id IN ', posts),
+        ):
+            if ids:
+                cur.execute(sql + '(' + ', '.join([mark] * len(ids)) + ')', ids)
+                found += cur.fetchall()
+        return found
+
+    def fw(self, recipients):
+        ids = [self.floor_id(u) for u in recipients]
+        self.floor.deliver(ids, datetime.utcnow(), 10**12)
+        self.floor.rollback()
+
+    # -- measuring ------------------------------------------------------------
+
+    def pair(self, ours, floor, args, rounds=None, after=None):
+        """Warm both up, then time ours and the floor's, round after round."""
+        rounds = rounds or self.rounds
+        warm = args[:WARMUP]
+        timed(ours, warm, 1, self.budget_s / 10, after, min_samples=1)
+        timed(floor, warm, 1, self.budget_s / 10, min_samples=1)
+        self.host.abort()
+        ours_ms, floor_ms = [], []
+        for _ in range(rounds):
+            ours_ms += timed(ours, args, 1, self.budget_s / rounds, after)
+            self.host.abort()
+            floor_ms += timed(floor, args, 1, self.budget_s / rounds)
+        return _compare(stats(ours_ms), stats(floor_ms))
+
+    def reads(self, picked, with_r=True):
+        args = [(self.users[i],) for i in picked]
+        found = {
+            'Q1': self.pair(self.q1, self.fq1, args),
+            'Q2': self.pair(self.q2, self.fq2, args),
+        }
+        if with_r:
+            found['R'] = self.pair(self.r, self.fr, args)
+        return found
+
+    def writes(self):
+        data = self.data
+        top = data.top_actor()
+        followers, start = data.followers_index()
+        to_all = [self.users[f] for f in followers[start[top] : start[top + 1]]]
+        to_2000 = [u for i, u in enumerate(self.users) if i != top][:W_RECIPIENTS]
+        actor = self.users[top]
+        found = {}
+        for name, recipients in (('W_top', to_all), ('W_2000', to_2000)):
+            found[name] = self.pair(
+                lambda rs, a=actor: self.w(a, rs),
+                self.fw,
+                [(recipients,)] * 10,
+                rounds=3,
+            )
+            found[name]['recipients'] = len(recipients)
+        return found
+
+    def agreement(self, picked):
+        """Do ours and the floor answer the same? (ids of Q1, the number of Q2)."""
+        for i in picked[: self.check_users]:
+            user = self.users[i]
+            ours = [a.id for a in self.q1(user)]
+            rows = self.fq1(user)
+            theirs = [row[0] for row in rows] if self.sql else [d['_id'] for d in rows]
+            if ours != theirs or self.q2(user) != self.fq2(user):
+                return False
+        self.host.abort()
+        return True
+
+    def statement_counts(self, picked):
+        """Statements (SQL) or collection operations (Mongo) per call, the most seen."""
+        found = {}
+        for name, fn in (('Q1', self.q1), ('Q2', self.q2), ('R', self.r)):
+            most = 0
+            for i in picked[: self.check_users]:
+                self.host.abort()
+                with self.host.statements() as seen:
+                    fn(self.users[i])
+                most = max(most, len(seen))
+            found[name] = most
+        self.host.abort()
+        return found
+
+    def explain(self, user):
+        """EXPLAIN of the SQL our Q1 and Q2 send, and of the floor's, for ``user``."""
+        if not self.sql:
+            return {}
+        plans = {
+            'ours': {},
+            'floor': self.floor.explain(self.floor_id(user), user.last_activity_seen),
+        }
+        for name, fn in (('Q1', self.q1), ('Q2', self.q2)):
+            self.host.abort()
+            with self.host.statements() as seen:
+                fn(user)
+            statement, params = seen[-1]
+            prefix = (
+                'EXPLAIN QUERY PLAN '
+                if self.host.backend == 'sqlite'
+                else 'EXPLAIN (ANALYZE, BUFFERS) '
+            )
+            with self.host.engine.connect() as conn:
+                rows = conn.exec_driver_sql(prefix + statement, params).fetchall()
+            if self.host.backend == 'sqlite':
+                plan = '\n'.join(f'{r[0]:>3} {r[1]:>3} {r[3]}' for r in rows)
+            else:
+                plan = '\n'.join(r[0] for r in rows)
+            plans['ours'][name] = {'sql': statement, 'params': repr(params), 'plan': plan}
+        self.host.abort()
+        return plans
+
+    def profile(self, picked, top=25):
+        """cProfile of our Q1 and Q2: where the time goes, and how much is the driver's."""
+        found = {}
+        args = [self.users[i] for i in picked[: self.profile_users]]
+        for name, fn in (('Q1', self.q1), ('Q2', self.q2), ('R', self.r)):
+            self.host.abort()
+            prof = cProfile.Profile()
+            prof.enable()
+            for user in args:
+                fn(user)
+            prof.disable()
+            found[name] = _profile_summary(prof, len(args), top)
+        self.host.abort()
+        return found
+
+    def close(self):
+        self.host.abort()
+        self.floor.close()
+
+
+def _compare(ours, floor):
+    return {
+        'ours': ours,
+        'floor': floor,
+        'ratio_p50': ours['p50'] / floor['p50'] if floor['p50'] else None,
+        'ratio_p99': ours['p99'] / floor['p99'] if floor['p99'] else None,
+    }
+
+
+DRIVER = ('execute', 'executemany', 'fetchall', 'fetchone', 'fetchmany', 'insert_many', 'find')
+GROUPS = {
+    'driver (DBAPI execute + fetch)': lambda f, fn: (
+        fn.startswith('<method') and any(f"'{d}'" in fn for d in DRIVER)
+    ),
+    'SQLAlchemy compile (incl. cache key)': lambda f, fn: (
+        'sqlalchemy' in f and fn in ('_compile_w_cache', '_generate_cache_key')
+    ),
+    'SQLAlchemy ORM session execute': lambda f, fn: (
+        'sqlalchemy/orm/session.py' in f and fn == 'execute'
+    ),
+    'activitystream storage (build + run statement)': lambda f, fn: (
+        'storage/' in f and fn in ('inbox', 'inbox_count')
+    ),
+}
+
+
+def _profile_summary(prof, calls, top):
+    """Per-call ms of a few stacked groups, plus the top functions as text."""
+    st = pstats.Stats(prof)
+    total = st.total_tt
+    groups = {}
+    for (filename, _, fn), (_, _, _, cum, _) in st.stats.items():
+        for group, match in GROUPS.items():
+            if match(filename, fn):
+                groups[group] = groups.get(group, 0) + cum
+    out = io.StringIO()
+    pstats.Stats(prof, stream=out).sort_stats('tottime').print_stats(top)
+    text = out.getvalue()
+    text = text[text.find('   ncalls') :] if '   ncalls' in text else text
+    return {
+        'calls': calls,
+        'total_ms_per_call': 1000 * total / calls,
+        'groups_ms_per_call': {g: 1000 * v / calls for g, v in groups.items()},
+        'top_by_tottime': text,
+    }

@@ -1,0 +1,437 @@
+"""Turn the runs' JSON into the Markdown report, the scaling chart and one JSON file.
+
+Targets are judged here, from the numbers of this run only (ratios to the
+floor measured in the same process, on the same data), so a report never
+mixes machines or days.
+"""
+
+import datetime
+import json
+import os
+import pathlib
+import platform
+import re
+import sqlite3
+import subprocess
+from importlib import metadata
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+RESULTS = ROOT / 'bench' / 'results'
+CHART = ROOT / 'docs' / 'benchmark-scaling.png'
+PACKAGES = (
+    'SQLAlchemy', 'psycopg2-binary', 'Ming', 'pymongo', 'TurboGears2', 'tgext.pluggable',
+    'zope.sqlalchemy', 'numpy', 'matplotlib',
+)  # fmt: skip
+QUESTIONS = {
+    'Q1': '`am.get_by_recipient(u).limit(10).all()`',
+    'Q2': '`am.count_not_seen_by_recipient(u)`',
+    'R': 'latest 10 with actor, target, action_obj, target_link resolved',
+    'W_top': '`am.create(...)` by the top actor to all its followers',
+    'W_2000': '`am.create(...)` to exactly 2,000 recipients',
+}
+ENTITY_CLASSES = 2  # User (actor, mentioned action_obj) and Post (target)
+
+
+def _read(path, pattern):
+    try:
+        found = re.search(pattern, pathlib.Path(path).read_text(), re.M)
+    except OSError:
+        return None
+    return found.group(1).strip() if found else None
+
+
+def machine():
+    """CPU, cores, RAM, OS, Python and the versions of everything on the path."""
+    versions = {}
+    for name in PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    mem_kb = _read('/proc/meminfo', r'^MemTotal:\s+(\d+)')
+    return {
+        'cpu': _read('/proc/cpuinfo', r'^model name\s*:\s*(.+)$') or platform.processor(),
+        'cores': os.cpu_count(),
+        'ram_gib': round(int(mem_kb) / 2**20, 1) if mem_kb else None,
+        'os': _read('/etc/os-release', r'^PRETTY_NAME="?([^"\n]+)') or platform.platform(),
+        'kernel': platform.release(),
+        'python': platform.python_version(),
+        'sqlite': sqlite3.sqlite_version,
+        'postgresql': _postgresql_version(),
+        'packages': versions,
+        'commit': _git('rev-parse', '--short', 'HEAD'),
+        'dirty': bool(_git('status', '--porcelain', '--', 'activitystream')),
+    }
+
+
+def _git(*args):
+    try:
+        return subprocess.run(
+            ['git', *args], cwd=ROOT, capture_output=True, text=True, check=True
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+
+
+def _postgresql_version():
+    try:
+        import sqlalchemy as sa
+
+        from .host import PG_URL
+
+        engine = sa.create_engine(PG_URL)
+        with engine.connect() as conn:
+            version = conn.exec_driver_sql('SHOW server_version').scalar()
+        engine.dispose()
+        return version
+    except Exception:  # noqa: BLE001 - no server: the report says so
+        return None
+
+
+# -- targets -------------------------------------------------------------------
+
+
+def _plan_ok(plan):
+    """No sequential scan, and no Sort node over more rows than a page asks for."""
+    if 'Seq Scan' in plan:
+        return False
+    for line in plan.splitlines():
+        if re.search(r'\bSort\b\s+\(', line):
+            rows = re.search(r'actual time=\S+ rows=(\d+)', line)
+            if rows and int(rows.group(1)) > 100:
+                return False
+    return True
+
+
+def targets(runs, size):
+    """[(target, measured, ok)] for this run's numbers."""
+    full = {r['backend']: r for r in runs if r['mode'] == 'full'}
+    found = []
+    for backend, p50_max, p99_max in (('postgresql', 2, 3), ('sqlite', 3, None)):
+        run = full.get(backend)
+        if run is None or run['size'] != size:
+            continue
+        for q in ('Q1', 'Q2'):
+            res = run['results'][q]
+            found.append(
+                (f'{backend} {size} {q} p50 <= {p50_max}x floor', _x(res['ratio_p50']),
+                 res['ratio_p50'] <= p50_max)
+            )  # fmt: skip
+            if p99_max:
+                found.append(
+                    (f'{backend} {size} {q} p99 <= {p99_max}x floor', _x(res['ratio_p99']),
+                     res['ratio_p99'] <= p99_max)
+                )  # fmt: skip
+    for backend, by_size in _scaling(runs).items():
+        if {'tiny', 'seed'} <= set(by_size):
+            for q in ('Q1', 'Q2'):
+                growth = by_size['seed'][q]['ours']['p50'] / by_size['tiny'][q]['ours']['p50']
+                found.append(
+                    (f'{backend} {q} p50 growth tiny -> seed < 1.5x', _x(growth), growth < 1.5)
+                )
+    for backend, run in full.items():
+        n = run['statements']['R']
+        found.append(
+            (f'{backend} R <= {ENTITY_CLASSES + 1} queries ({ENTITY_CLASSES} entity classes)',
+             str(n), n <= ENTITY_CLASSES + 1)
+        )  # fmt: skip
+        w = run['results']['W_2000']['ratio_p50']
+        found.append((f'{backend} W 2,000 recipients p50 <= 3x floor', _x(w), w <= 3))
+    pg = full.get('postgresql', {}).get('explain', {}).get('ours', {})
+    for q, item in pg.items():
+        ok = _plan_ok(item['plan'])
+        found.append((f'postgresql {q} plan: index scans, no seq scan, no big sort', '', ok))
+    return found
+
+
+def _scaling(runs):
+    """{backend: {size: results}} of the SQL backends, from full and scaling runs."""
+    found = {}
+    for run in runs:
+        if run['backend'] in ('sqlite', 'postgresql'):
+            found.setdefault(run['backend'], {})[run['size']] = dict(
+                run['results'], deliveries=run['dataset']['deliveries']
+            )
+    return found
+
+
+# -- rendering -----------------------------------------------------------------
+
+
+def _x(value):
+    return '-' if value is None else f'{value:.2f}x'
+
+
+def _ms(value):
+    return f'{value:.3f}' if value < 1 else f'{value:.2f}'
+
+
+def _table(headers, rows):
+    lines = ['| ' + ' | '.join(headers) + ' |', '|' + '---|' * len(headers)]
+    lines += ['| ' + ' | '.join(str(c) for c in row) + ' |' for row in rows]
+    return '\n'.join(lines)
+
+
+def _backend_table(run):
+    rows = []
+    for q, res in run['results'].items():
+        o, f = res['ours'], res['floor']
+        label = q + (f' ({res["recipients"]} recipients)' if 'recipients' in res else '')
+        rows.append(
+            [label, _ms(o['p50']), _ms(o['p95']), _ms(o['p99']), f'{o["qps"]:.0f}',
+             _ms(f['p50']), _ms(f['p95']), _ms(f['p99']), f'{f["qps"]:.0f}',
+             _x(res['ratio_p50']), _x(res['ratio_p99']), o['n'],
+             run.get('statements', {}).get(q, '')]
+        )  # fmt: skip
+    headers = [
+        'question', 'ours p50', 'p95', 'p99', 'qps', 'floor p50', 'p95', 'p99', 'qps',
+        'ours/floor p50', 'p99', 'samples', 'statements',
+    ]  # fmt: skip
+    return _table(headers, rows)
+
+
+def _dataset_rows(runs):
+    seen, rows = set(), []
+    for run in runs:
+        d = run['dataset']
+        if d['size'] in seen:
+            continue
+        seen.add(d['size'])
+        rows.append(
+            [d['size'], f'{d["users"]:,}', f'{d["activities"]:,}', f'{d["broadcasts"]:,}',
+             f'{d["deliveries"]:,}', f'{d["follows"]:,}', d['mean_follows'], d['followers_max'],
+             d['actors_with_1000_followers'], d['inbox_max'], d['inbox_median']]
+        )  # fmt: skip
+    headers = [
+        'size', 'users', 'activities', 'broadcasts', 'deliveries', 'follows', 'follows/user',
+        'max followers', 'actors with >=1000 followers', 'max inbox', 'median inbox',
+    ]  # fmt: skip
+    return _table(headers, rows)
+
+
+def _load_rows(runs):
+    rows, seen = [], set()
+    for run in runs:
+        d = run['dataset']
+        t = d.get('load')
+        if not t or (run['backend'], d['size']) in seen:
+            continue
+        seen.add((run['backend'], d['size']))
+        rows.append(
+            [run['backend'], d['size'], f'{t["users_posts_s"]:.1f}', f'{t["activities_s"]:.1f}',
+             f'{d["activities"] / t["activities_s"]:,.0f}',
+             f'{d["deliveries"] / t["activities_s"]:,.0f}', f'{t["total_s"]:.1f}',
+             'yes' if run.get('loaded') else 'no (reused, --skip-load)']
+        )  # fmt: skip
+    headers = [
+        'backend', 'size', 'users+posts (s)', 'create_many (s)', 'activities/s',
+        'deliveries/s', 'total (s)', 'loaded by this run',
+    ]  # fmt: skip
+    return _table(headers, rows)
+
+
+def _phase_rows(runs):
+    rows = []
+    for run in runs:
+        p = run['phases_s']
+        rows.append(
+            [run['backend'], run['size'], run['mode'], f'{p.get("load", 0):.1f}',
+             f'{p["floor_setup"]:.1f}', f'{p["measure"]:.1f}', f'{p["total"]:.1f}']
+        )  # fmt: skip
+    return _table(['backend', 'size', 'mode', 'load', 'floor setup', 'measure', 'total'], rows)
+
+
+def _scaling_section(runs):
+    by_backend = _scaling(runs)
+    rows = []
+    for backend, by_size in by_backend.items():
+        for size in ('tiny', 'small', 'seed'):
+            if size in by_size:
+                r = by_size[size]
+                rows.append(
+                    [backend, size, f'{r["deliveries"]:,}',
+                     _ms(r['Q1']['ours']['p50']), _ms(r['Q1']['floor']['p50']),
+                     _ms(r['Q2']['ours']['p50']), _ms(r['Q2']['floor']['p50'])]
+                )  # fmt: skip
+    if not rows:
+        return ''
+    headers = ['backend', 'size', 'deliveries', 'Q1 ours p50', 'Q1 floor p50', 'Q2 ours p50']
+    table = _table(headers + ['Q2 floor p50'], rows)
+    return f'## Scaling (p50 ms)\n\n{table}\n\n![p50 latency against size]({CHART.name})\n'
+
+
+def chart(runs, path=CHART):
+    """p50 latency against deliveries (log x), ours and the floor, one panel per backend."""
+    import matplotlib
+
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+
+    by_backend = _scaling(runs)
+    fig, axes = plt.subplots(1, len(by_backend), figsize=(6 * len(by_backend), 4.2), squeeze=False)
+    for ax, (backend, by_size) in zip(axes[0], sorted(by_backend.items()), strict=True):
+        sizes = sorted(by_size.values(), key=lambda r: r['deliveries'])
+        x = [r['deliveries'] for r in sizes]
+        for q, color in (('Q1', 'tab:blue'), ('Q2', 'tab:orange')):
+            ax.plot(x, [r[q]['ours']['p50'] for r in sizes], 'o-', color=color, label=f'{q} ours')
+            ax.plot(
+                x, [r[q]['floor']['p50'] for r in sizes], 's--', color=color, label=f'{q} floor'
+            )
+        ax.set_xscale('log')
+        ax.set_ylim(bottom=0)
+        ax.set_xlabel('deliveries (log scale)')
+        ax.set_ylabel('p50 latency (ms)')
+        ax.set_title(backend)
+        ax.grid(True, which='both', alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.suptitle('activitystream: p50 latency against dataset size (ours vs hand-written SQL)')
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def _explain_section(runs):
+    parts = []
+    for run in runs:
+        explain = run.get('explain') or {}
+        if not explain:
+            continue
+        kind = (
+            'EXPLAIN (ANALYZE, BUFFERS)' if run['backend'] == 'postgresql' else 'EXPLAIN QUERY PLAN'
+        )
+        parts.append(f'### {run["backend"]} ({kind}, for the heaviest recipient)\n')
+        for q, item in explain['ours'].items():
+            parts.append(f'Ours, {q}:\n\n```sql\n{item["sql"]}\n-- params: {item["params"]}\n```\n')
+            parts.append(f'```\n{item["plan"]}\n```\n')
+        for q, plan in explain['floor'].items():
+            parts.append(f'Floor, {q}:\n\n```\n{plan}\n```\n')
+    return '## Query plans\n\n' + '\n'.join(parts) if parts else ''
+
+
+def _profile_section(runs):
+    parts = []
+    for run in runs:
+        prof = run.get('profile')
+        if not prof:
+            continue
+        rows = []
+        for q, p in prof.items():
+            floor = run['results'][q]['floor']['p50']
+            groups = '; '.join(f'{g}: {v:.3f}' for g, v in p['groups_ms_per_call'].items())
+            rows.append([q, f'{p["total_ms_per_call"]:.3f}', _ms(floor), groups])
+        parts.append(f'### {run["backend"]} ({run["size"]})\n')
+        headers = [
+            'question',
+            'ms/call under cProfile',
+            'floor p50 ms',
+            'inclusive ms/call by layer',
+        ]
+        parts.append(_table(headers, rows) + '\n')
+        for q, p in prof.items():
+            parts.append(
+                f'<details><summary>{run["backend"]} {q}: top functions by own time '
+                f'({p["calls"]} calls)</summary>\n\n```\n{p["top_by_tottime"].rstrip()}\n```\n'
+                '</details>\n'
+            )
+    return '## Where our time goes (cProfile)\n\n' + '\n'.join(parts) if parts else ''
+
+
+FLOOR_DOC = """## What the floor is
+
+The same questions written by hand for this data, sent through the same driver
+(`sqlite3` / `psycopg2` cursors, no SQLAlchemy), on the same database file or
+server, in the same process, right after ours:
+
+- tables `floor_inbox(recipient_id INTEGER, ts, action_id)` with a covering index
+  `(recipient_id, ts DESC, action_id DESC)` and `floor_broadcast(ts, action_id)` with an
+  index `(ts DESC, action_id DESC)`, filled with `INSERT ... SELECT` from the rows
+  `am.create_many` stored (same rows; integer recipient instead of our (type, id-string) pair);
+- **Q1**: one statement: index-ordered top-10 of the user's inbox `UNION ALL` top-10
+  broadcasts, joined to `activitystream_actions` for the 10 rows' columns, ordered, limit 10;
+  rows stay tuples;
+- **Q2**: one statement: the index range count of the inbox after the user's
+  `last_activity_seen` plus the broadcast count after it;
+- **R**: Q1, then one `IN` query for the users and one for the posts (tuples);
+- **W**: one multi-row `INSERT` of N rows into `floor_inbox` (rolled back); ours also
+  inserts the action row and validates N recipients (also rolled back / deleted).
+
+On Ming the floor is pymongo (or mim) without Ming: one `find` on a minimal inbox
+collection `{r, ts, a, action}` indexed `(r, ts -1, a -1)`, and one `count_documents`.
+PostgreSQL gets `VACUUM ANALYZE` after the load (what autovacuum would do); SQLite is
+left as the application leaves it (no `ANALYZE`).
+"""
+
+
+def render(args, runs, elapsed, info, checks):
+    size = args.size
+    lines = [
+        '# activitystream benchmarks',
+        '',
+        f'Generated by `python -m bench --size {size} --backends {args.backends}'
+        f'{" --scaling" if args.scaling else ""}` on {datetime.date.today().isoformat()} '
+        f'in {elapsed / 60:.1f} min (commit {info["commit"]}'
+        f'{", activitystream/ modified" if info["dirty"] else ""}). '
+        f'{args.users} users per question (the 10 heaviest recipients first, then drawn with '
+        f'a fixed seed), {args.rounds} rounds after a warm-up; latencies in ms. '
+        'Raw numbers: `bench/results/`.',
+        '',
+        '## Targets',
+        '',
+        _table(
+            ['target', 'measured', 'result'],
+            [(t, m, 'pass' if ok else '**MISS**') for t, m, ok in checks],
+        ),
+        '',
+    ]
+    for run in runs:
+        if run['mode'] != 'full':
+            continue
+        lines += [
+            f'## {run["backend"]}, {run["size"]} size '
+            f'({run["dataset"]["deliveries"]:,} deliveries, {run["users_measured"]} users'
+            f'{"" if run["agree"] else ", ANSWERS DIFFER FROM THE FLOOR"})',
+            '',
+            _backend_table(run),
+            '',
+        ]
+    lines += [_scaling_section(runs), '## Datasets', '', _dataset_rows(runs), '']
+    lines += ['## Load through `am.create_many` (chunks of 2,000, commit per chunk)', '']
+    lines += [_load_rows(runs), '', '## Phases (s)', '', _phase_rows(runs), '']
+    pkgs = ', '.join(f'{k} {v}' for k, v in info['packages'].items() if v)
+    lines += [
+        '## Machine',
+        '',
+        f'- CPU: {info["cpu"]}, {info["cores"]} cores; RAM {info["ram_gib"]} GiB',
+        f'- OS: {info["os"]} (kernel {info["kernel"]}); Python {info["python"]}',
+        f'- PostgreSQL {info["postgresql"]}; SQLite {info["sqlite"]}',
+        f'- {pkgs}',
+        '',
+        FLOOR_DOC,
+        _explain_section(runs),
+        _profile_section(runs),
+    ]
+    return '\n'.join(lines).rstrip() + '\n'
+
+
+def write(args, runs, elapsed):
+    info = machine()
+    checks = targets(runs, args.size)
+    if args.scaling and len(_scaling(runs)):
+        chart(runs)
+    text = render(args, runs, elapsed, info, checks)
+    default = ROOT / 'docs' / 'benchmarks.md' if args.size == 'seed' else None
+    path = pathlib.Path(args.report) if args.report else default
+    path = path or RESULTS / f'benchmarks-{args.size}.md'
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    out = {
+        'args': vars(args),
+        'elapsed_s': elapsed,
+        'machine': info,
+        'targets': [{'target': t, 'measured': m, 'ok': ok} for t, m, ok in checks],
+        'runs': runs,
+    }
+    (RESULTS / f'benchmark-{args.size}.json').write_text(json.dumps(out, indent=1, default=str))
+    print(text)
+    print(f'written: {path}, {RESULTS / f"benchmark-{args.size}.json"}')
