@@ -132,20 +132,23 @@ def as2_activity(action, base_url):
     return doc
 
 
-def as2_page(actions, page_url, collection_url, next_url, base_url, total=None):
-    """An AS2 OrderedCollectionPage of ``actions`` with cursor links."""
+def as2_page(actions, page_url, collection_url, next_url, base_url):
+    """An AS2 OrderedCollectionPage of ``actions`` with cursor links.
+
+    ``next`` leads to older activities; pages after the first have ``prev``
+    back to the newest (cursors go one way: a page of newer items is the top).
+    """
     page = {
         '@context': AS2_CONTEXT,
         'id': page_url,
         'type': 'OrderedCollectionPage',
         'partOf': collection_url,
-        'prev': collection_url,
         'orderedItems': [as2_activity(a, base_url) for a in actions],
     }
+    if page_url != collection_url:
+        page['prev'] = collection_url
     if next_url:
         page['next'] = next_url
-    if total is not None:
-        page['totalItems'] = total
     return page
 
 

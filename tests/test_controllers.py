@@ -347,8 +347,11 @@ def test_as2_inbox(site):
         'name': 'Spec',
     }
     assert page['orderedItems'][1]['to'] == ['https://www.w3.org/ns/activitystreams#Public']
+    assert 'prev' not in page  # the first page is the newest
     nxt = env.app.get(page['next'], extra_environ=login).json
     check_as2_page(nxt)
+    assert nxt['prev'] == 'http://localhost/activitystream/as2/inbox'
+    assert nxt['id'].startswith('http://localhost/activitystream/as2/inbox?before=')
     assert [i['name'] for i in nxt['orderedItems']] == ['edited']
     assert 'next' not in nxt
 

@@ -92,7 +92,7 @@ class AS2Controller(TGController):
         actions, next_cursor = _page_of(query, limit, before)
         base = request.host_url
         collection = _url(path, params, qualified=True)
-        page = _url(path, dict(params, limit=limit, **({'before': before} if before else {})), True)
+        page = _url(path, dict(params, before=before), True) if before else collection
         following = next_cursor and _url(path, dict(params, limit=limit, before=next_cursor), True)
         response.content_type = formats.AS2_MEDIA_TYPE
         return formats.as2_page(actions, page, collection, following, base)
