@@ -10,7 +10,7 @@ from markupsafe import Markup
 from tg.render import render
 from tgext.pluggable import plug_url
 
-from . import csrf, formats, refs
+from . import csrf, formats, refs, subscriptions
 from .manager import am
 from .translation import _
 
@@ -103,3 +103,28 @@ def bootstrap_widget(
     )
     cache = None if cache_key is None else {'key': cache_key, 'expire': cache_expire}
     return _render('bootstrap_widget', values, cache)
+
+
+def subscription_toggle(obj, subscribed=None, came_from=None):
+    """A Subscribe / Unsubscribe button on ``obj`` for the logged-in user (none when anonymous).
+
+    A form posting to ``subscribe`` or ``unsubscribe`` that comes back to
+    ``came_from`` (default: this page). Pass ``subscribed`` when the page knows
+    it already: ``subscriptions.subscribed_to`` answers a whole list in one query.
+    """
+    user = _recipient(None)
+    if user is None:
+        return Markup('')
+    ref = refs.ref_of(obj, 'obj')
+    if subscribed is None:
+        subscribed = subscriptions.is_subscribed(user, obj)
+    values = dict(
+        subscribed=subscribed,
+        action=plug_url('activitystream', '/unsubscribe' if subscribed else '/subscribe'),
+        type=ref.type,
+        id=ref.id,
+        came_from=came_from or tg.request.path_qs,
+        token=csrf.token_for(user),
+        label=_('Unsubscribe') if subscribed else _('Subscribe'),
+    )
+    return _render('subscription_toggle', values)

@@ -20,6 +20,7 @@ from ..helpers import csrf_token
 from ..manager import am
 from ..storage.base import Ref
 from ..timeutil import to_utc
+from .subscriptions import SubscriptionEndpoints
 from .support import check_csrf, current_user, fail, integer, state_changing
 
 PAGE_MAX = 100
@@ -109,7 +110,7 @@ class AS2Controller(TGController):
         return self._reply(am.get_actions(actor=ref), path, {}, limit, before)
 
 
-class RootController(TGController):
+class RootController(SubscriptionEndpoints, TGController):
     as2 = AS2Controller()
 
     @expose('json')
