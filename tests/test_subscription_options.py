@@ -3,6 +3,7 @@
 import pytest
 
 from activitystream import ConfigurationError, model, subscriptions
+from activitystream.storage.base import Ref
 from activitystream.subscriptions.backends import ActivityStreamBackend, BaseBackend
 
 from . import subscription_support as support
@@ -69,3 +70,9 @@ def test_a_custom_backend_by_dotted_path_or_class():
     subscriptions.emit('hello', send_only_to=env.user('bob'))
     env.commit()
     assert sorted(name for name, *_ in support.deliveries) == ['colon', 'dotted', 'given']
+
+
+def test_emit_says_when_nothing_is_plugged(monkeypatch):
+    monkeypatch.setattr(model, '_storage', None)
+    with pytest.raises(ConfigurationError, match='activitystream is not plugged: call plug'):
+        subscriptions.emit('x', subscribers_of=Ref('Document', '1'))

@@ -192,13 +192,13 @@ def emit(
             other = refs.display(actor) if actor_display_other is None else actor_display_other
             values['actor'] = actor_display_self if is_actor else other
         texts[is_actor] = _formatted(text, values)
+    storage = model.storage()  # before the options: says so when nothing is plugged
     now = utcnow()
     chosen = [
         cls(name, actor, subscribers_of, now) for name, cls in _chosen_backends(backends).items()
     ]
     for backend in chosen:
         backend.check(**kwargs)
-    storage = model.storage()
     recipients = _recipients(storage, obj_ref, only, only_entities, excluded)
     deliveries = [(entity, texts[ref == actor_ref]) for ref, entity in recipients]
     deliver(storage, chosen, deliveries, Context(actor_ref, obj_ref, kwargs))
