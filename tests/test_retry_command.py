@@ -51,3 +51,27 @@ def test_the_command_retries_and_reports(backend, tmp_path, capsys, monkeypatch)
     assert 'activitystream-retry: 2 delivered, 0 failed again' in capsys.readouterr().out
     assert sorted(support.recorded('flaky')) == [('bob', 'x'), ('bobby', 'x'), ('carol', 'x')]
     assert subscriptions.failed_deliveries() == []
+
+
+@pytest.mark.parametrize('backend', BACKENDS)
+def test_retry_brings_entities_back_and_drops_the_gone(backend, monkeypatch):
+    support.deliveries.clear()
+    env = build_app(backend, subscription_backends={'flaky': FLAKY})
+    bob, bobby, carol = env.user('bob'), env.user('bobby'), env.user('carol')
+    subscriptions.emit('x', send_only_to=[bob, bobby], about=carol, n=1)
+    env.commit()
+    env.delete(bobby)
+    env.commit()
+    monkeypatch.setattr(support.FailsForBob, 'emit', support.Recorder.emit)
+    report = subscriptions.retry_failed()
+    assert (report.delivered, report.failed, report.dropped) == (1, 0, 1)
+    [(_, recipient, text, kwargs)] = support.deliveries
+    assert (recipient.user_name, text, kwargs['n']) == ('bob', 'x', 1)
+    assert kwargs['about'].user_name == 'carol'  # kept as a reference, loaded again
+
+
+def test_limits_are_checked(env):
+    with pytest.raises(ValueError, match='limit must not be negative'):
+        subscriptions.retry_failed(limit=-1)
+    with pytest.raises(TypeError, match='limit must be an integer'):
+        subscriptions.failed_deliveries(limit='3')

@@ -21,7 +21,7 @@ from ..manager import _recipient_refs
 from ..timeutil import utcnow
 from .backends import BaseBackend
 from .backends.redis_lists import acknowledge, user_stream
-from .delivery import Context, RetryReport, deliver, retry_failed
+from .delivery import Context, RetryReport, checked_limit, deliver, retry_failed
 from .query import EntityQuery
 
 __all__ = [
@@ -54,6 +54,7 @@ def unsubscribe(subscriber, obj):
 
 
 def is_subscribed(subscriber, obj):
+    """Whether ``subscriber`` is subscribed to ``obj``."""
     ref = refs.ref_of(obj, 'obj')
     return bool(model.storage().subscribed(refs.ref_of(subscriber, 'subscriber'), [ref]))
 
@@ -90,7 +91,7 @@ def subscriptions_of(subscriber):
 
 def failed_deliveries(limit=None):
     """The failed deliveries kept for ``retry_failed()``, oldest first (FailedDelivery records)."""
-    return model.storage().failures(limit)
+    return model.storage().failures(checked_limit(limit))
 
 
 def _string(value, argname, optional=False):

@@ -12,6 +12,7 @@ import logging
 from dataclasses import dataclass
 
 from .. import model, refs
+from ..query import _non_negative
 from ..storage.base import FailedDelivery, Ref
 
 log = logging.getLogger('activitystream.subscriptions')
@@ -36,6 +37,11 @@ def encode_kwargs(kwargs):
 def decode_kwargs(text):
     """What :func:`encode_kwargs` wrote, with Refs where entities were."""
     return json.loads(text, object_hook=lambda d: Ref(*d[REF_KEY]) if set(d) == {REF_KEY} else d)
+
+
+def checked_limit(limit):
+    """``limit`` when it is None or a non-negative integer; TypeError/ValueError otherwise."""
+    return None if limit is None else _non_negative(limit, 'limit')
 
 
 @dataclass(frozen=True)
@@ -137,12 +143,10 @@ def retry_failed(limit=None):
     more attempt counted. Meant for scripts and the ``activitystream-retry``
     command, not for requests: it commits the session.
     """
-    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int)):
-        raise TypeError(f'limit must be an integer or None, got {type(limit).__name__}')
     storage = model.storage()
     configured = model.options()['subscription_backends']
     report = RetryReport()
-    pending = storage.failures(limit)
+    pending = storage.failures(checked_limit(limit))
     for start in range(0, len(pending), RETRY_BATCH):
         batch = pending[start : start + RETRY_BATCH]
         claimed = storage.claim_failures([f.id for f in batch])
@@ -153,12 +157,12 @@ def retry_failed(limit=None):
 
 
 def _retry_batch(storage, configured, batch, report):
-    contexts = {id(f): Context(f.actor, f.obj, decode_kwargs(f.kwargs)) for f in batch}
+    contexts = {f.id: Context(f.actor, f.obj, decode_kwargs(f.kwargs)) for f in batch}
     wanted = {r for f in batch for r in (f.recipient, f.actor, f.obj)}
     wanted |= {v for c in contexts.values() for v in c.kwargs.values() if isinstance(v, Ref)}
     entity = refs.resolve(storage, wanted).get
     for failure in batch:
-        context = contexts[id(failure)]
+        context = contexts[failure.id]
         recipient = entity(failure.recipient)
         cls = configured.get(failure.backend)
         if recipient is None or cls is None:

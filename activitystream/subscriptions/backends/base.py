@@ -11,7 +11,9 @@ class BaseBackend(ABC):
     One instance serves one ``emit()`` call (or one retried delivery), so it
     may keep state. ``actor`` and ``subscribers_of`` are that call's
     (entities or None), ``timestamp`` its time (naive UTC) and ``name`` the
-    backend's name in the ``subscription_backends`` option.
+    backend's name in the ``subscription_backends`` option. A subclass that
+    overrides ``__init__`` takes the same arguments: deferred backends are
+    made again after the commit, with entities loaded again.
 
     A backend whose ``deferred`` is true (the default) delivers only after
     the host's transaction commits, so a rolled-back request sends nothing;
