@@ -59,7 +59,8 @@ def machine():
         'sqlite': sqlite3.sqlite_version,
         'postgresql': _postgresql_version(),
         'packages': versions,
-        'commit': _git('rev-parse', '--short', 'HEAD'),
+        # BENCH_COMMIT: when measuring a snapshot of the package outside the repository
+        'commit': os.environ.get('BENCH_COMMIT') or _git('rev-parse', '--short', 'HEAD'),
         'dirty': bool(_git('status', '--porcelain', '--', 'activitystream')),
     }
 
@@ -162,6 +163,10 @@ def _x(value):
     return '-' if value is None else f'{value:.2f}x'
 
 
+def _qps(value):
+    return '-' if value is None else f'{value:.0f}' if value >= 10 else f'{value:.2f}'
+
+
 def _ms(value):
     return f'{value:.3f}' if value < 1 else f'{value:.2f}'
 
@@ -178,8 +183,8 @@ def _backend_table(run):
         o, f = res['ours'], res['floor']
         label = q + (f' ({res["recipients"]} recipients)' if 'recipients' in res else '')
         rows.append(
-            [label, _ms(o['p50']), _ms(o['p95']), _ms(o['p99']), f'{o["qps"]:.0f}',
-             _ms(f['p50']), _ms(f['p95']), _ms(f['p99']), f'{f["qps"]:.0f}',
+            [label, _ms(o['p50']), _ms(o['p95']), _ms(o['p99']), _qps(o['qps']),
+             _ms(f['p50']), _ms(f['p95']), _ms(f['p99']), _qps(f['qps']),
              _x(res['ratio_p50']), _x(res['ratio_p99']), o['n'],
              run.get('statements', {}).get(q, '')]
         )  # fmt: skip
@@ -242,7 +247,7 @@ def _phase_rows(runs):
 
 
 def _scaling_section(runs):
-    by_backend = _scaling(runs)
+    by_backend = {b: sizes for b, sizes in _scaling(runs).items() if len(sizes) > 1}
     rows = []
     for backend, by_size in by_backend.items():
         for size in ('tiny', 'small', 'seed'):
@@ -267,7 +272,7 @@ def chart(runs, path=CHART):
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
 
-    by_backend = _scaling(runs)
+    by_backend = {b: sizes for b, sizes in _scaling(runs).items() if len(sizes) > 1}
     fig, axes = plt.subplots(1, len(by_backend), figsize=(6 * len(by_backend), 4.2), squeeze=False)
     for ax, (backend, by_size) in zip(axes[0], sorted(by_backend.items()), strict=True):
         sizes = sorted(by_size.values(), key=lambda r: r['deliveries'])
@@ -307,6 +312,25 @@ def _explain_section(runs):
         for q, plan in explain['floor'].items():
             parts.append(f'Floor, {q}:\n\n```\n{plan}\n```\n')
     return '## Query plans\n\n' + '\n'.join(parts) if parts else ''
+
+
+def _layers_section(runs):
+    rows = []
+    for run in runs:
+        for q, by_layer in (run.get('layers') or {}).items():
+            rows.append([run['backend'], q] + [_ms(v) for v in by_layer.values()])
+    if not rows:
+        return ''
+    headers = ['backend', 'question', 'am (all layers)', 'our SQL via SQLAlchemy exec_driver_sql']
+    headers += ['our SQL via raw DBAPI cursor', 'floor SQL via raw DBAPI cursor']
+    return (
+        '## The gap to the floor, layer by layer (p50 ms)\n\n'
+        'Our exact statements and parameters (captured per user), replayed without the '
+        'layers above them: what is left between the raw-cursor column and the floor is the '
+        'database cost of our SQL; between `am` and the raw cursor, Python.\n\n'
+        + _table(headers, rows)
+        + '\n'
+    )
 
 
 def _profile_section(runs):
@@ -408,6 +432,7 @@ def render(args, runs, elapsed, info, checks):
         f'- {pkgs}',
         '',
         FLOOR_DOC,
+        _layers_section(runs),
         _explain_section(runs),
         _profile_section(runs),
     ]
@@ -417,7 +442,7 @@ def render(args, runs, elapsed, info, checks):
 def write(args, runs, elapsed):
     info = machine()
     checks = targets(runs, args.size)
-    if args.scaling and len(_scaling(runs)):
+    if any(len(sizes) > 1 for sizes in _scaling(runs).values()):
         chart(runs)
     text = render(args, runs, elapsed, info, checks)
     default = ROOT / 'docs' / 'benchmarks.md' if args.size == 'seed' else None
