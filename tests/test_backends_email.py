@@ -10,6 +10,7 @@ from .harness import BACKENDS, build_app
 
 EMAIL = 'activitystream.subscriptions.backends.EmailBackend'
 NOTIFICATIONS = 'activitystream.subscriptions.backends.ActivityStreamBackend'
+SQLA_BACKENDS = [b for b in BACKENDS if b in ('sqlite', 'postgresql')]
 
 
 @pytest.fixture(scope='module')
@@ -63,10 +64,11 @@ def test_one_mail_per_recipient_after_the_commit(env, smtp):
     assert 'Alice commented on &lt;Plan&gt;</p>' in html and '<a href' not in html
 
 
-def test_links_are_absolute_with_the_site_url(smtp):
+@pytest.mark.parametrize('backend', BACKENDS)
+def test_links_are_absolute_with_the_site_url(smtp, backend):
     mailbox, port = smtp
     mailbox.messages.clear()
-    env = mail_app('sqlite', port, {'activitystream.site_url': 'https://example.com/app/'})
+    env = mail_app(backend, port, {'activitystream.site_url': 'https://example.com/app/'})
     doc = env.document('Plan')
     people(env, doc)
     subscriptions.emit('Plan changed', subscribers_of=doc, backends=['email'])
@@ -93,11 +95,12 @@ def test_subject_option_and_keyword(smtp, backend):
     assert len(cut) == 78
 
 
-def test_the_genshi_templates(smtp):
+@pytest.mark.parametrize('backend', BACKENDS)
+def test_the_genshi_templates(smtp, backend):
     mailbox, port = smtp
     mailbox.messages.clear()
     env = mail_app(
-        'sqlite', port, {'activitystream.site_url': 'https://example.com'}, email_renderer='genshi'
+        backend, port, {'activitystream.site_url': 'https://example.com'}, email_renderer='genshi'
     )
     doc = env.document('Plan')
     people(env, doc)
@@ -108,10 +111,11 @@ def test_the_genshi_templates(smtp):
     assert 'Plan &amp; co changed</p>' in html
 
 
-def test_recipients_without_an_address_get_no_mail(smtp):
+@pytest.mark.parametrize('backend', BACKENDS)
+def test_recipients_without_an_address_get_no_mail(smtp, backend):
     mailbox, port = smtp
     mailbox.messages.clear()
-    env = mail_app('sqlite', port, email_address_attribute='display_name')
+    env = mail_app(backend, port, email_address_attribute='display_name')
     doc = env.document('Plan')
     subscriptions.subscribe(env.user('bob', 'bob@example.com'), doc)
     subscriptions.subscribe(env.user('carol'), doc)  # no display_name: no address
@@ -121,10 +125,11 @@ def test_recipients_without_an_address_get_no_mail(smtp):
     assert subscriptions.failed_deliveries() == []
 
 
-def test_a_rolled_back_request_sends_nothing(smtp):
+@pytest.mark.parametrize('backend', SQLA_BACKENDS)
+def test_a_rolled_back_request_sends_nothing(smtp, backend):
     mailbox, port = smtp
     mailbox.messages.clear()
-    env = mail_app('postgresql' if 'postgresql' in BACKENDS else 'sqlite', port)
+    env = mail_app(backend, port)
     doc = env.document('Plan')
     people(env, doc)
     env.commit()
@@ -161,8 +166,9 @@ def test_smtp_down_keeps_the_mails_for_the_retry_command(backend):
     assert subscriptions.failed_deliveries() == []
 
 
-def test_a_missing_template_is_told_before_sending(smtp):
-    env = mail_app('sqlite', smtp[1], email_template='tests.nowhere.mail')
+@pytest.mark.parametrize('backend', BACKENDS)
+def test_a_missing_template_is_told_before_sending(smtp, backend):
+    env = mail_app(backend, smtp[1], email_template='tests.nowhere.mail')
     with pytest.raises(ValueError, match='email template tests.nowhere.mail.txt not found'):
         subscriptions.emit('x', send_only_to=env.user('bob@example.com'), backends=['email'])
 

@@ -94,8 +94,9 @@ def test_acknowledge_moves_unacknowledged_to_acknowledged(env):
     assert subscriptions.acknowledge(bob) == 0
 
 
-def test_every_list_is_trimmed(redis):
-    env = redis_app('sqlite', redis_stream_length=3)
+@pytest.mark.parametrize('backend', BACKENDS)
+def test_every_list_is_trimmed(redis, backend):
+    env = redis_app(backend, redis_stream_length=3)
     bob = env.user('bob')
     for n in range(5):
         subscriptions.emit(f'm{n}', send_only_to=bob, backends=['redis'])

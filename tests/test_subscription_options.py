@@ -7,7 +7,7 @@ from activitystream.storage.base import Ref
 from activitystream.subscriptions.backends import ActivityStreamBackend, BaseBackend
 
 from . import subscription_support as support
-from .harness import build_app
+from .harness import BACKENDS, build_app
 from .test_plug import plug_into_fresh_config
 
 
@@ -57,10 +57,11 @@ def test_the_default_backend_stores_notifications():
     assert model.options()['redis_url'] == 'redis://127.0.0.1:6379/0'
 
 
-def test_a_custom_backend_by_dotted_path_or_class():
+@pytest.mark.parametrize('backend', BACKENDS)
+def test_a_custom_backend_by_dotted_path_or_class(backend):
     support.deliveries.clear()
     env = build_app(
-        'sqlite',
+        backend,
         subscription_backends={
             'dotted': 'tests.subscription_support.Recorder',
             'colon': 'tests.subscription_support:LaterRecorder',
