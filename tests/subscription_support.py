@@ -66,10 +66,19 @@ def free_port():
 
 
 class Mailbox:
-    """What a real SMTP server (aiosmtpd) received, as parsed messages."""
+    """What a real SMTP server (aiosmtpd) received, as parsed messages.
+
+    It refuses the addresses that start with ``refused``.
+    """
 
     def __init__(self):
         self.messages = []
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address.startswith('refused'):
+            return '550 no such mailbox'
+        envelope.rcpt_tos.append(address)
+        return '250 OK'
 
     async def handle_DATA(self, server, session, envelope):
         message = email.message_from_bytes(envelope.content, policy=policy.default)

@@ -176,3 +176,26 @@ def test_a_missing_template_is_told_before_sending(smtp, backend):
 def test_subject_must_be_a_string(env):
     with pytest.raises(TypeError, match='subject must be a string'):
         subscriptions.emit('x', send_only_to=env.user('bob@example.com'), subject=3)
+
+
+@pytest.mark.parametrize('backend', BACKENDS)
+def test_a_refused_address_fails_alone(smtp, backend):
+    mailbox, port = smtp
+    mailbox.messages.clear()
+    env = mail_app(backend, port)
+    doc = env.document('Plan')
+    for name in ('bob@example.com', 'refused@example.com', 'carol@example.com'):
+        subscriptions.subscribe(env.user(name), doc)
+    subscriptions.emit('x', subscribers_of=doc, backends=['email'])
+    env.commit()
+    assert sorted(m['To'] for m in mailbox.messages) == ['bob@example.com', 'carol@example.com']
+    [kept] = subscriptions.failed_deliveries()
+    assert kept.error.startswith('SMTPRecipientsRefused')
+
+
+@pytest.mark.parametrize('backend', BACKENDS)
+def test_nobody_with_an_address_needs_no_smtp_server(backend):
+    env = mail_app(backend, support.free_port(), email_address_attribute='display_name')
+    subscriptions.emit('x', send_only_to=[env.user('bob'), env.user('carol')], backends=['email'])
+    env.commit()
+    assert subscriptions.failed_deliveries() == []

@@ -111,8 +111,6 @@ class EmailBackend(BaseBackend):
     One SMTP connection serves every recipient of an ``emit()`` call.
     """
 
-    _smtp = None
-
     def _templates(self):
         options = model.options()
         return templates(options['email_renderer'], options['email_template'])
@@ -160,19 +158,31 @@ class EmailBackend(BaseBackend):
         return mail
 
     def emit(self, recipient, text, **kwargs):
-        mail = self.message(recipient, text, **kwargs)
-        if mail is None:
-            return
-        if self._smtp is not None:
-            self._smtp.send_message(mail)
-            return
-        with smtp_connection() as smtp:
-            smtp.send_message(mail)
+        failed = self.emit_many([(recipient, text)], **kwargs)
+        if failed:
+            raise failed[0][2]
 
     def emit_many(self, deliveries, **kwargs):
-        with smtp_connection() as smtp:
-            self._smtp = smtp
+        """The mails first, then one connection for all (none when nobody has an address)."""
+        failed, unsent = [], []
+        for recipient, text in deliveries:
             try:
-                return super().emit_many(deliveries, **kwargs)
-            finally:
-                self._smtp = None
+                mail = self.message(recipient, text, **kwargs)
+            except Exception as exc:  # noqa: BLE001 - one recipient never stops the others
+                failed.append((recipient, text, exc))
+                continue
+            if mail is not None:
+                unsent.append((recipient, text, mail))
+        if not unsent:
+            return failed
+        try:
+            with smtp_connection() as smtp:
+                while unsent:
+                    recipient, text, mail = unsent.pop(0)
+                    try:
+                        smtp.send_message(mail)
+                    except Exception as exc:  # noqa: BLE001 - a refused address, a dropped line
+                        failed.append((recipient, text, exc))
+        except Exception as exc:  # noqa: BLE001 - no connection: what is left unsent failed
+            failed += [(recipient, text, exc) for recipient, text, _ in unsent]
+        return failed
