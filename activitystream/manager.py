@@ -40,28 +40,6 @@ def _optional_ref(obj, argname):
     return None if obj is None else refs.ref_of(obj, argname)
 
 
-def _recipient_refs(recipients, argname):
-    if recipients is None:
-        return None, None
-    if isinstance(recipients, (str, bytes, Mapping)) or not isinstance(recipients, Iterable):
-        try:  # a single entity is a list of one
-            return [refs.ref_of(recipients, argname)], [recipients]
-        except TypeError:
-            raise TypeError(
-                f'{argname} must be a list of mapped entities or None, '
-                f'got {type(recipients).__name__}'
-            ) from None
-    found, entities = {}, []
-    for index, entity in enumerate(recipients):
-        if entity is None:
-            raise TypeError(f'{argname}[{index}] is None, not a mapped entity')
-        ref = refs.ref_of(entity, f'{argname}[{index}]')
-        if ref not in found:
-            found[ref] = entity
-            entities.append(entity)
-    return list(found), entities
-
-
 def _verb(verb, argname):
     if not isinstance(verb, str):
         raise TypeError(f'{argname} must be a string, got {type(verb).__name__}')
@@ -131,7 +109,7 @@ class ActionManager:
             raise TypeError(
                 f'{prefix}description must be a string, got {type(description).__name__}'
             )
-        recipient_refs, recipient_entities = _recipient_refs(recipients, prefix + 'recipients')
+        recipient_refs, recipient_entities = refs.ref_list(recipients, prefix + 'recipients')
         when = utcnow() if timestamp is None else to_utc(timestamp, prefix + 'timestamp')
         new = NewAction(
             actor=actor_ref,
@@ -195,6 +173,10 @@ class ActionManager:
         action = self._store([prepared])[0]
         live.changed(prepared[0].recipients)
         return action
+
+    def check(self, **arguments):
+        """Raise what ``create(**arguments)`` would raise for them, writing nothing."""
+        self._prepare('', **arguments)
 
     def create_many(self, items):
         """Store many actions in bulk: each item is a dict of ``create``'s arguments.

@@ -50,23 +50,77 @@ def _non_negative(value, name):
     return value
 
 
-class ActionQuery:
-    def __init__(self, source, limit=None, offset=0, before=None):
-        self._source = source
+class LazyQuery:
+    """Paging by limit and offset, slicing and iteration over ``all()``.
+
+    Subclasses say how to copy themselves with another window (``_copy``),
+    how to read it (``all``) and how many there are in all (``_total``).
+    """
+
+    noun = 'item'
+
+    def __init__(self, limit=None, offset=0):
         self._limit = limit
         self._offset = offset
+
+    def limit(self, n):
+        """At most ``n`` items (``None`` for no limit)."""
+        return self._copy(None if n is None else _non_negative(n, 'limit'), self._offset)
+
+    def offset(self, n):
+        """Skip the newest ``n`` items."""
+        return self._copy(self._limit, _non_negative(n, 'offset'))
+
+    def first(self):
+        """The newest item, or None."""
+        found = self.limit(1).all()
+        return found[0] if found else None
+
+    def count(self):
+        """How many items ``all()`` would return."""
+        left = max(0, self._total() - self._offset)
+        return left if self._limit is None else min(left, self._limit)
+
+    def __iter__(self):
+        return iter(self.all())
+
+    def _window(self, start, stop):
+        """This query's items [start:stop], as a query."""
+        limit = None if stop is None else max(0, stop - start)
+        if self._limit is not None:
+            room = max(0, self._limit - start)
+            limit = room if limit is None else min(limit, room)
+        return self._copy(limit, self._offset + start)
+
+    def __getitem__(self, item):
+        if isinstance(item, slice):
+            if item.step not in (None, 1):
+                raise ValueError(f'slicing a query of {self.noun}s takes no step')
+            start = _non_negative(item.start or 0, 'slice start')
+            stop = None if item.stop is None else _non_negative(item.stop, 'slice stop')
+            return self._window(start, stop).all()
+        index = _non_negative(item, 'index')
+        found = self._window(index, index + 1).all()
+        if not found:
+            raise IndexError(f'{self.noun} index out of range')
+        return found[0]
+
+
+class ActionQuery(LazyQuery):
+    noun = 'action'
+
+    def __init__(self, source, limit=None, offset=0, before=None):
+        super().__init__(limit, offset)
+        self._source = source
         self._before = before
 
     def _copy(self, limit, offset, before=None):
         return ActionQuery(self._source, limit, offset, before or self._before)
 
-    def limit(self, n):
-        """At most ``n`` actions (``None`` for no limit)."""
-        return self._copy(None if n is None else _non_negative(n, 'limit'), self._offset)
-
-    def offset(self, n):
-        """Skip the newest ``n`` actions."""
-        return self._copy(self._limit, _non_negative(n, 'offset'))
+    def _total(self):
+        if self._before is not None:
+            raise ValueError('count() of a page after a cursor: count the query without before()')
+        return self._source.total()
 
     def before(self, cursor):
         """Only actions older than ``cursor`` (an ``action.cursor`` string, or the action)."""
@@ -84,37 +138,3 @@ class ActionQuery:
             return []
         records = self._source.fetch(self._limit, self._offset, self._before)
         return self._source.page(records).actions
-
-    def first(self):
-        """The newest action, or None."""
-        found = self.limit(1).all()
-        return found[0] if found else None
-
-    def count(self):
-        """How many actions ``all()`` would return."""
-        if self._before is not None:
-            raise ValueError('count() of a page after a cursor: count the query without before()')
-        left = max(0, self._source.total() - self._offset)
-        return left if self._limit is None else min(left, self._limit)
-
-    def __iter__(self):
-        return iter(self.all())
-
-    def __getitem__(self, item):
-        if isinstance(item, slice):
-            if item.step not in (None, 1):
-                raise ValueError('slicing an ActionQuery takes no step')
-            start = _non_negative(item.start or 0, 'slice start')
-            stop = item.stop
-            limit = None if stop is None else max(0, _non_negative(stop, 'slice stop') - start)
-            if self._limit is not None:
-                room = max(0, self._limit - start)
-                limit = room if limit is None else min(limit, room)
-            return self._copy(limit, self._offset + start).all()
-        index = _non_negative(item, 'index')
-        if self._limit is not None and index >= self._limit:
-            raise IndexError('ActionQuery index out of range')
-        found = self._copy(1, self._offset + index).all()
-        if not found:
-            raise IndexError('ActionQuery index out of range')
-        return found[0]

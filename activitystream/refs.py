@@ -6,6 +6,7 @@ references costs one query per entity class, never one per row.
 """
 
 import uuid
+from collections.abc import Iterable, Mapping
 
 from .storage.base import Ref
 
@@ -72,6 +73,29 @@ def forget_classes():
     _classes.clear()
 
 
+def ref_list(recipients, argname):
+    """Refs and entities of an entity or a list of them (None stays None), deduplicated."""
+    if recipients is None:
+        return None, None
+    if isinstance(recipients, (str, bytes, Mapping)) or not isinstance(recipients, Iterable):
+        try:  # a single entity is a list of one
+            return [ref_of(recipients, argname)], [recipients]
+        except TypeError:
+            raise TypeError(
+                f'{argname} must be a list of mapped entities or None, '
+                f'got {type(recipients).__name__}'
+            ) from None
+    found, entities = {}, []
+    for index, entity in enumerate(recipients):
+        if entity is None:
+            raise TypeError(f'{argname}[{index}] is None, not a mapped entity')
+        ref = ref_of(entity, f'{argname}[{index}]')
+        if ref not in found:
+            found[ref] = entity
+            entities.append(entity)
+    return list(found), entities
+
+
 def _app_model_class(name):
     from tgext.pluggable import app_model
 
@@ -95,9 +119,30 @@ def _mapped_classes():
         yield from (m.class_ for m in registry.mappers)
 
 
+def _is_mapped(cls):
+    if not isinstance(cls, type):
+        return False
+    try:
+        from sqlalchemy import inspect
+
+        if hasattr(inspect(cls, raiseerr=False), 'primary_key'):
+            return True
+    except ImportError:  # pragma: no cover
+        pass
+    try:
+        from ming.odm import mapper
+
+        mapper(cls)
+        return True
+    except (ImportError, KeyError, AttributeError):
+        return False
+
+
 def entity_class(type_name):
-    """The mapped class stored as ``type_name``, or None when it no longer exists."""
-    cls = _app_model_class(type_name) or _classes.get(type_name)
+    """The mapped class stored as ``type_name``, or None when there is none (any more)."""
+    cls = _app_model_class(type_name)
+    if not _is_mapped(cls):
+        cls = _classes.get(type_name)
     if cls is None:
         cls = next((c for c in _mapped_classes() if c.__name__ == type_name), None)
     if cls is not None:
@@ -134,6 +179,37 @@ def stored_key(cls, id_string):
         return uuid.UUID(id_string) if key_type is uuid.UUID else key_type(id_string)
     except (TypeError, ValueError):
         return id_string
+
+
+INT64 = (-(2**63), 2**63 - 1)  # the keys databases store and compare
+
+
+def _strict_key(cls, id_string):
+    """``id_string`` as a primary key of ``cls``, or None when it cannot be one."""
+    try:
+        key = stored_key(cls, id_string)
+    except Exception:  # noqa: BLE001 - an ObjectId that is none raises bson's own error
+        return None
+    expected = _key_type(cls)
+    if (
+        isinstance(key, str)
+        and isinstance(expected, type)
+        and issubclass(expected, (int, float, uuid.UUID))
+    ):
+        return None  # stored_key gave the text back: it is not a number or a UUID
+    return None if isinstance(key, int) and not INT64[0] <= key <= INT64[1] else key
+
+
+def find(storage, type_name, id_string):
+    """The entity stored as ``Ref(type_name, id_string)``, or None when there is none.
+
+    For names that come from outside (a URL): an unknown class, a key that
+    cannot be one of that class or a missing row are all None, never an error.
+    """
+    cls = entity_class(type_name)
+    key = None if cls is None else _strict_key(cls, id_string)
+    found = [] if key is None else storage.load_entities(cls, [key])
+    return found[0] if found else None
 
 
 def primary_key_of(entity):

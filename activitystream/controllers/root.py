@@ -6,9 +6,7 @@ a JSON body naming them; state changes only on POST with a CSRF token.
 """
 
 import hashlib
-import re
 from datetime import datetime
-from urllib.parse import urlsplit
 
 import tg
 from tg import TGController, abort, expose, redirect, request, response
@@ -18,14 +16,19 @@ from webob.exc import HTTPFound, HTTPSeeOther
 from .. import formats, live, refs
 from ..helpers import csrf_token
 from ..manager import am
-from ..storage.base import Ref
 from ..timeutil import to_utc
 from .subscriptions import SubscriptionEndpoints
-from .support import check_csrf, current_user, fail, integer, state_changing
+from .support import (
+    check_csrf,
+    current_user,
+    fail,
+    integer,
+    requested_ref,
+    same_site,
+    state_changing,
+)
 
 PAGE_MAX = 100
-DEFAULT_PORTS = {'http': 80, 'https': 443}
-_NAME = re.compile(r'^[A-Za-z_][A-Za-z0-9_]{0,127}$')
 
 
 def _url(path, params=None, qualified=False):
@@ -51,39 +54,11 @@ def _timestamp(value, name):
         fail(400, f'{name} must be an ISO 8601 timestamp')
 
 
-def same_site(link):
-    """``link`` when it stays on this site (a path, or a URL on the request's host)."""
-    if not isinstance(link, str) or not link or link != link.strip():
-        return None
-    if '\\' in link or any(ord(c) < 32 or ord(c) == 127 for c in link):
-        return None  # browsers read \ as /; control characters split headers
-    try:
-        parts = urlsplit(link)
-        if not (parts.scheme or parts.netloc):
-            return None if link.startswith('//') else link
-        if parts.scheme not in DEFAULT_PORTS or parts.username is not None:
-            return None
-        ours = urlsplit(f'//{request.host}')
-        theirs = (parts.hostname, parts.port or DEFAULT_PORTS[parts.scheme])
-        same = theirs == (ours.hostname, ours.port or DEFAULT_PORTS.get(request.scheme))
-    except ValueError:  # a port out of range, a broken IPv6 address...
-        return None
-    return link if same else None
-
-
 def _action_id(text):
     try:
         return am.storage.action_id(text)
     except ValueError:
         fail(400, 'action must be an action id')
-
-
-def _actor_ref(type_, id_):
-    if not (isinstance(type_, str) and _NAME.match(type_)):
-        fail(400, 'type must be an entity class name')
-    if not (isinstance(id_, str) and 0 < len(id_) <= 128):
-        fail(400, 'id must be an entity id')
-    return Ref(type_, id_)
 
 
 class AS2Controller(TGController):
@@ -105,7 +80,7 @@ class AS2Controller(TGController):
 
     @expose('json')
     def actor(self, type_=None, id_=None, limit='20', before=None):
-        ref = _actor_ref(type_, id_)
+        ref = requested_ref(type_, id_)
         path = f'/as2/actor/{ref.type}/{ref.id}'
         return self._reply(am.get_actions(actor=ref), path, {}, limit, before)
 
@@ -231,7 +206,7 @@ class RootController(SubscriptionEndpoints, TGController):
             user = current_user()
             query, title, params = am.get_by_recipient(user), 'Notifications', {}
         else:
-            ref = _actor_ref(actor_type, actor_id)
+            ref = requested_ref(actor_type, actor_id)
             query, params = am.get_actions(actor=ref), dict(actor_type=ref.type, actor_id=ref.id)
             title = f'Activity of {ref.type} {ref.id}'
         actions, next_cursor = _page_of(query, limit, before)

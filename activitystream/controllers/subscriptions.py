@@ -6,53 +6,26 @@ primary key), as ``subscription_toggle`` writes them. The answer is JSON,
 or with ``came_from`` (a same-site URL) a redirect back to the page.
 """
 
-import re
-import uuid
-
 from tg import TGController, expose, redirect
 from webob.exc import HTTPSeeOther
 
 from .. import model, refs, subscriptions
-from .support import current_user, fail, state_changing
-
-_NAME = re.compile(r'^[A-Za-z_][A-Za-z0-9_]{0,127}$')
-INT64 = (-(2**63), 2**63 - 1)  # what the databases store and compare
-
-
-def _key(cls, id_):
-    """``id_`` as a primary key of ``cls``, or None when it cannot be one."""
-    try:
-        key = refs.stored_key(cls, id_)
-    except Exception:  # noqa: BLE001 - an ObjectId that is none raises bson's own error
-        return None
-    expected = refs._key_type(cls)
-    typed = isinstance(expected, type) and issubclass(expected, (int, float, uuid.UUID))
-    if typed and isinstance(key, str):
-        return None
-    return None if isinstance(key, int) and not INT64[0] <= key <= INT64[1] else key
+from .support import current_user, fail, requested_ref, same_site, state_changing
 
 
 def _target(type_, id_):
     """The entity named by the request: 400 for malformed names, 404 when there is none."""
-    if not (isinstance(type_, str) and _NAME.match(type_)):
-        fail(400, 'type must be an entity class name')
-    if not (isinstance(id_, str) and 0 < len(id_) <= 128):
-        fail(400, 'id must be an entity id')
-    cls = refs.entity_class(type_)
-    mapped = isinstance(cls, type) and cls in set(refs._mapped_classes())
-    key = _key(cls, id_) if mapped else None
-    found = [] if key is None else model.storage().load_entities(cls, [key])
-    if not found:
-        fail(404, f'there is no {type_} {id_}')
-    return found[0]
+    ref = requested_ref(type_, id_)
+    found = refs.find(model.storage(), ref.type, ref.id)
+    if found is None:
+        fail(404, f'there is no {ref.type} {ref.id}')
+    return found
 
 
 def _back_to(came_from):
     """Where to redirect after the change, checked before anything changes."""
     if came_from is None:
         return None
-    from .root import same_site  # root mounts this module: imported when called
-
     target = same_site(came_from)
     if target is None:
         fail(400, 'came_from must be a path or a URL on this site')

@@ -1,10 +1,16 @@
 """What every activitystream controller needs: who asks, bad input as 4xx, CSRF."""
 
 import functools
+import re
+from urllib.parse import urlsplit
 
 from tg import abort, request
 
 from .. import csrf
+from ..storage.base import Ref
+
+DEFAULT_PORTS = {'http': 80, 'https': 443}
+_NAME = re.compile(r'^[A-Za-z_][A-Za-z0-9_]{0,127}$')
 
 
 def fail(status, message):
@@ -51,3 +57,32 @@ def integer(value, name, minimum, maximum):
     if not minimum <= number <= maximum:
         fail(400, f'{name} must be between {minimum} and {maximum}')
     return number
+
+
+def requested_ref(type_, id_):
+    """The entity reference a request names by ``type`` and ``id``; 400 when malformed."""
+    if not (isinstance(type_, str) and _NAME.match(type_)):
+        fail(400, 'type must be an entity class name')
+    if not (isinstance(id_, str) and 0 < len(id_) <= 128):
+        fail(400, 'id must be an entity id')
+    return Ref(type_, id_)
+
+
+def same_site(link):
+    """``link`` when it stays on this site (a path, or a URL on the request's host)."""
+    if not isinstance(link, str) or not link or link != link.strip():
+        return None
+    if '\\' in link or any(ord(c) < 32 or ord(c) == 127 for c in link):
+        return None  # browsers read a backslash as /; control characters split headers
+    try:
+        parts = urlsplit(link)
+        if not (parts.scheme or parts.netloc):
+            return None if link.startswith('//') else link
+        if parts.scheme not in DEFAULT_PORTS or parts.username is not None:
+            return None
+        ours = urlsplit(f'//{request.host}')
+        theirs = (parts.hostname, parts.port or DEFAULT_PORTS[parts.scheme])
+        same = theirs == (ours.hostname, ours.port or DEFAULT_PORTS.get(request.scheme))
+    except ValueError:  # a port out of range, a broken IPv6 address...
+        return None
+    return link if same else None

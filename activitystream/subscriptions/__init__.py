@@ -17,7 +17,6 @@ from collections.abc import Mapping
 from string import Formatter
 
 from .. import model, refs
-from ..manager import _recipient_refs
 from ..timeutil import utcnow
 from .backends import BaseBackend
 from .backends.redis_lists import acknowledge, user_stream
@@ -178,8 +177,8 @@ def emit(
     text = _string(text, 'text')
     obj_ref = None if subscribers_of is None else refs.ref_of(subscribers_of, 'subscribers_of')
     actor_ref = None if actor is None else refs.ref_of(actor, 'actor')
-    excluded, _ = _recipient_refs(dont_send_to, 'dont_send_to')
-    only, only_entities = _recipient_refs(send_only_to, 'send_only_to')
+    excluded, _ = refs.ref_list(dont_send_to, 'dont_send_to')
+    only, only_entities = refs.ref_list(send_only_to, 'send_only_to')
     if obj_ref is None and only is None:
         raise ValueError('emit() needs subscribers_of or send_only_to')
     _string(actor_display_self, 'actor_display_self')

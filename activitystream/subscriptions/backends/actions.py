@@ -33,7 +33,7 @@ class ActivityStreamBackend(BaseBackend):
     def check(self, **kwargs):
         if self.actor is None and self.subscribers_of is None:
             raise ValueError('the activitystream backend needs an actor or subscribers_of')
-        am._prepare('', **self._arguments('', [], **kwargs))  # the checks of am.create
+        am.check(**self._arguments('', [], **kwargs))
 
     def emit(self, recipient, text, **kwargs):
         self.emit_many([(recipient, text)], **kwargs)
