@@ -11,7 +11,7 @@ import json
 import logging
 import time
 
-from . import model
+from . import model, redis_client
 
 log = logging.getLogger(__name__)
 
@@ -19,7 +19,6 @@ PREFIX = 'activitystream:changed:'
 EVERYONE = PREFIX + '*'
 RETRY_AFTER = 30  # seconds to leave a Redis that failed alone
 
-_clients = {}
 _down_until = {}
 
 
@@ -37,12 +36,9 @@ def client():
     if not url or _down_until.get(url, 0) > time.monotonic():
         return None
     try:
-        import redis
-    except ImportError:
+        return redis_client.client(url)
+    except ImportError:  # the redis extra is not installed
         return None
-    if url not in _clients:
-        _clients[url] = redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=2)
-    return _clients[url]
 
 
 def _failed(exc):
@@ -63,21 +59,11 @@ def _publish(channels):
         _failed(exc)
 
 
-def after_commit(callback):
-    """Run ``callback`` once the host's transaction commits (at once where there is none)."""
-    if model.backend != 'sqlalchemy':
-        callback()  # Ming writes are immediate
-        return
-    import transaction
-
-    transaction.get().addAfterCommitHook(lambda committed: committed and callback())
-
-
 def changed(refs):
     """Tell the streams of ``refs`` (None: of everyone) that their counts may have moved."""
     channels = [EVERYONE] if refs is None else [channel(r) for r in refs]
     if channels and _url():
-        after_commit(lambda: _publish(channels))
+        model.storage().after_commit(lambda _: _publish(channels))
 
 
 def subscribe(ref):

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from functools import cache
 
 from ... import model, refs
+from ...redis_client import client
 from .base import BaseBackend
 
 GROUPS = ('undelivered', 'unacknowledged', 'acknowledged')
@@ -27,14 +28,6 @@ redis.call('DEL', KEYS[1])
 redis.call('LTRIM', KEYS[2], 0, tonumber(ARGV[1]) - 1)
 return #items
 """
-
-
-@cache
-def client(url):
-    """One client (and connection pool) per Redis URL in this process."""
-    import redis
-
-    return redis.Redis.from_url(url, socket_connect_timeout=5, socket_timeout=5)
 
 
 @cache
