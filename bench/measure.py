@@ -172,13 +172,16 @@ class Bench:
             found['R'] = self.pair(self.r, self.fr, args)
         return found
 
-    def writes(self):
-        data = self.data
-        top = data.top_actor()
-        followers, start = data.followers_index()
+    def _writers(self):
+        """(top actor, all its followers, 2,000 other users) as host entities."""
+        top = self.data.top_actor()
+        followers, start = self.data.followers_index()
         to_all = [self.users[f] for f in followers[start[top] : start[top + 1]]]
         to_2000 = [u for i, u in enumerate(self.users) if i != top][:W_RECIPIENTS]
-        actor = self.users[top]
+        return self.users[top], to_all, to_2000
+
+    def writes(self):
+        actor, to_all, to_2000 = self._writers()
         found = {}
         for name, recipients in (('W_top', to_all), ('W_2000', to_2000)):
             found[name] = self.pair(
@@ -228,7 +231,7 @@ class Bench:
             self.host.abort()
             with self.host.statements() as seen:
                 fn(user)
-            statement, params = seen[-1]
+            statement, params, _ = seen[-1]
             prefix = (
                 'EXPLAIN QUERY PLAN '
                 if self.host.backend == 'sqlite'
@@ -245,7 +248,7 @@ class Bench:
         return plans
 
     def layers(self, picked):
-        """p50 of our Q1/Q2 peeled layer by layer: where does the gap to the floor sit?
+        """p50 of our Q1, Q2 and W peeled layer by layer: where does the gap to the floor sit?
 
         ``am`` (everything) / our exact SQL and parameters through SQLAlchemy's
         ``exec_driver_sql`` (no statement building, compiling or ORM) / the same
@@ -254,51 +257,92 @@ class Bench:
         if not self.sql:
             return {}
         users = [self.users[i] for i in picked]
+        actor, _, to_2000 = self._writers()
         found = {}
-        for name, ours, floor in (('Q1', self.q1, self.fq1), ('Q2', self.q2, self.fq2)):
+        questions = (
+            ('Q1', self.q1, self.fq1, [(u,) for u in users]),
+            ('Q2', self.q2, self.fq2, [(u,) for u in users]),
+            ('W_2000', self.w, lambda _, rs: self.fw(rs), [(actor, to_2000)] * 10),
+        )
+        for name, ours, floor, calls in questions:
             sent = []
-            for user in users:
+            for call in calls:
                 with self.host.statements() as seen:
-                    ours(user)
-                sent.append(seen[-1])
+                    ours(*call)
+                sent.append((seen,))
             self.host.abort()
-            cur = self.floor.conn.cursor()
-
-            def raw(sql, params, cur=cur):
-                cur.execute(sql, params)
-                return cur.fetchall()
-
-            with self.host.engine.connect() as conn:
-                found[name] = {
-                    'am': self.pair(ours, floor, [(u,) for u in users])['ours']['p50'],
-                    'sqlalchemy exec_driver_sql': stats(
-                        timed(lambda s, p: conn.exec_driver_sql(s, p).fetchall(), sent, 1, 60)
-                    )['p50'],
-                    'raw DBAPI cursor, our SQL': stats(timed(raw, sent, 1, 60))['p50'],
-                    'floor SQL': stats(timed(floor, [(u,) for u in users], 1, 60))['p50'],
-                }
-            self.floor.rollback()
+            writes = name.startswith('W')
+            found[name] = {
+                'am': self.pair(ours, floor, calls)['ours']['p50'],
+                'sqlalchemy exec_driver_sql': self._replay(sent, writes, raw=False),
+                'raw DBAPI cursor, our SQL': self._replay(sent, writes, raw=True),
+                'floor SQL': self.pair(ours, floor, calls)['floor']['p50'],
+            }
         self.host.abort()
         return found
+
+    def _replay(self, sent, writes, raw):
+        """p50 of sending the captured statements again, as they were sent."""
+        conn = self.floor.conn if raw else self.host.engine.connect()
+        cur = conn.cursor() if raw else None
+
+        def run(statements):
+            new_id = None  # a replayed action gets a new id: its deliveries must follow
+            for sql, params, _ in statements:
+                # SQLAlchemy's insertmanyvalues flags its one batched statement executemany
+                many = isinstance(params, list) and isinstance(params[0], (tuple, list, dict))
+                params = _rebind(params, new_id)
+                if raw:
+                    (cur.executemany if many else cur.execute)(sql, params)
+                    rows = cur.fetchall() if cur.description else None
+                else:
+                    result = conn.exec_driver_sql(sql, params)
+                    rows = result.fetchall() if not many and result.returns_rows else None
+                if writes and rows and new_id is None:
+                    new_id = rows[0][0]
+
+        try:
+            return stats(timed(run, sent, 1, self.budget_s, after=conn.rollback))['p50']
+        finally:
+            conn.rollback()
+            if not raw:
+                conn.close()
 
     def profile(self, picked, top=25):
         """cProfile of our Q1 and Q2: where the time goes, and how much is the driver's."""
         found = {}
         args = [self.users[i] for i in picked[: self.profile_users]]
-        for name, fn in (('Q1', self.q1), ('Q2', self.q2), ('R', self.r)):
+        actor, _, to_2000 = self._writers()
+        writes = [(actor, to_2000)] * min(5, len(args))
+        for name, fn, calls in (
+            ('Q1', self.q1, [(u,) for u in args]),
+            ('Q2', self.q2, [(u,) for u in args]),
+            ('R', self.r, [(u,) for u in args]),
+            ('W_2000', self.w, writes),
+        ):
             self.host.abort()
             prof = cProfile.Profile()
             prof.enable()
-            for user in args:
-                fn(user)
+            for call in calls:
+                fn(*call)
             prof.disable()
-            found[name] = _profile_summary(prof, len(args), top)
+            found[name] = _profile_summary(prof, len(calls), top)
         self.host.abort()
         return found
 
     def close(self):
         self.host.abort()
         self.floor.close()
+
+
+def _rebind(params, action_id):
+    """Parameters of a captured delivery INSERT, pointing at the replayed action."""
+    if action_id is None or not isinstance(params, dict):
+        return params  # SQLite (positional) does not enforce the foreign key
+    return {
+        k: action_id if k == 'action_id' or k.startswith('action_id__') else v
+        for k, v in params.items()
+    }
 
 
 def _compare(ours, floor):
@@ -311,9 +355,11 @@ def _compare(ours, floor):
 
 
 DRIVER = ('execute', 'executemany', 'fetchall', 'fetchone', 'fetchmany', 'insert_many', 'find')
+DRIVER_FUNCTIONS = ('execute_values', 'execute_batch')  # psycopg2.extras, used by SQLAlchemy
 GROUPS = {
     'driver (DBAPI execute + fetch)': lambda f, fn: (
-        fn.startswith('<method') and any(f"'{d}'" in fn for d in DRIVER)
+        (fn.startswith('<method') and any(f"'{d}'" in fn for d in DRIVER))
+        or ('psycopg2' in f and fn in DRIVER_FUNCTIONS)
     ),
     'SQLAlchemy compile (incl. cache key)': lambda f, fn: (
         'sqlalchemy' in f and fn in ('_compile_w_cache', '_generate_cache_key')
@@ -322,7 +368,10 @@ GROUPS = {
         'sqlalchemy/orm/session.py' in f and fn == 'execute'
     ),
     'activitystream storage (build + run statement)': lambda f, fn: (
-        'storage/' in f and fn in ('inbox', 'inbox_count')
+        'storage/' in f and fn in ('inbox', 'inbox_count', 'insert_actions')
+    ),
+    'activitystream validation (refs of recipients)': lambda f, fn: (
+        'activitystream/manager.py' in f and fn == '_recipient_refs'
     ),
 }
 

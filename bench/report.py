@@ -315,20 +315,29 @@ def _explain_section(runs):
 
 
 def _layers_section(runs):
-    rows = []
+    rows, notes = [], []
     for run in runs:
         for q, by_layer in (run.get('layers') or {}).items():
             rows.append([run['backend'], q] + [_ms(v) for v in by_layer.values()])
+            am, _, raw, floor = by_layer.values()
+            notes.append(
+                f'- {run["backend"]} {q}: {am - floor:+.3f} ms to the floor, of which '
+                f'{raw - floor:+.3f} ms is the database running our SQL instead of the '
+                f"floor's and {am - raw:+.3f} ms is Python above the driver "
+                '(statement building, SQLAlchemy, result objects).'
+            )
     if not rows:
         return ''
     headers = ['backend', 'question', 'am (all layers)', 'our SQL via SQLAlchemy exec_driver_sql']
     headers += ['our SQL via raw DBAPI cursor', 'floor SQL via raw DBAPI cursor']
     return (
         '## The gap to the floor, layer by layer (p50 ms)\n\n'
-        'Our exact statements and parameters (captured per user), replayed without the '
-        'layers above them: what is left between the raw-cursor column and the floor is the '
-        'database cost of our SQL; between `am` and the raw cursor, Python.\n\n'
+        'Our exact statements and parameters (captured per call), replayed without the '
+        'layers above them. Raw cursor minus floor: what the database pays for our SQL; '
+        '`am` minus raw cursor: Python.\n\n'
         + _table(headers, rows)
+        + '\n\n'
+        + '\n'.join(notes)
         + '\n'
     )
 

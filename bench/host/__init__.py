@@ -162,13 +162,13 @@ class SQLAHost(Host):
 
     @contextlib.contextmanager
     def statements(self):
-        """The SQL statements (and parameters) sent while the block runs."""
+        """The SQL statements sent while the block runs: (sql, parameters, executemany)."""
         from sqlalchemy import event
 
         seen = []
 
         def record(conn, cursor, statement, parameters, context, executemany):
-            seen.append((statement, parameters))
+            seen.append((statement, parameters, executemany))
 
         event.listen(self.engine, 'before_cursor_execute', record)
         try:
