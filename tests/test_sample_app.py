@@ -1,29 +1,46 @@
-"""The demo site (sample-app/) end to end: real login form, post, comment, navbar inbox."""
+"""The demo site (sample-app/) end to end: real login form, post, comment, navbar inbox,
+subscriptions and the mails a real SMTP server receives."""
 
 import pytest
 import transaction
 from webtest import TestApp
 
 from . import harness
+from . import subscription_support as support
 
 PASSWORD = 'secret'
+SITE_URL = 'http://sample.test'
 
 
 @pytest.fixture(scope='module')
-def site(tmp_path_factory):
-    """The sample app's WSGI app on a new SQLite file, with users alice and bob."""
+def smtp():
+    """A real SMTP server (aiosmtpd) for the site's mails: (Mailbox, port)."""
+    with support.smtp_server() as server:
+        yield server
+
+
+@pytest.fixture(scope='module')
+def site(tmp_path_factory, smtp):
+    """The sample app's WSGI app on a new SQLite file, with users alice, bob and carol."""
     import sampleapp.config.app_cfg as app_cfg
     from sampleapp import model
 
     harness.reset_tg()  # also drops the hooks registered when app_cfg was first imported
     url = 'sqlite:///' + str(tmp_path_factory.mktemp('sampleapp') / 'site.sqlite')
-    wsgi = app_cfg.make_base_config().make_wsgi_app(
-        {}, {'sampleapp.backend': 'sqlalchemy', 'sqlalchemy.url': url, 'sa_auth.cookie_secret': 't'}
-    )
+    conf = {
+        'sampleapp.backend': 'sqlalchemy',
+        'sqlalchemy.url': url,
+        'sa_auth.cookie_secret': 't',
+        'activitystream.site_url': SITE_URL,
+        **support.smtp_config(smtp[1]),
+    }
+    wsgi = app_cfg.make_base_config().make_wsgi_app({}, conf)
     harness._state['cached'] = None  # the harness's cached app belongs to the old TG config
     model.create_schema()
-    for name in ('alice', 'bob'):
-        user = model.User(user_name=name, display_name=name.title())
+    for name in ('alice', 'bob', 'carol'):
+        user = model.User(
+            user_name=name, display_name=name.title(), email_address=f'{name}@example.org'
+        )
         user.set_password(PASSWORD)
         model.save(user)
     transaction.commit()
@@ -83,3 +100,114 @@ def test_post_comment_notify_and_mark_seen(site):
     alice.post(seen_url, status=403)  # no CSRF token
     alice.post(seen_url, {'until': menu['data-newest'], '_csrf_token': menu['data-csrf-token']})
     assert unseen(alice.get('/')) == 0
+
+
+def toggle(page):
+    """The post page's Subscribe / Unsubscribe form (activitystream's partial)."""
+    forms = {f.action: f for f in page.forms.values()}  # by number and by id: twice
+    [form] = [f for action, f in forms.items() if action.endswith('subscribe')]
+    return form
+
+
+def navbar(page):
+    return page.text.split('</nav>')[0]
+
+
+def mails(mailbox):
+    """{address: [subject, ...]} of what the SMTP server received; empties the mailbox."""
+    received = {}
+    for message in mailbox.messages:
+        received.setdefault(message['To'], []).append(message['Subject'])
+    mailbox.messages.clear()
+    return received
+
+
+def test_subscribe_to_a_post_and_hear_of_comments(site, smtp):
+    mailbox, _ = smtp
+    alice, bob, carol = (browser(site, name) for name in ('alice', 'bob', 'carol'))
+    publish = alice.get('/').forms['publish']
+    publish['text'] = 'Picnic on <i>Sunday</i>?'
+    post_url = publish.submit().maybe_follow().request.path
+    mailbox.messages.clear()
+
+    page = bob.get(post_url)
+    form = toggle(page)
+    assert form.action.endswith('/activitystream/subscribe')
+    assert form['_csrf_token'].value  # the form carries bob's token
+    assert form.submit().maybe_follow().request.path == post_url  # back to the post
+    assert toggle(bob.get(post_url)).action.endswith('/activitystream/unsubscribe')
+    assert toggle(alice.get(post_url)).action.endswith('/unsubscribe')  # her own post
+    assert toggle(carol.get(post_url)).action.endswith('/subscribe')
+    assert TestApp(site).get(post_url).html.select_one('.activitystream-subscription') is None
+
+    bob_before, alice_before = unseen(bob.get('/')), unseen(alice.get('/'))
+    comment = carol.get(post_url).forms['comment']
+    comment['text'] = 'Only if there is <b>cake</b>'
+    page = comment.submit().maybe_follow()
+    assert 'Only if there is &lt;b&gt;cake&lt;/b&gt;' in page.text  # escaping intact
+    assert toggle(page).action.endswith('/unsubscribe')  # commenting subscribed carol
+
+    home = bob.get('/')
+    assert unseen(home) == bob_before + 1
+    assert 'Carol</b> commented on' in navbar(home)
+    assert 'Picnic on &lt;i&gt;Sunday&lt;/i&gt;' in navbar(home)
+    assert unseen(alice.get('/')) == alice_before + 1  # the author, subscribed by posting
+    assert 'commented on' not in navbar(carol.get('/'))  # not told of her own comment
+
+    subject = 'Carol commented on “Picnic on <i>Sunday</i>?”'
+    received = list(mailbox.messages)
+    assert mails(mailbox) == {'alice@example.org': [subject], 'bob@example.org': [subject]}
+    text = received[0].get_body(('plain',)).get_content()
+    assert SITE_URL + post_url in text  # an absolute link to the post
+    html = received[0].get_body(('html',)).get_content()
+    assert 'Picnic on &lt;i&gt;Sunday&lt;/i&gt;' in html
+
+    # bob unsubscribes: the next comment reaches alice only
+    toggle(bob.get(post_url)).submit().maybe_follow()
+    assert toggle(bob.get(post_url)).action.endswith('/subscribe')
+    bob_before = unseen(bob.get('/'))
+    comment = carol.get(post_url).forms['comment']
+    comment['text'] = 'Or pie'
+    comment.submit().maybe_follow()
+    assert unseen(bob.get('/')) == bob_before
+    assert mails(mailbox) == {'alice@example.org': [subject]}
+
+    # and alice's own comment reaches carol, who commented
+    comment = alice.get(post_url).forms['comment']
+    comment['text'] = 'Both!'
+    comment.submit().maybe_follow()
+    assert mails(mailbox) == {'carol@example.org': [subject.replace('Carol', 'Alice')]}
+    assert 'Alice</b> commented on' in navbar(carol.get('/'))
+
+
+def test_toggle_needs_the_csrf_token(site):
+    bob = browser(site, 'bob')
+    post_url = bob.get('/').html.select_one('.post a[href^="/posts/"]')['href']
+    form = toggle(bob.get(post_url))
+    action = form.action
+    form['_csrf_token'] = 'forged'
+    form.submit(status=403)
+    assert toggle(bob.get(post_url)).action == action  # nothing changed
+
+
+def test_the_demo_history_is_dated_and_sends_no_mail(site, smtp):
+    """demo_data.py comments through social.comment(when=..., backends=['activitystream'])."""
+    from datetime import timedelta
+
+    from sampleapp import demo_data, model
+    from sampleapp.lib import social
+    from sampleapp.model.common import utcnow
+
+    mailbox, _ = smtp
+    mailbox.messages.clear()
+    alice, carol = model.find_user('alice'), model.find_user('carol')
+    past = utcnow() - timedelta(days=3)
+    post = social.publish(alice, 'Old news', past)
+    social.comment(
+        carol, post, 'Old reply', past + timedelta(hours=1), backends=demo_data.NOTIFY_BY
+    )
+    transaction.commit()
+    assert mailbox.messages == []
+    menu = browser(site, 'alice').get('/').html.select_one('.activitystream-list')
+    [old] = [' '.join(li.get_text().split()) for li in menu.select('li') if 'Old news' in str(li)]
+    assert old == 'Carol commented on “Old news” about 2 days ago'  # 71 hours ago

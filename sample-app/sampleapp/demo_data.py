@@ -1,8 +1,9 @@
 """Demo users, follows, posts and comments spread over the last four days.
 
 Run by ``gearbox setup-app`` (websetup/bootstrap.py). Everything goes through
-:mod:`sampleapp.lib.social`, so the notifications are the ones the site
-itself would have sent.
+:mod:`sampleapp.lib.social`, so the notifications and the subscriptions to
+posts are the ones the site itself would have made; only the e-mails are
+left out (history is not news, and a demo may have no SMTP server).
 """
 
 from datetime import timedelta
@@ -14,6 +15,8 @@ from .lib import social
 from .model.common import utcnow
 
 PASSWORD = 'demo'
+MAIL_DOMAIN = 'example.org'
+NOTIFY_BY = ['activitystream']  # of the subscription backends (config/app_cfg.py): no e-mail
 USERS = {
     'alice': 'Alice Liddell',
     'bob': 'Bob Cratchit',
@@ -56,7 +59,9 @@ def seed(now=None):
     now = now or utcnow()
     users = {}
     for name, display_name in USERS.items():
-        users[name] = model.User(user_name=name, display_name=display_name)
+        users[name] = model.User(
+            user_name=name, display_name=display_name, email_address=f'{name}@{MAIL_DOMAIN}'
+        )
         users[name].set_password(PASSWORD)
         model.save(users[name])
     posts = {}
@@ -67,7 +72,7 @@ def seed(now=None):
         elif what == 'post':
             posts[args[0]] = social.publish(users[who], args[1], when)
         else:
-            social.comment(users[who], posts[args[0]], args[1], when)
+            social.comment(users[who], posts[args[0]], args[1], when, backends=NOTIFY_BY)
     for user in users.values():
         am.mark_seen(user, until=now - timedelta(hours=SEEN_HOURS_AGO))
     print(f'Demo users: {", ".join(USERS)} (password for all: {PASSWORD})')

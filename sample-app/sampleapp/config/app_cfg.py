@@ -10,6 +10,13 @@ from sampleapp import model
 from sampleapp.lib import app_globals, helpers  # noqa: F401 - TG finds them on the package
 from sampleapp.lib.auth import AuthMetadata
 
+# How subscriptions.emit() delivers (lib/social.py): a notification in the navbar menu,
+# and an e-mail (the activitystream.smtp_* settings of development.ini).
+SUBSCRIPTION_BACKENDS = {
+    'activitystream': 'sampleapp.lib.notify.ActivityStreamBackend',
+    'email': 'activitystream.subscriptions.backends.EmailBackend',
+}
+
 
 class BackendConfigurationComponent(ConfigurationComponent):
     """Turn ``sampleapp.backend`` from the ini into TG's database options.
@@ -60,7 +67,7 @@ def make_base_config():
             'identity.allow_missing_user': False,
         }
     )
-    plug(base_config, 'activitystream')
+    plug(base_config, 'activitystream', subscription_backends=SUBSCRIPTION_BACKENDS)
     return base_config
 
 

@@ -2,37 +2,50 @@
 
 Each function stores the change and records it with activitystream, dated
 ``when`` (default: now) so that the demo data can tell a story over days.
+Posts are subscriptions: writing or commenting one subscribes you to it, and a
+comment is emitted to its subscribers (a notification and an e-mail).
 """
 
-from activitystream import am
+from activitystream import am, subscriptions
 
 from .. import model
 from ..model.common import utcnow
 
 
 def publish(author, text, when=None):
-    """A new post, delivered to the author's followers."""
+    """A new post, delivered to the author's followers; the author subscribes to it."""
     post = model.Post(author=author, text=text, created=when or utcnow())
     model.save(post)
+    subscriptions.subscribe(author, post)
     am.create(
         author, 'posted', target=post, recipients=model.followers_of(author), timestamp=post.created
     )
     return post
 
 
-def comment(author, post, text, when=None):
-    """A comment, delivered to the post's author and earlier commenters, not to its writer."""
-    involved = [post.author] + [c.author for c in model.comments_of(post)]
+def comment(author, post, text, when=None, backends=None):
+    """A comment: its writer subscribes to the post, and its other subscribers are told.
+
+    The subscribers are the author, the commenters and whoever pressed the
+    post's Subscribe button, minus those who unsubscribed. They get a
+    notification and an e-mail (``backends`` may name fewer, e.g.
+    ``['activitystream']``: the demo data sends no mail).
+    """
     new = model.Comment(post=post, author=author, text=text, created=when or utcnow())
     model.save(new)
-    recipients = [u for u in involved if u.user_name != author.user_name]
-    am.create(
-        author,
-        'commented on',
-        target=post,
+    subscriptions.subscribe(author, post)
+    dated = {} if when is None else {'timestamp': new.created}  # see lib/notify.py
+    subscriptions.emit(
+        '{actor} commented on {title}',
+        subscribers_of=post,
+        dont_send_to=author,
+        actor=author,
+        actor_display_self='You',
+        format_kwargs={'title': post.as_str},
+        backends=backends,
+        verb='commented on',
         action_obj=new,
-        recipients=recipients,
-        timestamp=new.created,
+        **dated,
     )
     return new
 

@@ -1,4 +1,4 @@
-"""What the SQLAlchemy and Ming models share: display, links and passwords."""
+"""What the SQLAlchemy and Ming models share: display, links, addresses and passwords."""
 
 import hashlib
 import hmac
@@ -10,6 +10,7 @@ from tgext.pluggable import instance_primary_key
 
 ITERATIONS = 200_000
 EXCERPT = 40
+EMAIL_LENGTH = 254  # the longest address SMTP carries (RFC 5321)
 
 
 def utcnow():
@@ -37,7 +38,10 @@ def excerpt(text):
 
 
 class UserMixin:
-    """activitystream shows entities by ``as_str`` and links them by ``as_link``."""
+    """activitystream shows entities by ``as_str`` and links them by ``as_link``.
+
+    Its email subscription backend mails ``email_address`` (none: no mail).
+    """
 
     @property
     def as_str(self):

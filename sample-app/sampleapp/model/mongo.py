@@ -58,6 +58,7 @@ class User(UserMixin, MappedClass):
     _id = FieldProperty(s.ObjectId)
     user_name = FieldProperty(s.String, required=True)
     display_name = FieldProperty(s.String)
+    email_address = FieldProperty(s.String)  # where the email backend sends notifications
     password_hash = FieldProperty(s.String)
     created = FieldProperty(s.DateTime, if_missing=utcnow)
 

@@ -4,7 +4,7 @@ from sqlalchemy import Column, DateTime, ForeignKey, Integer, Unicode, UnicodeTe
 from sqlalchemy.orm import declarative_base, relationship, scoped_session, sessionmaker
 from zope.sqlalchemy import register
 
-from .common import CommentMixin, PostMixin, UserMixin, utcnow
+from .common import EMAIL_LENGTH, CommentMixin, PostMixin, UserMixin, utcnow
 
 __all__ = [
     'DBSession',
@@ -46,6 +46,7 @@ class User(UserMixin, DeclarativeBase):
     user_id = Column(Integer, primary_key=True)
     user_name = Column(Unicode(50), unique=True, nullable=False)
     display_name = Column(Unicode(100))
+    email_address = Column(Unicode(EMAIL_LENGTH))  # where the email backend sends notifications
     password_hash = Column(Unicode(200))
     created = Column(DateTime, nullable=False, default=utcnow)
 
