@@ -13,14 +13,20 @@ SITE_URL = 'http://sample.test'
 
 
 @pytest.fixture(scope='module')
-def smtp():
-    """A real SMTP server (aiosmtpd) for the site's mails: (Mailbox, port)."""
-    with support.smtp_server() as server:
+def smtp_port():
+    """Where the site sends its mail; a test starts the server there, or leaves it down."""
+    return support.free_port()
+
+
+@pytest.fixture
+def smtp(smtp_port):
+    """A real SMTP server (aiosmtpd) listening for the site: (Mailbox, port)."""
+    with support.smtp_server(smtp_port) as server:
         yield server
 
 
 @pytest.fixture(scope='module')
-def site(tmp_path_factory, smtp):
+def site(tmp_path_factory, smtp_port):
     """The sample app's WSGI app on a new SQLite file, with users alice, bob and carol."""
     import sampleapp.config.app_cfg as app_cfg
     from sampleapp import model
@@ -32,7 +38,7 @@ def site(tmp_path_factory, smtp):
         'sqlalchemy.url': url,
         'sa_auth.cookie_secret': 't',
         'activitystream.site_url': SITE_URL,
-        **support.smtp_config(smtp[1]),
+        **support.smtp_config(smtp_port),
     }
     wsgi = app_cfg.make_base_config().make_wsgi_app({}, conf)
     harness._state['cached'] = None  # the harness's cached app belongs to the old TG config
@@ -67,7 +73,7 @@ def test_wrong_password_stays_anonymous(site):
     assert page.html.select_one('.activitystream-menu') is None
 
 
-def test_post_comment_notify_and_mark_seen(site):
+def test_post_comment_notify_and_mark_seen(site, smtp):
     alice, bob = browser(site, 'alice'), browser(site, 'bob')
     assert unseen(alice.get('/')) == 0
 
@@ -211,3 +217,25 @@ def test_the_demo_history_is_dated_and_sends_no_mail(site, smtp):
     menu = browser(site, 'alice').get('/').html.select_one('.activitystream-list')
     [old] = [' '.join(li.get_text().split()) for li in menu.select('li') if 'Old news' in str(li)]
     assert old == 'Carol commented on “Old news” about 2 days ago'  # 71 hours ago
+
+
+def test_smtp_down_keeps_the_mails_for_the_retry_command(site, smtp_port):
+    from activitystream import subscriptions
+
+    alice, bob = browser(site, 'alice'), browser(site, 'bob')
+    publish = alice.get('/').forms['publish']
+    publish['text'] = 'Is the mail server up?'
+    post_url = publish.submit().maybe_follow().request.path
+    before = unseen(alice.get('/'))
+    comment = bob.get(post_url).forms['comment']
+    comment['text'] = 'Not yet'
+    comment.submit().maybe_follow()  # the page works all the same
+    assert unseen(alice.get('/')) == before + 1  # and the notification is there
+
+    [kept] = subscriptions.failed_deliveries()
+    assert kept.backend == 'email' and kept.error.startswith('ConnectionRefusedError')
+    with support.smtp_server(smtp_port) as (mailbox, _):
+        assert subscriptions.retry_failed().delivered == 1  # gearbox activitystream-retry
+        assert [m['To'] for m in mailbox.messages] == ['alice@example.org']
+        assert mailbox.messages[0]['Subject'] == 'Bob commented on “Is the mail server up?”'
+    assert subscriptions.failed_deliveries() == []

@@ -16,7 +16,7 @@ from .model.common import utcnow
 
 PASSWORD = 'demo'
 MAIL_DOMAIN = 'example.org'
-NOTIFY_BY = ['activitystream']  # of the subscription backends (config/app_cfg.py): no e-mail
+NOTIFY_BY = [social.NOTIFICATION]  # the history is told in the menu, not mailed
 USERS = {
     'alice': 'Alice Liddell',
     'bob': 'Bob Cratchit',
