@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from string import Formatter
 
 from .. import model, refs
-from ..timeutil import utcnow
+from ..timeutil import to_utc, utcnow
 from .backends import BaseBackend
 from .backends.redis_lists import acknowledge, user_stream
 from .delivery import Context, RetryReport, checked_limit, deliver, retry_failed
@@ -155,6 +155,7 @@ def emit(
     actor_display_other=None,
     format_kwargs=None,
     backends=None,
+    timestamp=None,
     **kwargs,
 ):
     """Send ``text`` to the subscribers of ``subscribers_of`` through the configured backends.
@@ -167,6 +168,7 @@ def emit(
     ``actor_display_other`` (default: the actor's ``as_str``, else ``str()``)
     for everyone else; write ``{{`` and ``}}`` for literal braces.
     ``backends`` names some of the configured backends (default: all);
+    ``timestamp`` dates what they store (default now; for back-fills);
     ``kwargs`` reach each backend's ``emit`` untouched.
 
     Bad arguments raise TypeError/ValueError naming them, before anything is
@@ -193,7 +195,7 @@ def emit(
             values['actor'] = actor_display_self if is_actor else other
         texts[is_actor] = _formatted(text, values)
     storage = model.storage()  # before the options: says so when nothing is plugged
-    now = utcnow()
+    now = utcnow() if timestamp is None else to_utc(timestamp, 'timestamp')
     chosen = [
         cls(name, actor, subscribers_of, now) for name, cls in _chosen_backends(backends).items()
     ]

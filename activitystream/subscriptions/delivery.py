@@ -18,6 +18,7 @@ from ..storage.base import FailedDelivery, Ref
 log = logging.getLogger('activitystream.subscriptions')
 
 REF_KEY = '$ref'
+JSON_TYPES = (str, int, float, bool, list, tuple, dict, type(None))
 RETRY_BATCH = 100
 
 
@@ -99,6 +100,22 @@ def keep(storage, backend, failed, context, attempts=1):
     )
 
 
+def _as_refs(kwargs):
+    """``kwargs`` with its entities as Refs: they outlive the session that loaded them."""
+    found = {}
+    for key, value in kwargs.items():
+        try:
+            found[key] = value if isinstance(value, JSON_TYPES) else refs.ref_of(value, key)
+        except (TypeError, ValueError):
+            found[key] = value  # not an entity: encode_kwargs says so if it must be kept
+    return found
+
+
+def _entities(kwargs, entity):
+    """``kwargs`` with its Refs loaded again through ``entity(ref)``."""
+    return {k: entity(v) if isinstance(v, Ref) else v for k, v in kwargs.items()}
+
+
 def deliver(storage, backends, deliveries, context):
     """Deliver through every backend: at once, or after the commit for deferred ones."""
     for backend in backends:
@@ -108,20 +125,23 @@ def deliver(storage, backends, deliveries, context):
     if not (deferred and deliveries):
         return
     by_ref = [(refs.ref_of(r, 'recipient'), text) for r, text in deliveries]
+    kept = Context(context.actor, context.obj, _as_refs(context.kwargs))
 
     def after_commit(own):
         if own is storage:  # no transaction (Ming): the caller's entities are still good
             for backend in deferred:
-                keep(own, backend, run(backend, deliveries, context.kwargs), context)
+                keep(own, backend, run(backend, deliveries, context.kwargs), kept)
             return
         # the caller's session is closed by now: load the entities again in ``own``
-        loaded = refs.resolve(own, {context.actor, context.obj} | {r for r, _ in by_ref})
+        wanted = {kept.actor, kept.obj} | {r for r, _ in by_ref}
+        loaded = refs.resolve(own, wanted | {v for v in kept.kwargs.values() if isinstance(v, Ref)})
         fresh = [(loaded[r], text) for r, text in by_ref if loaded[r] is not None]
+        kwargs = _entities(kept.kwargs, loaded.get)
         for backend in deferred:
             again = type(backend)(
-                backend.name, loaded.get(context.actor), loaded.get(context.obj), backend.timestamp
+                backend.name, loaded.get(kept.actor), loaded.get(kept.obj), backend.timestamp
             )
-            keep(own, again, run(again, fresh, context.kwargs), context)
+            keep(own, again, run(again, fresh, kwargs), kept)
 
     storage.after_commit(after_commit)
 
@@ -173,8 +193,7 @@ def _retry_batch(storage, configured, batch, report):
         backend = cls(
             failure.backend, entity(failure.actor), entity(failure.obj), failure.emitted_at
         )
-        kwargs = {k: entity(v) if isinstance(v, Ref) else v for k, v in context.kwargs.items()}
-        failed = run(backend, [(recipient, failure.text)], kwargs)
+        failed = run(backend, [(recipient, failure.text)], _entities(context.kwargs, entity))
         keep(storage, backend, failed, context, failure.attempts + 1)
         report.failed += len(failed)
         report.delivered += 1 - len(failed)

@@ -16,7 +16,7 @@ from .model.common import utcnow
 
 PASSWORD = 'demo'
 MAIL_DOMAIN = 'example.org'
-NOTIFY_BY = [social.NOTIFICATION]  # the history is told in the menu, not mailed
+NOTIFY_BY = ['activitystream']  # the history is told in the menu, not mailed
 USERS = {
     'alice': 'Alice Liddell',
     'bob': 'Bob Cratchit',

@@ -13,7 +13,7 @@ from sampleapp.lib.auth import AuthMetadata
 # How subscriptions.emit() delivers (lib/social.py): a notification in the navbar menu,
 # and an e-mail (the activitystream.smtp_* settings of development.ini).
 SUBSCRIPTION_BACKENDS = {
-    'activitystream': 'sampleapp.lib.notify.ActivityStreamBackend',
+    'activitystream': 'activitystream.subscriptions.backends.ActivityStreamBackend',
     'email': 'activitystream.subscriptions.backends.EmailBackend',
 }
 

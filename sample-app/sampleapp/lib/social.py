@@ -12,8 +12,7 @@ from .. import model
 from ..model.common import utcnow
 
 # the subscription backends of config/app_cfg.py
-NOTIFICATION, EMAIL = 'activitystream', 'email'
-BACKENDS = (NOTIFICATION, EMAIL)
+BACKENDS = ('activitystream', 'email')
 COMMENTED = '{actor} commented on {title}'
 
 
@@ -39,24 +38,18 @@ def comment(author, post, text, when=None, backends=BACKENDS):
     new = model.Comment(post=post, author=author, text=text, created=when or utcnow())
     model.save(new)
     subscriptions.subscribe(author, post)
-    news = dict(
+    subscriptions.emit(
+        COMMENTED,
         subscribers_of=post,
         dont_send_to=author,
         actor=author,
         actor_display_self='You',
         format_kwargs={'title': post.as_str},
+        backends=list(backends),
+        timestamp=new.created,
+        verb='commented on',
+        action_obj=new,
     )
-    # Two emits where one would do: the e-mail backend keeps a failed mail for the
-    # retry command after the commit, when an entity keyword (action_obj) can no
-    # longer be read (SQLAlchemy expired it), so the mail would be lost. The e-mail
-    # does not need the comment: it gets no entity keyword.
-    if NOTIFICATION in backends:
-        dated = {} if when is None else {'timestamp': new.created}  # see lib/notify.py
-        subscriptions.emit(
-            COMMENTED, backends=[NOTIFICATION], verb='commented on', action_obj=new, **dated, **news
-        )
-    if EMAIL in backends:
-        subscriptions.emit(COMMENTED, backends=[EMAIL], **news)
     return new
 
 
