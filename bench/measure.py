@@ -101,6 +101,8 @@ class Bench:
         if self.sql:
             self.host.abort()
             return
+        if self.host.backend in SLOW_BUDGET:
+            return  # a delete scans all of mim: writes are measured last, and left
         db = self.host.db
         db.activitystream_deliveries.delete_many({'action_id': action.id})
         db.activitystream_actions.delete_one({'_id': action.id})
@@ -151,9 +153,10 @@ class Bench:
     def pair(self, ours, floor, args, rounds=None, after=None):
         """Warm both up, then time ours and the floor's, round after round."""
         rounds = rounds or self.rounds
-        warm = args[:WARMUP]
-        timed(ours, warm, 1, self.budget_s / 10, after, min_samples=1)
-        timed(floor, warm, 1, self.budget_s / 10, min_samples=1)
+        if self.host.backend not in SLOW_BUDGET:  # mim has no cache to warm
+            warm = args[:WARMUP]
+            timed(ours, warm, 1, self.budget_s / 10, after, min_samples=1)
+            timed(floor, warm, 1, self.budget_s / 10, min_samples=1)
         self.host.abort()
         ours_ms, floor_ms = [], []
         for _ in range(rounds):
@@ -188,7 +191,6 @@ class Bench:
                 lambda rs, a=actor: self.w(a, rs),
                 self.fw,
                 [(recipients,)] * 10,
-                rounds=3,
             )
             found[name]['recipients'] = len(recipients)
         return found
@@ -272,11 +274,12 @@ class Bench:
                 sent.append((seen,))
             self.host.abort()
             writes = name.startswith('W')
+            both = self.pair(ours, floor, calls)
             found[name] = {
-                'am': self.pair(ours, floor, calls)['ours']['p50'],
+                'am': both['ours']['p50'],
                 'sqlalchemy exec_driver_sql': self._replay(sent, writes, raw=False),
                 'raw DBAPI cursor, our SQL': self._replay(sent, writes, raw=True),
-                'floor SQL': self.pair(ours, floor, calls)['floor']['p50'],
+                'floor SQL': both['floor']['p50'],
             }
         self.host.abort()
         return found
