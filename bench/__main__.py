@@ -6,6 +6,7 @@ a process, and a fresh process also starts every backend from the same state.
 
 import argparse
 import json
+import os
 import pathlib
 import subprocess
 import sys
@@ -51,6 +52,7 @@ def worker(args):
     host = build_app(backend, size)
     data = generate(size)
     out = {'backend': backend, 'size': size, 'mode': mode, 'phases_s': {}}
+    out['loadavg_at_start'] = os.getloadavg()  # other work on the machine skews the numbers
     meta = host.read_meta() if args.skip_load else None
     wanted = data.summary()
     if meta is None or any(meta.get(k) != wanted[k] for k in ('seed', 'size', 'deliveries')):
@@ -87,6 +89,7 @@ def worker(args):
     bench.close()
     host.close()
     out['phases_s']['total'] = time.perf_counter() - started
+    out['loadavg_at_end'] = os.getloadavg()
     path = run_path(backend, size, mode)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(out, indent=1, default=str))

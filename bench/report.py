@@ -241,9 +241,16 @@ def _phase_rows(runs):
         p = run['phases_s']
         rows.append(
             [run['backend'], run['size'], run['mode'], f'{p.get("load", 0):.1f}',
-             f'{p["floor_setup"]:.1f}', f'{p["measure"]:.1f}', f'{p["total"]:.1f}']
+             f'{p["floor_setup"]:.1f}', f'{p["measure"]:.1f}', f'{p["total"]:.1f}',
+             f'{_load(run, "start")} / {_load(run, "end")}']
         )  # fmt: skip
-    return _table(['backend', 'size', 'mode', 'load', 'floor setup', 'measure', 'total'], rows)
+    headers = ['backend', 'size', 'mode', 'load', 'floor setup', 'measure', 'total']
+    return _table(headers + ['load average at start / end'], rows)
+
+
+def _load(run, when):
+    found = run.get(f'loadavg_at_{when}')
+    return '-' if not found else f'{found[0]:.2f}'
 
 
 def _scaling_section(runs):

@@ -193,7 +193,7 @@ class MingHost(Host):
 
     def reset_schema(self):
         self.session.clear()
-        for name in self.db.list_collection_names():
+        for name in list(self.db.list_collection_names()):
             self.db.drop_collection(name)
 
     def bulk_insert(self, cls, docs):
