@@ -13,36 +13,59 @@ from .storage.base import Ref
 _classes = {}  # class name -> mapped class, learnt from entities we were given
 
 
-def _sqla_key(obj, argname):
+_key_attributes = {}  # mapped class -> the attribute holding its primary key
+COMPOSITE = object()  # the key attribute of a class whose primary key has several columns
+
+
+def _sqla_key_attribute(cls):
     try:
         from sqlalchemy import inspect
-        from sqlalchemy.orm import InstanceState, object_session
     except ImportError:  # pragma: no cover - the package works without SQLAlchemy
         return None
-    state = inspect(obj, raiseerr=False)
-    if not isinstance(state, InstanceState):
+    mapper = inspect(cls, raiseerr=False)
+    if not hasattr(mapper, 'primary_key'):
         return None
-    mapper = state.mapper
     if len(mapper.primary_key) != 1:
-        raise ValueError(f'{argname}: {type(obj).__name__} has a composite primary key')
-    key = mapper.primary_key_from_instance(obj)[0]
-    session = object_session(obj)
-    if key is None and session is not None:
-        session.flush()  # a pending entity gets its key now, inside the host's transaction
-        key = mapper.primary_key_from_instance(obj)[0]
-    return (key,)
+        return COMPOSITE
+    return mapper.get_property_by_column(mapper.primary_key[0]).key
 
 
-def _ming_key(obj):
+def _ming_key_attribute(cls):
     try:
         from ming.odm import mapper
     except ImportError:  # pragma: no cover - the package works without Ming
         return None
     try:
-        mapper(obj)
+        mapper(cls)
     except (KeyError, AttributeError):
         return None
-    return (getattr(obj, '_id', None),)
+    return '_id'
+
+
+def _key_attribute(cls):
+    """Where instances of ``cls`` keep their primary key; None if it is not mapped.
+
+    Looked up once per class: ``ref_of`` is on every read path.
+    """
+    try:
+        return _key_attributes[cls]
+    except KeyError:
+        found = _sqla_key_attribute(cls) or _ming_key_attribute(cls)
+        _key_attributes[cls] = found
+        return found
+
+
+def _flushed_key(obj, attribute):
+    """The key of a pending SQLAlchemy entity, which gets one when its session flushes."""
+    try:
+        from sqlalchemy.orm import object_session
+    except ImportError:  # pragma: no cover
+        return None
+    session = object_session(obj)
+    if session is None:
+        return None
+    session.flush()  # inside the host's transaction
+    return getattr(obj, attribute)
 
 
 def ref_of(obj, argname):
@@ -51,20 +74,25 @@ def ref_of(obj, argname):
         raise ValueError(f'{argname} is required')
     if isinstance(obj, Ref):
         return obj
+    cls = type(obj)
     if isinstance(obj, type):
         raise TypeError(f'{argname} must be a mapped entity instance, got the class {obj.__name__}')
-    found = _sqla_key(obj, argname) or _ming_key(obj)
-    if found is None:
+    attribute = _key_attribute(cls)
+    if attribute is None:
         raise TypeError(
-            f'{argname} must be a mapped entity (SQLAlchemy or Ming), got {type(obj).__name__}'
+            f'{argname} must be a mapped entity (SQLAlchemy or Ming), got {cls.__name__}'
         )
-    key = found[0]
+    if attribute is COMPOSITE:
+        raise ValueError(f'{argname}: {cls.__name__} has a composite primary key')
+    key = getattr(obj, attribute)
+    if key is None:
+        key = _flushed_key(obj, attribute)
     if key is None:
         raise ValueError(
-            f'{argname}: {type(obj).__name__} has no primary key yet; add it to the session first'
+            f'{argname}: {cls.__name__} has no primary key yet; add it to the session first'
         )
-    cls = type(obj)
-    _classes.setdefault(cls.__name__, cls)
+    if cls.__name__ not in _classes:
+        _classes[cls.__name__] = cls
     return Ref(cls.__name__, str(key))
 
 
@@ -119,29 +147,10 @@ def _mapped_classes():
         yield from (m.class_ for m in registry.mappers)
 
 
-def _is_mapped(cls):
-    if not isinstance(cls, type):
-        return False
-    try:
-        from sqlalchemy import inspect
-
-        if hasattr(inspect(cls, raiseerr=False), 'primary_key'):
-            return True
-    except ImportError:  # pragma: no cover
-        pass
-    try:
-        from ming.odm import mapper
-
-        mapper(cls)
-        return True
-    except (ImportError, KeyError, AttributeError):
-        return False
-
-
 def entity_class(type_name):
     """The mapped class stored as ``type_name``, or None when there is none (any more)."""
     cls = _app_model_class(type_name)
-    if not _is_mapped(cls):
+    if not (isinstance(cls, type) and _key_attribute(cls) not in (None, COMPOSITE)):
         cls = _classes.get(type_name)
     if cls is None:
         cls = next((c for c in _mapped_classes() if c.__name__ == type_name), None)

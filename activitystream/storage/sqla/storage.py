@@ -48,18 +48,14 @@ def _ref(type_, id_):
     return None if type_ is None else Ref(type_, id_)
 
 
-def _record(row):
-    return ActionRecord(
-        id=row.id,
-        actor=Ref(row.actor_type, row.actor_id),
-        verb=row.verb,
-        target=_ref(row.target_type, row.target_id),
-        action_obj=_ref(row.action_obj_type, row.action_obj_id),
-        description=row.description,
-        extra=row.extra,
-        timestamp=row.timestamp,
-        broadcast=row.broadcast,
-    )
+def _records(result):
+    """ActionRecords of rows of ``select(actions)``: unpacked by position, the fast way."""
+    return [
+        ActionRecord(id_, Ref(a_type, a_id), verb, _ref(t_type, t_id), _ref(o_type, o_id),
+                     description, extra, timestamp, broadcast)
+        for (id_, a_type, a_id, verb, t_type, t_id, o_type, o_id, description, extra,
+             timestamp, broadcast) in result.all()
+    ]  # fmt: skip
 
 
 def _is(table, prefix, ref):
@@ -131,6 +127,37 @@ def _inbox_count_statement(since):
     return select(direct.scalar_subquery() + bcast.scalar_subquery())
 
 
+def _ids():
+    return bindparam('ids', expanding=True)
+
+
+RECIPIENTS_OF = select(
+    deliveries.c.action_id, deliveries.c.recipient_type, deliveries.c.recipient_id
+).where(deliveries.c.action_id.in_(_ids()))
+VISIBLE = union_all(
+    select(deliveries.c.action_id, deliveries.c.timestamp).where(
+        _matches(deliveries, 'recipient'), deliveries.c.action_id.in_(_ids())
+    ),
+    select(actions.c.id, actions.c.timestamp).where(
+        actions.c.broadcast == true(), actions.c.id.in_(_ids())
+    ),
+)
+SEEN_STATE = select(seen.c.last_seen, seen.c.read_until).where(_matches(seen, 'recipient'))
+READ_MARKS = select(reads.c.action_id).where(
+    _matches(reads, 'recipient'), reads.c.action_id.in_(_ids())
+)
+NEWEST_VISIBLE = (
+    select(func.max(deliveries.c.timestamp)).where(_matches(deliveries, 'recipient')),
+    select(func.max(actions.c.timestamp)).where(actions.c.broadcast == true()),
+)
+
+
+@cache
+def _read_mark_count_statement(since):
+    stmt = select(func.count()).select_from(reads).where(_matches(reads, 'recipient'))
+    return stmt.where(reads.c.timestamp > bindparam('after')) if since else stmt
+
+
 def _stream_where(present, verb):
     clauses = [_matches(actions, name) for name in present]
     return clauses + [actions.c.verb == bindparam('verb')] if verb else clauses
@@ -200,7 +227,7 @@ class SQLAStorage(Storage, SubscriptionStorage):
         if limit is not None:
             params.update(limit=limit, top=offset + limit)
         stmt = _inbox_statement(limit is not None, before is not None)
-        return [_record(row) for row in self._read(stmt, params)]
+        return _records(self._read(stmt, params))
 
     def inbox_count(self, recipient, after=None):
         params = dict(_params('recipient', recipient), after=after)
@@ -219,7 +246,7 @@ class SQLAStorage(Storage, SubscriptionStorage):
         present, verb, params = self._stream_params(where)
         params.update(offset=offset, limit=limit, **_cursor_params(before))
         stmt = _stream_statement(present, verb, limit is not None, before is not None)
-        return [_record(row) for row in self._read(stmt, params)]
+        return _records(self._read(stmt, params))
 
     def stream_count(self, where):
         present, verb, params = self._stream_params(where)
@@ -227,26 +254,16 @@ class SQLAStorage(Storage, SubscriptionStorage):
 
     def recipients_of(self, action_ids):
         found = {}
-        stmt = select(
-            deliveries.c.action_id, deliveries.c.recipient_type, deliveries.c.recipient_id
-        )
-        for row in self._run(stmt.where(deliveries.c.action_id.in_(list(action_ids)))):
+        for row in self._read(RECIPIENTS_OF, {'ids': list(action_ids)}):
             found.setdefault(row.action_id, []).append(Ref(row.recipient_type, row.recipient_id))
         return found
 
     def visible(self, recipient, action_ids):
-        ids = list(action_ids)
-        direct = select(deliveries.c.action_id, deliveries.c.timestamp).where(
-            _is(deliveries, 'recipient', recipient), deliveries.c.action_id.in_(ids)
-        )
-        bcast = select(actions.c.id, actions.c.timestamp).where(
-            actions.c.broadcast == true(), actions.c.id.in_(ids)
-        )
-        return {row[0]: row[1] for row in self._run(union_all(direct, bcast))}
+        params = dict(_params('recipient', recipient), ids=list(action_ids))
+        return {row[0]: row[1] for row in self._read(VISIBLE, params)}
 
     def seen_state(self, recipient):
-        stmt = select(seen.c.last_seen, seen.c.read_until).where(_is(seen, 'recipient', recipient))
-        row = self._run(stmt).first()
+        row = self._read(SEEN_STATE, _params('recipient', recipient)).first()
         return SeenState() if row is None else SeenState(row.last_seen, row.read_until)
 
     def _insert_or(self, model):
@@ -280,10 +297,8 @@ class SQLAStorage(Storage, SubscriptionStorage):
             self._run(insert(SeenTable).values(**key, **values))
 
     def read_marks(self, recipient, action_ids):
-        stmt = select(reads.c.action_id).where(
-            _is(reads, 'recipient', recipient), reads.c.action_id.in_(list(action_ids))
-        )
-        return set(self._run(stmt).scalars())
+        params = dict(_params('recipient', recipient), ids=list(action_ids))
+        return set(self._read(READ_MARKS, params).scalars())
 
     def add_read_marks(self, recipient, marks):
         if marks:
@@ -293,10 +308,8 @@ class SQLAStorage(Storage, SubscriptionStorage):
             self._run(insert(ReadMark) if upsert is None else upsert.on_conflict_do_nothing(), rows)
 
     def count_read_marks(self, recipient, after):
-        stmt = select(func.count()).select_from(reads).where(_is(reads, 'recipient', recipient))
-        if after is not None:
-            stmt = stmt.where(reads.c.timestamp > after)
-        return self._run(stmt).scalar_one()
+        stmt = _read_mark_count_statement(after is not None)
+        return self._read(stmt, dict(_params('recipient', recipient), after=after)).scalar_one()
 
     def drop_read_marks(self, recipient, until):
         old = reads.c.timestamp <= until
@@ -304,11 +317,8 @@ class SQLAStorage(Storage, SubscriptionStorage):
         self.session.execute(stmt, execution_options={'synchronize_session': False})
 
     def newest_visible(self, recipient):
-        direct = select(func.max(deliveries.c.timestamp)).where(
-            _is(deliveries, 'recipient', recipient)
-        )
-        bcast = select(func.max(actions.c.timestamp)).where(actions.c.broadcast == true())
-        found = [self._run(stmt).scalar() for stmt in (direct, bcast)]
+        params = _params('recipient', recipient)
+        found = [self._read(stmt, params).scalar() for stmt in NEWEST_VISIBLE]
         found = [ts for ts in found if ts is not None]
         return max(found) if found else None
 
