@@ -94,18 +94,18 @@ class Bench:
         return actions
 
     def w(self, actor, recipients):
-        action = am.create(actor, VERBS[0], target=self.posts[0], recipients=recipients)
-        self._undo_w(action)
+        self._written = am.create(actor, VERBS[0], target=self.posts[0], recipients=recipients)
 
-    def _undo_w(self, action):
+    def undo_w(self):
+        """Take the last write back (SQL: roll back), so the dataset stays as loaded."""
         if self.sql:
             self.host.abort()
             return
         if self.host.backend in SLOW_BUDGET:
             return  # a delete scans all of mim: writes are measured last, and left
         db = self.host.db
-        db.activitystream_deliveries.delete_many({'action_id': action.id})
-        db.activitystream_actions.delete_one({'_id': action.id})
+        db.activitystream_deliveries.delete_many({'action_id': self._written.id})
+        db.activitystream_actions.delete_one({'_id': self._written.id})
 
     # -- the floor's ----------------------------------------------------------
 
@@ -146,23 +146,37 @@ class Bench:
     def fw(self, recipients):
         ids = [self.floor_id(u) for u in recipients]
         self.floor.deliver(ids, datetime.utcnow(), 10**12)
-        self.floor.rollback()
 
     # -- measuring ------------------------------------------------------------
 
-    def pair(self, ours, floor, args, rounds=None, after=None):
-        """Warm both up, then time ours and the floor's, round after round."""
+    def pair(self, ours, floor, args, rounds=None, undo=None):
+        """Warm both up, then time ours and the floor's call after call, alternating.
+
+        Alternating call by call (and who goes first) spreads any noise from
+        the machine over both sides; ``undo`` = (ours, floor) runs untimed after
+        each write.
+        """
         rounds = rounds or self.rounds
+        undo_ours, undo_floor = undo or (None, None)
         if self.host.backend not in SLOW_BUDGET:  # mim has no cache to warm
             # a full pass each: whoever goes first must not pay the cold pages of both
-            timed(ours, args, 1, self.budget_s / 2, after, min_samples=1)
-            timed(floor, args, 1, self.budget_s / 2, min_samples=1)
+            timed(ours, args, 1, self.budget_s / 2, undo_ours, min_samples=1)
+            timed(floor, args, 1, self.budget_s / 2, undo_floor, min_samples=1)
         self.host.abort()
         ours_ms, floor_ms = [], []
-        for _ in range(rounds):
-            ours_ms += timed(ours, args, 1, self.budget_s / rounds, after)
-            self.host.abort()
-            floor_ms += timed(floor, args, 1, self.budget_s / rounds)
+        started = time.perf_counter()
+        calls = [a for _ in range(rounds) for a in args]
+        for n, a in enumerate(calls):
+            sides = [(ours, ours_ms, undo_ours), (floor, floor_ms, undo_floor)]
+            for fn, samples, after in sides if n % 2 == 0 else sides[::-1]:
+                t0 = time.perf_counter()
+                fn(*a)
+                samples.append((time.perf_counter() - t0) * 1000)
+                if after is not None:
+                    after()
+            if time.perf_counter() - started > self.budget_s and n + 1 >= MIN_SAMPLES:
+                break
+        self.host.abort()
         return _compare(stats(ours_ms), stats(floor_ms))
 
     def reads(self, picked, with_r=True):
@@ -191,6 +205,7 @@ class Bench:
                 lambda rs, a=actor: self.w(a, rs),
                 self.fw,
                 [(recipients,)] * 10,
+                undo=(self.undo_w, self.floor.rollback),
             )
             found[name]['recipients'] = len(recipients)
         return found
@@ -255,6 +270,7 @@ class Bench:
         ``am`` (everything) / our exact SQL and parameters through SQLAlchemy's
         ``exec_driver_sql`` (no statement building, compiling or ORM) / the same
         through the raw DBAPI cursor (the database's cost of our SQL) / the floor.
+        The four alternate call by call, like :meth:`pair`.
         """
         if not self.sql:
             return {}
@@ -266,50 +282,57 @@ class Bench:
             ('Q2', self.q2, self.fq2, [(u,) for u in users]),
             ('W_2000', self.w, lambda _, rs: self.fw(rs), [(actor, to_2000)] * 10),
         )
-        for name, ours, floor, calls in questions:
-            sent = []
-            for call in calls:
-                with self.host.statements() as seen:
-                    ours(*call)
-                sent.append((seen,))
-            self.host.abort()
-            writes = name.startswith('W')
-            both = self.pair(ours, floor, calls)
-            found[name] = {
-                'am': both['ours']['p50'],
-                'sqlalchemy exec_driver_sql': self._replay(sent, writes, raw=False),
-                'raw DBAPI cursor, our SQL': self._replay(sent, writes, raw=True),
-                'floor SQL': both['floor']['p50'],
-            }
-        self.host.abort()
+        sa_conn = self.host.engine.connect()
+        raw_cur = self.floor.conn.cursor()
+        try:
+            for name, ours, floor, calls in questions:
+                sent = []
+                for call in calls:
+                    with self.host.statements() as seen:
+                        ours(*call)
+                    sent.append(seen)
+                    self.host.abort()
+                writes = name.startswith('W')
+                layers = self._layers(ours, floor, calls, sent, writes, sa_conn, raw_cur)
+                found[name] = self._race(layers, len(calls))
+                sa_conn.rollback()
+                self.floor.rollback()
+                self.host.abort()
+        finally:
+            sa_conn.close()
         return found
 
-    def _replay(self, sent, writes, raw):
-        """p50 of sending the captured statements again, as they were sent."""
-        conn = self.floor.conn if raw else self.host.engine.connect()
-        cur = conn.cursor() if raw else None
+    def _layers(self, ours, floor, calls, sent, writes, sa_conn, raw_cur):
+        """{layer: (fn(call index), undo)} for one question."""
+        undo_floor = self.floor.rollback if writes else None
+        return {
+            'am': (lambda n: ours(*calls[n]), self.undo_w if writes else None),
+            'sqlalchemy exec_driver_sql': (
+                lambda n: _replay(sa_conn.exec_driver_sql, sent[n], writes),
+                sa_conn.rollback if writes else None,
+            ),
+            'raw DBAPI cursor, our SQL': (
+                lambda n: _replay(_raw(raw_cur), sent[n], writes),
+                undo_floor,
+            ),
+            'floor SQL': (lambda n: floor(*calls[n]), undo_floor),
+        }
 
-        def run(statements):
-            new_id = None  # a replayed action gets a new id: its deliveries must follow
-            for sql, params, _ in statements:
-                # SQLAlchemy's insertmanyvalues flags its one batched statement executemany
-                many = isinstance(params, list) and isinstance(params[0], (tuple, list, dict))
-                params = _rebind(params, new_id)
-                if raw:
-                    (cur.executemany if many else cur.execute)(sql, params)
-                    rows = cur.fetchall() if cur.description else None
-                else:
-                    result = conn.exec_driver_sql(sql, params)
-                    rows = result.fetchall() if not many and result.returns_rows else None
-                if writes and rows and new_id is None:
-                    new_id = rows[0][0]
-
-        try:
-            return stats(timed(run, sent, 1, self.budget_s, after=conn.rollback))['p50']
-        finally:
-            conn.rollback()
-            if not raw:
-                conn.close()
+    def _race(self, layers, count):
+        """p50 of each {name: (fn(n), undo)} over calls 0..count-1, rotating who goes first."""
+        samples = {name: [] for name in layers}
+        items = list(layers.items())
+        for rnd in range(self.rounds + 1):  # the first round warms up
+            for n in range(count):
+                k = n % len(items)
+                for name, (fn, undo) in items[k:] + items[:k]:
+                    t0 = time.perf_counter()
+                    fn(n)
+                    if rnd:
+                        samples[name].append((time.perf_counter() - t0) * 1000)
+                    if undo is not None:
+                        undo()
+        return {name: stats(ms)['p50'] for name, ms in samples.items()}
 
     def profile(self, picked, top=25):
         """cProfile of our Q1 and Q2: where the time goes, and how much is the driver's."""
@@ -317,18 +340,19 @@ class Bench:
         args = [self.users[i] for i in picked[: self.profile_users]]
         actor, _, to_2000 = self._writers()
         writes = [(actor, to_2000)] * min(5, len(args))
-        for name, fn, calls in (
-            ('Q1', self.q1, [(u,) for u in args]),
-            ('Q2', self.q2, [(u,) for u in args]),
-            ('R', self.r, [(u,) for u in args]),
-            ('W_2000', self.w, writes),
+        for name, fn, calls, undo in (
+            ('Q1', self.q1, [(u,) for u in args], self.host.abort),
+            ('Q2', self.q2, [(u,) for u in args], self.host.abort),
+            ('R', self.r, [(u,) for u in args], self.host.abort),
+            ('W_2000', self.w, writes, self.undo_w),
         ):
             self.host.abort()
             prof = cProfile.Profile()
-            prof.enable()
             for call in calls:
+                prof.enable()
                 fn(*call)
-            prof.disable()
+                prof.disable()
+                undo()
             found[name] = _profile_summary(prof, len(calls), top)
         self.host.abort()
         return found
@@ -336,6 +360,29 @@ class Bench:
     def close(self):
         self.host.abort()
         self.floor.close()
+
+
+def _raw(cursor):
+    """exec_driver_sql's shape on a raw DBAPI cursor: rows come back as a list."""
+
+    def execute(sql, params):
+        many = isinstance(params, list) and isinstance(params[0], (tuple, list, dict))
+        (cursor.executemany if many else cursor.execute)(sql, params)
+        return cursor.fetchall() if cursor.description else None
+
+    return execute
+
+
+def _replay(execute, statements, writes):
+    """Send captured (sql, params, executemany) again, in order, fetching what returns rows."""
+    new_id = None  # a replayed action gets a new id: its deliveries must follow
+    for sql, params, _ in statements:
+        result = execute(sql, _rebind(params, new_id))
+        rows = result if isinstance(result, list) or result is None else None
+        if rows is None and result is not None and result.returns_rows:
+            rows = result.fetchall()
+        if writes and rows and new_id is None:
+            new_id = rows[0][0]
 
 
 def _rebind(params, action_id):
