@@ -59,6 +59,6 @@ $(BENCH_STAMP): $(STAMP) pyproject.toml
 bench: $(BENCH_STAMP)
 	$(PY) -m bench --size seed --backends $(BENCH_BACKENDS) --scaling $(BENCH_ARGS)
 
-# small size (6k users, 50k activities), every backend: a few minutes
+# small size (6k users, 50k activities), every backend, 500 users in one round: ~3 minutes
 bench-small: $(BENCH_STAMP)
-	$(PY) -m bench --size small --backends $(BENCH_BACKENDS) --rounds 1 $(BENCH_ARGS)
+	$(PY) -m bench --size small --backends $(BENCH_BACKENDS) --users 500 --rounds 1 $(BENCH_ARGS)

@@ -33,6 +33,9 @@ def parse(argv):
     p.add_argument('--skip-load', action='store_true', help='reuse a database loaded earlier')
     p.add_argument('--scaling', action='store_true', help='also Q1/Q2 at tiny, small and seed')
     p.add_argument('--report', help='Markdown output (default: docs/benchmarks.md at seed size)')
+    p.add_argument(
+        '--report-only', action='store_true', help="write the report from the last runs' JSON"
+    )
     p.add_argument('--worker', nargs=3, metavar=('BACKEND', 'SIZE', 'MODE'), help=argparse.SUPPRESS)
     return p.parse_args(argv)
 
@@ -123,6 +126,9 @@ def main(argv=None):
     from . import report
 
     todo = jobs(args)
+    if args.report_only:
+        runs = [json.loads(run_path(*job).read_text()) for job in todo]
+        return report.write(args, runs, sum(r['phases_s']['total'] for r in runs))
     passed = [
         '--users', str(args.users), '--rounds', str(args.rounds), '--budget', str(args.budget),
     ] + (['--skip-load'] if args.skip_load else [])  # fmt: skip

@@ -91,6 +91,11 @@ class Dataset:
             'inbox_median': int(np.median(inbox)),
         }
 
+    def unseen_broadcasts(self):
+        """Median over users of the broadcasts newer than their last-seen time (part of Q2)."""
+        newest_first = np.sort(self.act_ms[self.act_broadcast])
+        return int(np.median(np.searchsorted(newest_first, self.last_seen_ms)))
+
     def timestamp(self, ms):
         return END - timedelta(milliseconds=int(ms))
 

@@ -15,6 +15,8 @@ import sqlite3
 import subprocess
 from importlib import metadata
 
+from .dataset import generate
+
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 RESULTS = ROOT / 'bench' / 'results'
 CHART = ROOT / 'docs' / 'benchmark-scaling.png'
@@ -127,8 +129,10 @@ def targets(runs, size):
         if {'tiny', 'seed'} <= set(by_size):
             for q in ('Q1', 'Q2'):
                 growth = by_size['seed'][q]['ours']['p50'] / by_size['tiny'][q]['ours']['p50']
+                floor = by_size['seed'][q]['floor']['p50'] / by_size['tiny'][q]['floor']['p50']
+                measured = f'{_x(growth)} (floor {_x(floor)})'
                 found.append(
-                    (f'{backend} {q} p50 growth tiny -> seed < 1.5x', _x(growth), growth < 1.5)
+                    (f'{backend} {q} p50 growth tiny -> seed < 1.5x', measured, growth < 1.5)
                 )
     for backend, run in full.items():
         n = run['statements']['R']
@@ -263,13 +267,21 @@ def _scaling_section(runs):
                 rows.append(
                     [backend, size, f'{r["deliveries"]:,}',
                      _ms(r['Q1']['ours']['p50']), _ms(r['Q1']['floor']['p50']),
-                     _ms(r['Q2']['ours']['p50']), _ms(r['Q2']['floor']['p50'])]
+                     _ms(r['Q2']['ours']['p50']), _ms(r['Q2']['floor']['p50']),
+                     generate(size).unseen_broadcasts()]
                 )  # fmt: skip
     if not rows:
         return ''
     headers = ['backend', 'size', 'deliveries', 'Q1 ours p50', 'Q1 floor p50', 'Q2 ours p50']
-    table = _table(headers + ['Q2 floor p50'], rows)
-    return f'## Scaling (p50 ms)\n\n{table}\n\n![p50 latency against size]({CHART.name})\n'
+    table = _table(headers + ['Q2 floor p50', 'median unseen broadcasts'], rows)
+    note = (
+        'Q2 counts what a user has not seen, broadcasts included: with 10x the activities '
+        'in the same 90 days, 10x the broadcasts fall after a given last-seen time, so its '
+        'answer (an index range, for us and the floor alike) grows with the size.'
+    )
+    return (
+        f'## Scaling (p50 ms)\n\n{table}\n\n{note}\n\n![p50 latency against size]({CHART.name})\n'
+    )
 
 
 def chart(runs, path=CHART):
