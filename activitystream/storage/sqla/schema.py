@@ -15,11 +15,13 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    PrimaryKeyConstraint,
     String,
     Unicode,
     UnicodeText,
 )
 from sqlalchemy.orm import declarative_base
+from sqlalchemy.sql import true
 
 DeclarativeBase = declarative_base()
 
@@ -52,7 +54,14 @@ class Action(DeclarativeBase):
         Index('ix_activitystream_actions_target', target_type, target_id, timestamp, id),
         Index('ix_activitystream_actions_obj', action_obj_type, action_obj_id, timestamp, id),
         Index('ix_activitystream_actions_verb', verb, timestamp, id),
-        Index('ix_activitystream_actions_broadcast', broadcast, timestamp, id),
+        # partial: the newest broadcasts, in an index as small as their number
+        Index(
+            'ix_activitystream_actions_broadcast',
+            timestamp,
+            id,
+            postgresql_where=broadcast == true(),
+            sqlite_where=broadcast == true(),
+        ),
         Index('ix_activitystream_actions_timestamp', timestamp, id),
     )
 
@@ -60,27 +69,31 @@ class Action(DeclarativeBase):
 class Delivery(DeclarativeBase):
     """One row per (action, recipient), with a copy of the action's timestamp.
 
-    The copy makes "latest N for R" and "how many since T for R" single index
-    range scans on (recipient_type, recipient_id, timestamp).
+    The primary key is the inbox order itself, (recipient, timestamp,
+    action): "latest N for R" and "how many since T for R" are range scans
+    of it, and a write to N recipients maintains one wide index, not two.
+    It is unique exactly when (action, recipient) is, the timestamp being the
+    action's. No foreign key: the package is the only writer, and a check per
+    delivered row would slow the fan-out.
     """
 
     __tablename__ = 'activitystream_deliveries'
 
-    action_id = Column(
-        ActionId, ForeignKey('activitystream_actions.id', ondelete='CASCADE'), primary_key=True
-    )
-    recipient_type = Column(String(TYPE_LEN), primary_key=True)
-    recipient_id = Column(String(ID_LEN), primary_key=True)
+    recipient_type = Column(String(TYPE_LEN), nullable=False)
+    recipient_id = Column(String(ID_LEN), nullable=False)
     timestamp = Column(DateTime, nullable=False)
+    action_id = Column(ActionId, nullable=False)
 
     __table_args__ = (
-        Index(
-            'ix_activitystream_deliveries_inbox',
+        PrimaryKeyConstraint(
             recipient_type,
             recipient_id,
             timestamp,
             action_id,
+            name='pk_activitystream_deliveries',
         ),
+        Index('ix_activitystream_deliveries_action', action_id),
+        {'sqlite_with_rowid': False},
     )
 
 

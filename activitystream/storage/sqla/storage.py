@@ -219,7 +219,9 @@ class SQLAStorage(Storage, SubscriptionStorage):
             for r in a.recipients or ()
         ]
         if delivered:
-            self.session.execute(insert(Delivery), delivered, execution_options=opts)
+            # Core on the same connection: the ORM insert above already told
+            # zope.sqlalchemy this transaction writes
+            self.session.connection().execute(insert(deliveries), delivered, execution_options=opts)
         return ids
 
     def inbox(self, recipient, limit, offset, before=None):
