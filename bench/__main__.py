@@ -58,7 +58,8 @@ def worker(args):
     out['loadavg_at_start'] = os.getloadavg()  # other work on the machine skews the numbers
     meta = host.read_meta() if args.skip_load else None
     wanted = data.summary()
-    if meta is None or any(meta.get(k) != wanted[k] for k in ('seed', 'size', 'deliveries')):
+    same = ('seed', 'size', 'deliveries', 'unseen_median')  # unseen: the last-seen times
+    if meta is None or any(meta.get(k) != wanted[k] for k in same):
         print(f'[{backend}/{size}] loading {wanted}', flush=True)
         meta = load(host, data)
         out['loaded'] = True

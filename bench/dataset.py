@@ -5,6 +5,18 @@ a Zipf law, so a few actors have thousands of followers and most have a
 handful. Activities are spread uniformly over actors and 90 days and each is
 delivered to its actor's followers, so deliveries ~ activities x 10. Every
 number comes from one seeded generator: the same flags give the same rows.
+
+Each user's ``last_activity_seen`` lies an exponentially distributed time before
+the end, with a mean that scales inversely with the activity density:
+MEAN_UNSEEN_DAYS x (seed activities / this size's activities), capped at the
+90-day span. Why: a user opens the menu after about the same number of new
+notifications whatever the site's size, so a user's expected number of unseen
+notifications must be the same at every size; with one fixed window, a 10x
+larger site gives a 10x larger unseen range, and the Q2 scaling measurement
+would measure that range instead of the cost of the tables' size. (The tiny
+size hits the cap: its users have fewer notifications in 90 days than the
+others have unseen, so its unseen count is lower; the report gives the median
+per size.)
 """
 
 import dataclasses
@@ -21,11 +33,12 @@ SIZES = {
 }
 SEED = 20260101
 END = datetime(2026, 1, 1)  # the dataset's "now": timestamps fall in the 90 days before
-SPAN_MS = 90 * 24 * 3600 * 1000
+DAY_MS = 24 * 3600 * 1000
+SPAN_MS = 90 * DAY_MS
 MEAN_FOLLOWS = 10
 ZIPF_S = 0.7  # popularity skew over actors: the top one gets ~1% of all follows
 BROADCAST_SHARE = 0.02
-MEAN_UNSEEN_DAYS = 3
+MEAN_UNSEEN_DAYS = 3  # at the seed size; other sizes scale it, see unseen_window_ms
 VERBS = ('posted', 'commented', 'liked', 'mentioned')
 VERB_P = (0.15, 0.45, 0.3, 0.1)
 CHUNK = 2000
@@ -89,12 +102,37 @@ class Dataset:
             'actors_with_1000_followers': int((followers >= 1000).sum()),
             'inbox_max': int(inbox.max()),
             'inbox_median': int(np.median(inbox)),
+            'unseen_window_mean_days': round(unseen_window_ms(self.n_activities) / DAY_MS, 2),
+            'last_seen_capped_share': round(float((self.last_seen_ms >= SPAN_MS).mean()), 3),
+            'unseen_median': int(np.median(self.unseen_per_user())),
+            'unseen_broadcasts_median': self.unseen_broadcasts(),
         }
+
+    def unseen_broadcasts_per_user(self):
+        """Per user, the broadcasts newer than their last-seen time (part of Q2's answer)."""
+        newest_first = np.sort(self.act_ms[self.act_broadcast])
+        return np.searchsorted(newest_first, self.last_seen_ms)
+
+    def unseen_inbox_per_user(self):
+        """Per user, the deliveries newer than their last-seen time (the rest of Q2's answer)."""
+        direct = ~self.act_broadcast
+        actor, ms = self.act_actor[direct], self.act_ms[direct]
+        # one sorted key per activity, (actor, ms before END): an actor's activities newer
+        # than a time t are the keys in [actor * SPAN, actor * SPAN + t)
+        keys = np.sort(actor.astype(np.int64) * (SPAN_MS + 1) + ms)
+        base = self.followee.astype(np.int64) * (SPAN_MS + 1)
+        per_edge = np.searchsorted(keys, base + self.last_seen_ms[self.follower]) - np.searchsorted(
+            keys, base
+        )
+        return np.bincount(self.follower, weights=per_edge, minlength=self.n_users).astype(np.int64)
+
+    def unseen_per_user(self):
+        """Per user, what ``am.count_not_seen_by_recipient`` answers (inbox + broadcasts)."""
+        return self.unseen_inbox_per_user() + self.unseen_broadcasts_per_user()
 
     def unseen_broadcasts(self):
         """Median over users of the broadcasts newer than their last-seen time (part of Q2)."""
-        newest_first = np.sort(self.act_ms[self.act_broadcast])
-        return int(np.median(np.searchsorted(newest_first, self.last_seen_ms)))
+        return int(np.median(self.unseen_broadcasts_per_user()))
 
     def timestamp(self, ms):
         return END - timedelta(milliseconds=int(ms))
@@ -105,6 +143,16 @@ class Dataset:
         rng = np.random.default_rng(seed)
         others = [int(i) for i in rng.permutation(self.n_users) if int(i) not in heaviest]
         return (heaviest + others)[: min(count, self.n_users)]
+
+
+def unseen_window_ms(n_activities):
+    """Mean time since a user's last look, inverse to the activity density, capped at 90 days.
+
+    So that a user's expected number of unseen notifications is the same at
+    every size (see the module's docstring).
+    """
+    seed_activities = SIZES['seed'][1]
+    return min(MEAN_UNSEEN_DAYS * DAY_MS * seed_activities / n_activities, SPAN_MS)
 
 
 def generate(size, seed=SEED):
@@ -130,8 +178,7 @@ def generate(size, seed=SEED):
     mentioned = rng.integers(0, n_users, n_acts)
     act_obj = np.where(act_verb == VERBS.index('mentioned'), mentioned, -1)
     act_broadcast = rng.random(n_acts) < BROADCAST_SHARE
-    day_ms = 24 * 3600 * 1000
-    last_seen = rng.exponential(MEAN_UNSEEN_DAYS * day_ms, n_users).astype(np.int64)
+    last_seen = rng.exponential(unseen_window_ms(n_acts), n_users).astype(np.int64)
     return Dataset(
         size=size,
         seed=seed,
