@@ -93,6 +93,7 @@ class Action:
         self._extra = record.extra
         self.timestamp = record.timestamp
         self.broadcast = record.broadcast
+        self.public = record.public
 
     def __repr__(self):
         return f'<Action {self.id} {self.actor_ref.type}:{self.actor_ref.id} {self.verb!r}>'

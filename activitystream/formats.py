@@ -110,7 +110,7 @@ def _as2_object(ref, entity, base_url):
 
 
 def as2_activity(action, base_url):
-    """One action as an AS2 Activity; ``to`` is Public for broadcasts only."""
+    """One action as an AS2 Activity; ``to`` is Public for public actions only."""
     doc = {
         'id': f'urn:activitystream:action:{action.id}',
         'type': as2_type(action.verb),
@@ -127,7 +127,7 @@ def as2_activity(action, base_url):
             doc[key] = _as2_object(ref, entity, base_url)
     if action.description:
         doc['content'] = action.description
-    if action.broadcast:
+    if action.public:
         doc['to'] = [AS2_PUBLIC]
     return doc
 

@@ -15,15 +15,19 @@ from . import model, redis_client
 
 log = logging.getLogger(__name__)
 
-PREFIX = 'activitystream:changed:'
-EVERYONE = PREFIX + '*'
+EVERYONE = '*'
 RETRY_AFTER = 30  # seconds to leave a Redis that failed alone
 
 _down_until = {}
 
 
 def channel(ref):
-    return f'{PREFIX}{ref.type}:{ref.id}'
+    """The channel of ``ref`` (or EVERYONE) under the ``redis_prefix`` option.
+
+    Sites sharing a Redis do not hear each other.
+    """
+    name = EVERYONE if ref is EVERYONE else f'{ref.type}:{ref.id}'
+    return f'{model.options().get("redis_prefix", "activitystream")}:changed:{name}'
 
 
 def _url():
@@ -61,7 +65,7 @@ def _publish(channels):
 
 def changed(refs):
     """Tell the streams of ``refs`` (None: of everyone) that their counts may have moved."""
-    channels = [EVERYONE] if refs is None else [channel(r) for r in refs]
+    channels = [channel(EVERYONE)] if refs is None else [channel(r) for r in refs]
     if channels and _url():
         model.storage().after_commit(lambda _: _publish(channels))
 
@@ -73,7 +77,7 @@ def subscribe(ref):
         return None
     try:
         pubsub = redis_client.pubsub(ignore_subscribe_messages=True)
-        pubsub.subscribe(channel(ref), EVERYONE)
+        pubsub.subscribe(channel(ref), channel(EVERYONE))
         return pubsub
     except Exception as exc:  # noqa: BLE001
         _failed(exc)

@@ -1,7 +1,7 @@
 """ActionManager: the public API of activitystream, the same on every backend.
 
-Validation, recipient handling and the seen/read rules live here, once;
-storage backends only store and query.
+Validation, recipient handling, visibility and the seen/read rules live here,
+once; storage backends only store and query.
 
 Seen and read are two watermark-based states per recipient:
 
@@ -12,12 +12,18 @@ Seen and read are two watermark-based states per recipient:
 - *read* (that notification was clicked): every action at or before the
   read-until watermark, plus those marked read one by one after it. Marking
   all read moves the watermark: one write, whatever the number of actions.
+
+Watermarks only move forward, each by one conditional write, so concurrent
+requests never undo each other. Counts look back at most ``unseen_window``
+(a plug option): what is older counts as seen and read, so a new user does not
+start with every past broadcast unseen, and a count stays a bounded index range.
 """
 
 import json
 from collections.abc import Iterable, Mapping
+from datetime import datetime
 
-from . import live, model, refs
+from . import checks, live, model, refs
 from .action import Action, Page
 from .query import ActionQuery, Source
 from .storage.base import ActionRecord, NewAction, Ref, StreamFilter
@@ -32,8 +38,11 @@ CREATE_ARGS = (
     'extra',
     'recipients',
     'timestamp',
+    'public',
 )
 MAX_VERB = 255
+# a watermark write lost to a concurrent one is tried again this many times
+WATERMARK_TRIES = 5
 
 
 def _optional_ref(obj, argname):
@@ -41,8 +50,7 @@ def _optional_ref(obj, argname):
 
 
 def _verb(verb, argname):
-    if not isinstance(verb, str):
-        raise TypeError(f'{argname} must be a string, got {type(verb).__name__}')
+    checks.text(verb, argname)
     if not verb.strip():
         raise ValueError(f'{argname} must not be empty')
     if len(verb) > MAX_VERB:
@@ -59,12 +67,21 @@ def _extra(extra, argname):
         raise TypeError(f'{argname} is not JSON-serializable: {exc}') from None
 
 
-def _action_ids(actions):
-    if isinstance(actions, Action):
-        return [actions.id]
-    if isinstance(actions, (str, bytes)) or not isinstance(actions, Iterable):
-        raise TypeError(f'actions must be a list of actions or None, got {type(actions).__name__}')
-    return [a.id if isinstance(a, Action) else a for a in actions]
+def _public(public, recipients, argname):
+    if public is None:
+        return recipients is None  # a broadcast is public, a targeted action private
+    if not isinstance(public, bool):
+        raise TypeError(f'{argname} must be True, False or None, got {type(public).__name__}')
+    return public
+
+
+def _without(actor, recipient_refs, entities):
+    """The recipients but the actor: nobody is notified of their own action."""
+    if recipient_refs is None or actor not in recipient_refs:
+        return recipient_refs, entities
+    index = recipient_refs.index(actor)
+    others = recipient_refs[:index] + recipient_refs[index + 1 :]
+    return others, entities and entities[:index] + entities[index + 1 :]
 
 
 class ActionManager:
@@ -94,8 +111,9 @@ class ActionManager:
         extra=None,
         recipients=None,
         timestamp=None,
+        public=None,
     ):
-        """Validate one action's arguments; return (NewAction, {Ref: entity})."""
+        """Validate one action's arguments; return (NewAction, {Ref: entity}, recipients)."""
         known = {}
         actor_ref = refs.ref_of(actor, prefix + 'actor')
         known[actor_ref] = actor
@@ -105,11 +123,9 @@ class ActionManager:
         target_ref = _optional_ref(target, prefix + 'target')
         obj_ref = _optional_ref(action_obj, prefix + 'action_obj')
         known.update({target_ref: target, obj_ref: action_obj})
-        if description is not None and not isinstance(description, str):
-            raise TypeError(
-                f'{prefix}description must be a string, got {type(description).__name__}'
-            )
+        checks.text(description, prefix + 'description', optional=True)
         recipient_refs, recipient_entities = refs.ref_list(recipients, prefix + 'recipients')
+        recipient_refs, recipient_entities = _without(actor_ref, recipient_refs, recipient_entities)
         when = utcnow() if timestamp is None else to_utc(timestamp, prefix + 'timestamp')
         new = NewAction(
             actor=actor_ref,
@@ -120,6 +136,7 @@ class ActionManager:
             extra=_extra(extra, prefix + 'extra'),
             timestamp=when,
             recipients=recipient_refs,
+            public=_public(public, recipients, prefix + 'public'),
         )
         known = {ref: e for ref, e in known.items() if ref is not None and not isinstance(e, Ref)}
         if recipient_entities and any(isinstance(e, Ref) for e in recipient_entities):
@@ -140,6 +157,7 @@ class ActionManager:
                 extra=new.extra,
                 timestamp=new.timestamp,
                 broadcast=new.recipients is None,
+                public=new.public,
             )
             for id_, (new, _, _) in zip(ids, prepared, strict=True)
         ]
@@ -148,6 +166,10 @@ class ActionManager:
         page.known_entities({ref: e for _, known, _ in prepared for ref, e in known.items()})
         given = zip(ids, prepared, strict=True)
         page.known_recipients({id_: rs for id_, (_, _, rs) in given if rs is not None})
+        if any(new.recipients is None for new, _, _ in prepared):
+            live.changed(None)
+        else:
+            live.changed(sorted({r for new, _, _ in prepared for r in new.recipients}))
         return page.actions
 
     def create(
@@ -160,19 +182,21 @@ class ActionManager:
         extra=None,
         recipients=None,
         timestamp=None,
+        public=None,
     ):
         """Store an action and deliver it; return it.
 
-        ``recipients=None`` is a broadcast: every recipient sees it. Bad
-        arguments raise TypeError/ValueError naming the argument, and then
-        nothing is written.
+        ``recipients=None`` is a broadcast: every recipient sees it. The actor
+        is never one of its own recipients. ``public`` says whether the public
+        streams (actor, target, object; AS2, Atom) show it: by default a
+        broadcast is public and a targeted action is not. Bad arguments raise
+        TypeError/ValueError naming the argument, and then nothing is written.
+        Open ``events`` streams of the recipients are told after the commit.
         """
         prepared = self._prepare(
-            '', actor, verb, target, action_obj, description, extra, recipients, timestamp
+            '', actor, verb, target, action_obj, description, extra, recipients, timestamp, public
         )
-        action = self._store([prepared])[0]
-        live.changed(prepared[0].recipients)
-        return action
+        return self._store([prepared])[0]
 
     def check(self, **arguments):
         """Raise what ``create(**arguments)`` would raise for them, writing nothing."""
@@ -182,8 +206,8 @@ class ActionManager:
         """Store many actions in bulk: each item is a dict of ``create``'s arguments.
 
         Every item is validated first; a bad one raises an error naming its
-        index and nothing of the batch is written. Being the import and
-        back-fill path, it pushes no live updates: open pages catch up by polling.
+        index and nothing of the batch is written. Open ``events`` streams of
+        the recipients are told once each, after the commit.
         """
         if isinstance(items, (str, bytes, Mapping)) or not isinstance(items, Iterable):
             raise TypeError(f'items must be a list of dicts, got {type(items).__name__}')
@@ -215,7 +239,8 @@ class ActionManager:
 
         def read_state(ids):
             state = storage.seen_state(ref)
-            return self._last_seen(recipient, state), state.read_until, storage.read_marks(ref, ids)
+            last_seen = self._since(self._last_seen(recipient, state))
+            return last_seen, self._since(state.read_until), storage.read_marks(ref, ids)
 
         return self._query(
             lambda limit, offset, before: storage.inbox(ref, limit, offset, before),
@@ -223,13 +248,31 @@ class ActionManager:
             read_state,
         )
 
-    def get_actions(self, actor=None, target=None, action_obj=None, verb=None, limit=None):
-        """The stream of an actor, a target, an object and/or a verb, newest first."""
+    def get_actions(
+        self,
+        actor=None,
+        target=None,
+        action_obj=None,
+        verb=None,
+        limit=None,
+        viewer=None,
+        everything=False,
+    ):
+        """The stream of an actor, a target, an object and/or a verb, newest first.
+
+        It holds the public actions, plus those ``viewer`` (an entity, say the
+        logged-in user) did or received; ``everything=True`` shows private
+        actions too, for code that has checked who may see them.
+        """
+        if not isinstance(everything, bool):
+            raise TypeError(f'everything must be True or False, got {type(everything).__name__}')
         where = StreamFilter(
             actor=_optional_ref(actor, 'actor'),
             target=_optional_ref(target, 'target'),
             action_obj=_optional_ref(action_obj, 'action_obj'),
             verb=None if verb is None else _verb(verb, 'verb'),
+            viewer=_optional_ref(viewer, 'viewer'),
+            everything=everything,
         )
         storage = self.storage
         query = self._query(
@@ -239,6 +282,11 @@ class ActionManager:
         return query if limit is None else query.limit(limit)
 
     # -- seen --------------------------------------------------------------
+
+    def _since(self, watermark: datetime | None) -> datetime:
+        """Where counting starts: the watermark, but no further back than the window."""
+        start = utcnow() - model.options()['unseen_window']
+        return start if watermark is None or watermark < start else watermark
 
     def _seen_attribute(self, recipient):
         name = model.options().get('seen_attribute', 'last_activity_seen')
@@ -258,68 +306,116 @@ class ActionManager:
             return self._last_seen(recipient, None)
         return self.storage.seen_state(ref).last_seen
 
-    def mark_seen(self, recipient, until=None):
-        """Set the last-seen time of ``recipient`` (default: now); return the previous one.
+    def _advance(self, read, write, until):
+        """Move a watermark forward to ``until``: (moved, the value before).
 
-        Actions at or before it are seen. Times have millisecond steps, so an
-        action stamped in the very millisecond of the call counts as seen.
+        ``read()`` gives the stored value, ``write(until, expected)`` moves it
+        only if it is still ``expected``; lost to a concurrent write, try again.
+        """
+        for _ in range(WATERMARK_TRIES):
+            current = read()
+            before = None if current is None else to_utc(current, 'watermark')
+            if before is not None and before >= until:
+                return False, before
+            if write(until, current):
+                return True, before
+        return False, before
+
+    def _advance_last_seen(self, recipient, ref, until):
+        storage, attr = self.storage, self._seen_attribute(recipient)
+        if attr is not None:
+            return self._advance(
+                lambda: storage.entity_attribute(recipient, attr),
+                lambda when, expected: storage.advance_entity_attribute(
+                    recipient, attr, when, expected
+                ),
+                until,
+            )
+        return self._advance(
+            lambda: storage.seen_state(ref).last_seen,
+            lambda when, expected: storage.advance_seen_state(ref, 'last_seen', when, expected),
+            until,
+        )
+
+    def mark_seen(self, recipient, until=None):
+        """Mark the notifications of ``recipient`` seen up to ``until``; return the previous time.
+
+        ``until`` (default: now) is capped at the newest notification the
+        recipient has, so what arrives later stays unseen, and the last-seen
+        time never moves back. Actions at or before it are seen.
         """
         ref = refs.ref_of(recipient, 'recipient')
-        until = utcnow() if until is None else to_utc(until, 'until')
-        storage = self.storage
-        attr = self._seen_attribute(recipient)
-        if attr is not None:
-            previous = self._last_seen(recipient, None)
-            setattr(recipient, attr, until)
-            storage.flush_entity(recipient)
-        else:
-            state = storage.seen_state(ref)
-            previous, state.last_seen = state.last_seen, until
-            storage.save_seen_state(ref, state)
-        live.changed([ref])
+        until = None if until is None else to_utc(until, 'until')
+        newest = self.storage.newest_visible(ref)
+        if newest is None:
+            return self.last_seen(recipient)
+        moved, previous = self._advance_last_seen(
+            recipient, ref, newest if until is None else min(until, newest)
+        )
+        if moved:
+            live.changed([ref])
         return previous
 
     def count_not_seen_by_recipient(self, recipient):
         """How many actions visible to ``recipient`` are newer than its last-seen time."""
         ref = refs.ref_of(recipient, 'recipient')
-        return self.storage.inbox_count(ref, self.last_seen(recipient))
+        return self.storage.inbox_count(ref, self._since(self.last_seen(recipient)))
 
     # -- read --------------------------------------------------------------
 
     def _unread(self, ref, read_until):
-        storage = self.storage
-        return storage.inbox_count(ref, read_until) - storage.count_read_marks(ref, read_until)
+        storage, since = self.storage, self._since(read_until)
+        return storage.inbox_count(ref, since) - storage.count_read_marks(ref, since)
 
     def count_unread_by_recipient(self, recipient):
         """How many actions visible to ``recipient`` it has not read. Exact, no cap."""
         ref = refs.ref_of(recipient, 'recipient')
         return self._unread(ref, self.storage.seen_state(ref).read_until)
 
+    def _action_ids(self, actions):
+        """Storage ids of ``actions`` (Actions or ids); errors name the bad item."""
+        if isinstance(actions, Action):
+            return [actions.id]
+        if isinstance(actions, (str, bytes)) or not isinstance(actions, Iterable):
+            raise TypeError(
+                f'actions must be a list of actions or None, got {type(actions).__name__}'
+            )
+        ids = []
+        for index, action in enumerate(actions):
+            try:
+                ids.append(self.storage.action_id(getattr(action, 'id', action)))
+            except ValueError:
+                raise ValueError(f'actions[{index}] is not an action or an action id') from None
+        return ids
+
     def mark_read(self, recipient, actions=None):
         """Mark ``actions`` (all when None, broadcasts included) read; return how many changed.
 
-        Actions not visible to ``recipient`` are left alone.
+        Only what this very call changed is counted: two requests marking the
+        same action count it once. Actions not visible to ``recipient`` are left alone.
         """
         ref = refs.ref_of(recipient, 'recipient')
         storage = self.storage
-        state = storage.seen_state(ref)
         if actions is None:
-            changed = self._unread(ref, state.read_until)
-            newest = storage.newest_visible(ref)
-            if newest is not None and (state.read_until is None or newest > state.read_until):
-                state.read_until = newest
-                storage.save_seen_state(ref, state)
-                storage.drop_read_marks(ref, newest)
-            return changed
-        visible = storage.visible(ref, _action_ids(actions))
-        unread = {
-            id_: ts
-            for id_, ts in visible.items()
-            if state.read_until is None or ts > state.read_until
-        }
+            return self._mark_all_read(ref)
+        ids = self._action_ids(actions)
+        since = self._since(storage.seen_state(ref).read_until)
+        unread = {id_: ts for id_, ts in storage.visible(ref, ids).items() if ts > since}
         new = set(unread) - storage.read_marks(ref, unread)
-        storage.add_read_marks(ref, {id_: unread[id_] for id_ in new})
-        return len(new)
+        return len(storage.add_read_marks(ref, {id_: unread[id_] for id_ in new}))
+
+    def _mark_all_read(self, ref):
+        storage = self.storage
+        newest = storage.newest_visible(ref)
+        for _ in range(WATERMARK_TRIES):
+            read_until = storage.seen_state(ref).read_until
+            if newest is None or (read_until is not None and read_until >= newest):
+                return 0
+            changed = self._unread(ref, read_until)
+            if storage.advance_seen_state(ref, 'read_until', newest, read_until):
+                storage.drop_read_marks(ref, newest)
+                return changed
+        return 0
 
 
 am = ActionManager()

@@ -7,6 +7,7 @@ the option, when an option is unknown or malformed.
 import importlib
 import inspect
 import re
+from datetime import timedelta
 
 BLUEPRINT_KEY = '_pluggable_activitystream_config'
 
@@ -34,6 +35,14 @@ DEFAULTS = {
     'backend': 'auto',
     # the recipient attribute holding the last-seen time, when its class has it
     'seen_attribute': 'last_activity_seen',
+    # how far back unseen and unread counts look (a timedelta, or a number of days)
+    'unseen_window': timedelta(days=30),
+    # who may read the public streams of an entity (actor, target, object): a
+    # callable (or its dotted path) of (request identity or None, entity)
+    # answering True (the default rule), False (refused) or 'everything'
+    'stream_access': None,
+    # whether anonymous requests may read the public streams at all
+    'anonymous_streams': True,
     # subscriptions.emit() delivers through these: name -> dotted path (or class)
     'subscription_backends': {
         'activitystream': 'activitystream.subscriptions.backends.ActivityStreamBackend',
@@ -94,8 +103,36 @@ def validate(options):
         raise ConfigurationError(
             f'activitystream option seen_attribute must be an attribute name, got {attr!r}'
         )
+    _check_bool('anonymous_streams', merged['anonymous_streams'])
+    merged['unseen_window'] = _window(merged['unseen_window'])
+    merged['stream_access'] = _callable('stream_access', merged['stream_access'])
     _check_subscription_options(merged)
     return merged
+
+
+def _window(value):
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        value = timedelta(days=value)
+    if not isinstance(value, timedelta) or value <= timedelta(0):
+        raise ConfigurationError(
+            'activitystream option unseen_window must be a positive timedelta or number of days, '
+            f'got {value!r}'
+        )
+    return value
+
+
+def _callable(name, value):
+    """``value`` as a callable (imported when it is a dotted path), or None."""
+    if isinstance(value, str):
+        try:
+            value = _import(value)
+        except ImportError as exc:
+            raise ConfigurationError(f'activitystream option {name}: {exc}') from None
+    if value is not None and not callable(value):
+        raise ConfigurationError(
+            f'activitystream option {name} must be a callable or its dotted path, got {value!r}'
+        )
+    return value
 
 
 def _import(path):

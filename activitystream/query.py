@@ -42,11 +42,18 @@ def decode_cursor(text, action_id):
         raise ValueError(f'before is not a cursor of this stream: {text!r}') from None
 
 
+# the largest limit, offset or index: every database (and MongoDB's 32-bit limit) takes it
+MAX_WINDOW = 2**31 - 1
+
+
 def _non_negative(value, name):
+    """``value`` as a window bound: an int from 0 to MAX_WINDOW, else an error naming ``name``."""
     if isinstance(value, bool) or not isinstance(value, int):
         raise TypeError(f'{name} must be an integer, got {type(value).__name__}')
     if value < 0:
         raise ValueError(f'{name} must not be negative, got {value}')
+    if value > MAX_WINDOW:
+        raise ValueError(f'{name} must be at most {MAX_WINDOW}, got {value}')
     return value
 
 
@@ -90,7 +97,7 @@ class LazyQuery:
         if self._limit is not None:
             room = max(0, self._limit - start)
             limit = room if limit is None else min(limit, room)
-        return self._copy(limit, self._offset + start)
+        return self._copy(limit, _non_negative(self._offset + start, 'offset'))
 
     def __getitem__(self, item):
         if isinstance(item, slice):

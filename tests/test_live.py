@@ -6,6 +6,7 @@ answers 204 so the page polls unseen_count.json instead.
 
 import threading
 import time
+import uuid
 
 import pytest
 import redis
@@ -33,7 +34,12 @@ def read_events(env, user, into):
 
 @pytest.mark.parametrize('backend', ['sqlite', 'ming'])
 def test_the_stream_pushes_new_counts(backend, redis_up):
-    env = build_app(backend, blueprint={'activitystream.events_lifetime': '3'}, redis_url=REDIS_URL)
+    env = build_app(
+        backend,
+        blueprint={'activitystream.events_lifetime': '3'},
+        redis_url=REDIS_URL,
+        redis_prefix=f'activitystream-test-{uuid.uuid4().hex}',  # alone on the shared Redis
+    )
     alice, bob = env.user('alice'), env.user('bob')
     am.create(alice, 'first', recipients=[bob])
     env.commit()

@@ -88,7 +88,7 @@ def test_ming_indexes_are_ensured():
         tuple(k for k, _ in info['key'])
         for info in env.db['activitystream_actions'].index_information().values()
     ]
-    assert ('actor_type', 'actor_id', 'timestamp', '_id') in action_keys
+    assert ('actor_type', 'actor_id', 'timestamp', '_id', 'public') in action_keys
 
 
 def test_seen_attribute_option():
@@ -96,6 +96,7 @@ def test_seen_attribute_option():
     env = build_app('sqlite', seen_attribute='seen_at')
     mia = env.member('mia', last_activity_seen=dt.datetime(2026, 1, 1))
     assert am.last_seen(mia) is None  # kept by the package, not read from last_activity_seen
+    am.create(env.user('alice'), 'hello', recipients=[mia], timestamp=dt.datetime(2026, 3, 1))
     am.mark_seen(mia, until=dt.datetime(2026, 2, 1))
     assert am.last_seen(mia) == dt.datetime(2026, 2, 1)
     assert mia.last_activity_seen == dt.datetime(2026, 1, 1)

@@ -11,6 +11,7 @@ import pytest
 
 from activitystream import am
 
+from .clock import recent
 from .harness import environment
 
 PARTITIONED = """
@@ -49,7 +50,7 @@ def partitioned():
 def test_the_api_runs_unchanged_on_partitioned_deliveries(partitioned):
     env = partitioned
     users = [env.user(f'u{i}') for i in range(40)]
-    start = dt.datetime(2026, 1, 1)
+    start = recent(days=1)
     am.create_many(
         [
             dict(actor=users[i % 40], verb='posted', recipients=users[i % 7 : i % 7 + 12],

@@ -5,8 +5,9 @@ import datetime as dt
 import pytest
 
 from activitystream import am
+from tests.clock import recent
 
-T0 = dt.datetime(2026, 4, 1, 9, 0)
+T0 = recent()
 
 
 def at(minutes):
@@ -104,11 +105,11 @@ def test_bad_query_arguments(inbox, call, error):
 
 def test_recipients_are_matched_on_type_and_id(env):
     """A Team whose key is '1' and the User whose key is 1 are different recipients."""
-    alice = env.user('alice')
+    alice, bob = env.user('alice'), env.user('bob')
     user_key = alice.user_id if hasattr(alice, 'user_id') else alice._id
     team = env.team(str(user_key))
-    am.create(alice, 'to the team', recipients=[team])
-    am.create(alice, 'to alice', recipients=[alice])
+    am.create(bob, 'to the team', recipients=[team])
+    am.create(bob, 'to alice', recipients=[alice])
     assert verbs(am.get_by_recipient(team)) == ['to the team']
     assert verbs(am.get_by_recipient(alice)) == ['to alice']
 
@@ -151,14 +152,20 @@ def test_streams_of_actor_target_object_and_verb(env):
             dict(actor=bob, verb='joined', action_obj=doc, timestamp=at(4)),
         ]
     )
-    assert verbs(am.get_actions(actor=alice)) == ['joined', 'edited']
+    # alice's 'joined' went to bob alone: private, so public streams leave it out
+    assert verbs(am.get_actions(actor=alice)) == ['edited']
+    assert verbs(am.get_actions(actor=alice, viewer=bob)) == ['joined', 'edited']
+    assert verbs(am.get_actions(actor=alice, everything=True)) == ['joined', 'edited']
     assert [a.actor for a in am.get_actions(target=doc)] == ['bob', 'alice']
     assert verbs(am.get_actions(action_obj=team)) == ['edited']
-    assert [a.actor for a in am.get_actions(verb='joined')] == ['bob', 'alice']
+    assert [a.actor for a in am.get_actions(verb='joined')] == ['bob']
+    assert [a.actor for a in am.get_actions(verb='joined', viewer=alice)] == ['bob', 'alice']
     assert verbs(am.get_actions(actor=bob, verb='edited')) == ['edited']
-    assert am.get_actions(actor=alice, target=team).count() == 1
-    assert verbs(am.get_actions(limit=2)) == ['joined', 'joined']
-    assert am.get_actions().count() == 4
+    assert am.get_actions(actor=alice, target=team).count() == 0
+    assert am.get_actions(actor=alice, target=team, viewer=bob).count() == 1
+    assert verbs(am.get_actions(limit=2)) == ['joined', 'edited']
+    assert am.get_actions().count() == 3
+    assert am.get_actions(everything=True).count() == 4
     assert am.get_actions(actor=alice, limit=1).count() == 1
     # streams carry no recipient, so no seen/read state
     assert am.get_actions(actor=alice).first().read is None

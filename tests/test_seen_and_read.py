@@ -6,8 +6,9 @@ import pytest
 
 from activitystream import am
 from activitystream.refs import ref_of
+from tests.clock import recent
 
-T0 = dt.datetime(2026, 4, 1, 9, 0)
+T0 = recent()
 
 
 def at(minutes):
@@ -58,12 +59,11 @@ def test_mark_seen_until_a_time(env, recipient):
     assert am.count_not_seen_by_recipient(recipient) == 0
 
 
-def test_mark_seen_defaults_to_now(env, recipient):
+def test_mark_seen_defaults_to_the_newest_notification(env, recipient):
     seed(env, recipient)
     previous = am.mark_seen(recipient)
     assert previous is None
-    now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
-    assert now - dt.timedelta(seconds=5) < am.last_seen(recipient) <= now
+    assert am.last_seen(recipient) == at(3)  # d3, not "now": what comes later stays unseen
     assert am.count_not_seen_by_recipient(recipient) == 0
     later = am.last_seen(recipient) + dt.timedelta(milliseconds=1)  # times have 1 ms steps
     am.create(env.user('zed'), 'later', recipients=[recipient], timestamp=later)
@@ -73,7 +73,7 @@ def test_mark_seen_defaults_to_now(env, recipient):
 def test_aware_until_is_converted(env, recipient):
     seed(env, recipient)
     rome = dt.timezone(dt.timedelta(hours=2))
-    am.mark_seen(recipient, until=dt.datetime(2026, 4, 1, 11, 1, tzinfo=rome))
+    am.mark_seen(recipient, until=(at(1) + dt.timedelta(hours=2)).replace(tzinfo=rome))
     assert am.last_seen(recipient) == at(1)
 
 
@@ -160,11 +160,12 @@ def test_mark_all_read(env, recipient):
 
 def test_read_and_seen_are_independent(env, recipient):
     d0, d1, b2, d3, x = seed(env, recipient)
-    am.mark_seen(recipient, until=at(10))
-    assert am.count_unread_by_recipient(recipient) == 4
-    am.mark_read(recipient)
     am.mark_seen(recipient, until=at(0))
+    am.mark_read(recipient)
     assert am.count_not_seen_by_recipient(recipient) == 3
+    assert am.count_unread_by_recipient(recipient) == 0
+    am.mark_seen(recipient, until=at(10))
+    assert am.count_not_seen_by_recipient(recipient) == 0
     assert am.count_unread_by_recipient(recipient) == 0
 
 
@@ -193,6 +194,6 @@ def test_marks_written_twice_at_once_do_not_fail(env, recipient):
     ref = ref_of(recipient, 'recipient')
     storage.add_read_marks(ref, {d0.id: d0.timestamp})
     storage.add_read_marks(ref, {d0.id: d0.timestamp})  # the slower request
-    storage.save_seen_state(ref, storage.seen_state(ref))
-    storage.save_seen_state(ref, storage.seen_state(ref))
+    assert storage.advance_seen_state(ref, 'read_until', at(0), None)
+    assert not storage.advance_seen_state(ref, 'read_until', at(0), None)  # the slower one
     assert am.count_unread_by_recipient(recipient) == 3

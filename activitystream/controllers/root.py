@@ -17,6 +17,7 @@ from .. import formats, live, refs
 from ..helpers import csrf_token
 from ..manager import am
 from ..timeutil import to_utc
+from .access import actor_stream
 from .subscriptions import SubscriptionEndpoints
 from .support import (
     check_csrf,
@@ -82,7 +83,7 @@ class AS2Controller(TGController):
     def actor(self, type_=None, id_=None, limit='20', before=None):
         ref = requested_ref(type_, id_)
         path = f'/as2/actor/{ref.type}/{ref.id}'
-        return self._reply(am.get_actions(actor=ref), path, {}, limit, before)
+        return self._reply(actor_stream(ref), path, {}, limit, before)
 
 
 class RootController(SubscriptionEndpoints, TGController):
@@ -207,7 +208,7 @@ class RootController(SubscriptionEndpoints, TGController):
             query, title, params = am.get_by_recipient(user), 'Notifications', {}
         else:
             ref = requested_ref(actor_type, actor_id)
-            query, params = am.get_actions(actor=ref), dict(actor_type=ref.type, actor_id=ref.id)
+            query, params = actor_stream(ref), dict(actor_type=ref.type, actor_id=ref.id)
             title = f'Activity of {ref.type} {ref.id}'
         actions, next_cursor = _page_of(query, limit, before)
         following = next_cursor and _url('/feed.atom', dict(params, before=next_cursor), True)

@@ -35,6 +35,7 @@ class NewAction:
     extra: str | None  # JSON text
     timestamp: datetime
     recipients: list[Ref] | None
+    public: bool = True
 
 
 @dataclass
@@ -50,6 +51,7 @@ class ActionRecord:
     extra: str | None
     timestamp: datetime
     broadcast: bool
+    public: bool = True
 
 
 @dataclass(frozen=True)
@@ -62,12 +64,18 @@ class Cursor:
 
 @dataclass(frozen=True)
 class StreamFilter:
-    """Which actions a stream holds: every given field must match."""
+    """Which actions a stream holds: every given field must match.
+
+    Visibility: with ``everything`` all of them; otherwise the public ones,
+    plus, when a ``viewer`` is given, those it did or received.
+    """
 
     actor: Ref | None = None
     target: Ref | None = None
     action_obj: Ref | None = None
     verb: str | None = None
+    viewer: Ref | None = None
+    everything: bool = False
 
 
 @dataclass
@@ -81,7 +89,8 @@ class SeenState:
 class Storage(ABC):
     """Schema-and-queries contract implemented once per database backend.
 
-    "Visible to R" means: delivered to recipient R, or a broadcast.
+    "Visible to R" means: delivered to recipient R, or a broadcast whose actor
+    is not R (nobody is notified of their own action).
     """
 
     #: the name of the backend, 'sqlalchemy' or 'ming'
@@ -134,16 +143,26 @@ class Storage(ABC):
         """The stored watermarks of ``recipient`` (empty when never stored)."""
 
     @abstractmethod
-    def save_seen_state(self, recipient: Ref, state: SeenState) -> None:
-        """Insert or replace the watermarks of ``recipient``."""
+    def advance_seen_state(
+        self, recipient: Ref, field: str, until: datetime, expected: datetime | None
+    ) -> bool:
+        """Move watermark ``field`` of ``recipient`` to ``until``, atomically; True if moved.
+
+        One conditional write: it moves only while the stored value is still
+        ``expected`` (None: no value yet) and ``until`` is later, so two
+        requests never undo each other's marks and each knows what it changed.
+        """
 
     @abstractmethod
     def read_marks(self, recipient: Ref, action_ids: Iterable) -> set:
         """Of ``action_ids``, those ``recipient`` marked read one by one."""
 
     @abstractmethod
-    def add_read_marks(self, recipient: Ref, marks: dict[Any, datetime]) -> None:
-        """Insert read marks (id -> timestamp) for ``recipient``; none of them exists yet."""
+    def add_read_marks(self, recipient: Ref, marks: dict[Any, datetime]) -> set:
+        """Insert read marks (id -> timestamp) for ``recipient``; return the ids this call added.
+
+        Marks that exist already (a concurrent request) are skipped, not counted.
+        """
 
     @abstractmethod
     def count_read_marks(self, recipient: Ref, after: datetime | None) -> int:
@@ -158,16 +177,30 @@ class Storage(ABC):
         """The timestamp of the newest action visible to ``recipient``."""
 
     @abstractmethod
-    def action_id(self, text: str) -> Any:
-        """The action id written as ``text`` (in a cursor); ValueError when it is none."""
+    def action_id(self, value: Any) -> Any:
+        """The action id given as ``value`` (itself, or its text in a cursor or a URL).
+
+        ValueError when it cannot be one of this storage's ids.
+        """
 
     @abstractmethod
     def load_entities(self, cls: type, ids: list) -> list:
         """Host entities of mapped class ``cls`` whose primary keys are in ``ids``."""
 
     @abstractmethod
-    def flush_entity(self, entity: Any) -> None:
-        """Persist a change made to a host entity's attribute, as the backend needs."""
+    def entity_attribute(self, entity: Any, attribute: str) -> Any:
+        """The value of a host entity's attribute as the database has it now."""
+
+    @abstractmethod
+    def advance_entity_attribute(
+        self, entity: Any, attribute: str, until: datetime, expected: Any
+    ) -> bool:
+        """Move a host entity's datetime attribute to ``until`` as :meth:`advance_seen_state` does.
+
+        ``expected`` is the value :meth:`entity_attribute` read. The value is
+        written as the column expects it (time-zone aware for a column declared
+        with a time zone), and the loaded entity shows it without being dirtied.
+        """
 
     @abstractmethod
     def forget(self) -> None:

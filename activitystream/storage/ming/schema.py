@@ -4,7 +4,8 @@ Documents mirror the SQLAlchemy tables field by field (see ``storage/sqla/schema
 
 - ``activitystream_actions``: ``_id`` (ObjectId), ``actor_type``, ``actor_id``, ``verb``,
   ``target_type``, ``target_id``, ``action_obj_type``, ``action_obj_id``, ``description``,
-  ``extra`` (JSON text), ``timestamp``, ``broadcast``.
+  ``extra`` (JSON text), ``timestamp``, ``broadcast``, ``public`` (shown in public
+  streams; a document without it is public).
 - ``activitystream_deliveries``: ``action_id``, ``recipient_type``, ``recipient_id``,
   ``timestamp`` and ``action`` (a copy of the action document), one per (action,
   recipient); a broadcast has one entry whose recipient is ``None``/``None``. With
@@ -31,6 +32,8 @@ SUBSCRIPTIONS = 'activitystream_subscriptions'
 FAILED = 'activitystream_failed_deliveries'
 
 NEWEST_FIRST = [('timestamp', DESC), ('_id', DESC)]
+# ``public`` closes each stream index, as on SQL: public streams skip private ones in the index
+STREAM_ORDER = NEWEST_FIRST + [('public', ASC)]
 INBOX_ORDER = [('timestamp', DESC), ('action_id', DESC)]
 # the subscribers of an object, or the objects of a subscriber, newest first
 NEWEST_OF_SIDE = {
@@ -41,15 +44,15 @@ NEWEST_OF_SIDE = {
 # collection -> list of (keys, options)
 INDEXES = {
     ACTIONS: [
-        ([('actor_type', ASC), ('actor_id', ASC)] + NEWEST_FIRST, {}),
-        ([('target_type', ASC), ('target_id', ASC)] + NEWEST_FIRST, {}),
-        ([('action_obj_type', ASC), ('action_obj_id', ASC)] + NEWEST_FIRST, {}),
-        ([('verb', ASC)] + NEWEST_FIRST, {}),
-        (NEWEST_FIRST, {}),
+        ([('actor_type', ASC), ('actor_id', ASC)] + STREAM_ORDER, {}),
+        ([('target_type', ASC), ('target_id', ASC)] + STREAM_ORDER, {}),
+        ([('action_obj_type', ASC), ('action_obj_id', ASC)] + STREAM_ORDER, {}),
+        ([('verb', ASC)] + STREAM_ORDER, {}),
+        (STREAM_ORDER, {}),
     ],
     DELIVERIES: [
         ([('recipient_type', ASC), ('recipient_id', ASC)] + INBOX_ORDER, {}),
-        ([('action_id', ASC), ('recipient_type', ASC)], {}),
+        ([('action_id', ASC), ('recipient_type', ASC), ('recipient_id', ASC)], {}),
     ],
     SEEN: [
         ([('recipient_type', ASC), ('recipient_id', ASC)], {'unique': True}),

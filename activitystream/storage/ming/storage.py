@@ -7,7 +7,7 @@ documents need no object mapping, and bulk writes stay one ``insert_many``.
 from itertools import islice
 
 from bson import ObjectId
-from ming.odm import session as odm_session
+from ming.odm import mapper, state
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from ..base import ActionRecord, FailedDelivery, Ref, SeenState, Storage, SubscriptionStorage
@@ -42,11 +42,24 @@ def _record(doc):
         extra=doc.get('extra'),
         timestamp=doc['timestamp'],
         broadcast=doc.get('broadcast', False),
+        public=doc.get('public', True),
     )
 
 
 def _is(prefix, ref):
     return {prefix + '_type': ref.type, prefix + '_id': ref.id}
+
+
+def _not_by(prefix, ref):
+    """Spec: the (type, id) pair named ``prefix`` is not ``ref`` (mim has no working ``$nor``)."""
+    return {'$or': [{prefix + '_type': {'$ne': ref.type}}, {prefix + '_id': {'$ne': ref.id}}]}
+
+
+def _compare_and_set(collection, where, field, until, expected):
+    """Set ``field`` to ``until`` where it still is ``expected`` and is older: one document?"""
+    older = {'$or': [{field: None}, {field: {'$lt': until}}]}
+    where = dict(where, **{field: expected}, **older)
+    return collection.update_one(where, {'$set': {field: until}}).modified_count == 1
 
 
 def _newer(spec, after):
@@ -55,21 +68,42 @@ def _newer(spec, after):
     return spec
 
 
-def _page(collection, spec, order, id_field, limit, offset, before, projection=None):
+PUBLIC = {'public': {'$ne': False}}  # documents written before visibility existed are public
+CHECK_BATCH = 100
+
+
+def _filtered(docs, keep):
+    """``docs`` in order, those ``keep(batch)`` keeps, asked a batch at a time."""
+    batch = []
+    for doc in docs:
+        batch.append(doc)
+        if len(batch) == CHECK_BATCH:
+            yield from keep(batch)
+            batch = []
+    if batch:
+        yield from keep(batch)
+
+
+def _page(collection, spec, order, id_field, limit, offset, before, projection=None, keep=None):
     """A newest-first page of ``collection``, after the cursor ``before`` when given.
 
     The cursor is (timestamp, id). The index range is cut at the timestamp;
     the few entries sharing it to the millisecond are sorted out here, which
     spares an ``$and`` of two ``$or`` (mim, Ming's in-memory MongoDB, has none).
+    ``keep`` filters what the query cannot (see :meth:`MingStorage.stream`).
     """
     if before is not None:
         spec = dict(spec, timestamp={'$lte': before.timestamp})
     cursor = collection.find(spec, projection).sort(order)
-    if before is None:
+    if before is None and keep is None:
         cursor = cursor.skip(offset)
         return list(cursor if limit is None else cursor.limit(limit))
-    older = (d for d in cursor if d['timestamp'] < before.timestamp or d[id_field] < before.id)
-    return list(islice(older, offset, None if limit is None else offset + limit))
+    found = iter(cursor)
+    if before is not None:
+        found = (d for d in found if d['timestamp'] < before.timestamp or d[id_field] < before.id)
+    if keep is not None:
+        found = _filtered(found, keep)
+    return list(islice(found, offset, None if limit is None else offset + limit))
 
 
 class MingStorage(Storage, SubscriptionStorage):
@@ -98,6 +132,7 @@ class MingStorage(Storage, SubscriptionStorage):
                 extra=a.extra,
                 timestamp=a.timestamp,
                 broadcast=a.recipients is None,
+                public=a.public,
             )
             docs.append(doc)
             entry = dict(action_id=doc['_id'], timestamp=a.timestamp, action=doc)
@@ -116,7 +151,8 @@ class MingStorage(Storage, SubscriptionStorage):
         return ids
 
     def _inbox_spec(self, recipient, after=None):
-        return _newer({'$or': [_is('recipient', recipient), BROADCAST]}, after)
+        broadcasts = dict(BROADCAST, **_not_by('action.actor', recipient))
+        return _newer({'$or': [_is('recipient', recipient), broadcasts]}, after)
 
     def inbox(self, recipient, limit, offset, before=None):
         entries = _page(
@@ -134,23 +170,55 @@ class MingStorage(Storage, SubscriptionStorage):
     def inbox_count(self, recipient, after=None):
         return self._c(DELIVERIES).count_documents(self._inbox_spec(recipient, after))
 
-    def _stream_spec(self, where):
+    def _stream_spec(self, where, prefix=''):
+        """What ``where`` asks of the actions (of the ``action.`` copies with ``prefix``)."""
         spec = {}
         for name in ('actor', 'target', 'action_obj'):
             if getattr(where, name):
-                spec.update(_is(name, getattr(where, name)))
+                spec.update(_is(prefix + name, getattr(where, name)))
         if where.verb is not None:
-            spec['verb'] = where.verb
+            spec[prefix + 'verb'] = where.verb
         return spec
 
+    def _visible_to(self, viewer):
+        """A ``keep`` for :func:`_page`: what ``viewer`` may see of a batch of actions.
+
+        Public ones and the viewer's own pass as they are; the other private ones
+        pass when delivered to the viewer, asked for the whole batch at once.
+        """
+
+        def keep(batch):
+            private = [
+                d['_id'] for d in batch if d.get('public') is False and _ref(d, 'actor') != viewer
+            ]
+            spec = dict(_is('recipient', viewer), action_id={'$in': private})
+            found = self._c(DELIVERIES).find(spec, {'action_id': 1}) if private else ()
+            delivered = {d['action_id'] for d in found}
+            return [d for d in batch if d['_id'] not in set(private) - delivered]
+
+        return keep
+
     def stream(self, where, limit, offset, before=None):
-        docs = _page(
-            self._c(ACTIONS), self._stream_spec(where), NEWEST_FIRST, '_id', limit, offset, before
-        )
+        spec, keep = self._stream_spec(where), None
+        if where.viewer is not None and not where.everything:
+            keep = self._visible_to(where.viewer)
+        elif not where.everything:
+            spec.update(PUBLIC)
+        docs = _page(self._c(ACTIONS), spec, NEWEST_FIRST, '_id', limit, offset, before, keep=keep)
         return [_record(doc) for doc in docs]
 
     def stream_count(self, where):
-        return self._c(ACTIONS).count_documents(self._stream_spec(where))
+        spec = self._stream_spec(where)
+        if where.everything:
+            return self._c(ACTIONS).count_documents(spec)
+        if where.viewer is None:
+            return self._c(ACTIONS).count_documents(dict(spec, **PUBLIC))
+        own = _is('actor', where.viewer)
+        shown = self._c(ACTIONS).count_documents(dict(spec, **{'$or': [PUBLIC, own]}))
+        # the private actions of others delivered to the viewer: its inbox copies know them
+        delivered = dict(self._stream_spec(where, 'action.'), **_is('recipient', where.viewer))
+        delivered.update({'action.public': False, **_not_by('action.actor', where.viewer)})
+        return shown + self._c(DELIVERIES).count_documents(delivered)
 
     def recipients_of(self, action_ids):
         found = {}
@@ -172,9 +240,32 @@ class MingStorage(Storage, SubscriptionStorage):
             SeenState() if doc is None else SeenState(doc.get('last_seen'), doc.get('read_until'))
         )
 
-    def save_seen_state(self, recipient, state):
-        values = {'last_seen': state.last_seen, 'read_until': state.read_until}
-        self._c(SEEN).update_one(_is('recipient', recipient), {'$set': values}, upsert=True)
+    def advance_seen_state(self, recipient, field, until, expected):
+        key = _is('recipient', recipient)
+        if _compare_and_set(self._c(SEEN), key, field, until, expected):
+            return True
+        if expected is not None:
+            return False
+        try:  # no document yet: a new one, unless one came meanwhile (the unique index)
+            empty = dict(key, last_seen=None, read_until=None)
+            self._c(SEEN).insert_one({**empty, field: until})
+        except DuplicateKeyError:
+            return False
+        return True
+
+    def _entity_collection(self, entity):
+        return self._c(mapper(entity).collection.m.collection_name)
+
+    def entity_attribute(self, entity, attribute):
+        doc = self._entity_collection(entity).find_one({'_id': entity._id}, {attribute: 1})
+        return None if doc is None else doc.get(attribute)
+
+    def advance_entity_attribute(self, entity, attribute, until, expected):
+        where = {'_id': entity._id}
+        moved = _compare_and_set(self._entity_collection(entity), where, attribute, until, expected)
+        if moved:
+            state(entity).set(attribute, until)  # shown, without dirtying the entity
+        return moved
 
     def read_marks(self, recipient, action_ids):
         spec = dict(_is('recipient', recipient), action_id={'$in': list(action_ids)})
@@ -182,18 +273,24 @@ class MingStorage(Storage, SubscriptionStorage):
 
     def add_read_marks(self, recipient, marks):
         if not marks:
-            return
+            return set()
         key = _is('recipient', recipient)
         docs = [dict(key, action_id=id_, timestamp=ts) for id_, ts in marks.items()]
         try:
             self._c(READS).insert_many(docs, ordered=False)
-        except (BulkWriteError, DuplicateKeyError):
-            # a concurrent request marked some first: add the others one by one
+        except BulkWriteError as exc:  # a concurrent request marked these first
+            taken = {docs[e['index']]['action_id'] for e in exc.details['writeErrors']}
+            return set(marks) - taken
+        except DuplicateKeyError:  # mim stops at the first: add the others one by one
+            added = set()
             for doc in docs:
                 try:
                     self._c(READS).insert_one(doc)
+                    added.add(doc['action_id'])
                 except DuplicateKeyError:
                     pass
+            return added
+        return set(marks)
 
     def count_read_marks(self, recipient, after):
         return self._c(READS).count_documents(_newer(_is('recipient', recipient), after))
@@ -206,16 +303,15 @@ class MingStorage(Storage, SubscriptionStorage):
         newest = self._c(DELIVERIES).find_one(self._inbox_spec(recipient), sort=INBOX_ORDER)
         return None if newest is None else newest['timestamp']
 
-    def action_id(self, text):
-        if not (isinstance(text, str) and ObjectId.is_valid(text)):
-            raise ValueError(f'not an action id: {text!r}')
-        return ObjectId(text)
+    def action_id(self, value):
+        if isinstance(value, ObjectId):
+            return value
+        if not (isinstance(value, str) and ObjectId.is_valid(value)):
+            raise ValueError(f'not an action id: {value!r}')
+        return ObjectId(value)
 
     def load_entities(self, cls, ids):
         return cls.query.find({'_id': {'$in': ids}}).all()
-
-    def flush_entity(self, entity):
-        odm_session(entity).flush(entity)
 
     def forget(self):
         self.session.clear()

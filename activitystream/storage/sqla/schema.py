@@ -48,21 +48,30 @@ class Action(DeclarativeBase):
     extra = Column(UnicodeText)
     timestamp = Column(DateTime, nullable=False)
     broadcast = Column(Boolean, nullable=False, default=False)
+    # shown in the public streams (actor, target, object; AS2, Atom)
+    public = Column(Boolean, nullable=False, default=True)
 
+    # ``public`` closes each stream index: a public stream skips private rows
+    # inside the index, in the index's own newest-first order
     __table_args__ = (
-        Index('ix_activitystream_actions_actor', actor_type, actor_id, timestamp, id),
-        Index('ix_activitystream_actions_target', target_type, target_id, timestamp, id),
-        Index('ix_activitystream_actions_obj', action_obj_type, action_obj_id, timestamp, id),
-        Index('ix_activitystream_actions_verb', verb, timestamp, id),
-        # partial: the newest broadcasts, in an index as small as their number
+        Index('ix_activitystream_actions_actor', actor_type, actor_id, timestamp, id, public),
+        Index('ix_activitystream_actions_target', target_type, target_id, timestamp, id, public),
+        Index(
+            'ix_activitystream_actions_obj', action_obj_type, action_obj_id, timestamp, id, public
+        ),
+        Index('ix_activitystream_actions_verb', verb, timestamp, id, public),
+        # partial: the newest broadcasts, in an index as small as their number; the
+        # actor is there to leave out a reader's own broadcasts without a table visit
         Index(
             'ix_activitystream_actions_broadcast',
             timestamp,
             id,
+            actor_type,
+            actor_id,
             postgresql_where=broadcast == true(),
             sqlite_where=broadcast == true(),
         ),
-        Index('ix_activitystream_actions_timestamp', timestamp, id),
+        Index('ix_activitystream_actions_timestamp', timestamp, id, public),
     )
 
 

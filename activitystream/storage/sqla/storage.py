@@ -7,6 +7,7 @@ uses to commit, only notices DML sent through the session when it names a
 mapped class, and would otherwise roll a request that only wrote actions back.
 """
 
+from datetime import timezone
 from functools import cache
 
 import transaction
@@ -19,6 +20,7 @@ from sqlalchemy import (
     func,
     insert,
     inspect,
+    or_,
     select,
     true,
     tuple_,
@@ -27,6 +29,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from ..base import ActionRecord, FailedDelivery, Ref, SeenState, Storage, SubscriptionStorage
 from .schema import Action, ActionId, Delivery, ReadMark, Subscription
@@ -52,9 +55,9 @@ def _records(result):
     """ActionRecords of rows of ``select(actions)``: unpacked by position, the fast way."""
     return [
         ActionRecord(id_, Ref(a_type, a_id), verb, _ref(t_type, t_id), _ref(o_type, o_id),
-                     description, extra, timestamp, broadcast)
+                     description, extra, timestamp, broadcast, public)
         for (id_, a_type, a_id, verb, t_type, t_id, o_type, o_id, description, extra,
-             timestamp, broadcast) in result.all()
+             timestamp, broadcast, public) in result.all()
     ]  # fmt: skip
 
 
@@ -75,12 +78,25 @@ def _params(prefix, ref):
     return {prefix + '_type': ref.type, prefix + '_id': ref.id}
 
 
-def _matches(table, prefix):
-    """Clause: the (type, id) pair named ``prefix`` equals the bound ``prefix_type/_id``."""
+def _matches(table, prefix, param=None):
+    """Clause: the (type, id) pair named ``prefix`` equals the bound ``param_type/_id``.
+
+    ``param`` defaults to ``prefix``.
+    """
+    param = param or prefix
     return and_(
-        table.c[prefix + '_type'] == bindparam(prefix + '_type'),
-        table.c[prefix + '_id'] == bindparam(prefix + '_id'),
+        table.c[prefix + '_type'] == bindparam(param + '_type'),
+        table.c[prefix + '_id'] == bindparam(param + '_id'),
     )
+
+
+def _broadcasts():
+    """Clause: broadcasts, but not the bound recipient's own (nobody is notified of those)."""
+    own = and_(
+        actions.c.actor_type == bindparam('recipient_type'),
+        actions.c.actor_id == bindparam('recipient_id'),
+    )
+    return and_(actions.c.broadcast == true(), ~own)
 
 
 def _cursor_params(before):
@@ -102,8 +118,7 @@ def _inbox_statement(limited, paged):
     """Deliveries to R and broadcasts, each an index-ordered top-(offset+limit), merged."""
     direct = select(deliveries.c.action_id.label('id'), deliveries.c.timestamp.label('ts'))
     direct = direct.where(_matches(deliveries, 'recipient'))
-    bcast = select(actions.c.id.label('id'), actions.c.timestamp.label('ts'))
-    bcast = bcast.where(actions.c.broadcast == true())
+    bcast = select(actions.c.id.label('id'), actions.c.timestamp.label('ts')).where(_broadcasts())
     if paged:
         direct = direct.where(_older(deliveries, deliveries.c.action_id))
         bcast = bcast.where(_older(actions, actions.c.id))
@@ -120,7 +135,7 @@ def _inbox_statement(limited, paged):
 @cache
 def _inbox_count_statement(since):
     direct = select(func.count()).select_from(deliveries).where(_matches(deliveries, 'recipient'))
-    bcast = select(func.count()).select_from(actions).where(actions.c.broadcast == true())
+    bcast = select(func.count()).select_from(actions).where(_broadcasts())
     if since:
         direct = direct.where(deliveries.c.timestamp > bindparam('after'))
         bcast = bcast.where(actions.c.timestamp > bindparam('after'))
@@ -138,9 +153,7 @@ VISIBLE = union_all(
     select(deliveries.c.action_id, deliveries.c.timestamp).where(
         _matches(deliveries, 'recipient'), deliveries.c.action_id.in_(_ids())
     ),
-    select(actions.c.id, actions.c.timestamp).where(
-        actions.c.broadcast == true(), actions.c.id.in_(_ids())
-    ),
+    select(actions.c.id, actions.c.timestamp).where(_broadcasts(), actions.c.id.in_(_ids())),
 )
 SEEN_STATE = select(seen.c.last_seen, seen.c.read_until).where(_matches(seen, 'recipient'))
 READ_MARKS = select(reads.c.action_id).where(
@@ -148,7 +161,7 @@ READ_MARKS = select(reads.c.action_id).where(
 )
 NEWEST_VISIBLE = (
     select(func.max(deliveries.c.timestamp)).where(_matches(deliveries, 'recipient')),
-    select(func.max(actions.c.timestamp)).where(actions.c.broadcast == true()),
+    select(func.max(actions.c.timestamp)).where(_broadcasts()),
 )
 
 
@@ -158,14 +171,32 @@ def _read_mark_count_statement(since):
     return stmt.where(reads.c.timestamp > bindparam('after')) if since else stmt
 
 
-def _stream_where(present, verb):
-    clauses = [_matches(actions, name) for name in present]
+def _visible_to_viewer():
+    """Clause: public, or done by the bound viewer, or delivered to it (a primary-key probe)."""
+    delivered = select(deliveries.c.action_id).where(
+        deliveries.c.recipient_type == bindparam('viewer_type'),
+        deliveries.c.recipient_id == bindparam('viewer_id'),
+        deliveries.c.timestamp == actions.c.timestamp,
+        deliveries.c.action_id == actions.c.id,
+    )
+    return or_(actions.c.public == true(), _matches(actions, 'actor', 'viewer'), delivered.exists())
+
+
+VISIBILITY = {
+    'everything': (),
+    'public': (actions.c.public == true(),),
+    'viewer': (_visible_to_viewer(),),
+}
+
+
+def _stream_where(present, verb, visibility):
+    clauses = [_matches(actions, name) for name in present] + list(VISIBILITY[visibility])
     return clauses + [actions.c.verb == bindparam('verb')] if verb else clauses
 
 
 @cache
-def _stream_statement(present, verb, limited, paged):
-    stmt = select(actions).where(*_stream_where(present, verb))
+def _stream_statement(present, verb, visibility, limited, paged):
+    stmt = select(actions).where(*_stream_where(present, verb, visibility))
     if paged:
         stmt = stmt.where(_older(actions, actions.c.id))
     stmt = _newest_first(stmt, actions, actions.c.id).offset(_bound_int('offset'))
@@ -173,8 +204,9 @@ def _stream_statement(present, verb, limited, paged):
 
 
 @cache
-def _stream_count_statement(present, verb):
-    return select(func.count()).select_from(actions).where(*_stream_where(present, verb))
+def _stream_count_statement(present, verb, visibility):
+    where = _stream_where(present, verb, visibility)
+    return select(func.count()).select_from(actions).where(*where)
 
 
 class SQLAStorage(Storage, SubscriptionStorage):
@@ -207,6 +239,7 @@ class SQLAStorage(Storage, SubscriptionStorage):
                 extra=a.extra,
                 timestamp=a.timestamp,
                 broadcast=a.recipients is None,
+                public=a.public,
             )
             for a in new_actions
         ]
@@ -236,23 +269,28 @@ class SQLAStorage(Storage, SubscriptionStorage):
         return self._read(_inbox_count_statement(after is not None), params).scalar_one()
 
     def _stream_params(self, where):
+        """(the statement's shape, its parameters) for a stream filter."""
         present = tuple(n for n in ('actor', 'target', 'action_obj') if getattr(where, n))
         params = {}
         for name in present:
             params.update(_params(name, getattr(where, name)))
         if where.verb is not None:
             params['verb'] = where.verb
-        return present, where.verb is not None, params
+        visibility = 'everything' if where.everything else 'public'
+        if visibility == 'public' and where.viewer is not None:
+            visibility = 'viewer'
+            params.update(_params('viewer', where.viewer))
+        return (present, where.verb is not None, visibility), params
 
     def stream(self, where, limit, offset, before=None):
-        present, verb, params = self._stream_params(where)
+        shape, params = self._stream_params(where)
         params.update(offset=offset, limit=limit, **_cursor_params(before))
-        stmt = _stream_statement(present, verb, limit is not None, before is not None)
+        stmt = _stream_statement(*shape, limit is not None, before is not None)
         return _records(self._read(stmt, params))
 
     def stream_count(self, where):
-        present, verb, params = self._stream_params(where)
-        return self._read(_stream_count_statement(present, verb), params).scalar_one()
+        shape, params = self._stream_params(where)
+        return self._read(_stream_count_statement(*shape), params).scalar_one()
 
     def recipients_of(self, action_ids):
         found = {}
@@ -283,31 +321,67 @@ class SQLAStorage(Storage, SubscriptionStorage):
             return None
         return dialect_insert(model)
 
-    def save_seen_state(self, recipient, state):
-        values = dict(last_seen=state.last_seen, read_until=state.read_until)
-        key = dict(recipient_type=recipient.type, recipient_id=recipient.id)
+    def _compare_and_set(self, model, where, column, until, expected):
+        """UPDATE ``column`` to ``until`` where it still is ``expected`` and is older: one row?"""
+        still = column.is_(None) if expected is None else column == expected
+        stmt = update(model).where(where, still, or_(column.is_(None), column < until))
+        stmt = stmt.values({column: until})
+        options = {'synchronize_session': False}
+        return self.session.execute(stmt, execution_options=options).rowcount == 1
+
+    def advance_seen_state(self, recipient, field, until, expected):
+        where = _is(seen, 'recipient', recipient)
+        if self._compare_and_set(SeenTable, where, seen.c[field], until, expected):
+            return True
+        if expected is not None:
+            return False
+        # no row yet, or one whose value was null: a new row, unless one came meanwhile
+        row = dict(recipient_type=recipient.type, recipient_id=recipient.id, **{field: until})
         upsert = self._insert_or(SeenTable)
         if upsert is not None:
-            stmt = upsert.values(**key, **values).on_conflict_do_update(
-                index_elements=list(key), set_=values
-            )
-            self._run(stmt)
-            return
-        stmt = update(SeenTable).where(_is(seen, 'recipient', recipient)).values(values)
-        changed = self.session.execute(stmt, execution_options={'synchronize_session': False})
-        if changed.rowcount == 0:
-            self._run(insert(SeenTable).values(**key, **values))
+            return self._run(upsert.values(**row).on_conflict_do_nothing()).rowcount == 1
+        try:
+            with self.session.begin_nested():
+                self._run(insert(SeenTable).values(**row))
+        except IntegrityError:
+            return False
+        return True
+
+    def _entity_column(self, entity, attribute):
+        """(mapped class, its table's column behind ``attribute``, the key clause of ``entity``)."""
+        mapper = inspect(type(entity))
+        column = mapper.get_property(attribute).columns[0]
+        key = mapper.primary_key[0] == mapper.primary_key_from_instance(entity)[0]
+        return mapper.class_, column, key
+
+    def entity_attribute(self, entity, attribute):
+        _, column, key = self._entity_column(entity, attribute)
+        return self._run(select(column).where(key)).scalar()
+
+    def advance_entity_attribute(self, entity, attribute, until, expected):
+        cls, column, key = self._entity_column(entity, attribute)
+        if getattr(column.type, 'timezone', False):
+            until = until.replace(tzinfo=timezone.utc)  # what the column holds: an aware time
+        moved = self._compare_and_set(cls, key, column, until, expected)
+        if moved:
+            set_committed_value(entity, attribute, until)
+        return moved
 
     def read_marks(self, recipient, action_ids):
         params = dict(_params('recipient', recipient), ids=list(action_ids))
         return set(self._read(READ_MARKS, params).scalars())
 
     def add_read_marks(self, recipient, marks):
-        if marks:
-            key = dict(recipient_type=recipient.type, recipient_id=recipient.id)
-            rows = [dict(key, action_id=id_, timestamp=ts) for id_, ts in marks.items()]
-            upsert = self._insert_or(ReadMark)
-            self._run(insert(ReadMark) if upsert is None else upsert.on_conflict_do_nothing(), rows)
+        if not marks:
+            return set()
+        key = dict(recipient_type=recipient.type, recipient_id=recipient.id)
+        rows = [dict(key, action_id=id_, timestamp=ts) for id_, ts in marks.items()]
+        upsert = self._insert_or(ReadMark)
+        if upsert is None:  # no ON CONFLICT here: the transaction fails on a duplicate
+            self._run(insert(ReadMark), rows)
+            return set(marks)
+        stmt = upsert.on_conflict_do_nothing().returning(ReadMark.action_id)
+        return set(self._run(stmt, rows).scalars())
 
     def count_read_marks(self, recipient, after):
         stmt = _read_mark_count_statement(after is not None)
@@ -324,17 +398,16 @@ class SQLAStorage(Storage, SubscriptionStorage):
         found = [ts for ts in found if ts is not None]
         return max(found) if found else None
 
-    def action_id(self, text):
-        if not (isinstance(text, str) and text.isdigit()):
-            raise ValueError(f'not an action id: {text!r}')
-        return int(text)
+    def action_id(self, value):
+        if isinstance(value, str) and value.isascii() and value.isdigit():
+            value = int(value)
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 2**63:
+            raise ValueError(f'not an action id: {value!r}')
+        return value
 
     def load_entities(self, cls, ids):
         pk = inspect(cls).primary_key[0]
         return list(self.session.execute(select(cls).where(pk.in_(ids))).scalars())
-
-    def flush_entity(self, entity):
-        """The host's session flushes and commits the attribute with its transaction."""
 
     def forget(self):
         import transaction

@@ -1,5 +1,6 @@
 """The ``activitystream`` backend: emitted messages become notifications."""
 
+from ... import refs
 from ...manager import am
 from .base import BaseBackend
 
@@ -39,8 +40,10 @@ class ActivityStreamBackend(BaseBackend):
         self.emit_many([(recipient, text)], **kwargs)
 
     def emit_many(self, deliveries, **kwargs):
+        actor = refs.ref_of(self._arguments('', [])['actor'], 'actor')
         by_text = {}
         for recipient, text in deliveries:
-            by_text.setdefault(text, []).append(recipient)
+            if refs.ref_of(recipient, 'recipient') != actor:  # not notified of their own action
+                by_text.setdefault(text, []).append(recipient)
         am.create_many([self._arguments(t, rs, **kwargs) for t, rs in by_text.items()])
         return []

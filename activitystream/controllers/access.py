@@ -1,0 +1,51 @@
+"""Who may read the public streams of an entity (its actions as actor, AS2 and Atom).
+
+By default anyone may, and sees the public actions, plus, when logged in, the
+private ones they did or received. The ``anonymous_streams`` plug option
+refuses anonymous readers; ``stream_access`` lets the host decide per reader
+and entity.
+"""
+
+from tg import request
+
+from .. import model, refs
+from ..manager import am
+from ..options import ConfigurationError
+from ..storage.base import Ref
+from .support import fail
+
+EVERYTHING = 'everything'
+VERDICTS = (True, False, None, EVERYTHING)
+
+
+def _verdict(check, identity, ref):
+    """What the host's ``stream_access`` says of ``ref`` for ``identity``."""
+    entity = refs.find(model.storage(), ref.type, ref.id)
+    verdict = check(identity, ref if entity is None else entity)
+    if not any(verdict is v or (isinstance(v, str) and verdict == v) for v in VERDICTS):
+        raise ConfigurationError(
+            f'activitystream option stream_access returned {verdict!r}; '
+            f"it must return True, False, None or 'everything'"
+        )
+    return verdict
+
+
+def actor_stream(ref: Ref):
+    """The actions of the actor ``ref`` that the requester may read (a lazy query).
+
+    401 for an anonymous requester when anonymous streams are off, or when the
+    host refuses them; 403 when the host refuses a logged-in one.
+    """
+    identity = request.identity or None
+    viewer = identity and identity.get('user')
+    options = model.options()
+    if viewer is None and not options['anonymous_streams']:
+        fail(401, 'log in to read activity streams')
+    everything = False
+    check = options['stream_access']
+    if check is not None:
+        verdict = _verdict(check, identity, ref)
+        if verdict is False:
+            fail(403 if viewer is not None else 401, 'you may not read this activity stream')
+        everything = verdict == EVERYTHING
+    return am.get_actions(actor=ref, viewer=viewer, everything=everything)
