@@ -130,21 +130,18 @@ class RootController(SubscriptionEndpoints, TGController):
         """Mark the user's notifications seen up to ``until`` (default now).
 
         Returns the previous last-seen time. ``until`` is the newest
-        notification the page showed, so later arrivals stay unseen; the
-        last-seen time never moves back. ``_type``/``_id`` (0.1.1) may only
-        name the logged-in user.
+        notification the page showed, so later arrivals stay unseen; it is
+        capped at the newest notification, and the last-seen time never moves
+        back (one conditional write). ``_type``/``_id`` (0.1.1) may only name
+        the logged-in user.
         """
         user = current_user()
         if _type is not None or _id is not None:
             own = refs.ref_of(user, 'user')
             if (_type, _id) != (own.type, own.id):
                 fail(403, 'you can only update your own last-seen time')
-        previous = am.last_seen(user)
         wanted = None if until in (None, '') else _timestamp(until, 'until')
-        if wanted is None or previous is None or wanted > previous:
-            am.mark_seen(user, until=wanted)
-        else:
-            am.mark_seen(user, until=previous)
+        previous = am.mark_seen(user, until=wanted)
         return dict(last_activity_seen=previous and formats.iso(previous))
 
     @expose('json')

@@ -16,7 +16,7 @@ Subscribing to a user is following that user.
 from collections.abc import Mapping
 from string import Formatter
 
-from .. import model, refs
+from .. import checks, model, refs
 from ..timeutil import to_utc, utcnow
 from .backends import BaseBackend
 from .backends.redis_lists import acknowledge, user_stream
@@ -93,14 +93,6 @@ def failed_deliveries(limit=None):
     return model.storage().failures(checked_limit(limit))
 
 
-def _string(value, argname, optional=False):
-    if value is None and optional:
-        return None
-    if not isinstance(value, str):
-        raise TypeError(f'{argname} must be a string, got {type(value).__name__}')
-    return value
-
-
 def _chosen_backends(backends):
     configured = model.options()['subscription_backends']
     if backends is None:
@@ -127,6 +119,20 @@ def _formatted(text, values):
         raise ValueError('text has positional fields ({} or {0}): name them instead') from None
     except (AttributeError, TypeError, ValueError) as exc:
         raise ValueError(f'text cannot be formatted with format_kwargs: {exc}') from None
+
+
+def _check_keywords(backends, kwargs):
+    """A keyword no chosen backend takes is a mistake (``verbe=``), unless one takes any."""
+    declared = [b.accepts for b in backends]
+    if not backends or any(taken is None for taken in declared):
+        return
+    known = set().union(*declared)
+    unknown = sorted(set(kwargs) - known)
+    if unknown:
+        raise TypeError(
+            f'emit() got an unexpected keyword argument {unknown[0]!r}; '
+            f'the chosen backends take {", ".join(sorted(known)) or "none"}'
+        )
 
 
 def _recipients(storage, obj_ref, only, only_entities, excluded):
@@ -176,15 +182,15 @@ def emit(
     for ``retry_failed()``; it stops neither the other backends nor the
     caller. Returns the recipients.
     """
-    text = _string(text, 'text')
+    text = checks.text(text, 'text')
     obj_ref = None if subscribers_of is None else refs.ref_of(subscribers_of, 'subscribers_of')
     actor_ref = None if actor is None else refs.ref_of(actor, 'actor')
     excluded, _ = refs.ref_list(dont_send_to, 'dont_send_to')
     only, only_entities = refs.ref_list(send_only_to, 'send_only_to')
     if obj_ref is None and only is None:
         raise ValueError('emit() needs subscribers_of or send_only_to')
-    _string(actor_display_self, 'actor_display_self')
-    _string(actor_display_other, 'actor_display_other', optional=True)
+    checks.text(actor_display_self, 'actor_display_self')
+    checks.text(actor_display_other, 'actor_display_other', optional=True)
     if format_kwargs is not None and not isinstance(format_kwargs, Mapping):
         raise TypeError(f'format_kwargs must be a dict, got {type(format_kwargs).__name__}')
     values = dict(format_kwargs or {})
@@ -193,12 +199,13 @@ def emit(
         if actor is not None:
             other = refs.display(actor) if actor_display_other is None else actor_display_other
             values['actor'] = actor_display_self if is_actor else other
-        texts[is_actor] = _formatted(text, values)
+        texts[is_actor] = checks.text(_formatted(text, values), 'text, once formatted,')
     storage = model.storage()  # before the options: says so when nothing is plugged
     now = utcnow() if timestamp is None else to_utc(timestamp, 'timestamp')
     chosen = [
         cls(name, actor, subscribers_of, now) for name, cls in _chosen_backends(backends).items()
     ]
+    _check_keywords(chosen, kwargs)
     for backend in chosen:
         backend.check(**kwargs)
     recipients = _recipients(storage, obj_ref, only, only_entities, excluded)

@@ -13,13 +13,17 @@ class ActivityStreamBackend(BaseBackend):
     The action's actor is the ``emit()`` actor (else ``subscribers_of``), its
     target ``subscribers_of`` and its description the formatted text. The
     keyword arguments ``verb`` (default ``'notified'``), ``action_obj`` and
-    ``extra`` of ``emit()`` go to the action too. Recipients who read the same
+    ``extra`` and ``public`` of ``emit()`` go to the action too. Recipients who read the same
     text share one action: one bulk write for everyone but the actor.
     """
 
     deferred = False  # the host's transaction commits or rolls it back with the rest
+    accepts = frozenset({'verb', 'action_obj', 'extra', 'public'})
 
-    def _arguments(self, text, recipients, verb=DEFAULT_VERB, action_obj=None, extra=None, **_):
+    def _arguments(
+        self, text, recipients, verb=DEFAULT_VERB, action_obj=None, extra=None, public=None, **_
+    ):
+        """create()'s arguments; keywords for the other backends are theirs (emit checks them)."""
         return dict(
             actor=self.actor if self.actor is not None else self.subscribers_of,
             verb=verb,
@@ -29,6 +33,7 @@ class ActivityStreamBackend(BaseBackend):
             extra=extra,
             recipients=recipients,
             timestamp=self.timestamp,
+            public=public,
         )
 
     def check(self, **kwargs):

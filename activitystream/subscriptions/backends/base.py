@@ -22,6 +22,9 @@ class BaseBackend(ABC):
     """
 
     deferred = True
+    #: the keyword arguments of ``emit()`` it uses, or None for any (a mail
+    #: template may use them all); a keyword no chosen backend uses is an error
+    accepts: frozenset[str] | None = None
 
     def __init__(self, name=None, actor=None, subscribers_of=None, timestamp=None):
         self.name = name

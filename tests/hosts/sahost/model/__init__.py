@@ -47,3 +47,12 @@ class Member(DeclarativeBase):
     id = Column(Integer, primary_key=True, autoincrement=True)
     name = Column(String(50))
     last_activity_seen = Column(DateTime)
+
+
+class Watcher(DeclarativeBase):
+    """A recipient whose last-seen column is time-zone aware (TIMESTAMPTZ on PostgreSQL)."""
+
+    __tablename__ = 'watchers'
+    id = Column(Integer, primary_key=True, autoincrement=True)
+    name = Column(String(50))
+    last_activity_seen = Column(DateTime(timezone=True))
