@@ -306,6 +306,13 @@ class ActionManager:
             return self._last_seen(recipient, None)
         return self.storage.seen_state(ref).last_seen
 
+    def seen_until(self, recipient):
+        """Notifications of ``recipient`` at or before this time count as seen (naive UTC).
+
+        Its last-seen time, or the start of the ``unseen_window`` when that is later.
+        """
+        return self._since(self.last_seen(recipient))
+
     def _advance(self, read, write, until):
         """Move a watermark forward to ``until``: (moved, the value before).
 
@@ -359,7 +366,7 @@ class ActionManager:
     def count_not_seen_by_recipient(self, recipient):
         """How many actions visible to ``recipient`` are newer than its last-seen time."""
         ref = refs.ref_of(recipient, 'recipient')
-        return self.storage.inbox_count(ref, self._since(self.last_seen(recipient)))
+        return self.storage.inbox_count(ref, self.seen_until(recipient))
 
     # -- read --------------------------------------------------------------
 

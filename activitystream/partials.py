@@ -53,14 +53,14 @@ def notifications_menu(recipient=None, limit=10, cache_expire=None):
     if recipient is None:
         return Markup('')
     actions = am.get_by_recipient(recipient).limit(limit).all()
-    last_seen = am.last_seen(recipient)
+    seen_until = am.seen_until(recipient)
     unseen = am.count_not_seen_by_recipient(recipient)
     ref = refs.ref_of(recipient, 'recipient')
     newest = actions[0] if actions else None
     values = dict(
         actions=actions,
         unseen=unseen,
-        is_unseen=lambda a: last_seen is None or a.timestamp > last_seen,
+        is_unseen=lambda a: a.timestamp > seen_until,
         newest=newest and formats.iso(newest.timestamp),
         token=csrf.token_for(recipient),
         url=lambda path: plug_url('activitystream', path),

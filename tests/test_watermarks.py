@@ -192,3 +192,14 @@ def test_a_time_zone_aware_host_column_keeps_its_time(sqla_env, zone):
         if postgresql:
             sa.event.remove(env.engine, 'connect', in_zone)
             env.engine.dispose()
+
+
+def test_the_menu_agrees_with_the_badge_for_a_newcomer(env):
+    alice = env.user('alice')
+    am.create(alice, 'long ago', timestamp=utcnow() - dt.timedelta(days=40))
+    am.create(alice, 'yesterday', timestamp=utcnow() - dt.timedelta(days=1))
+    newcomer = env.user('newcomer')
+    env.commit()
+    html = env.app.get('/menu', extra_environ=env.login(newcomer)).text
+    assert html.count('activitystream-unseen') == 1
+    assert am.seen_until(newcomer) < utcnow() - dt.timedelta(days=29)
