@@ -214,8 +214,12 @@ def find(storage, type_name, id_string):
 
     For names that come from outside (a URL): an unknown class, a key that
     cannot be one of that class or a missing row are all None, never an error.
+    A class whose primary key has several columns is a ValueError: no
+    reference can name one of its rows.
     """
     cls = entity_class(type_name)
+    if cls is not None and _key_attribute(cls) is COMPOSITE:
+        raise ValueError(f'{type_name} has a composite primary key: not supported')
     key = None if cls is None else _strict_key(cls, id_string)
     found = [] if key is None else storage.load_entities(cls, [key])
     return found[0] if found else None
