@@ -74,8 +74,8 @@ class Page:
 class Action:
     """One activity. Referenced entities resolve in batches with the rest of the page.
 
-    ``actor`` and ``target`` are display strings (the entity's ``as_str`` when
-    its class has one, else ``str(entity)``), as in 0.1.1; ``action_obj`` is
+    ``actor`` and ``target`` are display strings (``refs.display``: the
+    entity's ``as_str`` as in 0.1.1, never its ``repr``); ``action_obj`` is
     the entity, as in 0.1.1. The entities themselves are ``actor_entity``,
     ``target_entity`` and ``action_obj_entity``; the stored references are
     ``actor_ref``, ``target_ref`` and ``action_obj_ref``. A deleted entity

@@ -4,6 +4,7 @@ Pure functions from actions to documents; the controllers choose, page and
 authorize. Nothing here queries: a page's entities load in one batch.
 """
 
+import re
 from datetime import timezone
 from xml.etree import ElementTree as ET
 
@@ -13,6 +14,9 @@ AS2_CONTEXT = 'https://www.w3.org/ns/activitystreams'
 AS2_PUBLIC = 'https://www.w3.org/ns/activitystreams#Public'
 AS2_MEDIA_TYPE = 'application/activity+json'
 ATOM_NS = 'http://www.w3.org/2005/Atom'
+# What XML 1.0 cannot hold even escaped: C0 controls but tab and newlines, lone surrogates,
+# U+FFFE and U+FFFF. One of them in any stored text would make a whole feed unreadable.
+_NOT_XML = re.compile('[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]')
 
 # The first word of a verb -> its Activity Streams 2.0 activity type.
 AS2_TYPES = {
@@ -152,14 +156,21 @@ def as2_page(actions, page_url, collection_url, next_url, base_url):
     return page
 
 
+def xml_text(text):
+    """``text`` with each character XML 1.0 forbids replaced by U+FFFD."""
+    return _NOT_XML.sub('\ufffd', text)
+
+
 def atom_feed(actions, title, feed_url, alternate_url, next_url, base_url):
-    """An Atom 1.0 feed of ``actions``; ElementTree escapes every text."""
+    """An Atom 1.0 feed of ``actions``; ElementTree escapes every text, ``xml_text``
+    replaces what no escape can carry."""
     ET.register_namespace('', ATOM_NS)
 
     def sub(parent, tag, text=None, **attrs):
+        attrs = {name: xml_text(value) for name, value in attrs.items()}
         element = ET.SubElement(parent, f'{{{ATOM_NS}}}{tag}', attrs)
         if text is not None:
-            element.text = text
+            element.text = xml_text(text)
         return element
 
     feed = ET.Element(f'{{{ATOM_NS}}}feed')

@@ -100,6 +100,7 @@ def bootstrap_widget(
         panel_title=panel_title,
         panel_body_style=panel_body_style,
         timestamp_since=timestamp_since,
+        display=refs.display,
     )
     cache = None if cache_key is None else {'key': cache_key, 'expire': cache_expire}
     return _render('bootstrap_widget', values, cache)

@@ -214,8 +214,12 @@ def find(storage, type_name, id_string):
 
     For names that come from outside (a URL): an unknown class, a key that
     cannot be one of that class or a missing row are all None, never an error.
+    A class whose primary key has several columns is a ValueError: no
+    reference can name one of its rows.
     """
     cls = entity_class(type_name)
+    if cls is not None and _key_attribute(cls) is COMPOSITE:
+        raise ValueError(f'{type_name} has a composite primary key: not supported')
     key = None if cls is None else _strict_key(cls, id_string)
     found = [] if key is None else storage.load_entities(cls, [key])
     return found[0] if found else None
@@ -246,11 +250,38 @@ def resolve(storage, refs):
     return found
 
 
+DISPLAY_ATTRIBUTES = ('display_name', 'user_name', 'name', 'title')
+_LIBRARIES = ('builtins', 'sqlalchemy', 'ming')  # their __str__ is a repr: a record, a hash
+
+
+def _own_str(cls):
+    """The ``__str__`` the host wrote for ``cls`` (or a base of its own), else None."""
+    for klass in cls.__mro__:
+        if '__str__' in vars(klass):
+            return None if klass.__module__.split('.')[0] in _LIBRARIES else klass.__str__
+    return None
+
+
 def display(entity):
-    """How 0.1.1 showed an entity: its ``as_str`` when it has one, else ``str()``."""
+    """How an entity is shown: never its ``repr``, which may hold an e-mail or a password hash.
+
+    Its ``as_str`` (attribute or method), else a ``__str__`` its class defines,
+    else its first non-empty ``display_name``, ``user_name``, ``name`` or
+    ``title``, else ``'<Type> #<id>'``.
+    """
     if entity is None:
         return None
     as_str = getattr(entity, 'as_str', None)
-    if as_str is None:
-        return str(entity)
-    return as_str() if callable(as_str) else as_str
+    if as_str is not None:
+        return as_str() if callable(as_str) else as_str
+    own_str = _own_str(type(entity))
+    if own_str is not None:
+        return own_str(entity)
+    for name in DISPLAY_ATTRIBUTES:
+        value = getattr(entity, name, None)
+        if isinstance(value, str) and value:
+            return value
+    try:
+        return f'{type(entity).__name__} #{ref_of(entity, "entity").id}'
+    except (TypeError, ValueError):  # not mapped, or no single key: the class name alone
+        return type(entity).__name__

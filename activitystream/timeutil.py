@@ -15,7 +15,10 @@ def to_utc(value, argname='timestamp'):
         kind = 'a date without a time' if isinstance(value, date) else type(value).__name__
         raise TypeError(f'{argname} must be a datetime, got {kind}')
     if value.tzinfo is not None:
-        value = value.astimezone(timezone.utc).replace(tzinfo=None)
+        try:
+            value = value.astimezone(timezone.utc).replace(tzinfo=None)
+        except OverflowError:  # an aware time whose UTC falls before year 1 or after 9999
+            raise ValueError(f'{argname} is out of range once converted to UTC') from None
     return value.replace(microsecond=value.microsecond // 1000 * 1000)
 
 

@@ -20,6 +20,7 @@ from ..timeutil import to_utc
 from .access import actor_stream
 from .subscriptions import SubscriptionEndpoints
 from .support import (
+    Endpoints,
     check_csrf,
     current_user,
     fail,
@@ -62,7 +63,7 @@ def _action_id(text):
         fail(400, 'action must be an action id')
 
 
-class AS2Controller(TGController):
+class AS2Controller(Endpoints):
     """Activity Streams 2.0: the user's inbox and any entity's stream, cursor-paged."""
 
     def _reply(self, query, path, params, limit, before):

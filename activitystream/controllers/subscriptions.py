@@ -6,17 +6,21 @@ primary key), as ``subscription_toggle`` writes them. The answer is JSON,
 or with ``came_from`` (a same-site URL) a redirect back to the page.
 """
 
-from tg import TGController, expose, redirect
+from tg import expose, redirect
 from webob.exc import HTTPSeeOther
 
 from .. import model, refs, subscriptions
-from .support import current_user, fail, requested_ref, same_site, state_changing
+from .support import Endpoints, current_user, fail, requested_ref, same_site, state_changing
 
 
 def _target(type_, id_):
-    """The entity named by the request: 400 for malformed names, 404 when there is none."""
+    """The entity named by the request: 400 for malformed or unsupported names, 404 when
+    there is none."""
     ref = requested_ref(type_, id_)
-    found = refs.find(model.storage(), ref.type, ref.id)
+    try:
+        found = refs.find(model.storage(), ref.type, ref.id)
+    except ValueError as exc:  # a class references cannot hold
+        fail(400, str(exc))
     if found is None:
         fail(404, f'there is no {ref.type} {ref.id}')
     return found
@@ -42,7 +46,7 @@ def _reply(obj, subscribed, changed, back):
     )
 
 
-class SubscriptionEndpoints(TGController):
+class SubscriptionEndpoints(Endpoints):
     """``subscribe`` and ``unsubscribe``, for the RootController to inherit."""
 
     @expose('json')

@@ -2,20 +2,36 @@
 
 import functools
 import re
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
-from tg import abort, request
+from tg import TGController, abort, request
 
 from .. import csrf
 from ..storage.base import Ref
 
 DEFAULT_PORTS = {'http': 80, 'https': 443}
 _NAME = re.compile(r'^[A-Za-z_][A-Za-z0-9_]{0,127}$')
+_URI_KEEPS = "!#$%&'()*+,/:;=?@[]~"  # reserved ASCII and escapes stay; letters, digits, -._ too
 
 
 def fail(status, message):
     """Stop with ``status`` and a JSON body naming the problem (never an error page)."""
     abort(status, message, passthrough='json')
+
+
+class Endpoints(TGController):
+    """A controller whose parameters are each one piece of text.
+
+    TG passes a repeated parameter as a list and an upload as a file: both are
+    a 400 naming the parameter, before any endpoint reads (or writes) anything.
+    """
+
+    def _before(self, /, *remainder, **params):
+        for name, value in params.items():
+            if isinstance(value, list):
+                fail(400, f'{name} must be given once')
+            if not isinstance(value, str):
+                fail(400, f'{name} must be text')
 
 
 def current_user():
@@ -69,7 +85,12 @@ def requested_ref(type_, id_):
 
 
 def same_site(link):
-    """``link`` when it stays on this site (a path, or a URL on the request's host)."""
+    """``link`` as a URI fit for a Location header, when it stays on this site (a path, or a
+    URL on the request's host); else None.
+
+    An IRI's non-ASCII characters (``/docs/日本``) are percent-encoded as UTF-8
+    (RFC 3987, 3.1), so the redirect cannot fail after the endpoint has written.
+    """
     if not isinstance(link, str) or not link or link != link.strip():
         return None
     if '\\' in link or any(ord(c) < 32 or ord(c) == 127 for c in link):
@@ -77,7 +98,7 @@ def same_site(link):
     try:
         parts = urlsplit(link)
         if not (parts.scheme or parts.netloc):
-            return None if link.startswith('//') else link
+            return None if link.startswith('//') else _as_uri(link)
         if parts.scheme not in DEFAULT_PORTS or parts.username is not None:
             return None
         ours = urlsplit(f'//{request.host}')
@@ -85,4 +106,12 @@ def same_site(link):
         same = theirs == (ours.hostname, ours.port or DEFAULT_PORTS.get(request.scheme))
     except ValueError:  # a port out of range, a broken IPv6 address...
         return None
-    return link if same else None
+    return _as_uri(link) if same else None
+
+
+def _as_uri(link):
+    """``link`` with what a URI cannot hold percent-encoded; None for a lone surrogate."""
+    try:
+        return quote(link, safe=_URI_KEEPS)
+    except UnicodeEncodeError:
+        return None

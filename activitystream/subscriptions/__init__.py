@@ -171,7 +171,7 @@ def emit(
     ``subscribers_of``, exactly ``send_only_to``. ``text`` is formatted for each
     recipient with ``string.Formatter`` from ``format_kwargs`` plus ``actor``:
     ``actor_display_self`` for the recipient who is the actor,
-    ``actor_display_other`` (default: the actor's ``as_str``, else ``str()``)
+    ``actor_display_other`` (default: the actor as ``refs.display`` shows it)
     for everyone else; write ``{{`` and ``}}`` for literal braces.
     ``backends`` names some of the configured backends (default: all);
     ``timestamp`` dates what they store (default now; for back-fills);

@@ -43,6 +43,21 @@ class Document(DocumentDisplay, MappedClass):
     title = FieldProperty(s.String)
 
 
+class QuickstartUser(MappedClass):
+    """A ``gearbox quickstart`` User as generated: no ``__repr__`` of its own, so Ming's
+    (every field, the password hash included), and no ``as_str``."""
+
+    class __mongometa__:
+        session = DBSession
+        name = 'qs_user'
+
+    _id = FieldProperty(s.ObjectId)
+    user_name = FieldProperty(s.String)
+    email_address = FieldProperty(s.String)
+    display_name = FieldProperty(s.String)
+    password = FieldProperty(s.String)
+
+
 class Member(MappedClass):
     class __mongometa__:
         session = DBSession

@@ -40,6 +40,31 @@ class Document(DocumentDisplay, DeclarativeBase):
     title = Column(String(100))
 
 
+class QuickstartUser(DeclarativeBase):
+    """A ``gearbox quickstart`` User as generated: a ``__repr__`` with the e-mail, no ``as_str``."""
+
+    __tablename__ = 'qs_user'
+    user_id = Column(Integer, primary_key=True, autoincrement=True)
+    user_name = Column(String(16), unique=True, nullable=False)
+    email_address = Column(String(255), unique=True, nullable=False)
+    display_name = Column(String(255))
+    password = Column(String(128))
+
+    def __repr__(self):
+        return (
+            f'<User: name={self.user_name!r}, email={self.email_address!r}, '
+            f'display={self.display_name!r}>'
+        )
+
+
+class Membership(DeclarativeBase):
+    """A primary key of two columns, which references cannot hold."""
+
+    __tablename__ = 'memberships'
+    team_slug = Column(String(40), primary_key=True)
+    user_name = Column(String(50), primary_key=True)
+
+
 class Member(DeclarativeBase):
     """A recipient that keeps its own last-seen time, as the 0.1.1 README asked."""
 
