@@ -6,20 +6,15 @@ real server-sent events through Redis, and the real login form.
 """
 
 import os
-import re
 import shutil
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
 
+from . import sample_server
 from .harness import IN_CI
 
 ROOT = Path(__file__).parent.parent
-SAMPLE = ROOT / 'sample-app'
 CHROMIUM = shutil.which('chromium') or shutil.which('chromium-browser')
 SCREENSHOT = ROOT / 'docs' / 'notifications-menu.png'
 FLAGS = [
@@ -34,52 +29,11 @@ FLAGS = [
 pytestmark = pytest.mark.browser
 
 
-def _free_port():
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
-
-
-def _wait_for(port, process, seconds=60):
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
-        if process.poll() is not None:
-            raise RuntimeError(f'the sample app exited with {process.returncode}')
-        try:
-            socket.create_connection(('127.0.0.1', port), timeout=0.5).close()
-            return
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError('the sample app did not start')
-
-
 @pytest.fixture(scope='module')
 def site(tmp_path_factory):
     """http://127.0.0.1:<port> serving the sample app on a fresh SQLite demo database."""
-    here = tmp_path_factory.mktemp('site')
-    port = _free_port()
-    ini = (SAMPLE / 'development.ini').read_text()
-    ini = re.sub(r'(?m)^port = .*$', f'port = {port}', ini)
-    database = f'sqlalchemy.url = sqlite:///{here}/demo.sqlite'
-    ini = re.sub(r'(?m)^sqlalchemy.url = .*$', database, ini)
-    ini = re.sub(r'(?m)^cache_dir = .*$', f'cache_dir = {here}', ini)
-    config = here / 'site.ini'
-    config.write_text(ini)
-    gearbox = Path(sys.executable).parent / 'gearbox'
-    subprocess.run(
-        [gearbox, 'setup-app', '-c', str(config)], check=True, capture_output=True, cwd=SAMPLE
-    )
-    log = open(here / 'serve.log', 'w')  # noqa: SIM115 - closed at teardown
-    server = subprocess.Popen(
-        [gearbox, 'serve', '-c', str(config)], stdout=log, stderr=subprocess.STDOUT, cwd=SAMPLE
-    )
-    try:
-        _wait_for(port, server)
-        yield f'http://127.0.0.1:{port}'
-    finally:
-        server.terminate()
-        server.wait(10)
-        log.close()
+    with sample_server.serve(tmp_path_factory.mktemp('site')) as url:
+        yield url
 
 
 @pytest.fixture(scope='module')

@@ -13,9 +13,9 @@ DEFAULT_PORTS = {'http': 80, 'https': 443}
 _NAME = re.compile(r'^[A-Za-z_][A-Za-z0-9_]{0,127}$')
 
 
-def fail(status, message):
+def fail(status, message, headers=None):
     """Stop with ``status`` and a JSON body naming the problem (never an error page)."""
-    abort(status, message, passthrough='json')
+    abort(status, message, headers=headers, passthrough='json')
 
 
 def current_user():
