@@ -15,6 +15,9 @@ from collections.abc import Hashable, Iterator
 from . import model
 
 PROCESS_DEFAULT = 4  # when the server's thread count cannot be known
+# seconds between pings: the server finds a client gone (a tab closed, a link
+# followed) only when its writes fail, so a left stream keeps its place ~3 pings
+HEARTBEAT = 2
 
 
 def server_threads(environ: dict) -> int | None:

@@ -65,6 +65,39 @@ def badge(page):
     return page.locator('nav .activitystream-menu .activitystream-badge')
 
 
+def test_a_tab_refused_a_stream_polls_instead(site, chromium):
+    """events_per_user = 2: erin's third tab gets a 429 for its stream and stays live by polling.
+
+    First in this module: no other stream is open yet, so the process cap (4, a
+    quarter of the sample app's 16 threads) leaves erin her two.
+    """
+    first = log_in(chromium, site, 'erin')  # on the home page, following its events
+    tabs = [first, first.context.new_page(), first.context.new_page()]
+    events, polls = [], []
+    for number, tab in enumerate(tabs):
+        tab.on('request', lambda r, n=number: '/unseen_count.json' in r.url and polls.append(n))
+    for tab in tabs[1:]:
+        with tab.expect_response(lambda r: '/activitystream/events' in r.url) as reply:
+            tab.goto(f'{site}/')
+        events.append(reply.value.status)
+    assert events == [200, 429]
+    before = int(badge(tabs[0]).inner_text())
+
+    bob = log_in(chromium, site, 'bob')
+    bob.goto(f'{site}/users/erin')
+    bob.click('form#follow button')
+    bob.wait_for_load_state()
+    for tab in tabs:  # pushed to the first two, polled by the third
+        tab.wait_for_function(
+            'n => document.querySelector("nav .activitystream-badge").textContent === String(n)',
+            arg=before + 1,
+            timeout=20000,
+        )
+    assert set(polls) == {2}
+    for page in (first, bob):
+        page.context.close()
+
+
 def test_live_badge_menu_and_click(site, chromium):
     alice = log_in(chromium, site, 'alice')
     alice.goto(f'{site}/')

@@ -205,7 +205,8 @@ class RootController(SubscriptionEndpoints, TGController):
 
         response.headers.update({'Cache-Control': 'no-cache', 'X-Accel-Buffering': 'no'})
         first = am.count_not_seen_by_recipient(user)
-        return held.serve(live.stream(pubsub, recount, first, lifetime))
+        body = live.stream(pubsub, recount, first, lifetime, live_limits.HEARTBEAT)
+        return held.serve(body)
 
     @expose(content_type='application/atom+xml')
     def feed(self, limit='20', before=None, actor_type=None, actor_id=None):
