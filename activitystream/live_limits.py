@@ -21,7 +21,11 @@ HEARTBEAT = 2
 
 
 def server_threads(environ: dict) -> int | None:
-    """The request-serving threads of this server, when it tells (waitress does)."""
+    """The request-serving threads of this server, when it tells.
+
+    WSGI has no key for it; waitress puts a method of the request's channel in
+    the environ, and that channel's server holds its settings (``threads``).
+    """
     check = environ.get('waitress.client_disconnected')
     channel = getattr(check, '__self__', None)
     threads = getattr(getattr(getattr(channel, 'server', None), 'adj', None), 'threads', None)
