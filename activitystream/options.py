@@ -57,6 +57,11 @@ DEFAULTS = {
     'email_subject': '{text}',
     'email_renderer': 'kajiki',
     'email_template': 'activitystream.templates.email.notification',
+    # events streams open at once, each holding a server thread: per user, and in
+    # this process (None: a quarter of the server's threads when it tells, else 4);
+    # more are refused (429) and the page polls unseen_count.json instead
+    'events_per_user': 2,
+    'events_per_process': None,
 }
 EMAIL_RENDERERS = ('kajiki', 'genshi')
 REDIS_SCHEMES = ('redis://', 'rediss://', 'unix://')
@@ -71,6 +76,14 @@ def _check_bool(name, value):
         raise ConfigurationError(
             f'activitystream option {name} must be True or False, got {value!r}'
         )
+
+
+def _check_positive(name, value, or_none=False):
+    if value is None and or_none:
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        what = 'a positive integer or None' if or_none else 'a positive integer'
+        raise ConfigurationError(f'activitystream option {name} must be {what}, got {value!r}')
 
 
 def validate(options):
@@ -106,6 +119,8 @@ def validate(options):
     _check_bool('anonymous_streams', merged['anonymous_streams'])
     merged['unseen_window'] = _window(merged['unseen_window'])
     merged['stream_access'] = _callable('stream_access', merged['stream_access'])
+    _check_positive('events_per_user', merged['events_per_user'])
+    _check_positive('events_per_process', merged['events_per_process'], or_none=True)
     _check_subscription_options(merged)
     return merged
 
@@ -185,11 +200,7 @@ def _check_subscription_options(merged):
         )
     if not (isinstance(merged['redis_prefix'], str) and merged['redis_prefix']):
         raise ConfigurationError('activitystream option redis_prefix must be a non-empty string')
-    length = merged['redis_stream_length']
-    if isinstance(length, bool) or not isinstance(length, int) or length < 1:
-        raise ConfigurationError(
-            f'activitystream option redis_stream_length must be a positive integer, got {length!r}'
-        )
+    _check_positive('redis_stream_length', merged['redis_stream_length'])
     attr = merged['email_address_attribute']
     if not (isinstance(attr, str) and _IDENTIFIER.match(attr)):
         raise ConfigurationError(

@@ -6,20 +6,15 @@ real server-sent events through Redis, and the real login form.
 """
 
 import os
-import re
 import shutil
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
 
+from . import sample_server
 from .harness import IN_CI
 
 ROOT = Path(__file__).parent.parent
-SAMPLE = ROOT / 'sample-app'
 CHROMIUM = shutil.which('chromium') or shutil.which('chromium-browser')
 SCREENSHOT = ROOT / 'docs' / 'notifications-menu.png'
 FLAGS = [
@@ -34,52 +29,11 @@ FLAGS = [
 pytestmark = pytest.mark.browser
 
 
-def _free_port():
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
-
-
-def _wait_for(port, process, seconds=60):
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
-        if process.poll() is not None:
-            raise RuntimeError(f'the sample app exited with {process.returncode}')
-        try:
-            socket.create_connection(('127.0.0.1', port), timeout=0.5).close()
-            return
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError('the sample app did not start')
-
-
 @pytest.fixture(scope='module')
 def site(tmp_path_factory):
     """http://127.0.0.1:<port> serving the sample app on a fresh SQLite demo database."""
-    here = tmp_path_factory.mktemp('site')
-    port = _free_port()
-    ini = (SAMPLE / 'development.ini').read_text()
-    ini = re.sub(r'(?m)^port = .*$', f'port = {port}', ini)
-    database = f'sqlalchemy.url = sqlite:///{here}/demo.sqlite'
-    ini = re.sub(r'(?m)^sqlalchemy.url = .*$', database, ini)
-    ini = re.sub(r'(?m)^cache_dir = .*$', f'cache_dir = {here}', ini)
-    config = here / 'site.ini'
-    config.write_text(ini)
-    gearbox = Path(sys.executable).parent / 'gearbox'
-    subprocess.run(
-        [gearbox, 'setup-app', '-c', str(config)], check=True, capture_output=True, cwd=SAMPLE
-    )
-    log = open(here / 'serve.log', 'w')  # noqa: SIM115 - closed at teardown
-    server = subprocess.Popen(
-        [gearbox, 'serve', '-c', str(config)], stdout=log, stderr=subprocess.STDOUT, cwd=SAMPLE
-    )
-    try:
-        _wait_for(port, server)
-        yield f'http://127.0.0.1:{port}'
-    finally:
-        server.terminate()
-        server.wait(10)
-        log.close()
+    with sample_server.serve(tmp_path_factory.mktemp('site')) as url:
+        yield url
 
 
 @pytest.fixture(scope='module')
@@ -109,6 +63,39 @@ def log_in(browser, site, user_name):
 
 def badge(page):
     return page.locator('nav .activitystream-menu .activitystream-badge')
+
+
+def test_a_tab_refused_a_stream_polls_instead(site, chromium):
+    """events_per_user = 2: erin's third tab gets a 429 for its stream and stays live by polling.
+
+    First in this module: no other stream is open yet, so the process cap (4, a
+    quarter of the sample app's 16 threads) leaves erin her two.
+    """
+    first = log_in(chromium, site, 'erin')  # on the home page, following its events
+    tabs = [first, first.context.new_page(), first.context.new_page()]
+    events, polls = [], []
+    for number, tab in enumerate(tabs):
+        tab.on('request', lambda r, n=number: '/unseen_count.json' in r.url and polls.append(n))
+    for tab in tabs[1:]:
+        with tab.expect_response(lambda r: '/activitystream/events' in r.url) as reply:
+            tab.goto(f'{site}/')
+        events.append(reply.value.status)
+    assert events == [200, 429]
+    before = int(badge(tabs[0]).inner_text())
+
+    bob = log_in(chromium, site, 'bob')
+    bob.goto(f'{site}/users/erin')
+    bob.click('form#follow button')
+    bob.wait_for_load_state()
+    for tab in tabs:  # pushed to the first two, polled by the third
+        tab.wait_for_function(
+            'n => document.querySelector("nav .activitystream-badge").textContent === String(n)',
+            arg=before + 1,
+            timeout=20000,
+        )
+    assert set(polls) == {2}
+    for page in (first, bob):
+        page.context.close()
 
 
 def test_live_badge_menu_and_click(site, chromium):

@@ -13,7 +13,7 @@ from tg import TGController, abort, expose, redirect, request, response
 from tgext.pluggable import plug_url
 from webob.exc import HTTPFound, HTTPSeeOther
 
-from .. import formats, live, refs
+from .. import formats, live, live_limits, refs
 from ..helpers import csrf_token
 from ..manager import am
 from ..timeutil import to_utc
@@ -176,12 +176,20 @@ class RootController(SubscriptionEndpoints, TGController):
     def events(self):
         """Server-sent events with the user's unseen count, pushed on every change.
 
-        204 when nothing can be pushed (no Redis): the page polls instead.
+        204 when nothing can be pushed (no Redis), 429 when the user or this process
+        already has as many streams open as the plug options allow (each holds a
+        server thread): either way the page polls instead.
         """
         user = current_user()
         ref = refs.ref_of(user, 'user')
+        lifetime = int(tg.config.get('activitystream.events_lifetime', 25))
+        held = live_limits.admit(ref, request.environ)
+        if held is None:
+            retry = {'Retry-After': str(lifetime)}
+            fail(429, 'too many open event streams: poll unseen_count.json', retry)
         pubsub = live.subscribe(ref)
         if pubsub is None:
+            held.close()
             return None
         storage = am.storage
 
@@ -195,8 +203,9 @@ class RootController(SubscriptionEndpoints, TGController):
             return count
 
         response.headers.update({'Cache-Control': 'no-cache', 'X-Accel-Buffering': 'no'})
-        lifetime = int(tg.config.get('activitystream.events_lifetime', 25))
-        return live.stream(pubsub, recount, am.count_not_seen_by_recipient(user), lifetime)
+        first = am.count_not_seen_by_recipient(user)
+        body = live.stream(pubsub, recount, first, lifetime, live_limits.HEARTBEAT)
+        return held.serve(body)
 
     @expose(content_type='application/atom+xml')
     def feed(self, limit='20', before=None, actor_type=None, actor_id=None):

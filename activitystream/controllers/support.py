@@ -14,9 +14,9 @@ _NAME = re.compile(r'^[A-Za-z_][A-Za-z0-9_]{0,127}$')
 _URI_KEEPS = "!#$%&'()*+,/:;=?@[]~"  # reserved ASCII and escapes stay; letters, digits, -._ too
 
 
-def fail(status, message):
+def fail(status, message, headers=None):
     """Stop with ``status`` and a JSON body naming the problem (never an error page)."""
-    abort(status, message, passthrough='json')
+    abort(status, message, headers=headers, passthrough='json')
 
 
 class Endpoints(TGController):

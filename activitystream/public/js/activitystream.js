@@ -2,7 +2,8 @@
  *
  * Badges follow the server-sent events of /activitystream/events (pushed through
  * Redis when the site has it) and fall back to polling unseen_count.json, with
- * ETags and a growing delay, when events are not available. Opening a menu
+ * ETags and a growing delay, when events are not available: no Redis (204), or
+ * too many streams open for this user or server (429). Opening a menu
  * reloads its list and marks seen up to the newest notification it shows, so
  * what arrives later stays unseen. Everything user-supplied goes in as text.
  */
@@ -60,6 +61,7 @@
       setCount(JSON.parse(event.data).unseen_count);
     });
     source.onerror = function () {
+      // any answer but a 200 stream (204, 429...) closes the source for good
       failures += 1;
       if (source.readyState === EventSource.CLOSED || failures >= 3) {
         source.close();
