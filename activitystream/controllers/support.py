@@ -86,3 +86,17 @@ def same_site(link):
     except ValueError:  # a port out of range, a broken IPv6 address...
         return None
     return link if same else None
+
+
+def same_origin_navigation() -> bool:
+    """Whether the browser says this request comes from our own pages or its address bar.
+
+    Browsers send ``Sec-Fetch-Site`` and no page can forge it; older ones only
+    a ``Referer``, which must then be a URL on this host. Either lets a GET
+    from a 0.1.1 template change what only the user's own click may change.
+    """
+    site = request.headers.get('Sec-Fetch-Site')
+    if site is not None:
+        return site in ('same-origin', 'none')
+    referer = request.headers.get('Referer', '')
+    return same_site(referer) is not None and bool(urlsplit(referer).scheme)
