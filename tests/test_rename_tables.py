@@ -70,10 +70,9 @@ def test_the_whole_api_works_on_renamed_tables(renamed):
             actions=3, deliveries=3, seen=2, reads=0, subscriptions=2, failed_deliveries=0
         )
         assert row_counts(env.engine, tables(''), missing=0) == dict.fromkeys(OURS, 0)
-    else:  # Ming: tgext.pluggable leaves collection names alone
-        assert set(tables('').values()) - {'activitystream_failed_deliveries'} <= set(
-            env.db.list_collection_names()
-        )
+    else:  # Ming: tgext.pluggable leaves collection names alone (no failure: none of those)
+        written = set(tables('').values()) - {'activitystream_failed_deliveries'}
+        assert written <= set(env.db.list_collection_names())
 
 
 def row_counts(engine, names, missing=None):
@@ -108,10 +107,7 @@ def test_plugging_again_in_one_process_does_not_prefix_again(backend):
     build_app(backend, rename_tables=True)
     env = build_app(backend, rename_tables=True)
     assert set(tables('activitystream_').values()) <= set(env.model.metadata.tables)
-    assert not any(
-        n.startswith('activitystream_activitystream_activitystream')
-        for n in (env.model.metadata.tables)
-    )
+    assert not [n for n in env.model.metadata.tables if n.count('activitystream_') > 2]
     env = build_app(backend)
     bob = env.user('bob')
     am.create(env.user('alice'), 'greeted', recipients=[bob])

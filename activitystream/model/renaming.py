@@ -13,13 +13,14 @@ several apps) would prefix the names twice.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # a Ming-only site may have no SQLAlchemy
     from sqlalchemy import MetaData
 
 
-def restore_names(metadata: MetaData, models) -> None:
+def restore_names(metadata: MetaData, models: Iterable[type]) -> None:
     """Give our tables their own names back, before tgext.pluggable renames them."""
     for name, table in metadata.tables.items():  # the key is the name at creation
         table.name = table.fullname = name
