@@ -1,12 +1,23 @@
-"""CSRF tokens bound to the logged-in user, with no server-side session.
+"""CSRF tokens bound to the logged-in user and to their login, with no server-side session.
 
-A token is ``<issued>.<hmac>``: an HMAC of the user's reference and the issue
-time under the application's secret. Any process holding the secret can check
-it, and a token taken from one user is worthless for another.
+A token is ``<issued>.<hmac>``: an HMAC of the user's reference, a mark of the
+login it was issued in, and the issue time. Any process holding the secret can
+check it; it is worthless for another user, and for the same user once they
+have logged out and in again. Its key is derived from the secret for this use
+alone, so no token is an HMAC made with the login cookie's own secret.
+
+The login mark comes from TG's ``auth_tkt`` login cookie: the time of its
+ticket, which a new login renews. When the cookie is reissued with a new time
+(``sa_auth.authtkt.reissue_time``), the first time we saw is kept in the
+ticket's user data, so a login keeps one mark until logout. Without such a
+cookie (``REMOTE_USER`` set by a front server, another repoze.who identifier)
+no login is visible to us: the mark is empty and a token is bound to the user
+alone, for ``MAX_AGE``.
 """
 
 import hashlib
 import hmac
+import json
 import time
 
 import tg
@@ -17,6 +28,8 @@ from .options import ConfigurationError
 HEADER = 'X-CSRF-Token'
 FIELD = '_csrf_token'
 MAX_AGE = 24 * 3600
+PURPOSE = b'activitystream.csrf'
+LOGIN_MARK = 'activitystream_login'
 SECRET_KEYS = (
     'activitystream.csrf_secret',
     'sa_auth.cookie_secret',
@@ -25,35 +38,50 @@ SECRET_KEYS = (
 )
 
 
-def _secret():
-    for key in SECRET_KEYS:
-        value = tg.config.get(key)
+def _key() -> bytes:
+    for name in SECRET_KEYS:
+        value = tg.config.get(name)
         if value:
-            return str(value).encode()
+            return hmac.new(str(value).encode(), PURPOSE, hashlib.sha256).digest()
     raise ConfigurationError(
         'activitystream needs a secret for its CSRF tokens: set activitystream.csrf_secret '
         '(or sa_auth.cookie_secret) in your configuration'
     )
 
 
-def _signature(user, issued):
+def login_mark() -> str:
+    """What tells the request's login from the user's other ones ('' when nothing can)."""
+    try:
+        identity = tg.request.identity or {}
+    except TypeError:  # no request: TG's context is not registered for this thread
+        return ''
+    ticket_time, data = identity.get('timestamp'), identity.get('userdata')
+    if not (isinstance(ticket_time, int) and isinstance(data, dict)):
+        return ''  # not an auth_tkt login
+    if getattr(identity.get('identifier'), 'reissue_time', None):
+        # the cookie will come back with a new time: it carries this one on from now
+        return data.setdefault(LOGIN_MARK, str(ticket_time))
+    return data.get(LOGIN_MARK, str(ticket_time))
+
+
+def _signature(user, issued: int) -> str:
     ref = refs.ref_of(user, 'user')
-    message = f'{ref.type}:{ref.id}:{issued}'.encode()
-    return hmac.new(_secret(), message, hashlib.sha256).hexdigest()
+    message = json.dumps([ref.type, ref.id, login_mark(), issued]).encode()
+    return hmac.new(_key(), message, hashlib.sha256).hexdigest()
 
 
-def token_for(user, now=None):
+def token_for(user, now: float | None = None) -> str:
     """A token the given user's page sends back with state-changing requests."""
     issued = int(now if now is not None else time.time())
     return f'{issued}.{_signature(user, issued)}'
 
 
-def is_valid(user, token, now=None):
-    """Whether ``token`` was issued to ``user`` within the last day."""
+def is_valid(user, token, now: float | None = None) -> bool:
+    """Whether ``token`` was issued to ``user``, in this login, within the last day."""
     if not isinstance(token, str) or token.count('.') != 1:
         return False
     issued, signature = token.split('.')
-    if not issued.isdigit():
+    if not (issued.isascii() and issued.isdigit() and signature.isascii()):
         return False
     age = (now if now is not None else time.time()) - int(issued)
     if not 0 <= age <= MAX_AGE:

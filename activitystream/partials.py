@@ -72,6 +72,7 @@ def notifications_menu(recipient=None, limit=10, cache_expire=None):
         ),
     )
     key = ('activitystream-menu', ref.type, ref.id, limit, unseen, newest and newest.cursor)
+    key += (csrf.login_mark(),)  # its token is the login's
     return _render('notifications_menu', values, _cache(key, cache_expire))
 
 

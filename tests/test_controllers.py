@@ -246,7 +246,7 @@ def test_see_redirects_on_the_same_site(site):
         reply = env.app.get('/activitystream/see', {'target_link': link}, extra_environ=login)
         assert reply.status_int == 302
         assert reply.headers['Location'].endswith(link.split('localhost')[-1].lstrip('/'))
-    assert am.last_seen(bob) is None  # a GET changes nothing
+    assert am.last_seen(bob) is None  # a GET from no page of ours changes nothing
     liked = actions[2]
     posted = env.app.post(
         '/activitystream/see',

@@ -2,7 +2,8 @@
 
 Thin: parse and check the request, ask the manager, pick a format. A user
 reads and marks only their own notifications; bad parameters get a 4xx with
-a JSON body naming them; state changes only on POST with a CSRF token.
+a JSON body naming them; state changes only on POST with a CSRF token (but
+0.1.1's GET ``see`` links mark seen when the user follows them from the site).
 """
 
 import hashlib
@@ -26,6 +27,7 @@ from .support import (
     fail,
     integer,
     requested_ref,
+    same_origin_navigation,
     same_site,
     state_changing,
 )
@@ -158,6 +160,8 @@ class RootController(SubscriptionEndpoints, TGController):
         """Go to a notification's target; on POST (with a token) mark seen and read too.
 
         Only same-site targets: anything else is a 400, and nothing changes.
+        A GET (how 0.1.1 templates link) marks seen when it is the user's own
+        navigation from this site, and only redirects otherwise.
         """
         current_user()
         target = same_site(target_link)
@@ -170,6 +174,8 @@ class RootController(SubscriptionEndpoints, TGController):
             am.mark_seen(user)
             if clicked is not None:
                 am.mark_read(user, [clicked])
+        elif request.method == 'GET' and same_origin_navigation():
+            am.mark_seen(current_user())
         redirect(target, redirect_with=HTTPSeeOther if request.method == 'POST' else HTTPFound)
 
     @expose(content_type='text/event-stream')

@@ -115,3 +115,17 @@ def _as_uri(link):
         return quote(link, safe=_URI_KEEPS)
     except UnicodeEncodeError:
         return None
+
+
+def same_origin_navigation() -> bool:
+    """Whether the browser says this request comes from our own pages or its address bar.
+
+    Browsers send ``Sec-Fetch-Site`` and no page can forge it; older ones only
+    a ``Referer``, which must then be a URL on this host. Either lets a GET
+    from a 0.1.1 template change what only the user's own click may change.
+    """
+    site = request.headers.get('Sec-Fetch-Site')
+    if site is not None:
+        return site in ('same-origin', 'none')
+    referer = request.headers.get('Referer', '')
+    return same_site(referer) is not None and bool(urlsplit(referer).scheme)

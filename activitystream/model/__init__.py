@@ -11,6 +11,7 @@ import tg
 from tgext.pluggable import PluggableSession
 
 from ..options import BLUEPRINT_KEY, DEFAULTS, ConfigurationError
+from . import renaming
 
 DBSession = PluggableSession()
 backend = None
@@ -28,7 +29,13 @@ _SQLA_NAMES = (
 
 
 def init_model(app_session):
+    """tgext.pluggable calls this once it has copied our tables into the host's metadata."""
     DBSession.configure(app_session)
+    if backend == 'sqlalchemy' and options().get('rename_tables'):
+        from ..storage.sqla import schema
+
+        host_metadata = tg.config['package'].model.DeclarativeBase.metadata
+        renaming.follow_renames(schema.DeclarativeBase.metadata, host_metadata)
 
 
 def options():
@@ -63,6 +70,7 @@ def configure_models(conf=None, app=None):
         from ..storage.sqla import schema
         from ..storage.sqla.storage import SQLAStorage
 
+        renaming.restore_names(schema.DeclarativeBase.metadata, schema.MODELS)
         module.update({name: getattr(schema, name) for name in _SQLA_NAMES})
         _storage = SQLAStorage(DBSession)
     else:

@@ -124,9 +124,8 @@ class ReadMark(DeclarativeBase):
 
     recipient_type = Column(String(TYPE_LEN), primary_key=True)
     recipient_id = Column(String(ID_LEN), primary_key=True)
-    action_id = Column(
-        ActionId, ForeignKey('activitystream_actions.id', ondelete='CASCADE'), primary_key=True
-    )
+    # the column, not its name: a copy renamed by rename_tables follows the table
+    action_id = Column(ActionId, ForeignKey(Action.id, ondelete='CASCADE'), primary_key=True)
     timestamp = Column(DateTime, nullable=False)
 
     __table_args__ = (
