@@ -9,8 +9,10 @@ import datetime as dt
 
 import pytest
 import sqlalchemy as sa
+from bs4 import BeautifulSoup
 
 from activitystream import am, csrf, model
+from activitystream.formats import iso
 from activitystream.timeutil import utcnow
 
 from .clock import recent
@@ -121,6 +123,37 @@ def test_the_menu_form_marks_seen_up_to_the_newest_notification(env):
         status=303,
     )
     assert am.last_seen(bob) == at(2)  # not "now": a later arrival with an earlier stamp counts
+
+
+def test_a_menu_click_marks_seen_up_to_what_the_menu_showed(env):
+    bob, alice, doc = env.user('bob'), env.user('alice'), env.document('Doc')
+    first, _, _ = [
+        am.create(alice, f'n{i}', target=doc, recipients=[bob], timestamp=at(i)) for i in range(3)
+    ]
+    env.commit()
+    menu = BeautifulSoup(env.app.get('/menu_of?user_name=bob').text, 'html.parser')
+    assert {i['value'] for i in menu.select('input[name=until]')} == {iso(at(2))}
+    env.app.post(
+        '/activitystream/see',
+        {'target_link': '/x', 'action': str(first.id), 'until': iso(at(1)),
+         csrf.FIELD: csrf.token_for(bob)},
+        extra_environ=env.login(bob),
+        status=303,
+    )  # fmt: skip
+    assert am.last_seen(bob) == at(1)  # n2 came after what that menu showed: still unseen
+    assert am.count_not_seen_by_recipient(bob) == 1
+    assert am.count_unread_by_recipient(bob) == 2
+    reply = env.app.post(
+        '/activitystream/see',
+        {
+            'target_link': '/x',
+            'until': '9999-12-31T23:59:59-12:00',
+            csrf.FIELD: csrf.token_for(bob),
+        },
+        extra_environ=env.login(bob),
+        status=400,
+    )
+    assert 'until' in reply.json['detail'] and am.last_seen(bob) == at(1)  # nothing written
 
 
 def test_a_new_recipient_is_not_flooded_with_past_broadcasts(env):

@@ -53,9 +53,13 @@ def _page_of(query, limit, before):
 
 def _timestamp(value, name):
     try:
-        return to_utc(datetime.fromisoformat(value.replace('Z', '+00:00')), name)
+        parsed = datetime.fromisoformat(value.replace('Z', '+00:00'))
     except (AttributeError, TypeError, ValueError):
         fail(400, f'{name} must be an ISO 8601 timestamp')
+    try:
+        return to_utc(parsed, name)
+    except ValueError as exc:  # beyond the calendar once in UTC
+        fail(400, str(exc))
 
 
 def _action_id(text):
@@ -156,10 +160,12 @@ class RootController(SubscriptionEndpoints, TGController):
         return dict(changed=changed, unread_count=am.count_unread_by_recipient(user))
 
     @expose()
-    def see(self, target_link=None, action=None):
+    def see(self, target_link=None, action=None, until=None):
         """Go to a notification's target; on POST (with a token) mark seen and read too.
 
-        Only same-site targets: anything else is a 400, and nothing changes.
+        Seen up to ``until``, the newest notification the menu showed (else the
+        newest there is). Only same-site targets: anything else is a 400, and
+        nothing changes.
         A GET (how 0.1.1 templates link) marks seen when it is the user's own
         navigation from this site, and only redirects otherwise.
         """
@@ -171,7 +177,7 @@ class RootController(SubscriptionEndpoints, TGController):
             check_csrf()
             user = current_user()
             clicked = None if action is None else _action_id(action)
-            am.mark_seen(user)
+            am.mark_seen(user, until=None if until in (None, '') else _timestamp(until, 'until'))
             if clicked is not None:
                 am.mark_read(user, [clicked])
         elif request.method == 'GET' and same_origin_navigation():

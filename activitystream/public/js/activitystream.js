@@ -85,7 +85,7 @@
     return input;
   }
 
-  function item(root, notification) {
+  function item(root, notification, newest) {
     var li = element('li', 'activitystream-item' + (notification.seen ? '' : ' activitystream-unseen'));
     var label = [element('b', null, notification.actor || ''), document.createTextNode(' ' + notification.verb + ' ')];
     if (notification.target) { label.push(element('i', null, notification.target)); }
@@ -98,6 +98,7 @@
       holder.appendChild(hidden('_csrf_token', root.getAttribute('data-csrf-token')));
       holder.appendChild(hidden('target_link', notification.link));
       holder.appendChild(hidden('action', notification.id));
+      holder.appendChild(hidden('until', newest));
       var button = element('button', 'activitystream-link');
       button.type = 'submit';
       label.forEach(function (part) { button.appendChild(part); });
@@ -118,7 +119,7 @@
       .then(function (body) {
         if (body.items.length) {
           list.textContent = '';
-          body.items.forEach(function (n) { list.appendChild(item(root, n)); });
+          body.items.forEach(function (n) { list.appendChild(item(root, n, body.items[0].timestamp)); });
           root.setAttribute('data-newest', body.items[0].timestamp);
         }
         var newest = root.getAttribute('data-newest');
