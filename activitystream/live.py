@@ -89,7 +89,7 @@ def event(count):
 
 
 def stream(pubsub, recount, first, lifetime, heartbeat=10):
-    """Server-sent events: the count now, then on every change, for ``lifetime`` seconds.
+    """Server-sent events: the count now, then whenever it changes, for ``lifetime`` seconds.
 
     The browser reconnects by itself after the stream ends, so no server
     thread is held for long; comments keep proxies from closing it meanwhile.
@@ -104,7 +104,12 @@ def stream(pubsub, recount, first, lifetime, heartbeat=10):
                 continue
             while pubsub.get_message(timeout=0.05) is not None:
                 pass  # one recount for a burst of changes
-            yield event(recount()).encode()
+            count = recount()
+            if count == first:  # a change of someone else's (a broadcast of theirs)
+                yield b': ping\n\n'
+                continue
+            first = count
+            yield event(count).encode()
     except Exception as exc:  # noqa: BLE001 - the browser will poll instead
         _failed(exc)
     finally:

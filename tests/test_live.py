@@ -82,3 +82,27 @@ def test_without_redis_the_page_polls():
 def test_events_need_a_login():
     env = build_app('sqlite')
     env.app.get('/activitystream/events', status=401)
+
+
+@pytest.mark.parametrize('backend', ['sqlite', 'ming'])
+def test_a_push_that_leaves_the_count_as_it_was_sends_no_event(backend, redis_up):
+    env = build_app(
+        backend,
+        blueprint={'activitystream.events_lifetime': '3'},
+        redis_url=REDIS_URL,
+        redis_prefix=f'activitystream-test-{uuid.uuid4().hex}',
+    )
+    alice, bob = env.user('alice'), env.user('bob')
+    env.commit()
+    replies = []
+    reader = threading.Thread(target=read_events, args=(env, alice, replies))
+    reader.start()
+    time.sleep(1)
+    am.create(alice, 'announced')  # her own broadcast: pushed to everyone, not counted for her
+    env.commit()
+    time.sleep(0.5)
+    am.create(bob, 'wrote', recipients=[alice])
+    env.commit()
+    reader.join(10)
+    counts = [line for line in replies[0].text.splitlines() if line.startswith('data:')]
+    assert counts == ['data: {"unseen_count": 0}', 'data: {"unseen_count": 1}']
