@@ -323,3 +323,117 @@ class SubscriptionStorage(ABC):
     @abstractmethod
     def commit(self) -> None:
         """Commit what was written so far, for scripts (a request commits by itself)."""
+
+
+@dataclass
+class NewJob:
+    """Outbox work about to be written: a ``kind`` the runner knows and its JSON ``payload``.
+
+    ``key``, when given, is unique: adding a job whose key exists adds nothing,
+    so a step that is replayed after a crash does not queue its work twice.
+    """
+
+    kind: str
+    payload: dict
+    key: str | None = None
+    available_at: datetime | None = None  # None: at once
+
+
+@dataclass
+class Job:
+    """Outbox work as stored. A claimed job's ``available_at`` is the end of its lease."""
+
+    id: Any
+    kind: str
+    payload: dict
+    key: str | None
+    attempts: int
+    available_at: datetime
+    dead: bool
+    error: str | None
+    created: datetime
+
+
+class OutboxStorage(ABC):
+    """Schema-and-queries contract of the outbox: work to do after the commit.
+
+    A job is *pending* while not dead; it can be claimed when it is ready
+    and its ``available_at`` has come. Claiming leases it to an owner by
+    moving ``available_at`` to the lease's end: a worker that dies leaves a
+    job that comes back by itself when the lease expires. Only the owner
+    of a live lease finishes or reschedules it.
+    """
+
+    #: whether add_jobs and the caller's other writes commit together (SQL);
+    #: where not (MongoDB), jobs are added not ready and marked ready after them
+    transactional: bool
+
+    @abstractmethod
+    def add_jobs(self, jobs: Sequence[NewJob], now: datetime, ready: bool = True) -> list:
+        """Write jobs; return the ids of those written (a job whose key exists is skipped)."""
+
+    @abstractmethod
+    def mark_jobs_ready(self, ids: Sequence) -> None:
+        """Make jobs added with ``ready=False`` claimable."""
+
+    @abstractmethod
+    def claim_jobs(self, owner: str, limit: int, now: datetime, lease_until: datetime) -> list:
+        """Lease up to ``limit`` claimable jobs to ``owner`` (oldest first); return them.
+
+        ``attempts`` counts the claim. Two workers never get the same job
+        while its lease runs (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, one
+        atomic ``find_one_and_update`` per job on MongoDB).
+        """
+
+    @abstractmethod
+    def finish_job(self, job_id: Any, owner: str) -> bool:
+        """Delete a done job, if ``owner`` still holds it; True if deleted."""
+
+    @abstractmethod
+    def reschedule_job(
+        self,
+        job_id: Any,
+        owner: str,
+        available_at: datetime,
+        payload: dict | None = None,
+        error: str | None = None,
+        dead: bool = False,
+    ) -> bool:
+        """Give a held job back: due at ``available_at``, with a new payload and error if given.
+
+        ``dead`` keeps it as a dead letter, never claimed again until revived.
+        True if ``owner`` still held it.
+        """
+
+    @abstractmethod
+    def jobs(self, dead: bool | None, limit: int | None) -> list:
+        """Jobs, oldest first: dead ones, pending ones (``dead=False``) or all (None)."""
+
+    @abstractmethod
+    def job_counts(self) -> dict:
+        """{'pending': n, 'dead': n}."""
+
+    @abstractmethod
+    def revive_jobs(self, ids: Sequence | None, now: datetime) -> int:
+        """Make dead jobs (those of ``ids``, or all) pending again, due now, attempts reset."""
+
+    @abstractmethod
+    def purge_jobs(self, ids: Sequence | None) -> int:
+        """Delete dead jobs (those of ``ids``, or all); pending work is never purged."""
+
+    @abstractmethod
+    def subscriber_page(self, obj: Ref, after: tuple | None, limit: int) -> list:
+        """The next ``limit`` subscribers of ``obj`` after keyset position ``after``.
+
+        Returns [(Ref, position)], newest subscription first; a position is a
+        JSON-able tuple to pass back as ``after``. Memory stays one page.
+        """
+
+    @abstractmethod
+    def unit_of_work(self) -> Any:
+        """A context manager giving a storage whose writes commit together when it exits.
+
+        SQL: a session of its own, committed on success, rolled back on error
+        (so a job's effects and its finishing commit together). MongoDB:
+        this storage, writing at once.
+        """
