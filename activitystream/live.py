@@ -12,11 +12,13 @@ import logging
 import time
 
 from . import model, redis_client
+from .storage.base import NewJob
 
 log = logging.getLogger(__name__)
 
 EVERYONE = '*'
 RETRY_AFTER = 30  # seconds to leave a Redis that failed alone
+PUSH_CHUNK = 1000  # channels per push job
 
 _down_until = {}
 
@@ -64,10 +66,23 @@ def _publish(channels):
 
 
 def changed(refs):
-    """Tell the streams of ``refs`` (None: of everyone) that their counts may have moved."""
+    """Tell the streams of ``refs`` (None: of everyone) that their counts may have moved.
+
+    A push job in the outbox, done after the commit: a rolled-back write
+    pushes nothing, and a long list of recipients is pushed in chunks.
+    """
+    from .delivery import enqueue
+
     channels = [channel(EVERYONE)] if refs is None else [channel(r) for r in refs]
     if channels and _url():
-        model.storage().after_commit(lambda _: _publish(channels))
+        chunks = range(0, len(channels), PUSH_CHUNK)
+        jobs = [NewJob('push', {'channels': channels[i : i + PUSH_CHUNK]}) for i in chunks]
+        enqueue(jobs).ready()
+
+
+def push_job(storage, job):
+    """The outbox job of :func:`changed`: publish (a repeated push only causes a recount)."""
+    _publish(job.payload['channels'])
 
 
 def subscribe(ref):

@@ -43,6 +43,21 @@ DEFAULTS = {
     'stream_access': None,
     # whether anonymous requests may read the public streams at all
     'anonymous_streams': True,
+    # who does the outbox's work (see activitystream.delivery): 'inline' right
+    # after the commit in the committing thread, 'thread' a background worker
+    'delivery_runner': 'thread',
+    # jobs claimed at once, seconds a claim lasts, attempts before a job is a
+    # dead letter, seconds before the first retry (doubling after), seconds
+    # between the background worker's looks at the outbox
+    'delivery_batch': 10,
+    'delivery_lease': 300,
+    'delivery_max_attempts': 8,
+    'delivery_backoff': 30,
+    'delivery_poll': 5,
+    # emit(): recipients expanded per job step, and the audience up to which the
+    # activitystream backend still writes the notifications inside the request
+    'emit_page_size': 1000,
+    'emit_inline_limit': 1000,
     # subscriptions.emit() delivers through these: name -> dotted path (or class)
     'subscription_backends': {
         'activitystream': 'activitystream.subscriptions.backends.ActivityStreamBackend',
@@ -67,6 +82,7 @@ EMAIL_RENDERERS = ('kajiki', 'genshi')
 REDIS_SCHEMES = ('redis://', 'rediss://', 'unix://')
 
 BACKENDS = ('auto', 'sqlalchemy', 'ming')
+RUNNERS = ('inline', 'thread')
 _APPID = re.compile(r'^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$')
 _IDENTIFIER = re.compile(r'^[A-Za-z_][A-Za-z0-9_]*$')
 
@@ -78,12 +94,20 @@ def _check_bool(name, value):
         )
 
 
-def _check_positive(name, value, or_none=False):
+def _check_positive(name, value, or_none=False, zero=False):
     if value is None and or_none:
         return
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        what = 'a positive integer or None' if or_none else 'a positive integer'
+    if isinstance(value, bool) or not isinstance(value, int) or value < (0 if zero else 1):
+        what = 'a non-negative integer' if zero else 'a positive integer'
+        what += ' or None' if or_none else ''
         raise ConfigurationError(f'activitystream option {name} must be {what}, got {value!r}')
+
+
+def _check_seconds(name, value):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+        raise ConfigurationError(
+            f'activitystream option {name} must be a positive number of seconds, got {value!r}'
+        )
 
 
 def validate(options):
@@ -117,6 +141,16 @@ def validate(options):
             f'activitystream option seen_attribute must be an attribute name, got {attr!r}'
         )
     _check_bool('anonymous_streams', merged['anonymous_streams'])
+    if merged['delivery_runner'] not in RUNNERS:
+        raise ConfigurationError(
+            f'activitystream option delivery_runner must be one of {", ".join(RUNNERS)}, '
+            f'got {merged["delivery_runner"]!r}'
+        )
+    for name in ('delivery_batch', 'delivery_lease', 'delivery_max_attempts', 'emit_page_size'):
+        _check_positive(name, merged[name])
+    _check_positive('emit_inline_limit', merged['emit_inline_limit'], zero=True)
+    for name in ('delivery_backoff', 'delivery_poll'):
+        _check_seconds(name, merged[name])
     merged['unseen_window'] = _window(merged['unseen_window'])
     merged['stream_access'] = _callable('stream_access', merged['stream_access'])
     _check_positive('events_per_user', merged['events_per_user'])

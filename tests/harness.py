@@ -170,6 +170,7 @@ def build_app(backend, blueprint=None, configure=None, **plug_options):
     cfg.update_blueprint(conf)
     if configure is not None:
         configure(cfg)
+    plug_options.setdefault('delivery_runner', 'inline')  # deliveries done by commit time
     plug(cfg, 'activitystream', **plug_options)
     app = TestApp(cfg.make_wsgi_app({}, {}))
     env = (SQLAEnv if hasattr(package.model, 'metadata') else MingEnv)(backend, app, package)

@@ -7,6 +7,9 @@ metadata; Ming needs no merging, its indexes are ensured on first use.
 Everything else reaches the database through :func:`storage`.
 """
 
+from contextlib import contextmanager
+from contextvars import ContextVar
+
 import tg
 from tgext.pluggable import PluggableSession
 
@@ -81,9 +84,37 @@ def configure_models(conf=None, app=None):
         _storage = MingStorage(DBSession)
 
 
+# a delivery runner's unit of work, while one runs in this thread or task
+_working = ContextVar('activitystream_unit_of_work', default=None)
+
+
+@contextmanager
+def unit_of_work():
+    """Run a block in a transaction of its own, outside the host's; commit it when it ends.
+
+    Inside it, :func:`storage` (so ``am`` and the backends) is that
+    transaction's storage: what a delivery job writes and the job's own end
+    commit together, or not at all.
+    """
+    with storage().unit_of_work() as own:
+        token = _working.set(own)
+        try:
+            yield own
+        finally:
+            _working.reset(token)
+
+
+def in_unit_of_work():
+    """Whether this code runs inside :func:`unit_of_work` (a delivery runner)."""
+    return _working.get() is not None
+
+
 def storage():
     """The active storage; its schema is ensured on first use in a process."""
     global _schema_ready
+    working = _working.get()
+    if working is not None:
+        return working
     if _storage is None:
         raise ConfigurationError(
             "activitystream is not plugged: call plug(base_config, 'activitystream') "

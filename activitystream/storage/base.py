@@ -312,12 +312,10 @@ class SubscriptionStorage(ABC):
         """
 
     @abstractmethod
-    def after_commit(self, callback: Callable[['SubscriptionStorage'], None]) -> None:
-        """Call ``callback(storage)`` once the host's transaction has committed, never if not.
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """Call ``callback()`` once the host's transaction has committed, never if not.
 
-        ``storage`` works in a transaction of its own, committed when the
-        callback returns (the host's session is closed by then). Without a
-        transaction manager (Ming) the callback runs at once, with this storage.
+        Without a transaction manager (Ming) it runs at once.
         """
 
     @abstractmethod

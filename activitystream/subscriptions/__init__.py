@@ -16,16 +16,25 @@ Subscribing to a user is following that user.
 from collections.abc import Mapping
 from string import Formatter
 
-from .. import checks, model, refs
+from .. import checks, delivery, model, refs
+from ..formats import iso
+from ..storage.base import NewJob
 from ..timeutil import to_utc, utcnow
 from .backends import BaseBackend
 from .backends.redis_lists import acknowledge, user_stream
-from .delivery import Context, RetryReport, checked_limit, deliver, retry_failed
+from .delivery import (
+    FailedDelivery,
+    deliver_job_for,
+    encode_kwargs,
+    failed_deliveries,
+    ref_list,
+    run,
+)
 from .query import EntityQuery
 
 __all__ = [
     'BaseBackend',
-    'RetryReport',
+    'FailedDelivery',
     'acknowledge',
     'emit',
     'failed_deliveries',
@@ -88,9 +97,17 @@ def subscriptions_of(subscriber):
     )
 
 
-def failed_deliveries(limit=None):
-    """The failed deliveries kept for ``retry_failed()``, oldest first (FailedDelivery records)."""
-    return model.storage().failures(checked_limit(limit))
+def retry_failed(limit=None):
+    """Make dead deliveries pending again and drain the outbox now; return the DrainReport.
+
+    For scripts and ``gearbox activitystream-outbox retry``, not for requests.
+    """
+    storage = model.storage()
+    dead = [job.id for job in storage.jobs(True, limit) if job.kind == 'deliver']
+    if dead:
+        storage.revive_jobs(dead, utcnow())
+        storage.commit()
+    return delivery.drain()
 
 
 def _chosen_backends(backends):
@@ -177,10 +194,18 @@ def emit(
     ``timestamp`` dates what they store (default now; for back-fills);
     ``kwargs`` reach each backend's ``emit`` untouched.
 
-    Bad arguments raise TypeError/ValueError naming them, before anything is
-    delivered. A failing backend is logged and its failed deliveries are kept
-    for ``retry_failed()``; it stops neither the other backends nor the
-    caller. Returns the recipients.
+    Keyword values must be JSON-able or entities: they wait in the outbox.
+
+    Nothing is sent from here: one ``emit`` job goes to the outbox (see
+    ``activitystream.delivery``) with the caller's transaction, and a runner
+    expands the audience page by page after the commit. Backends that write
+    to the database (``deferred = False``, the ``activitystream`` backend)
+    still deliver at once, inside the caller's transaction, while the
+    audience has at most ``emit_inline_limit`` recipients, so the next page
+    shows the notifications. Bad arguments raise TypeError/ValueError naming
+    them, before anything is written. A failing backend is logged and what
+    it failed is tried again later; it stops neither the other backends nor
+    the caller.
     """
     text = checks.text(text, 'text')
     obj_ref = None if subscribers_of is None else refs.ref_of(subscribers_of, 'subscribers_of')
@@ -208,7 +233,48 @@ def emit(
     _check_keywords(chosen, kwargs)
     for backend in chosen:
         backend.check(**kwargs)
-    recipients = _recipients(storage, obj_ref, only, only_entities, excluded)
-    deliveries = [(entity, texts[ref == actor_ref]) for ref, entity in recipients]
-    deliver(storage, chosen, deliveries, Context(actor_ref, obj_ref, kwargs))
-    return [entity for _, entity in recipients]
+    payload = dict(
+        texts=[texts[False], texts[True]],
+        actor=actor_ref and [actor_ref.type, actor_ref.id],
+        obj=obj_ref and [obj_ref.type, obj_ref.id],
+        exclude=ref_list(excluded or ()),
+        only=None if only is None else ref_list(only),
+        kwargs=encode_kwargs(kwargs),
+        timestamp=iso(now),
+    )
+    at_once = [b for b in chosen if not b.deferred]
+    if at_once and not _larger_than(storage, obj_ref, only, model.options()['emit_inline_limit']):
+        later = [b.name for b in chosen if b.deferred]
+    else:
+        later, at_once = [b.name for b in chosen], []
+    queued = delivery.enqueue([NewJob('emit', dict(payload, backends=later))] if later else [])
+    if at_once:
+        audience = (obj_ref, only, only_entities, excluded)
+        _deliver_now(storage, at_once, payload, audience, texts, kwargs)
+    queued.ready()
+
+
+def _larger_than(storage, obj_ref, only, limit):
+    """Whether the audience has more than ``limit`` recipients (one indexed count)."""
+    if obj_ref is None:
+        return len(only) > limit
+    return storage.subscriber_count(obj_ref) > limit
+
+
+def _deliver_now(storage, backends, payload, audience, texts, kwargs):
+    """Backends that write to the database (notifications), inside the caller's transaction.
+
+    What fails is queued for a later retry.
+    """
+    recipients = _recipients(storage, *audience)
+    actor = payload['actor'] and refs.Ref(*payload['actor'])
+    deliveries = [(entity, texts[ref == actor]) for ref, entity in recipients]
+    failed = {}
+    for backend in backends:
+        lost = run(backend, deliveries, kwargs)
+        if lost:
+            failed[backend.name] = [refs.ref_of(r, 'recipient') for r, _, _ in lost]
+    if failed:
+        options = model.options()
+        when = utcnow() + delivery.runner.backoff(1, options['delivery_backoff'])
+        delivery.enqueue([deliver_job_for(payload, failed, when=when)]).ready()

@@ -1,25 +1,31 @@
-"""Running backends over deliveries, keeping what failed, and delivering it again.
+"""emit()'s work in the outbox: the audience expanded page by page, each page delivered.
 
-A delivery is a (recipient, text) pair. A backend that raises, for one
-recipient or for all, is logged and its failed deliveries are kept (in the
-storage's failed-deliveries table/collection); the other backends and the
-stored notifications are not affected. ``retry_failed()`` (and the
-``gearbox activitystream-retry`` command) delivers each kept one again, once.
+An ``emit`` job holds the audience (``subscribers_of``, ``dont_send_to``,
+``send_only_to``), the two texts (the actor's and everyone else's), the
+backends and their keyword arguments. Each step reads one keyset page of
+subscribers, queues a ``deliver`` job for it and queues the next step, so
+memory stays one page whatever the audience, and a step replayed after a
+crash queues nothing twice (job keys). A ``deliver`` job runs its backends
+for its page and keeps, for the retry, only the (backend, recipient) pairs
+that failed.
 """
 
 import json
 import logging
+import uuid
 from dataclasses import dataclass
+from datetime import datetime
 
 from .. import model, refs
+from ..delivery.runner import Retry
 from ..query import _non_negative
-from ..storage.base import FailedDelivery, Ref
+from ..storage.base import NewJob, Ref
+from ..timeutil import utcnow
 
 log = logging.getLogger('activitystream.subscriptions')
 
 REF_KEY = '$ref'
 JSON_TYPES = (str, int, float, bool, list, tuple, dict, type(None))
-RETRY_BATCH = 100
 
 
 def encode_kwargs(kwargs):
@@ -29,10 +35,13 @@ def encode_kwargs(kwargs):
         try:
             ref = refs.ref_of(value, 'kwargs')
         except (TypeError, ValueError):
-            raise TypeError(f'{type(value).__name__} is neither JSON nor an entity') from None
+            raise TypeError(
+                f'emit() keyword values must be JSON-able or entities, '
+                f'got {type(value).__name__}'
+            ) from None
         return {REF_KEY: [ref.type, ref.id]}
 
-    return json.dumps(kwargs, default=entity, sort_keys=True)
+    return json.dumps(kwargs, default=entity, sort_keys=True, allow_nan=False)
 
 
 def decode_kwargs(text):
@@ -45,13 +54,17 @@ def checked_limit(limit):
     return None if limit is None else _non_negative(limit, 'limit')
 
 
-@dataclass(frozen=True)
-class Context:
-    """What a failed delivery needs besides its recipient and text to be made again."""
+def ref_list(found):
+    """Refs as JSON: [[type, id], ...]."""
+    return [[r.type, r.id] for r in found]
 
-    actor: Ref | None
-    obj: Ref | None
-    kwargs: dict
+
+def _refs(rows):
+    return [Ref(*row) for row in rows or ()]
+
+
+def _ref(row):
+    return None if row is None else Ref(*row)
 
 
 def run(backend, deliveries, kwargs):
@@ -64,7 +77,7 @@ def run(backend, deliveries, kwargs):
         failed = [(recipient, text, exc) for recipient, text in deliveries]
     if failed:
         log.error(
-            '%s backend failed to deliver %d of %d messages; kept for activitystream-retry',
+            '%s backend failed to deliver %d of %d messages; they are tried again later',
             backend.name,
             len(failed),
             len(deliveries),
@@ -73,127 +86,130 @@ def run(backend, deliveries, kwargs):
     return failed
 
 
-def keep(storage, backend, failed, context, attempts=1):
-    """Store ``failed`` deliveries of ``backend`` for the retry command."""
-    if not failed:
-        return
-    try:
-        kwargs = encode_kwargs(context.kwargs)
-    except (TypeError, ValueError) as exc:
-        log.error('%s backend: %d failed deliveries not kept: %s', backend.name, len(failed), exc)
-        return
-    storage.add_failures(
-        [
-            FailedDelivery(
-                backend=backend.name,
-                recipient=refs.ref_of(recipient, 'recipient'),
-                text=text,
-                actor=context.actor,
-                obj=context.obj,
-                kwargs=kwargs,
-                error=f'{type(error).__name__}: {error}',
-                emitted_at=backend.timestamp,
-                attempts=attempts,
-            )
-            for recipient, text, error in failed
-        ]
-    )
-
-
-def _as_refs(kwargs):
-    """``kwargs`` with its entities as Refs: they outlive the session that loaded them."""
-    found = {}
-    for key, value in kwargs.items():
-        try:
-            found[key] = value if isinstance(value, JSON_TYPES) else refs.ref_of(value, key)
-        except (TypeError, ValueError):
-            found[key] = value  # not an entity: encode_kwargs says so if it must be kept
-    return found
-
-
 def _entities(kwargs, entity):
     """``kwargs`` with its Refs loaded again through ``entity(ref)``."""
     return {k: entity(v) if isinstance(v, Ref) else v for k, v in kwargs.items()}
 
 
-def deliver(storage, backends, deliveries, context):
-    """Deliver through every backend: at once, or after the commit for deferred ones."""
-    for backend in backends:
-        if not backend.deferred:
-            keep(storage, backend, run(backend, deliveries, context.kwargs), context)
-    deferred = [b for b in backends if b.deferred]
-    if not (deferred and deliveries):
-        return
-    by_ref = [(refs.ref_of(r, 'recipient'), text) for r, text in deliveries]
-    kept = Context(context.actor, context.obj, _as_refs(context.kwargs))
+def deliver_job_for(payload, pending, root=None, step=0, when=None):
+    """A ``deliver`` job of ``payload``'s message for ``pending`` ({backend: [Ref]})."""
+    fields = {k: payload[k] for k in ('texts', 'actor', 'obj', 'kwargs', 'timestamp')}
+    fields.update(pending={name: ref_list(rs) for name, rs in pending.items()})
+    fields.update(root=root or uuid.uuid4().hex, step=step)
+    key = None if root is None else f'emit:{root}:{step}'
+    return NewJob('deliver', fields, key=key, available_at=when)
 
-    def after_commit(own):
-        if own is storage:  # no transaction (Ming): the caller's entities are still good
-            for backend in deferred:
-                keep(own, backend, run(backend, deliveries, context.kwargs), kept)
-            return
-        # the caller's session is closed by now: load the entities again in ``own``
-        wanted = {kept.actor, kept.obj} | {r for r, _ in by_ref}
-        loaded = refs.resolve(own, wanted | {v for v in kept.kwargs.values() if isinstance(v, Ref)})
-        fresh = [(loaded[r], text) for r, text in by_ref if loaded[r] is not None]
-        kwargs = _entities(kept.kwargs, loaded.get)
-        for backend in deferred:
-            again = type(backend)(
-                backend.name, loaded.get(kept.actor), loaded.get(kept.obj), backend.timestamp
+
+def emit_job(storage, job):
+    """One step of an ``emit`` job: a page of the audience becomes a ``deliver`` job."""
+    payload, size = job.payload, model.options()['emit_page_size']
+    root, step = payload.get('root') or str(job.id), payload.get('step', 0)
+    excluded = set(_refs(payload['exclude']))
+    only = None if payload['only'] is None else _refs(payload['only'])
+    after = None
+    if payload['obj'] is None:  # exactly send_only_to
+        page = only[step * size : (step + 1) * size]
+        more = (step + 1) * size < len(only)
+    else:
+        found = storage.subscriber_page(_ref(payload['obj']), payload.get('after'), size)
+        page, more = [r for r, _ in found], len(found) == size
+        after = found[-1][1] if found else None
+    allowed = None if only is None else set(only)
+    recipients = [r for r in page if r not in excluded and (allowed is None or r in allowed)]
+    jobs = []
+    if recipients:
+        pending = {name: recipients for name in payload['backends']}
+        jobs.append(deliver_job_for(payload, pending, root, step))
+    if more:
+        following = dict(payload, root=root, step=step + 1, after=after)
+        jobs.append(NewJob('emit', following, key=f'emit:{root}:{step + 1}:next'))
+    storage.add_jobs(jobs, utcnow(), ready=True)
+
+
+def deliver_job(storage, job):
+    """A ``deliver`` job: its backends for its recipients; what failed is tried again."""
+    payload = job.payload
+    configured = model.options()['subscription_backends']
+    actor, obj = _ref(payload['actor']), _ref(payload['obj'])
+    kwargs = decode_kwargs(payload['kwargs'])
+    pending = {name: _refs(rows) for name, rows in payload['pending'].items()}
+    wanted = {actor, obj} | {r for rs in pending.values() for r in rs}
+    wanted |= {v for v in kwargs.values() if isinstance(v, Ref)}
+    entity = refs.resolve(storage, wanted - {None}).get
+    when = datetime.fromisoformat(payload['timestamp'])
+    texts = payload['texts']
+    left, errors = {}, []
+    for name, recipients in pending.items():
+        cls = configured.get(name)
+        if cls is None:
+            log.warning('dropped %d %s deliveries: no such backend now', len(recipients), name)
+            continue
+        backend = cls(name, entity(actor), entity(obj), when)
+        backend.delivery_key = f'{payload["root"]}.{payload["step"]}'
+        deliveries = [
+            (found, texts[ref == actor])
+            for ref in recipients
+            if (found := entity(ref)) is not None  # a recipient deleted since is dropped
+        ]
+        failed = run(backend, deliveries, _entities(kwargs, entity))
+        if failed:
+            left[name] = [refs.ref_of(r, 'recipient') for r, _, _ in failed]
+            error = failed[0][2]
+            errors.append(
+                f'{name}: {len(failed)} of {len(deliveries)} failed, '
+                f'{type(error).__name__}: {error}'
             )
-            keep(own, again, run(again, fresh, kwargs), kept)
-
-    storage.after_commit(after_commit)
+    if not left:
+        return None
+    pending = {name: ref_list(rs) for name, rs in left.items()}
+    return Retry('; '.join(errors), dict(payload, pending=pending))
 
 
 @dataclass
-class RetryReport:
-    """What a retry run did: delivered, failed again (kept), dropped (recipient gone)."""
+class FailedDelivery:
+    """A message a backend failed to deliver and that waits for its retry (or is dead).
 
-    delivered: int = 0
-    failed: int = 0
-    dropped: int = 0
-
-
-def retry_failed(limit=None):
-    """Deliver the kept failed deliveries again, oldest first, each once; commit as it goes.
-
-    Each is claimed (deleted) and committed before it is delivered, so two
-    runs never deliver one twice; one that fails again is kept anew, with one
-    more attempt counted. Meant for scripts and the ``activitystream-retry``
-    command, not for requests: it commits the session.
+    Read from the outbox by :func:`failed_deliveries`; ``id`` is its job's.
     """
-    storage = model.storage()
-    configured = model.options()['subscription_backends']
-    report = RetryReport()
-    pending = storage.failures(checked_limit(limit))
-    for start in range(0, len(pending), RETRY_BATCH):
-        batch = pending[start : start + RETRY_BATCH]
-        claimed = storage.claim_failures([f.id for f in batch])
-        storage.commit()
-        _retry_batch(storage, configured, [f for f in batch if f.id in claimed], report)
-        storage.commit()
-    return report
+
+    backend: str
+    recipient: Ref
+    text: str
+    actor: Ref | None
+    obj: Ref | None
+    kwargs: str
+    error: str
+    emitted_at: datetime
+    attempts: int
+    dead: bool
+    id: object
 
 
-def _retry_batch(storage, configured, batch, report):
-    contexts = {f.id: Context(f.actor, f.obj, decode_kwargs(f.kwargs)) for f in batch}
-    wanted = {r for f in batch for r in (f.recipient, f.actor, f.obj)}
-    wanted |= {v for c in contexts.values() for v in c.kwargs.values() if isinstance(v, Ref)}
-    entity = refs.resolve(storage, wanted).get
-    for failure in batch:
-        context = contexts[failure.id]
-        recipient = entity(failure.recipient)
-        cls = configured.get(failure.backend)
-        if recipient is None or cls is None:
-            why = 'recipient is gone' if recipient is None else 'backend is not configured'
-            log.warning('dropped a failed %s delivery: its %s', failure.backend, why)
-            report.dropped += 1
+def failed_deliveries(limit=None):
+    """Deliveries that failed and wait for a retry or are dead letters, oldest first."""
+    limit = checked_limit(limit)
+    found = []
+    for job in model.storage().jobs(None, None):
+        if job.kind != 'deliver' or job.error is None:
             continue
-        backend = cls(
-            failure.backend, entity(failure.actor), entity(failure.obj), failure.emitted_at
-        )
-        failed = run(backend, [(recipient, failure.text)], _entities(context.kwargs, entity))
-        keep(storage, backend, failed, context, failure.attempts + 1)
-        report.failed += len(failed)
-        report.delivered += 1 - len(failed)
+        p = job.payload
+        for name, rows in p['pending'].items():
+            for recipient in _refs(rows):
+                found.append(
+                    FailedDelivery(
+                        backend=name,
+                        recipient=recipient,
+                        text=p['texts'][recipient == _ref(p['actor'])],
+                        actor=_ref(p['actor']),
+                        obj=_ref(p['obj']),
+                        kwargs=p['kwargs'],
+                        error=job.error,
+                        emitted_at=datetime.fromisoformat(p['timestamp']),
+                        attempts=job.attempts,
+                        dead=job.dead,
+                        id=job.id,
+                    )
+                )
+                if limit is not None and len(found) >= limit:
+                    return found
+    return found

@@ -373,7 +373,7 @@ class MingStorage(Storage, SubscriptionStorage):
 
     def after_commit(self, callback):
         """MongoDB writes are not transactional here: at once."""
-        callback(self)
+        callback()
 
     def commit(self):
         """Every write went to MongoDB already."""

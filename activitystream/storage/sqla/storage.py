@@ -28,7 +28,6 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from ..base import ActionRecord, FailedDelivery, Ref, SeenState, Storage, SubscriptionStorage
@@ -486,13 +485,11 @@ class SQLAStorage(Storage, SubscriptionStorage):
         return set(self.session.execute(stmt, execution_options=options).scalars())
 
     def after_commit(self, callback):
-        """A zope ``transaction`` after-commit hook, writing through a session of its own."""
-        engine = self.session.get_bind()
+        """A zope ``transaction`` after-commit hook."""
 
         def run(committed):
             if committed:
-                with Session(engine, expire_on_commit=False) as own, own.begin():
-                    callback(SQLAStorage(own))
+                callback()
 
         transaction.get().addAfterCommitHook(run)
 

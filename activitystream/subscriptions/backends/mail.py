@@ -24,6 +24,7 @@ absolute ``as_link`` of ``obj``, or None) and ``kwargs``.
 
 import importlib.util
 import os
+import re
 import smtplib
 from contextlib import contextmanager
 from email.message import EmailMessage
@@ -33,7 +34,7 @@ from urllib.parse import urljoin, urlsplit
 
 import tg
 
-from ... import model
+from ... import model, refs
 from .base import BaseBackend
 
 SUBJECT_LENGTH = 78
@@ -152,10 +153,25 @@ class EmailBackend(BaseBackend):
         mail['To'] = address
         mail['Subject'] = subject
         mail['Date'] = formatdate()
-        mail['Message-ID'] = make_msgid()
+        mail['Message-ID'] = self.message_id(recipient)
         mail.set_content(render_text(context))
         mail.add_alternative(render_html(context), subtype='html')
         return mail
+
+    def message_id(self, recipient):
+        """Stable for one delivery job and recipient: a mail sent twice is seen as one.
+
+        Delivery is at-least-once (a worker may die after sending, before
+        finishing its job); mail clients drop a second mail with the same id.
+        """
+        key = getattr(self, 'delivery_key', None)
+        if key is None:
+            return make_msgid()
+        ref = refs.ref_of(recipient, 'recipient')
+        sender = str(_setting('smtp_from', 'activitystream@localhost'))
+        domain = sender.rpartition('@')[2].strip('> ') or 'localhost'
+        local = re.sub(r'[^A-Za-z0-9.-]', '-', f'{key}.{ref.type}.{ref.id}')
+        return f'<activitystream.{local}@{domain}>'
 
     def emit(self, recipient, text, **kwargs):
         failed = self.emit_many([(recipient, text)], **kwargs)

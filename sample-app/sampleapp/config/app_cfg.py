@@ -67,7 +67,12 @@ def make_base_config():
             'identity.allow_missing_user': False,
         }
     )
-    plug(base_config, 'activitystream', subscription_backends=SUBSCRIPTION_BACKENDS)
+    plug(
+        base_config,
+        'activitystream',
+        subscription_backends=SUBSCRIPTION_BACKENDS,
+        delivery_runner='thread',  # comment mails never hold up a request
+    )
     return base_config
 
 

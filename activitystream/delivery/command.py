@@ -1,0 +1,105 @@
+"""``gearbox activitystream-outbox -c production.ini <action>``: look at and act on the outbox.
+
+Actions: ``status`` (counts), ``list`` (pending work, or dead letters with
+``--dead``), ``drain`` (do what is due now, in this process), ``retry``
+(make dead letters pending again, then drain) and ``purge`` (delete dead
+letters; pending work is never deleted). ``--ids`` limits retry and purge
+to some jobs. The exit status is 1 when work failed or stays dead.
+"""
+
+import os
+
+from gearbox.command import Command
+
+ACTIONS = ('status', 'list', 'drain', 'retry', 'purge')
+
+
+class OutboxCommand(Command):
+    """Look at and act on activitystream's outbox of deliveries."""
+
+    default_action = None
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        if self.default_action is None:
+            parser.add_argument('action', choices=ACTIONS, help='what to do')
+        parser.add_argument(
+            '-c',
+            '--config',
+            dest='config_file',
+            default='development.ini',
+            help='application config file to read (default: development.ini)',
+        )
+        parser.add_argument(
+            '--name',
+            dest='app_name',
+            default='main',
+            help='the application section of the config file (default: main)',
+        )
+        parser.add_argument('--dead', action='store_true', help='list dead letters')
+        parser.add_argument('--limit', type=int, default=None, help='at most this many jobs')
+        parser.add_argument('--ids', nargs='*', default=None, help='only these jobs')
+        return parser
+
+    def take_action(self, opts):
+        from paste.deploy import loadapp
+
+        path = os.path.abspath(opts.config_file)
+        loadapp(f'config:{path}', name=opts.app_name)
+        action = self.default_action or opts.action
+        return getattr(self, action)(opts)
+
+    def _storage(self):
+        from .. import model
+
+        return model.storage()
+
+    def _ids(self, opts):
+        if opts.ids is None:
+            return None
+        storage = self._storage()
+        return [storage.action_id(i) for i in opts.ids]  # job ids are of the same kind
+
+    def status(self, opts):
+        counts = self._storage().job_counts()
+        print(f'activitystream-outbox: {counts["pending"]} pending, {counts["dead"]} dead')
+        return 1 if counts['dead'] else 0
+
+    def list(self, opts):
+        for job in self._storage().jobs(opts.dead, opts.limit):
+            state = 'dead' if job.dead else f'due {job.available_at:%Y-%m-%d %H:%M:%S}'
+            error = f' - {job.error}' if job.error else ''
+            print(f'{job.id}\t{job.kind}\t{state}\tattempts {job.attempts}{error}')
+        return 0
+
+    def drain(self, opts):
+        from . import drain
+
+        report = drain(opts.limit)
+        print(
+            f'activitystream-outbox: {report.done} done, {report.retried} to retry later, '
+            f'{report.dead} dead'
+        )
+        return 1 if report.retried or report.dead else 0
+
+    def retry(self, opts):
+        from ..timeutil import utcnow
+
+        storage = self._storage()
+        revived = storage.revive_jobs(self._ids(opts), utcnow())
+        storage.commit()
+        print(f'activitystream-outbox: {revived} dead letters are pending again')
+        return self.drain(opts)
+
+    def purge(self, opts):
+        storage = self._storage()
+        purged = storage.purge_jobs(self._ids(opts))
+        storage.commit()
+        print(f'activitystream-outbox: {purged} dead letters deleted')
+        return 0
+
+
+class RetryCommand(OutboxCommand):
+    """``gearbox activitystream-retry``: dead deliveries pending again, then drained (0.2 name)."""
+
+    default_action = 'retry'

@@ -1,0 +1,179 @@
+"""Draining the outbox: claim, do, finish or give back; and the runners that drain.
+
+``inline`` drains right after the commit, in the thread that committed (the
+request waits for its mails: tests and tiny sites). ``thread`` wakes a
+background worker of this process instead, which also looks at the outbox
+every ``delivery_poll`` seconds, so work left by a process that died is done
+too. Both call :func:`drain`, as any other runner (Celery, cron) can.
+"""
+
+import importlib
+import logging
+import threading
+import uuid
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from .. import model
+from ..timeutil import utcnow
+
+log = logging.getLogger('activitystream.delivery')
+
+# job kind -> 'module:function' doing it, imported on first use; a handler
+# gets (storage, job) inside the job's transaction and returns None when the
+# job is done, or a Retry
+HANDLERS = {
+    'push': 'activitystream.live:push_job',
+    'emit': 'activitystream.subscriptions.delivery:emit_job',
+    'deliver': 'activitystream.subscriptions.delivery:deliver_job',
+}
+BACKOFF_CAP = timedelta(hours=6)
+
+
+@dataclass
+class Retry:
+    """A job to do again later: what is left of it (``payload``, None: all) and why."""
+
+    error: str
+    payload: dict | None = None
+
+
+@dataclass
+class DrainReport:
+    """What a drain did: jobs done, given back for later, kept as dead letters."""
+
+    done: int = 0
+    retried: int = 0
+    dead: int = 0
+    errors: list = field(default_factory=list)
+
+    @property
+    def jobs(self) -> int:
+        return self.done + self.retried + self.dead
+
+
+def _handler(kind):
+    path = HANDLERS.get(kind)
+    if path is None:
+        return None
+    module, _, name = path.partition(':')
+    return getattr(importlib.import_module(module), name)
+
+
+def backoff(attempts: int, base: float) -> timedelta:
+    """How long a job waits after its ``attempts``-th failure: doubling, capped at 6 hours."""
+    return min(timedelta(seconds=base * 2 ** max(0, attempts - 1)), BACKOFF_CAP)
+
+
+def _give_back(storage, job, owner, retry, report):
+    options = model.options()
+    dead = job.attempts >= options['delivery_max_attempts']
+    when = utcnow() + backoff(job.attempts, options['delivery_backoff'])
+    storage.reschedule_job(job.id, owner, when, retry.payload, retry.error, dead=dead)
+    log.warning(
+        'activitystream: %s job %s failed (attempt %d%s): %s',
+        job.kind,
+        job.id,
+        job.attempts,
+        ', kept as a dead letter' if dead else '',
+        retry.error,
+    )
+    report.errors.append(retry.error)
+    if dead:
+        report.dead += 1
+    else:
+        report.retried += 1
+
+
+def _do(job, owner, report):
+    """One job in its own transaction, finished (deleted) in that same transaction."""
+    handler = _handler(job.kind)
+    try:
+        with model.unit_of_work() as storage:
+            if handler is None:
+                outcome = Retry(f'no handler for jobs of kind {job.kind!r}')
+            else:
+                outcome = handler(storage, job)
+            if outcome is None:
+                storage.finish_job(job.id, owner)
+                report.done += 1
+            else:
+                _give_back(storage, job, owner, outcome, report)
+    except Exception as exc:  # noqa: BLE001 - rolled back; the job is tried again later
+        log.exception('activitystream: %s job %s raised', job.kind, job.id)
+        with model.unit_of_work() as storage:
+            _give_back(storage, job, owner, Retry(f'{type(exc).__name__}: {exc}'), report)
+
+
+def drain(limit: int | None = None) -> DrainReport:
+    """Do the jobs that are due, oldest first, until none is left (or ``limit`` are done)."""
+    options = model.options()
+    report = DrainReport()
+    while limit is None or report.jobs < limit:
+        owner = uuid.uuid4().hex  # one per claim: a lease that ran out is no longer ours
+        now = utcnow()
+        lease = now + timedelta(seconds=options['delivery_lease'])
+        batch = options['delivery_batch']
+        if limit is not None:
+            batch = min(batch, limit - report.jobs)
+        with model.unit_of_work() as storage:
+            claimed = storage.claim_jobs(owner, batch, now, lease)
+        if not claimed:
+            break
+        for job in claimed:
+            _do(job, owner, report)
+    return report
+
+
+class Worker(threading.Thread):
+    """This process's background runner: drains when kicked, and every ``poll`` seconds."""
+
+    def __init__(self, poll: float) -> None:
+        super().__init__(name='activitystream-delivery', daemon=True)
+        self.poll = poll
+        self.wake = threading.Event()
+        self.stopping = False
+
+    def run(self) -> None:
+        while not self.stopping:
+            self.wake.wait(self.poll)
+            self.wake.clear()
+            if self.stopping:
+                break
+            try:
+                drain()
+            except Exception:  # noqa: BLE001 - the database may be away: try again later
+                log.exception('activitystream: the delivery worker could not drain the outbox')
+
+
+_workers: dict = {}
+_workers_lock = threading.Lock()
+
+
+def _worker() -> Worker:
+    with _workers_lock:
+        worker = _workers.get('thread')
+        if worker is None or not worker.is_alive():
+            worker = _workers['thread'] = Worker(model.options()['delivery_poll'])
+            worker.start()
+        return worker
+
+
+def kick() -> None:
+    """Work was committed: the configured runner gets to it."""
+    runner = model.options()['delivery_runner']
+    if runner == 'inline':
+        drain()
+    elif runner == 'thread':
+        _worker().wake.set()
+
+
+def stop_workers(timeout: float = 10) -> None:
+    """Stop this process's background worker (tests, a clean shutdown)."""
+    with _workers_lock:
+        workers = list(_workers.values())
+        _workers.clear()
+    for worker in workers:
+        worker.stopping = True
+        worker.wake.set()
+        worker.join(timeout)
