@@ -2,9 +2,14 @@
 
 No library can beat it: tables shaped for exactly these questions (an integer
 recipient, a covering ``(recipient_id, ts DESC, action_id DESC)`` index, a
-separate broadcast table), statements written once and sent straight through
-the DBAPI cursor (sqlite3 / psycopg2), results left as tuples. Filled with
-INSERT ... SELECT from what ``am.create_many`` stored, so it holds the same rows.
+separate broadcast table carrying its integer actor), statements written once
+and sent straight through the DBAPI cursor (sqlite3 / psycopg2), results left
+as tuples. Filled with INSERT ... SELECT from what ``am.create_many`` stored, so
+it holds the same rows.
+
+The questions are the API's: a user's inbox leaves out the user's own
+broadcasts, and Q2 counts after ``since``, the caller's max(last seen, now -
+unseen_window).
 
 On Ming the floor is the same idea through pymongo (or mim) without Ming or
 activitystream: one ``find`` on a minimal inbox collection whose entries carry
@@ -13,31 +18,37 @@ their action, and one ``count_documents``.
 
 ACTION_COLUMNS = (
     'a.id, a.actor_type, a.actor_id, a.verb, a.target_type, a.target_id, '
-    'a.action_obj_type, a.action_obj_id, a.description, a.extra, a.timestamp, a.broadcast'
+    'a.action_obj_type, a.action_obj_id, a.description, a.extra, a.timestamp, a.broadcast, '
+    'a.public'
 )
 
+# every actor of the bench is a User: its id is the integer the floor keeps
 SETUP = (
     'DROP TABLE IF EXISTS floor_inbox',
     'DROP TABLE IF EXISTS floor_broadcast',
     'CREATE TABLE floor_inbox (recipient_id INTEGER NOT NULL, ts TIMESTAMP NOT NULL, '
     'action_id BIGINT NOT NULL)',
-    'CREATE TABLE floor_broadcast (ts TIMESTAMP NOT NULL, action_id BIGINT NOT NULL)',
+    'CREATE TABLE floor_broadcast (ts TIMESTAMP NOT NULL, action_id BIGINT NOT NULL, '
+    'actor_id INTEGER NOT NULL)',
     'INSERT INTO floor_inbox (recipient_id, ts, action_id) '
     'SELECT CAST(recipient_id AS INTEGER), timestamp, action_id '
     "FROM activitystream_deliveries WHERE recipient_type = 'User'",
-    'INSERT INTO floor_broadcast (ts, action_id) '
-    'SELECT timestamp, id FROM activitystream_actions WHERE broadcast = {true}',
+    'INSERT INTO floor_broadcast (ts, action_id, actor_id) '
+    'SELECT timestamp, id, CAST(actor_id AS INTEGER) FROM activitystream_actions '
+    "WHERE broadcast = {true} AND actor_type = 'User'",
     'CREATE INDEX floor_inbox_recent ON floor_inbox (recipient_id, ts DESC, action_id DESC)',
-    'CREATE INDEX floor_broadcast_recent ON floor_broadcast (ts DESC, action_id DESC)',
+    # the actor closes the index: skipping the reader's own broadcasts stays index-only
+    'CREATE INDEX floor_broadcast_recent ON floor_broadcast (ts DESC, action_id DESC, actor_id)',
 )
 
-# Q1: index-ordered top-10 of each side, merged, joined to the 10 action rows: one statement
+# Q1: index-ordered top-10 of each side (the others' broadcasts), merged, joined to the
+# 10 action rows: one statement
 Q1 = (
     f'SELECT {ACTION_COLUMNS} FROM ('
     ' SELECT * FROM (SELECT action_id, ts FROM floor_inbox WHERE recipient_id = %s'
     '  ORDER BY ts DESC, action_id DESC LIMIT 10) AS d'
     ' UNION ALL'
-    ' SELECT * FROM (SELECT action_id, ts FROM floor_broadcast'
+    ' SELECT * FROM (SELECT action_id, ts FROM floor_broadcast WHERE actor_id <> %s'
     '  ORDER BY ts DESC, action_id DESC LIMIT 10) AS b'
     ') AS k JOIN activitystream_actions AS a ON a.id = k.action_id'
     ' ORDER BY k.ts DESC, k.action_id DESC LIMIT 10'
@@ -45,7 +56,7 @@ Q1 = (
 # Q2: two index range counts in one statement
 Q2 = (
     'SELECT (SELECT count(*) FROM floor_inbox WHERE recipient_id = %s AND ts > %s)'
-    ' + (SELECT count(*) FROM floor_broadcast WHERE ts > %s)'
+    ' + (SELECT count(*) FROM floor_broadcast WHERE ts > %s AND actor_id <> %s)'
 )
 W_ROW = '(%s, %s, %s)'
 W = 'INSERT INTO floor_inbox (recipient_id, ts, action_id) VALUES '
@@ -94,13 +105,13 @@ class SQLFloor:
 
     def latest(self, user_id):
         cur = self.conn.cursor()
-        cur.execute(self.q1, (user_id,))
+        cur.execute(self.q1, (user_id, user_id))
         return cur.fetchall()
 
-    def count_unseen(self, user_id, last_seen):
+    def count_unseen(self, user_id, since):
         cur = self.conn.cursor()
-        ts = self._ts(last_seen)
-        cur.execute(self.q2, (user_id, ts, ts))
+        ts = self._ts(since)
+        cur.execute(self.q2, (user_id, ts, ts, user_id))
         return cur.fetchone()[0]
 
     def deliver(self, recipient_ids, when, action_id):
@@ -113,12 +124,12 @@ class SQLFloor:
     def rollback(self):
         self.conn.rollback()
 
-    def explain(self, user_id, last_seen):
+    def explain(self, user_id, since):
         """The floor's Q1 and Q2 plans (EXPLAIN ANALYZE BUFFERS / EXPLAIN QUERY PLAN)."""
-        ts = self._ts(last_seen)
+        ts = self._ts(since)
         return {
-            'Q1': self.plan(self.q1, (user_id,)),
-            'Q2': self.plan(self.q2, (user_id, ts, ts)),
+            'Q1': self.plan(self.q1, (user_id, user_id)),
+            'Q2': self.plan(self.q2, (user_id, ts, ts, user_id)),
         }
 
     def plan(self, sql, params):
@@ -163,14 +174,17 @@ class MongoFloor:
     def vacuum_analyze(self):
         pass
 
-    def latest(self, user_id):
-        spec = {'$or': [{'r': user_id}, {'r': None}]}
-        cursor = self.db.floor_inbox.find(spec, {'action': 1}).sort([('ts', -1), ('a', -1)])
-        return [d['action'] for d in cursor.limit(10)]
+    @staticmethod
+    def _inbox(user_id):
+        """The user's entries and the others' broadcasts (every actor here is a User)."""
+        return {'$or': [{'r': user_id}, {'r': None, 'action.actor_id': {'$ne': user_id}}]}
 
-    def count_unseen(self, user_id, last_seen):
-        spec = {'$or': [{'r': user_id}, {'r': None}], 'ts': {'$gt': last_seen}}
-        return self.db.floor_inbox.count_documents(spec)
+    def latest(self, user_id):
+        cursor = self.db.floor_inbox.find(self._inbox(user_id), {'action': 1})
+        return [d['action'] for d in cursor.sort([('ts', -1), ('a', -1)]).limit(10)]
+
+    def count_unseen(self, user_id, since):
+        return self.db.floor_inbox.count_documents(dict(self._inbox(user_id), ts={'$gt': since}))
 
     def deliver(self, recipient_ids, when, action_id):
         docs = [{'r': r, 'ts': when, 'a': action_id, 'floor_w': True} for r in recipient_ids]
@@ -180,7 +194,7 @@ class MongoFloor:
         if self.backend != 'ming':  # a delete scans all of mim: writes are measured last
             self.db.floor_inbox.delete_many({'floor_w': True})
 
-    def explain(self, user_id, last_seen):
+    def explain(self, user_id, since):
         return {}
 
     def close(self):

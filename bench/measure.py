@@ -112,8 +112,14 @@ class Bench:
     def fq1(self, user):
         return self.floor.latest(self.floor_id(user))
 
+    def since(self, user):
+        """Where the API's count starts: last seen, but no further back than the window."""
+        start = datetime.utcnow() - self.host.unseen_window
+        seen = user.last_activity_seen
+        return start if seen is None or seen < start else seen
+
     def fq2(self, user):
-        return self.floor.count_unseen(self.floor_id(user), user.last_activity_seen)
+        return self.floor.count_unseen(self.floor_id(user), self.since(user))
 
     def fr(self, user):
         rows = self.fq1(user)
@@ -211,8 +217,13 @@ class Bench:
         return found
 
     def agreement(self, picked):
-        """Do ours and the floor answer the same? (ids of Q1, the number of Q2)."""
-        for i in picked[: self.check_users]:
+        """Do ours and the floor answer the same? (ids of Q1, the number of Q2)
+
+        Asked of the first measured users, and of the actors of the newest
+        broadcasts, whose own broadcasts must be left out of both answers.
+        """
+        broadcasters = self.data.newest_broadcasters(self.check_users)
+        for i in dict.fromkeys(picked[: self.check_users] + broadcasters):
             user = self.users[i]
             ours = [a.id for a in self.q1(user)]
             rows = self.fq1(user)
@@ -242,7 +253,7 @@ class Bench:
             return {}
         plans = {
             'ours': {},
-            'floor': self.floor.explain(self.floor_id(user), user.last_activity_seen),
+            'floor': self.floor.explain(self.floor_id(user), self.since(user)),
         }
         for name, fn in (('Q1', self.q1), ('Q2', self.q2)):
             self.host.abort()

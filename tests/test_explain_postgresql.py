@@ -15,6 +15,7 @@ import pytest
 
 from activitystream import am
 
+from .clock import recent
 from .harness import environment
 
 PLANS = Path(__file__).parent.parent / 'docs' / 'explain-postgresql.txt'
@@ -22,11 +23,14 @@ PLANS = Path(__file__).parent.parent / 'docs' / 'explain-postgresql.txt'
 
 @pytest.fixture(scope='module')
 def loaded():
-    """400 users, 3,000 actions, ~30,000 deliveries, 2% broadcasts; vacuumed."""
+    """400 users, 3,000 actions, ~30,000 deliveries, 2% broadcasts; vacuumed.
+
+    One a minute from three days ago: inside the counts' look-back window.
+    """
     env = environment('postgresql')
     rng = random.Random(7)
     users = [env.user(f'u{i}') for i in range(400)]
-    start = dt.datetime(2026, 1, 1)
+    start = recent(days=3)
     items = []
     for i in range(3000):
         broadcast = rng.random() < 0.02
@@ -78,7 +82,7 @@ def test_a_page_of_notifications_is_two_index_range_scans(loaded):
 def test_the_unseen_count_is_two_index_range_counts(loaded):
     env, users = loaded
     user = users[5]
-    am.mark_seen(user, until=dt.datetime(2026, 1, 2))
+    am.mark_seen(user, until=recent(days=2))
     plans = plan_of(env, lambda: am.count_not_seen_by_recipient(user))
     count = plans[-1]
     check_indexed(count)

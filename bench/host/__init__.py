@@ -15,6 +15,8 @@ import transaction
 from tg import FullStackApplicationConfigurator
 from tgext.pluggable import plug
 
+from ..dataset import history_window
+
 PG_URL = os.environ.get(
     'ACTIVITYSTREAM_PG_URL', 'postgresql+psycopg2://postgres@127.0.0.1:5432/test'
 )
@@ -81,20 +83,23 @@ def build_app(backend, size):
             **_database(backend, size),
         }
     )
-    plug(cfg, 'activitystream')
+    # the dataset lies before a fixed END: counts must look back past its first day
+    window = history_window()
+    plug(cfg, 'activitystream', unseen_window=window)
     app = cfg.make_wsgi_app({}, {})
     kind = SQLAHost if backend in SQL_BACKENDS else MingHost
-    return kind(backend, size, app, model)
+    return kind(backend, size, app, model, window)
 
 
 class Host:
     """A running host app: its model, and what the bench needs around it."""
 
-    def __init__(self, backend, size, app, model):
+    def __init__(self, backend, size, app, model, unseen_window):
         self.backend = backend
         self.size = size
         self.app = app
         self.model = model
+        self.unseen_window = unseen_window  # as plugged: the floor counts over the same
 
 
 class SQLAHost(Host):
