@@ -29,7 +29,11 @@ def channel(ref):
     Sites sharing a Redis do not hear each other.
     """
     name = EVERYONE if ref is EVERYONE else f'{ref.type}:{ref.id}'
-    return f'{model.options().get("redis_prefix", "activitystream")}:changed:{name}'
+    return _prefix() + name
+
+
+def _prefix():
+    return f'{model.options().get("redis_prefix", "activitystream")}:changed:'
 
 
 def _url():
@@ -73,16 +77,17 @@ def changed(refs):
     """
     from .delivery import enqueue
 
-    channels = [channel(EVERYONE)] if refs is None else [channel(r) for r in refs]
-    if channels and _url():
-        chunks = range(0, len(channels), PUSH_CHUNK)
-        jobs = [NewJob('push', {'channels': channels[i : i + PUSH_CHUNK]}) for i in chunks]
-        enqueue(jobs).ready()
+    if not _url():
+        return
+    rows = [[EVERYONE]] if refs is None else [[r.type, r.id] for r in refs]
+    chunks = range(0, len(rows), PUSH_CHUNK)
+    enqueue([NewJob('push', {'to': rows[i : i + PUSH_CHUNK]}) for i in chunks]).ready()
 
 
 def push_job(storage, job):
     """The outbox job of :func:`changed`: publish (a repeated push only causes a recount)."""
-    _publish(job.payload['channels'])
+    prefix = _prefix()
+    _publish([f'{prefix}{":".join(row)}' for row in job.payload['to']])
 
 
 def subscribe(ref):

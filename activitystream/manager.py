@@ -168,8 +168,8 @@ class ActionManager:
         page.known_recipients({id_: rs for id_, (_, _, rs) in given if rs is not None})
         if any(new.recipients is None for new, _, _ in prepared):
             live.changed(None)
-        else:
-            live.changed(sorted({r for new, _, _ in prepared for r in new.recipients}))
+        else:  # each recipient once
+            live.changed(dict.fromkeys(r for new, _, _ in prepared for r in new.recipients))
         return page.actions
 
     def create(

@@ -1,0 +1,250 @@
+"""The outbox and its runners: nothing lost, nothing done twice in the database, on every backend.
+
+Work is written with the caller's transaction and done by a runner after the
+commit; these tests stop the runner where a crash would, then drain.
+"""
+
+import datetime as dt
+import socket
+import threading
+import time
+
+import pytest
+
+from activitystream import am, delivery, model, subscriptions
+from activitystream.delivery import runner
+from activitystream.timeutil import utcnow
+
+from . import subscription_support as support
+from .harness import build_app
+
+BACKENDS = ['sqlite', 'postgresql', 'ming']
+RECORDERS = {
+    'now': 'tests.subscription_support.Recorder',
+    'later': 'tests.subscription_support.LaterRecorder',
+    'activitystream': 'activitystream.subscriptions.backends.ActivityStreamBackend',
+}
+
+
+def site(backend, **options):
+    support.deliveries.clear()
+    options.setdefault('subscription_backends', RECORDERS)
+    return build_app(backend, **options)
+
+
+def followed(env, count, name='Plan'):
+    doc, alice = env.document(name), env.user('alice')
+    people = [env.user(f'u{i:05}') for i in range(count)]
+    for person in people:
+        subscriptions.subscribe(person, doc)
+    env.commit()
+    return doc, alice, people
+
+
+@pytest.fixture
+def no_runner(monkeypatch):
+    """The process dies right after its commit: nothing drains until someone calls drain()."""
+    monkeypatch.setattr(runner, 'kick', lambda: None)
+
+
+@pytest.mark.parametrize('backend', BACKENDS)
+def test_work_left_by_a_dead_process_is_done_by_the_next_drain(backend, no_runner):
+    env = site(backend)
+    doc, alice, people = followed(env, 3)
+    subscriptions.emit('{actor} wrote', subscribers_of=doc, actor=alice, backends=['later'])
+    env.commit()
+    assert support.recorded('later') == []
+    assert model.storage().job_counts() == {'pending': 1, 'dead': 0}
+    report = delivery.drain()
+    assert sorted(support.recorded('later')) == [(p.user_name, 'alice wrote') for p in people]
+    assert (report.done, report.retried, report.dead) == (2, 0, 0)  # the emit, its page
+    assert model.storage().job_counts() == {'pending': 0, 'dead': 0}
+    assert delivery.drain().jobs == 0  # nothing twice
+
+
+@pytest.mark.parametrize('backend', ['sqlite', 'postgresql'])  # Ming has no rollback
+def test_a_rolled_back_request_leaves_no_work(backend):
+    env = site(backend)
+    doc, alice, _ = followed(env, 2)
+    subscriptions.emit('x', subscribers_of=doc, actor=alice, backends=['later'])
+    am.create(alice, 'posted', recipients=[env.user('zed')])
+    env.clear_session()  # rolled back
+    assert model.storage().job_counts() == {'pending': 0, 'dead': 0}
+    assert delivery.drain().jobs == 0 and support.recorded() == []
+
+
+@pytest.mark.parametrize('backend', BACKENDS)
+def test_a_large_audience_is_expanded_page_by_page(backend, no_runner):
+    env = site(backend, emit_page_size=100, emit_inline_limit=50)
+    doc, alice, people = followed(env, 250)
+    subscriptions.emit(
+        'hi', subscribers_of=doc, actor=alice, dont_send_to=people[7], backends=['later', 'now']
+    )
+    env.commit()
+    assert support.recorded() == []  # above emit_inline_limit: even 'now' waits for the runner
+    report = delivery.drain()
+    assert report.done == 3 + 3  # three steps, three pages
+    for name in ('later', 'now'):
+        got = [who for who, _ in support.recorded(name)]
+        assert sorted(got) == sorted(p.user_name for p in people if p is not people[7])
+
+
+@pytest.mark.parametrize('backend', BACKENDS)
+def test_notifications_of_a_small_audience_are_written_in_the_request(backend, no_runner):
+    env = site(backend, emit_inline_limit=5)
+    doc, alice, people = followed(env, 5)
+    subscriptions.emit('a', subscribers_of=doc, actor=alice, backends=['activitystream'])
+    assert am.count_not_seen_by_recipient(people[0]) == 1  # before the commit, no runner
+    more = env.user('u99999')
+    subscriptions.subscribe(more, doc)
+    subscriptions.emit('b', subscribers_of=doc, actor=alice, backends=['activitystream'])
+    env.commit()
+    assert am.count_not_seen_by_recipient(more) == 0  # 6 > 5: the runner writes them
+    delivery.drain()
+    assert am.count_not_seen_by_recipient(more) == 1
+    assert [a.description for a in am.get_by_recipient(people[0])] == ['b', 'a']
+
+
+@pytest.mark.parametrize('backend', BACKENDS)
+def test_failures_back_off_then_stay_as_dead_letters(backend, no_runner):
+    env = site(
+        backend,
+        delivery_max_attempts=3,
+        delivery_backoff=60,
+        subscription_backends={'picky': 'tests.subscription_support.FailsForBob'},
+    )
+    doc, alice, _ = followed(env, 0)
+    bob, carol = env.user('bob'), env.user('carol')
+    for person in (bob, carol):
+        subscriptions.subscribe(person, doc)
+    subscriptions.emit('x', subscribers_of=doc, actor=alice)
+    env.commit()
+    first = delivery.drain()
+    assert (first.done, first.retried) == (1, 1) and support.recorded() == [('carol', 'x')]
+    [failed] = subscriptions.failed_deliveries()
+    assert (failed.backend, failed.recipient.id, failed.attempts, failed.dead) == (
+        'picky',
+        str(bob.user_id if hasattr(bob, 'user_id') else bob._id),
+        1,
+        False,
+    )
+    assert 'ValueError: no channel to bob' in failed.error
+    [job] = model.storage().jobs(False, None)
+    assert dt.timedelta(seconds=50) < job.available_at - utcnow() <= dt.timedelta(seconds=60)
+    assert delivery.drain().jobs == 0  # not due yet
+    for attempt in (2, 3):
+        _make_due(env, job.id)
+        report = delivery.drain()
+        assert (report.retried, report.dead) == ((1, 0) if attempt < 3 else (0, 1))
+    [dead] = subscriptions.failed_deliveries()
+    assert dead.dead and dead.attempts == 3
+    assert support.recorded() == [('carol', 'x')]  # carol once: only what failed is retried
+    assert model.storage().purge_jobs(None) == 1
+    assert subscriptions.failed_deliveries() == []
+
+
+def _make_due(env, job_id):
+    """Skip a job's backoff (what a later drain would find)."""
+    storage = model.storage()
+    storage.revive_jobs([job_id], utcnow())
+    env.commit()
+
+
+@pytest.mark.parametrize('backend', BACKENDS)
+def test_a_job_whose_worker_died_is_done_after_its_lease(backend, no_runner):
+    env = site(backend)
+    doc, alice, people = followed(env, 2)
+    subscriptions.emit('x', subscribers_of=doc, actor=alice, backends=['later'])
+    env.commit()
+    now = utcnow()
+    with model.unit_of_work() as storage:  # a worker claims it, then dies
+        [claimed] = storage.claim_jobs('dead-worker', 10, now, now + dt.timedelta(seconds=1))
+    assert delivery.drain().jobs == 0  # its lease still runs
+    time.sleep(1.2)
+    assert delivery.drain().done == 2
+    assert len(support.recorded('later')) == 2
+
+
+@pytest.mark.parametrize('backend', BACKENDS)
+def test_live_pushes_go_through_the_outbox(backend, no_runner):
+    env = site(backend)
+    alice, bob = env.user('alice'), env.user('bob')
+    am.create(alice, 'hi', recipients=[bob])
+    env.commit()
+    [job] = model.storage().jobs(False, None)
+    assert job.kind == 'push' and job.payload['to'] == [['User', str(_key(bob))]]
+    assert delivery.drain().done == 1
+
+
+def _key(user):
+    return user.user_id if hasattr(user, 'user_id') else user._id
+
+
+def test_bad_runner_options_fail_at_plug_time():
+    from activitystream import ConfigurationError
+
+    with pytest.raises(ConfigurationError, match='delivery_runner must be one of inline, thread'):
+        build_app('sqlite', delivery_runner='celery-ish')
+    with pytest.raises(ConfigurationError, match='emit_page_size must be a positive integer'):
+        build_app('sqlite', emit_page_size=0)
+    with pytest.raises(ConfigurationError, match='delivery_backoff must be a positive number'):
+        build_app('sqlite', delivery_backoff='soon')
+
+
+class SilentSMTP:
+    """An SMTP server that accepts connections and never answers (the 5-second comments)."""
+
+    def __init__(self):
+        self.listener = socket.socket()
+        self.listener.bind(('127.0.0.1', 0))
+        self.listener.listen(50)
+        self.port = self.listener.getsockname()[1]
+
+    def close(self):
+        self.listener.close()
+
+
+@pytest.mark.parametrize('backend', ['sqlite', 'ming'])
+def test_a_mute_smtp_server_never_slows_the_request_with_the_thread_runner(backend):
+    silent = SilentSMTP()
+    try:
+        env = build_app(
+            backend,
+            blueprint=dict(
+                support.smtp_config(silent.port), **{'activitystream.smtp_timeout': '3'}
+            ),
+            delivery_runner='thread',
+            email_address_attribute='user_name',
+            subscription_backends={'email': 'activitystream.subscriptions.backends.EmailBackend'},
+        )
+        doc, alice = env.document('Plan'), env.user('alice')
+        for name in ('bob', 'carol'):
+            subscriptions.subscribe(env.user(f'{name}@example.com'), doc)
+        env.commit()
+        started = time.perf_counter()
+        for _ in range(5):
+            subscriptions.emit('x', subscribers_of=doc, actor=alice)
+            env.commit()
+        assert time.perf_counter() - started < 1.0  # inline, each would wait out the timeout
+        silent.listener.settimeout(5)
+        connection, _ = silent.listener.accept()  # the worker did try, meanwhile
+        connection.close()
+    finally:
+        runner.stop_workers(timeout=0.1)
+        silent.close()
+
+
+@pytest.mark.parametrize('backend', BACKENDS)
+def test_the_thread_runner_delivers_after_the_commit(backend):
+    env = site(backend, delivery_runner='thread', delivery_poll=30)
+    try:
+        doc, alice, people = followed(env, 3)
+        subscriptions.emit('x', subscribers_of=doc, actor=alice, backends=['later'])
+        env.commit()
+        deadline = time.monotonic() + 10
+        while len(support.recorded('later')) < 3 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert len(support.recorded('later')) == 3
+        assert threading.current_thread().name != 'activitystream-delivery'
+    finally:
+        runner.stop_workers()
