@@ -25,6 +25,7 @@ _SQLA_NAMES = (
     'ReadMark',
     'Subscription',
     'FailedDelivery',
+    'OutboxJob',
 )
 
 
