@@ -71,6 +71,7 @@ def test_sqlalchemy_tables_are_merged_into_the_host_metadata():
         'activitystream_deliveries',
         'activitystream_seen',
         'activitystream_reads',
+        'activitystream_outbox',
     }
     assert wanted <= names
     from sqlalchemy import inspect
@@ -89,6 +90,12 @@ def test_ming_indexes_are_ensured():
         for info in env.db['activitystream_actions'].index_information().values()
     ]
     assert ('actor_type', 'actor_id', 'timestamp', '_id', 'public') in action_keys
+    outbox = {
+        tuple(k for k, _ in info['key']): (info.get('unique'), info.get('sparse'))
+        for info in env.db['activitystream_outbox'].index_information().values()
+    }
+    assert outbox[('key',)] == (True, True)  # jobs without a key leave it out
+    assert ('available_at', '_id') in outbox
 
 
 def test_seen_attribute_option():

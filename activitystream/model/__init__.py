@@ -28,6 +28,7 @@ _SQLA_NAMES = (
     'ReadMark',
     'Subscription',
     'FailedDelivery',
+    'OutboxJob',
 )
 
 

@@ -18,6 +18,8 @@ Documents mirror the SQLAlchemy tables field by field (see ``storage/sqla/schema
 - ``activitystream_subscriptions``: ``subscriber_type``, ``subscriber_id``, ``object_type``,
   ``object_id``, ``created``; unique per (subscriber, object).
 - ``activitystream_failed_deliveries``: the fields of ``FailedDelivery.fields()``.
+- ``activitystream_outbox``: the columns of the SQL outbox table, ``payload`` as JSON
+  text too; ``key`` is left out when there is none (its unique index is sparse).
 """
 
 from pymongo import ASCENDING as ASC
@@ -30,6 +32,7 @@ SEEN = 'activitystream_seen'
 READS = 'activitystream_reads'
 SUBSCRIPTIONS = 'activitystream_subscriptions'
 FAILED = 'activitystream_failed_deliveries'
+OUTBOX = 'activitystream_outbox'
 
 NEWEST_FIRST = [('timestamp', DESC), ('_id', DESC)]
 # ``public`` closes each stream index, as on SQL: public streams skip private ones in the index
@@ -40,6 +43,9 @@ NEWEST_OF_SIDE = {
     side: [('created', DESC), (side + '_type', DESC), (side + '_id', DESC)]
     for side in ('subscriber', 'object')
 }
+# claimable jobs, in the order they are claimed
+CLAIM_ORDER = [('available_at', ASC), ('_id', ASC)]
+CLAIMABLE = {'ready': True, 'dead': False}
 
 # collection -> list of (keys, options)
 INDEXES = {
@@ -69,5 +75,9 @@ INDEXES = {
         ),
         ([('object_type', ASC), ('object_id', ASC)] + NEWEST_OF_SIDE['subscriber'], {}),
         ([('subscriber_type', ASC), ('subscriber_id', ASC)] + NEWEST_OF_SIDE['object'], {}),
+    ],
+    OUTBOX: [
+        ([('key', ASC)], {'unique': True, 'sparse': True}),
+        (CLAIM_ORDER, {'partialFilterExpression': CLAIMABLE}),
     ],
 }

@@ -4,13 +4,16 @@ Queries go straight to the collections behind the host's Ming session: our
 documents need no object mapping, and bulk writes stay one ``insert_many``.
 """
 
+from contextlib import nullcontext
 from itertools import islice
 
 from bson import ObjectId
 from ming.odm import mapper, state
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
+from .. import keyset
 from ..base import ActionRecord, FailedDelivery, Ref, SeenState, Storage, SubscriptionStorage
+from .outbox import MingOutbox
 from .schema import (
     ACTIONS,
     BROADCAST,
@@ -106,7 +109,7 @@ def _page(collection, spec, order, id_field, limit, offset, before, projection=N
     return list(islice(found, offset, None if limit is None else offset + limit))
 
 
-class MingStorage(Storage, SubscriptionStorage):
+class MingStorage(Storage, SubscriptionStorage, MingOutbox):
     name = 'ming'
 
     def __init__(self, session):
@@ -350,6 +353,21 @@ class MingStorage(Storage, SubscriptionStorage):
     def subscribers(self, obj, limit, offset):
         return self._other_side('object', obj, 'subscriber', limit, offset)
 
+    def subscriber_page(self, obj, after, limit):
+        """Keyset: what sorts after ``after``, one ``$or`` clause per column of the order."""
+        spec = _is('object', obj)
+        if after is not None:
+            created, type_, id_ = keyset.parse(after)
+            spec['$or'] = [
+                {'created': {'$lt': created}},
+                {'created': created, 'subscriber_type': {'$lt': type_}},
+                {'created': created, 'subscriber_type': type_, 'subscriber_id': {'$lt': id_}},
+            ]
+        projection = {'created': 1, 'subscriber_type': 1, 'subscriber_id': 1}
+        found = self._c(SUBSCRIPTIONS).find(spec, projection).sort(NEWEST_OF_SIDE['subscriber'])
+        refs = [(d['created'], _ref(d, 'subscriber')) for d in found.limit(limit)]
+        return [(ref, keyset.position(created, ref)) for created, ref in refs]
+
     def subscriber_count(self, obj):
         return self._c(SUBSCRIPTIONS).count_documents(_is('object', obj))
 
@@ -377,3 +395,7 @@ class MingStorage(Storage, SubscriptionStorage):
 
     def commit(self):
         """Every write went to MongoDB already."""
+
+    def unit_of_work(self):
+        """This storage: MongoDB writes at once."""
+        return nullcontext(self)

@@ -21,7 +21,7 @@ from sqlalchemy import (
     UnicodeText,
 )
 from sqlalchemy.orm import declarative_base
-from sqlalchemy.sql import true
+from sqlalchemy.sql import and_, false, true
 
 DeclarativeBase = declarative_base()
 
@@ -188,4 +188,39 @@ class FailedDelivery(DeclarativeBase):
     attempts = Column(Integer, nullable=False, default=1)
 
 
-MODELS = (Action, Delivery, SeenState, ReadMark, Subscription, FailedDelivery)
+class OutboxJob(DeclarativeBase):
+    """Work to do after the commit (see ``OutboxStorage``): a kind, its JSON payload, a lease.
+
+    ``available_at`` is when the job is due, or, while claimed, when the lease
+    of ``owner`` ends.
+    """
+
+    __tablename__ = 'activitystream_outbox'
+
+    id = Column(ActionId, primary_key=True, autoincrement=True)
+    key = Column(String(255))
+    kind = Column(String(64), nullable=False)
+    payload = Column(UnicodeText, nullable=False)
+    ready = Column(Boolean, nullable=False)
+    dead = Column(Boolean, nullable=False, default=False)
+    attempts = Column(Integer, nullable=False, default=0)
+    available_at = Column(DateTime, nullable=False)
+    owner = Column(String(64))
+    error = Column(UnicodeText)
+    created = Column(DateTime, nullable=False)
+
+    __table_args__ = (
+        # an index, not a constraint: its name follows rename_tables like the others
+        Index('ix_activitystream_outbox_key', key, unique=True),
+        # partial: only claimable work, in the order it is claimed
+        Index(
+            'ix_activitystream_outbox_due',
+            available_at,
+            id,
+            postgresql_where=and_(ready == true(), dead == false()),
+            sqlite_where=and_(ready == true(), dead == false()),
+        ),
+    )
+
+
+MODELS = (Action, Delivery, SeenState, ReadMark, Subscription, FailedDelivery, OutboxJob)

@@ -7,6 +7,7 @@ uses to commit, only notices DML sent through the session when it names a
 mapped class, and would otherwise roll a request that only wrote actions back.
 """
 
+from contextlib import contextmanager
 from datetime import timezone
 from functools import cache
 
@@ -30,7 +31,9 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
 
+from .. import keyset
 from ..base import ActionRecord, FailedDelivery, Ref, SeenState, Storage, SubscriptionStorage
+from .outbox import SQLAOutbox
 from .schema import Action, ActionId, Delivery, ReadMark, Subscription
 from .schema import FailedDelivery as FailedTable
 from .schema import SeenState as SeenTable
@@ -208,7 +211,7 @@ def _stream_count_statement(present, verb, visibility):
     return select(func.count()).select_from(actions).where(*where)
 
 
-class SQLAStorage(Storage, SubscriptionStorage):
+class SQLAStorage(Storage, SubscriptionStorage, SQLAOutbox):
     name = 'sqlalchemy'
 
     def __init__(self, session):
@@ -459,6 +462,16 @@ class SQLAStorage(Storage, SubscriptionStorage):
     def subscribers(self, obj, limit, offset):
         return self._other_side('object', obj, 'subscriber', limit, offset)
 
+    def subscriber_page(self, obj, after, limit):
+        """Keyset: a range of the object index, read backwards from ``after``."""
+        columns = subs.c.created, subs.c.subscriber_type, subs.c.subscriber_id
+        stmt = select(*columns).where(_is(subs, 'object', obj))
+        if after is not None:
+            stmt = stmt.where(tuple_(*columns) < keyset.parse(after))
+        stmt = stmt.order_by(*(c.desc() for c in columns)).limit(limit)
+        found = [(created, Ref(type_, id_)) for created, type_, id_ in self._run(stmt)]
+        return [(ref, keyset.position(created, ref)) for created, ref in found]
+
     def subscriber_count(self, obj):
         return self._count_side('object', obj)
 
@@ -495,3 +508,9 @@ class SQLAStorage(Storage, SubscriptionStorage):
 
     def commit(self):
         transaction.commit()
+
+    @contextmanager
+    def unit_of_work(self):
+        """A session of its own: committed on success, rolled back on error, closed always."""
+        with Session(self.session.get_bind(), expire_on_commit=False) as own, own.begin():
+            yield SQLAStorage(own)

@@ -1,0 +1,127 @@
+"""The outbox on Ming/MongoDB: jobs leased one atomic ``find_one_and_update`` at a time.
+
+No transaction spans the caller's writes here (``transactional = False``): the
+caller adds jobs not ready, writes, then marks them ready.
+"""
+
+import json
+from collections.abc import Sequence
+from contextlib import suppress
+from datetime import datetime
+
+from bson import ObjectId
+from pymongo import ReturnDocument
+from pymongo.errors import BulkWriteError, DuplicateKeyError
+
+from ..base import Job, NewJob, OutboxStorage
+from .schema import CLAIM_ORDER, CLAIMABLE, OUTBOX
+
+DUPLICATE_KEY = 11000
+
+
+def _job(doc: dict) -> Job:
+    return Job(
+        id=doc['_id'],
+        kind=doc['kind'],
+        payload=json.loads(doc['payload']),
+        key=doc.get('key'),
+        attempts=doc['attempts'],
+        available_at=doc['available_at'],
+        dead=doc['dead'],
+        error=doc.get('error'),
+        created=doc['created'],
+    )
+
+
+def _dead(ids: Sequence | None) -> dict:
+    """Spec: dead jobs, those of ``ids`` when given."""
+    return {'dead': True} if ids is None else {'dead': True, '_id': {'$in': list(ids)}}
+
+
+class MingOutbox(OutboxStorage):
+    """The :class:`OutboxStorage` half of ``MingStorage`` (needs its ``_c``)."""
+
+    transactional = False
+
+    def add_jobs(self, jobs: Sequence[NewJob], now: datetime, ready: bool = True) -> list:
+        docs = []
+        for job in jobs:
+            doc = dict(
+                _id=ObjectId(),
+                kind=job.kind,
+                payload=json.dumps(job.payload, sort_keys=True),
+                ready=ready,
+                dead=False,
+                attempts=0,
+                available_at=job.available_at or now,
+                owner=None,
+                error=None,
+                created=now,
+            )
+            docs.append(doc if job.key is None else dict(doc, key=job.key))
+        if not docs:
+            return []
+        collection = self._c(OUTBOX)
+        ids = [doc['_id'] for doc in docs]
+        try:
+            collection.insert_many(docs, ordered=False)
+        except BulkWriteError as exc:  # the others are written: skip those whose key exists
+            errors = exc.details['writeErrors']
+            if any(e['code'] != DUPLICATE_KEY for e in errors):
+                raise
+            taken = {e['index'] for e in errors}
+            return [id_ for index, id_ in enumerate(ids) if index not in taken]
+        except DuplicateKeyError:  # mim stops at the first: the rest one by one
+            written = {d['_id'] for d in collection.find({'_id': {'$in': ids}}, {'_id': 1})}
+            for doc in docs:
+                if doc['_id'] not in written:
+                    with suppress(DuplicateKeyError):
+                        collection.insert_one(doc)
+                        written.add(doc['_id'])
+            return [id_ for id_ in ids if id_ in written]
+        return ids
+
+    def mark_jobs_ready(self, ids: Sequence) -> None:
+        if ids:
+            self._c(OUTBOX).update_many({'_id': {'$in': list(ids)}}, {'$set': {'ready': True}})
+
+    def claim_jobs(self, owner: str, limit: int, now: datetime, lease_until: datetime) -> list:
+        due = dict(CLAIMABLE, available_at={'$lte': now})
+        lease = {'$set': {'available_at': lease_until, 'owner': owner}, '$inc': {'attempts': 1}}
+        claimed = []
+        for _ in range(limit):
+            doc = self._c(OUTBOX).find_one_and_update(
+                due, lease, sort=CLAIM_ORDER, return_document=ReturnDocument.AFTER
+            )
+            if doc is None:
+                break
+            claimed.append(_job(doc))
+        return sorted(claimed, key=lambda job: job.id)  # as on SQL, where RETURNING has no order
+
+    def finish_job(self, job_id, owner: str) -> bool:
+        return self._c(OUTBOX).delete_one({'_id': job_id, 'owner': owner}).deleted_count == 1
+
+    def reschedule_job(self, job_id, owner, available_at, payload=None, error=None, dead=False):
+        values = dict(available_at=available_at, dead=dead, owner=None)
+        if payload is not None:
+            values['payload'] = json.dumps(payload, sort_keys=True)
+        if error is not None:
+            values['error'] = error
+        held = {'_id': job_id, 'owner': owner}
+        return self._c(OUTBOX).update_one(held, {'$set': values}).matched_count == 1
+
+    def jobs(self, dead: bool | None, limit: int | None) -> list:
+        found = self._c(OUTBOX).find({} if dead is None else {'dead': dead})
+        found = found.sort([('created', 1), ('_id', 1)])
+        return [_job(doc) for doc in (found if limit is None else found.limit(limit))]
+
+    def job_counts(self) -> dict:
+        count = self._c(OUTBOX).count_documents
+        return {'pending': count({'dead': False}), 'dead': count({'dead': True})}
+
+    def revive_jobs(self, ids: Sequence | None, now: datetime) -> int:
+        again = {'dead': False, 'available_at': now, 'attempts': 0, 'owner': None}
+        return self._c(OUTBOX).update_many(_dead(ids), {'$set': again}).modified_count
+
+    def purge_jobs(self, ids: Sequence | None) -> int:
+        return self._c(OUTBOX).delete_many(_dead(ids)).deleted_count

@@ -1,0 +1,147 @@
+"""The outbox on SQLAlchemy: jobs written in the host's transaction, leased to workers.
+
+A lease is the claim's ``owner`` plus ``available_at`` moved to its end; the
+claim is one ``UPDATE`` of rows picked ``FOR UPDATE SKIP LOCKED`` (PostgreSQL),
+so concurrent workers pass each other's rows by instead of waiting on them.
+SQLite writes one statement at a time, which is as safe.
+"""
+
+import json
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import delete, false, func, insert, select, true, update
+from sqlalchemy.exc import IntegrityError
+
+from ..base import Job, NewJob, OutboxStorage
+from .schema import OutboxJob
+
+outbox = OutboxJob.__table__
+NO_SYNC = {'synchronize_session': False}
+
+
+def _job(row) -> Job:
+    return Job(
+        id=row.id,
+        kind=row.kind,
+        payload=json.loads(row.payload),
+        key=row.key,
+        attempts=row.attempts,
+        available_at=row.available_at,
+        dead=row.dead,
+        error=row.error,
+        created=row.created,
+    )
+
+
+def _dead(ids: Sequence | None) -> list:
+    """Clauses: dead jobs, those of ``ids`` when given."""
+    where = [outbox.c.dead == true()]
+    return where if ids is None else where + [outbox.c.id.in_(list(ids))]
+
+
+def _held(job_id, owner: str) -> tuple:
+    """Clauses: job ``job_id`` while ``owner`` holds it (until another claim or a reschedule)."""
+    return outbox.c.id == job_id, outbox.c.owner == owner
+
+
+class SQLAOutbox(OutboxStorage):
+    """The :class:`OutboxStorage` half of ``SQLAStorage`` (needs its ``session``)."""
+
+    transactional = True
+
+    def _write(self, stmt) -> int:
+        return self.session.execute(stmt, execution_options=NO_SYNC).rowcount
+
+    def add_jobs(self, jobs: Sequence[NewJob], now: datetime, ready: bool = True) -> list:
+        rows = [
+            dict(
+                key=job.key,
+                kind=job.kind,
+                payload=json.dumps(job.payload, sort_keys=True),
+                ready=ready,
+                dead=False,
+                attempts=0,
+                available_at=job.available_at or now,
+                created=now,
+            )
+            for job in jobs
+        ]
+        if not rows:
+            return []
+        upsert = self._insert_or(OutboxJob)
+        if upsert is not None:
+            stmt = upsert.on_conflict_do_nothing().returning(OutboxJob.id)
+            return sorted(self.session.execute(stmt, rows).scalars())
+        ids = []  # no ON CONFLICT here: one savepoint per job
+        for row in rows:
+            try:
+                with self.session.begin_nested():
+                    stmt = insert(OutboxJob).values(**row).returning(OutboxJob.id)
+                    ids.append(self.session.execute(stmt).scalar_one())
+            except IntegrityError:
+                pass
+        return ids
+
+    def mark_jobs_ready(self, ids: Sequence) -> None:
+        if ids:
+            self._write(update(OutboxJob).where(outbox.c.id.in_(list(ids))).values(ready=True))
+
+    def _due(self, limit: int, now: datetime):
+        """The ids to claim, oldest first, locked (skipping rows other claims hold).
+
+        PostgreSQL: a MATERIALIZED CTE, evaluated once whatever the plan (a
+        subquery scanned again could lock more). Elsewhere a subquery: pysqlite
+        begins no transaction for a statement that starts with WITH.
+        """
+        due = (
+            select(outbox.c.id)
+            .where(outbox.c.ready == true(), outbox.c.dead == false(), outbox.c.available_at <= now)
+            .order_by(outbox.c.available_at, outbox.c.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        if self.session.get_bind().dialect.name != 'postgresql':
+            return due
+        due = due.cte('due').prefix_with('MATERIALIZED')
+        return select(due.c.id)
+
+    def claim_jobs(self, owner: str, limit: int, now: datetime, lease_until: datetime) -> list:
+        stmt = (
+            update(OutboxJob)
+            .where(outbox.c.id.in_(self._due(limit, now)))
+            .values(available_at=lease_until, owner=owner, attempts=outbox.c.attempts + 1)
+            .returning(*outbox.c)
+        )
+        rows = self.session.execute(stmt, execution_options=NO_SYNC).all()
+        return [_job(row) for row in sorted(rows, key=lambda row: row.id)]
+
+    def finish_job(self, job_id, owner: str) -> bool:
+        return self._write(delete(OutboxJob).where(*_held(job_id, owner))) == 1
+
+    def reschedule_job(self, job_id, owner, available_at, payload=None, error=None, dead=False):
+        values = dict(available_at=available_at, dead=dead, owner=None)
+        if payload is not None:
+            values['payload'] = json.dumps(payload, sort_keys=True)
+        if error is not None:
+            values['error'] = error
+        stmt = update(OutboxJob).where(*_held(job_id, owner)).values(**values)
+        return self._write(stmt) == 1
+
+    def jobs(self, dead: bool | None, limit: int | None) -> list:
+        stmt = select(outbox).order_by(outbox.c.created, outbox.c.id).limit(limit)
+        if dead is not None:
+            stmt = stmt.where(outbox.c.dead == dead)
+        return [_job(row) for row in self.session.execute(stmt)]
+
+    def job_counts(self) -> dict:
+        stmt = select(outbox.c.dead, func.count()).group_by(outbox.c.dead)
+        counts = dict(self.session.execute(stmt).all())
+        return {'pending': counts.get(False, 0), 'dead': counts.get(True, 0)}
+
+    def revive_jobs(self, ids: Sequence | None, now: datetime) -> int:
+        stmt = update(OutboxJob).where(*_dead(ids))
+        return self._write(stmt.values(dead=False, available_at=now, attempts=0, owner=None))
+
+    def purge_jobs(self, ids: Sequence | None) -> int:
+        return self._write(delete(OutboxJob).where(*_dead(ids)))
