@@ -36,8 +36,7 @@ def encode_kwargs(kwargs):
             ref = refs.ref_of(value, 'kwargs')
         except (TypeError, ValueError):
             raise TypeError(
-                f'emit() keyword values must be JSON-able or entities, '
-                f'got {type(value).__name__}'
+                f'emit() keyword values must be JSON-able or entities, got {type(value).__name__}'
             ) from None
         return {REF_KEY: [ref.type, ref.id]}
 

@@ -275,25 +275,19 @@ class MingStorage(Storage, SubscriptionStorage, MingOutbox):
         return {d['action_id'] for d in self._c(READS).find(spec, {'action_id': 1})}
 
     def add_read_marks(self, recipient, marks):
-        if not marks:
-            return set()
-        key = _is('recipient', recipient)
-        docs = [dict(key, action_id=id_, timestamp=ts) for id_, ts in marks.items()]
-        try:
-            self._c(READS).insert_many(docs, ordered=False)
-        except BulkWriteError as exc:  # a concurrent request marked these first
-            taken = {docs[e['index']]['action_id'] for e in exc.details['writeErrors']}
-            return set(marks) - taken
-        except DuplicateKeyError:  # mim stops at the first: add the others one by one
-            added = set()
-            for doc in docs:
-                try:
-                    self._c(READS).insert_one(doc)
-                    added.add(doc['action_id'])
-                except DuplicateKeyError:
-                    pass
-            return added
-        return set(marks)
+        """One upsert per mark: exactly those this call wrote are counted (marks are few)."""
+        added = set()
+        for id_, ts in marks.items():
+            mark = dict(_is('recipient', recipient), action_id=id_)
+            try:
+                done = self._c(READS).update_one(
+                    mark, {'$setOnInsert': {'timestamp': ts}}, upsert=True
+                )
+            except DuplicateKeyError:  # a concurrent request upserted it first
+                continue
+            if done.upserted_id is not None:
+                added.add(id_)
+        return added
 
     def count_read_marks(self, recipient, after):
         return self._c(READS).count_documents(_newer(_is('recipient', recipient), after))
