@@ -125,3 +125,9 @@ def drop_redis_keys(client, prefix=REDIS_PREFIX):
     keys = list(client.scan_iter(match=f'{prefix}*', count=500))
     if keys:
         client.delete(*keys)
+
+
+class LaterFailsForBob(FailsForBob):
+    """The same, after the commit."""
+
+    deferred = True

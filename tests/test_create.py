@@ -6,6 +6,7 @@ import uuid
 import pytest
 
 from activitystream import am
+from activitystream.delivery import runner
 
 
 def test_create_returns_the_stored_action(env):
@@ -188,13 +189,16 @@ def test_a_request_that_only_creates_an_action_commits_it(env):
     assert [item['verb'] for item in reply.json['items']] == ['greeted']
 
 
-def test_a_write_to_many_recipients_is_one_bulk_statement(env):
+def test_a_write_to_many_recipients_is_one_bulk_statement(env, monkeypatch):
     alice = env.user('alice')
     recipients = [env.user(f'r{i}') for i in range(2000)]
     env.commit()
+    monkeypatch.setattr(runner, 'kick', lambda: None)  # create's own writes, not the runner's
     with env.count_queries() as sent:
         am.create(alice, 'announced', recipients=recipients)
-    assert len(sent) == 2, sent  # the action, then every delivery at once
+    # the action, every delivery at once, the two push jobs of its 2,000 live updates
+    # (MongoDB: written not ready, then made ready: it has no transaction)
+    assert len(sent) == (4 if env.backend == 'ming' else 3), sent
     assert am.get_by_recipient(recipients[1999]).count() == 1
 
 

@@ -1,10 +1,11 @@
-"""``gearbox activitystream-retry``: load the site from its config file, retry, report."""
+"""``gearbox activitystream-outbox`` and ``activitystream-retry``: load the site, then act."""
 
 from importlib.metadata import entry_points
 
 import pytest
 
-from activitystream import subscriptions
+from activitystream import model, subscriptions
+from activitystream.delivery.command import OutboxCommand
 from activitystream.subscriptions.command import RetryCommand
 
 from . import subscription_support as support
@@ -18,21 +19,21 @@ def live_app(global_conf, **local_conf):
     return _state['live'].app.app
 
 
-def run(tmp_path, *args):
+def run(tmp_path, command_class, *args):
     ini = tmp_path / 'site.ini'
     ini.write_text('[app:main]\nuse = call:tests.test_retry_command:live_app\n')
-    command = RetryCommand(None, None)
-    options = command.get_parser('gearbox activitystream-retry').parse_args(['-c', str(ini), *args])
+    command = command_class(None, None)
+    options = command.get_parser('gearbox').parse_args([*args, '-c', str(ini)])
     return command.run(options)
 
 
-def test_gearbox_finds_the_command():
-    [found] = entry_points(group='gearbox.commands', name='activitystream-retry')
-    assert found.load() is RetryCommand
+def test_gearbox_finds_the_commands():
+    [retry] = entry_points(group='gearbox.commands', name='activitystream-retry')
+    [outbox] = entry_points(group='gearbox.commands', name='activitystream-outbox')
+    assert (retry.load(), outbox.load()) == (RetryCommand, OutboxCommand)
 
 
-@pytest.mark.parametrize('backend', BACKENDS)
-def test_the_command_retries_and_reports(backend, tmp_path, capsys, monkeypatch):
+def failing_for_bobs(backend):
     support.deliveries.clear()
     env = build_app(backend, subscription_backends={'flaky': FLAKY})
     doc = env.document('Plan')
@@ -40,17 +41,39 @@ def test_the_command_retries_and_reports(backend, tmp_path, capsys, monkeypatch)
         subscriptions.subscribe(env.user(name), doc)
     subscriptions.emit('x', subscribers_of=doc)
     env.commit()
-    assert len(subscriptions.failed_deliveries()) == 2  # bob and bobby
+    return env
 
-    assert run(tmp_path, '--limit', '1') == 1  # still failing: exit 1 for cron
-    assert 'activitystream-retry: 0 delivered, 1 failed again, 0 dropped' in capsys.readouterr().out
-    assert sorted(f.attempts for f in subscriptions.failed_deliveries()) == [1, 2]
+
+@pytest.mark.parametrize('backend', BACKENDS)
+def test_retry_delivers_what_failed_and_says_so(backend, tmp_path, capsys, monkeypatch):
+    failing_for_bobs(backend)
+    failed = subscriptions.failed_deliveries()
+    assert len(failed) == 2  # bob and bobby, in one job
+    assert {f.error for f in failed} == {'flaky: ValueError: no channel to bob'}
+
+    assert run(tmp_path, RetryCommand) == 1  # still failing: exit 1 for cron
+    out = capsys.readouterr().out
+    assert '0 dead letters pending again, 1 failed jobs due now' in out
+    assert '0 done, 1 to retry later, 0 dead' in out
+    assert [f.attempts for f in subscriptions.failed_deliveries()] == [1, 1]
 
     monkeypatch.setattr(support.FailsForBob, 'emit', support.Recorder.emit)  # bob's works again
-    assert run(tmp_path) == 0
-    assert 'activitystream-retry: 2 delivered, 0 failed again' in capsys.readouterr().out
+    assert run(tmp_path, OutboxCommand, 'retry') == 0
+    assert '1 done, 0 to retry later, 0 dead' in capsys.readouterr().out
     assert sorted(support.recorded('flaky')) == [('bob', 'x'), ('bobby', 'x'), ('carol', 'x')]
     assert subscriptions.failed_deliveries() == []
+
+
+@pytest.mark.parametrize('backend', BACKENDS)
+def test_status_list_and_purge(backend, tmp_path, capsys):
+    failing_for_bobs(backend)
+    assert run(tmp_path, OutboxCommand, 'status') == 0
+    assert 'activitystream-outbox: 1 pending, 0 dead' in capsys.readouterr().out
+    assert run(tmp_path, OutboxCommand, 'list') == 0
+    assert '\tdeliver\tdue ' in capsys.readouterr().out
+    assert run(tmp_path, OutboxCommand, 'purge') == 0
+    assert '0 dead letters deleted' in capsys.readouterr().out  # pending work stays
+    assert model.storage().job_counts() == {'pending': 1, 'dead': 0}
 
 
 @pytest.mark.parametrize('backend', BACKENDS)
@@ -64,7 +87,7 @@ def test_retry_brings_entities_back_and_drops_the_gone(backend, monkeypatch):
     env.commit()
     monkeypatch.setattr(support.FailsForBob, 'emit', support.Recorder.emit)
     report = subscriptions.retry_failed()
-    assert (report.delivered, report.failed, report.dropped) == (1, 0, 1)
+    assert (report.done, report.retried, report.dead) == (1, 0, 0)
     [(_, recipient, text, kwargs)] = support.deliveries
     assert (recipient.user_name, text, kwargs['n']) == ('bob', 'x', 1)
     assert kwargs['about'].user_name == 'carol'  # kept as a reference, loaded again

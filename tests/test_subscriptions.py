@@ -160,7 +160,7 @@ def test_tables_and_indexes():
     from sqlalchemy import inspect
 
     tables = inspect(env.engine).get_table_names()
-    assert {'activitystream_subscriptions', 'activitystream_failed_deliveries'} <= set(tables)
+    assert {'activitystream_subscriptions', 'activitystream_outbox'} <= set(tables)
     indexes = {
         i['name']: i['column_names']
         for i in inspect(env.engine).get_indexes('activitystream_subscriptions')

@@ -2,7 +2,7 @@
 
 Actions: ``status`` (counts), ``list`` (pending work, or dead letters with
 ``--dead``), ``drain`` (do what is due now, in this process), ``retry``
-(make dead letters pending again, then drain) and ``purge`` (delete dead
+(make dead letters pending again and failed jobs due now, then drain) and ``purge`` (delete dead
 letters; pending work is never deleted). ``--ids`` limits retry and purge
 to some jobs. The exit status is 1 when work failed or stays dead.
 """
@@ -85,10 +85,14 @@ class OutboxCommand(Command):
     def retry(self, opts):
         from ..timeutil import utcnow
 
-        storage = self._storage()
-        revived = storage.revive_jobs(self._ids(opts), utcnow())
+        storage, ids, now = self._storage(), self._ids(opts), utcnow()
+        revived = storage.revive_jobs(ids, now)
+        hastened = storage.hasten_jobs(ids, now)
         storage.commit()
-        print(f'activitystream-outbox: {revived} dead letters are pending again')
+        print(
+            f'activitystream-outbox: {revived} dead letters pending again, '
+            f'{hastened} failed jobs due now'
+        )
         return self.drain(opts)
 
     def purge(self, opts):

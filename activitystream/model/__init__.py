@@ -27,7 +27,6 @@ _SQLA_NAMES = (
     'SeenState',
     'ReadMark',
     'Subscription',
-    'FailedDelivery',
     'OutboxJob',
 )
 
@@ -65,8 +64,10 @@ def configure_models(conf=None, app=None):
     """Pick the storage backend from the host's configuration (config_ready milestone)."""
     global backend, _storage, _schema_ready
     from .. import refs
+    from ..delivery.runner import stop_workers
 
     refs.forget_classes()
+    stop_workers()  # they worked for the application configured before
     module = globals()
     backend = _chosen_backend(tg.config)
     _schema_ready = False

@@ -210,59 +210,8 @@ class Storage(ABC):
         """
 
 
-@dataclass
-class FailedDelivery:
-    """A message a subscription backend could not deliver, kept for the retry command.
-
-    ``obj`` is the ``subscribers_of`` of the emit() call; ``kwargs`` its extra
-    keyword arguments as JSON text (entities written as ``{"$ref": [type, id]}``).
-    """
-
-    backend: str
-    recipient: Ref
-    text: str
-    actor: Ref | None
-    obj: Ref | None
-    kwargs: str
-    error: str
-    emitted_at: datetime
-    attempts: int = 1
-    id: Any = None
-
-    def fields(self) -> dict:
-        """The flat columns (fields) both backends store it as."""
-        refs = {'recipient': self.recipient, 'actor': self.actor, 'object': self.obj}
-        flat = {}
-        for prefix, ref in refs.items():
-            flat[prefix + '_type'] = ref and ref.type
-            flat[prefix + '_id'] = ref and ref.id
-        names = ('backend', 'text', 'kwargs', 'error', 'emitted_at', 'attempts')
-        return dict(flat, **{name: getattr(self, name) for name in names})
-
-    @classmethod
-    def from_fields(cls, row: Any, id: Any) -> 'FailedDelivery':
-        """Read back what :meth:`fields` wrote (``row`` maps column names to values)."""
-
-        def ref(prefix):
-            type_ = row[prefix + '_type']
-            return None if type_ is None else Ref(type_, row[prefix + '_id'])
-
-        return cls(
-            backend=row['backend'],
-            recipient=ref('recipient'),
-            text=row['text'],
-            actor=ref('actor'),
-            obj=ref('object'),
-            kwargs=row['kwargs'],
-            error=row['error'],
-            emitted_at=row['emitted_at'],
-            attempts=row['attempts'],
-            id=id,
-        )
-
-
 class SubscriptionStorage(ABC):
-    """Schema-and-queries contract of subscriptions and of failed deliveries.
+    """Schema-and-queries contract of subscriptions.
 
     A subscription is a unique (subscriber, object) pair; lists of either side
     are newest first (subscription time, then reference).
@@ -297,21 +246,6 @@ class SubscriptionStorage(ABC):
         """How many objects ``subscriber`` is subscribed to."""
 
     @abstractmethod
-    def add_failures(self, failures: Sequence[FailedDelivery]) -> None:
-        """Keep failed deliveries (their ``id`` is ignored and assigned here)."""
-
-    @abstractmethod
-    def failures(self, limit: int | None) -> list[FailedDelivery]:
-        """Kept failed deliveries, oldest first."""
-
-    @abstractmethod
-    def claim_failures(self, ids: Sequence) -> set:
-        """Delete the failed deliveries ``ids``; return those this call deleted.
-
-        Two retry runs at once never both get the same one.
-        """
-
-    @abstractmethod
     def after_commit(self, callback: Callable[[], None]) -> None:
         """Call ``callback()`` once the host's transaction has committed, never if not.
 
@@ -335,6 +269,7 @@ class NewJob:
     payload: dict
     key: str | None = None
     available_at: datetime | None = None  # None: at once
+    error: str | None = None  # queued because this failed already
 
 
 @dataclass
@@ -414,6 +349,13 @@ class OutboxStorage(ABC):
     @abstractmethod
     def revive_jobs(self, ids: Sequence | None, now: datetime) -> int:
         """Make dead jobs (those of ``ids``, or all) pending again, due now, attempts reset."""
+
+    @abstractmethod
+    def hasten_jobs(self, ids: Sequence | None, now: datetime) -> int:
+        """Make failed jobs waiting out their backoff (of ``ids``, or all) due now.
+
+        Attempts are kept; jobs under a lease are left alone.
+        """
 
     @abstractmethod
     def purge_jobs(self, ids: Sequence | None) -> int:

@@ -16,7 +16,9 @@ Subscribing to a user is following that user.
 from collections.abc import Mapping
 from string import Formatter
 
-from .. import checks, delivery, model, refs
+from .. import checks, model, refs
+from ..delivery import drain, enqueue
+from ..delivery.runner import backoff
 from ..formats import iso
 from ..storage.base import NewJob
 from ..timeutil import to_utc, utcnow
@@ -24,6 +26,7 @@ from .backends import BaseBackend
 from .backends.redis_lists import acknowledge, user_stream
 from .delivery import (
     FailedDelivery,
+    checked_limit,
     deliver_job_for,
     encode_kwargs,
     failed_deliveries,
@@ -98,16 +101,18 @@ def subscriptions_of(subscriber):
 
 
 def retry_failed(limit=None):
-    """Make dead deliveries pending again and drain the outbox now; return the DrainReport.
+    """Deliver again, now, what failed: dead letters and deliveries waiting out their backoff.
 
-    For scripts and ``gearbox activitystream-outbox retry``, not for requests.
+    Then drains the outbox (at most ``limit`` jobs) in this process and
+    returns the ``DrainReport``. For scripts and ``gearbox activitystream-retry``:
+    it commits.
     """
-    storage = model.storage()
-    dead = [job.id for job in storage.jobs(True, limit) if job.kind == 'deliver']
-    if dead:
-        storage.revive_jobs(dead, utcnow())
-        storage.commit()
-    return delivery.drain()
+    limit = checked_limit(limit)
+    storage, now = model.storage(), utcnow()
+    storage.revive_jobs(None, now)
+    storage.hasten_jobs(None, now)
+    storage.commit()
+    return drain(limit)
 
 
 def _chosen_backends(backends):
@@ -247,7 +252,7 @@ def emit(
         later = [b.name for b in chosen if b.deferred]
     else:
         later, at_once = [b.name for b in chosen], []
-    queued = delivery.enqueue([NewJob('emit', dict(payload, backends=later))] if later else [])
+    queued = enqueue([NewJob('emit', dict(payload, backends=later))] if later else [])
     if at_once:
         audience = (obj_ref, only, only_entities, excluded)
         _deliver_now(storage, at_once, payload, audience, texts, kwargs)
@@ -269,12 +274,13 @@ def _deliver_now(storage, backends, payload, audience, texts, kwargs):
     recipients = _recipients(storage, *audience)
     actor = payload['actor'] and refs.Ref(*payload['actor'])
     deliveries = [(entity, texts[ref == actor]) for ref, entity in recipients]
-    failed = {}
+    failed, errors = {}, []
     for backend in backends:
         lost = run(backend, deliveries, kwargs)
         if lost:
             failed[backend.name] = [refs.ref_of(r, 'recipient') for r, _, _ in lost]
+            errors.append(f'{backend.name}: {type(lost[0][2]).__name__}: {lost[0][2]}')
     if failed:
         options = model.options()
-        when = utcnow() + delivery.runner.backoff(1, options['delivery_backoff'])
-        delivery.enqueue([deliver_job_for(payload, failed, when=when)]).ready()
+        when = utcnow() + backoff(1, options['delivery_backoff'])
+        enqueue([deliver_job_for(payload, failed, when=when, error='; '.join(errors))]).ready()

@@ -20,7 +20,7 @@ from .. import model, refs
 from ..delivery.runner import Retry
 from ..query import _non_negative
 from ..storage.base import NewJob, Ref
-from ..timeutil import utcnow
+from ..timeutil import to_utc, utcnow
 
 log = logging.getLogger('activitystream.subscriptions')
 
@@ -66,6 +66,11 @@ def _ref(row):
     return None if row is None else Ref(*row)
 
 
+def _when(payload):
+    """The emit's time, naive UTC as backends get it."""
+    return to_utc(datetime.fromisoformat(payload['timestamp']))
+
+
 def run(backend, deliveries, kwargs):
     """Deliver through ``backend``; return the failures as (recipient, text, error)."""
     if not deliveries:
@@ -90,13 +95,13 @@ def _entities(kwargs, entity):
     return {k: entity(v) if isinstance(v, Ref) else v for k, v in kwargs.items()}
 
 
-def deliver_job_for(payload, pending, root=None, step=0, when=None):
+def deliver_job_for(payload, pending, root=None, step=0, when=None, error=None):
     """A ``deliver`` job of ``payload``'s message for ``pending`` ({backend: [Ref]})."""
     fields = {k: payload[k] for k in ('texts', 'actor', 'obj', 'kwargs', 'timestamp')}
     fields.update(pending={name: ref_list(rs) for name, rs in pending.items()})
     fields.update(root=root or uuid.uuid4().hex, step=step)
     key = None if root is None else f'emit:{root}:{step}'
-    return NewJob('deliver', fields, key=key, available_at=when)
+    return NewJob('deliver', fields, key=key, available_at=when, error=error)
 
 
 def emit_job(storage, job):
@@ -135,7 +140,7 @@ def deliver_job(storage, job):
     wanted = {actor, obj} | {r for rs in pending.values() for r in rs}
     wanted |= {v for v in kwargs.values() if isinstance(v, Ref)}
     entity = refs.resolve(storage, wanted - {None}).get
-    when = datetime.fromisoformat(payload['timestamp'])
+    when = _when(payload)
     texts = payload['texts']
     left, errors = {}, []
     for name, recipients in pending.items():
@@ -189,7 +194,8 @@ def failed_deliveries(limit=None):
     limit = checked_limit(limit)
     found = []
     for job in model.storage().jobs(None, None):
-        if job.kind != 'deliver' or job.error is None:
+        error = job.error
+        if job.kind != 'deliver' or error is None:
             continue
         p = job.payload
         for name, rows in p['pending'].items():
@@ -202,8 +208,8 @@ def failed_deliveries(limit=None):
                         actor=_ref(p['actor']),
                         obj=_ref(p['obj']),
                         kwargs=p['kwargs'],
-                        error=job.error,
-                        emitted_at=datetime.fromisoformat(p['timestamp']),
+                        error=error,
+                        emitted_at=_when(p),
                         attempts=job.attempts,
                         dead=job.dead,
                         id=job.id,

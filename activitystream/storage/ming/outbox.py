@@ -55,7 +55,7 @@ class MingOutbox(OutboxStorage):
                 attempts=0,
                 available_at=job.available_at or now,
                 owner=None,
-                error=None,
+                error=job.error,
                 created=now,
             )
             docs.append(doc if job.key is None else dict(doc, key=job.key))
@@ -122,6 +122,12 @@ class MingOutbox(OutboxStorage):
     def revive_jobs(self, ids: Sequence | None, now: datetime) -> int:
         again = {'dead': False, 'available_at': now, 'attempts': 0, 'owner': None}
         return self._c(OUTBOX).update_many(_dead(ids), {'$set': again}).modified_count
+
+    def hasten_jobs(self, ids: Sequence | None, now: datetime) -> int:
+        spec = {'dead': False, 'error': {'$ne': None}, 'owner': None, 'available_at': {'$gt': now}}
+        if ids is not None:
+            spec['_id'] = {'$in': list(ids)}
+        return self._c(OUTBOX).update_many(spec, {'$set': {'available_at': now}}).modified_count
 
     def purge_jobs(self, ids: Sequence | None) -> int:
         return self._c(OUTBOX).delete_many(_dead(ids)).deleted_count

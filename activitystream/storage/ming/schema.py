@@ -17,7 +17,6 @@ Documents mirror the SQLAlchemy tables field by field (see ``storage/sqla/schema
 - ``activitystream_reads``: ``recipient_type``, ``recipient_id``, ``action_id``, ``timestamp``.
 - ``activitystream_subscriptions``: ``subscriber_type``, ``subscriber_id``, ``object_type``,
   ``object_id``, ``created``; unique per (subscriber, object).
-- ``activitystream_failed_deliveries``: the fields of ``FailedDelivery.fields()``.
 - ``activitystream_outbox``: the columns of the SQL outbox table, ``payload`` as JSON
   text too; ``key`` is left out when there is none (its unique index is sparse).
 """
@@ -31,7 +30,6 @@ DELIVERIES = 'activitystream_deliveries'
 SEEN = 'activitystream_seen'
 READS = 'activitystream_reads'
 SUBSCRIPTIONS = 'activitystream_subscriptions'
-FAILED = 'activitystream_failed_deliveries'
 OUTBOX = 'activitystream_outbox'
 
 NEWEST_FIRST = [('timestamp', DESC), ('_id', DESC)]

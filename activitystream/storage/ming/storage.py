@@ -9,16 +9,15 @@ from itertools import islice
 
 from bson import ObjectId
 from ming.odm import mapper, state
-from pymongo.errors import BulkWriteError, DuplicateKeyError
+from pymongo.errors import DuplicateKeyError
 
 from .. import keyset
-from ..base import ActionRecord, FailedDelivery, Ref, SeenState, Storage, SubscriptionStorage
+from ..base import ActionRecord, Ref, SeenState, Storage, SubscriptionStorage
 from .outbox import MingOutbox
 from .schema import (
     ACTIONS,
     BROADCAST,
     DELIVERIES,
-    FAILED,
     INBOX_ORDER,
     INDEXES,
     NEWEST_FIRST,
@@ -370,18 +369,6 @@ class MingStorage(Storage, SubscriptionStorage, MingOutbox):
 
     def subscription_count(self, subscriber):
         return self._c(SUBSCRIPTIONS).count_documents(_is('subscriber', subscriber))
-
-    def add_failures(self, failures):
-        if failures:
-            self._c(FAILED).insert_many([f.fields() for f in failures])
-
-    def failures(self, limit):
-        found = self._c(FAILED).find().sort('_id')
-        found = found if limit is None else found.limit(limit)
-        return [FailedDelivery.from_fields(d, d['_id']) for d in found]
-
-    def claim_failures(self, ids):
-        return {id_ for id_ in ids if self._c(FAILED).delete_one({'_id': id_}).deleted_count}
 
     def after_commit(self, callback):
         """MongoDB writes are not transactional here: at once."""

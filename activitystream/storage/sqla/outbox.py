@@ -63,6 +63,7 @@ class SQLAOutbox(OutboxStorage):
                 dead=False,
                 attempts=0,
                 available_at=job.available_at or now,
+                error=job.error,
                 created=now,
             )
             for job in jobs
@@ -142,6 +143,17 @@ class SQLAOutbox(OutboxStorage):
     def revive_jobs(self, ids: Sequence | None, now: datetime) -> int:
         stmt = update(OutboxJob).where(*_dead(ids))
         return self._write(stmt.values(dead=False, available_at=now, attempts=0, owner=None))
+
+    def hasten_jobs(self, ids: Sequence | None, now: datetime) -> int:
+        where = [
+            outbox.c.dead == false(),
+            outbox.c.error.is_not(None),
+            outbox.c.owner.is_(None),
+            outbox.c.available_at > now,
+        ]
+        if ids is not None:
+            where.append(outbox.c.id.in_(list(ids)))
+        return self._write(update(OutboxJob).where(*where).values(available_at=now))
 
     def purge_jobs(self, ids: Sequence | None) -> int:
         return self._write(delete(OutboxJob).where(*_dead(ids)))

@@ -168,26 +168,6 @@ class Subscription(DeclarativeBase):
     )
 
 
-class FailedDelivery(DeclarativeBase):
-    """A message a subscription backend could not deliver, kept for the retry command."""
-
-    __tablename__ = 'activitystream_failed_deliveries'
-
-    id = Column(ActionId, primary_key=True, autoincrement=True)
-    backend = Column(String(TYPE_LEN), nullable=False)
-    recipient_type = Column(String(TYPE_LEN), nullable=False)
-    recipient_id = Column(String(ID_LEN), nullable=False)
-    actor_type = Column(String(TYPE_LEN))
-    actor_id = Column(String(ID_LEN))
-    object_type = Column(String(TYPE_LEN))
-    object_id = Column(String(ID_LEN))
-    text = Column(UnicodeText, nullable=False)
-    kwargs = Column(UnicodeText, nullable=False)
-    error = Column(UnicodeText, nullable=False)
-    emitted_at = Column(DateTime, nullable=False)
-    attempts = Column(Integer, nullable=False, default=1)
-
-
 class OutboxJob(DeclarativeBase):
     """Work to do after the commit (see ``OutboxStorage``): a kind, its JSON payload, a lease.
 
@@ -223,4 +203,4 @@ class OutboxJob(DeclarativeBase):
     )
 
 
-MODELS = (Action, Delivery, SeenState, ReadMark, Subscription, FailedDelivery, OutboxJob)
+MODELS = (Action, Delivery, SeenState, ReadMark, Subscription, OutboxJob)

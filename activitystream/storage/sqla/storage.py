@@ -29,13 +29,13 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from .. import keyset
-from ..base import ActionRecord, FailedDelivery, Ref, SeenState, Storage, SubscriptionStorage
+from ..base import ActionRecord, Ref, SeenState, Storage, SubscriptionStorage
 from .outbox import SQLAOutbox
 from .schema import Action, ActionId, Delivery, ReadMark, Subscription
-from .schema import FailedDelivery as FailedTable
 from .schema import SeenState as SeenTable
 
 actions = Action.__table__
@@ -43,7 +43,6 @@ deliveries = Delivery.__table__
 reads = ReadMark.__table__
 seen = SeenTable.__table__
 subs = Subscription.__table__
-failed = FailedTable.__table__
 
 # insertmanyvalues page size: one multi-row INSERT for a few thousand recipients
 BULK_PAGE = 5000
@@ -480,22 +479,6 @@ class SQLAStorage(Storage, SubscriptionStorage, SQLAOutbox):
 
     def subscription_count(self, subscriber):
         return self._count_side('subscriber', subscriber)
-
-    def add_failures(self, failures):
-        if failures:
-            self._run(insert(FailedTable), [f.fields() for f in failures])
-
-    def failures(self, limit):
-        stmt = select(failed).order_by(failed.c.id).limit(limit)
-        return [FailedDelivery.from_fields(row._mapping, row.id) for row in self._run(stmt)]
-
-    def claim_failures(self, ids):
-        ids = list(ids)
-        if not ids:
-            return set()
-        stmt = delete(FailedTable).where(failed.c.id.in_(ids)).returning(FailedTable.id)
-        options = {'synchronize_session': False}
-        return set(self.session.execute(stmt, execution_options=options).scalars())
 
     def after_commit(self, callback):
         """A zope ``transaction`` after-commit hook."""
