@@ -13,6 +13,7 @@ of the ``subscription_backends`` plug option (see ``subscriptions.backends``).
 Subscribing to a user is following that user.
 """
 
+import uuid
 from collections.abc import Mapping
 from string import Formatter
 
@@ -246,6 +247,7 @@ def emit(
         only=None if only is None else ref_list(only),
         kwargs=encode_kwargs(kwargs),
         timestamp=iso(now),
+        root=uuid.uuid4().hex,  # names this emit's jobs and deliveries, for good
     )
     at_once = [b for b in chosen if not b.deferred]
     if at_once and not _larger_than(storage, obj_ref, only, model.options()['emit_inline_limit']):
