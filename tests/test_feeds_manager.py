@@ -64,10 +64,6 @@ def ids(found):
     return [a.id for a in found]
 
 
-def key_of(entity):
-    return model.storage() and FeedManager().user_id(entity)
-
-
 def test_an_activity_reaches_the_user_and_its_subscribers_after_the_commit(env):
     alice, bob, carol, dave = (env.user(n, n.title()) for n in ('alice', 'bob', 'carol', 'dave'))
     board, team = env.document('Board'), env.team('core')
