@@ -39,9 +39,17 @@ def round_trips(redis):
 
 
 def snapshot(redis, prefix):
-    """{key: [(member, score)]} of every sorted set under ``prefix``: a feed's whole state."""
+    """{key: value} of every key under ``prefix``: the whole state of the feeds.
+
+    A sorted set's value is its [(member, score)], any other key's its dump.
+    """
     keys = sorted(redis.scan_iter(match=f'{prefix}*', count=1000))
-    return {key: redis.zrange(key, 0, -1, withscores=True) for key in keys}
+    return {
+        key: redis.zrange(key, 0, -1, withscores=True)
+        if redis.type(key) == b'zset'
+        else redis.dump(key)
+        for key in keys
+    }
 
 
 def delete_actions(env, ids):
@@ -49,8 +57,11 @@ def delete_actions(env, ids):
     from activitystream import model
 
     if env.backend in ('sqlite', 'postgresql'):
+        from zope.sqlalchemy import mark_changed
+
         table = model.Action.__table__
         env.model.DBSession.execute(table.delete().where(table.c.id.in_(ids)))
+        mark_changed(env.model.DBSession())  # a Core statement: tell the transaction it wrote
         env.commit()
     else:
         from activitystream.storage.ming.schema import ACTIONS

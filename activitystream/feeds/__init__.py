@@ -20,7 +20,9 @@ Stream Framework's API on our actions and subscriptions::
 
 Redis keeps action ids only (:mod:`.entries`), in exact order; the database
 stays the truth and reads hydrate from it (:mod:`.pages`). Fan-out goes by
-chunks of followers, one round trip each (:mod:`.fanout`).
+chunks of followers, one round trip each (:mod:`.fanout`). A feed Redis lost
+is written again from actions and subscriptions on its next read through the
+manager (:mod:`.rebuild`).
 """
 
 from .fanout import FanoutChunk, FanoutPriority

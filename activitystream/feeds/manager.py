@@ -11,7 +11,8 @@ By default the followers of a user are its subscribers in our subscriptions
 store (``subscriptions.subscribe(follower, user)``). Writes wait for the
 host's commit (MongoDB: none to wait for), so a rolled-back action never
 reaches a feed, and are cut into chunks of ``fanout_chunk_size`` followers,
-one Redis round trip each.
+one Redis round trip each. Feeds are a cache: one Redis lost (or never had)
+is written again from the database when ``get_feeds`` hands it out.
 """
 
 from collections.abc import Iterable, Iterator
@@ -22,6 +23,7 @@ from ..redis_client import client
 from ..storage.base import Ref
 from .entries import entry_of, member_of
 from .fanout import FanoutChunk, FanoutPriority
+from .rebuild import newest_entries
 from .redis_feed import RedisFeed, feed_user_id, key_types
 
 USER_FEED = '@user'  # a chunk's name for the user feed (feed_classes names are identifiers)
@@ -69,12 +71,18 @@ class FeedManager:
         return Ref(self.user_type, self.user_id(user))
 
     def get_user_feed(self, user_id) -> RedisFeed:
-        return self.user_feed_class(self.user_id(user_id))
+        """The feed of what ``user_id`` did (written again from the database if Redis lost it)."""
+        user_id = self.user_id(user_id)
+        feed = self.user_feed_class(user_id)
+        self._rebuild_lost(user_id, [feed])
+        return feed
 
     def get_feeds(self, user_id) -> dict[str, RedisFeed]:
-        """{name: feed} of the feeds ``user_id`` reads."""
+        """{name: feed} of the feeds ``user_id`` reads (written again if Redis lost them)."""
         user_id = self.user_id(user_id)
-        return {name: cls(user_id) for name, cls in self.feed_classes.items()}
+        feeds = {name: cls(user_id) for name, cls in self.feed_classes.items()}
+        self._rebuild_lost(user_id, list(feeds.values()))
+        return feeds
 
     def get_user_follower_ids(self, user_id) -> dict:
         """{FanoutPriority: ids} of the followers of ``user_id``: by default its subscribers.
@@ -83,6 +91,15 @@ class FeedManager:
         priority; any iterable of ids will do.
         """
         return {FanoutPriority.HIGH: self._subscriber_ids(user_id)}
+
+    def get_user_following_ids(self, user_id) -> Iterable:
+        """The ids of the users ``user_id`` follows: by default those it is subscribed to.
+
+        Feeds are written again from it; override it with ``get_user_follower_ids``.
+        """
+        ref = self.user_ref(user_id)
+        found = model.storage().subscriptions(ref, None, 0)
+        return [r.id for r in found if r.type == self.user_type]
 
     def _subscriber_ids(self, user_id) -> Iterator[str]:
         """The users subscribed to ``user_id``, read a chunk at a time."""
@@ -166,6 +183,52 @@ class FeedManager:
         """The user feed and the user's own feeds: they show the user's actions too."""
         return FanoutChunk((user_id,), (USER_FEED, *self.feed_classes), tuple(add), tuple(remove))
 
+    # -- the database is the truth -----------------------------------------
+
+    def rebuild_feeds(self, user_id) -> None:
+        """Write the user feed and the feeds of ``user_id`` again from the database.
+
+        What they hold stays (writes are merges), trimmed to ``max_length``.
+        """
+        user_id = self.user_id(user_id)
+        feeds = [self.user_feed_class(user_id), *(c(user_id) for c in self.feed_classes.values())]
+        self._rebuild(user_id, feeds)
+
+    def _rebuild_lost(self, user_id: str, feeds: list[RedisFeed]) -> None:
+        """Rebuild those of ``feeds`` never built, or lost by Redis: one round trip to know."""
+        pipe = client(model.options()['redis_url']).pipeline(transaction=False)
+        for feed in feeds:
+            pipe.exists(feed.built_key)
+        lost = [feed for feed, built in zip(feeds, pipe.execute(), strict=True) if not built]
+        if lost:
+            self._rebuild(user_id, lost)
+
+    def _rebuild(self, user_id: str, feeds: list[RedisFeed]) -> None:
+        """The user feed: the user's public actions; the others: the followed users' too.
+
+        Read in a transaction of its own: what the caller has not committed
+        yet (and may roll back) is not written to a feed.
+        """
+        me = self.user_ref(user_id)
+        own_key = self.user_feed_class(user_id).key
+        pipe = client(model.options()['redis_url']).pipeline(transaction=False)
+        with model.unit_of_work() as storage:
+            for own in (True, False):
+                chosen = [feed for feed in feeds if (feed.key == own_key) == own]
+                if not chosen:
+                    continue
+                actors = [me] if own else [me, *self._followed_refs(user_id)]
+                length = max(feed.max_length for feed in chosen)
+                entries = newest_entries(storage, dict.fromkeys(actors), length)
+                for feed in chosen:
+                    feed.queue_add(pipe, entries)
+                    pipe.set(feed.built_key, 1)
+        pipe.execute()
+
+    def _followed_refs(self, user_id: str) -> Iterator[Ref]:
+        for index, followed in enumerate(self.get_user_following_ids(user_id)):
+            yield Ref(self.user_type, feed_user_id(followed, f'following ids[{index}]'))
+
     # -- the seed's API ----------------------------------------------------
 
     def _checked_action(self, user_id: str, action) -> Action:
@@ -188,7 +251,11 @@ class FeedManager:
         self._run_after_commit([own, *self.fanout_chunks(user_id, add=(entry,))])
 
     def remove_user_activity(self, user_id, action) -> None:
-        """Take ``action`` (an Action or its id) out of the user's feeds and its followers'."""
+        """Take ``action`` (an Action or its id) out of the user's feeds and its followers'.
+
+        For an action deleted from the database (or no longer public): feeds
+        written again from the database show what it still holds.
+        """
         user_id = self.user_id(user_id)
         try:
             action_id = model.storage().action_id(getattr(action, 'id', action))

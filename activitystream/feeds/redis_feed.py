@@ -101,6 +101,8 @@ class RedisFeed:
         self.redis = client(options['redis_url'])
         tag = self.key_format % {'user_id': self.user_id}
         self.key = f'{options["redis_prefix"]}:{{{tag}}}'
+        # set once the feed was written from the database (same slot as the feed)
+        self.built_key = f'{self.key}:built'
 
     def __repr__(self):
         return f'<{type(self).__name__} {self.key}>'
@@ -112,8 +114,10 @@ class RedisFeed:
 
         Adding an entry again changes nothing: writes are safe to repeat.
         """
-        pipe.zadd(self.key, {entry.member: entry.score for entry in entries})
-        pipe.zremrangebyrank(self.key, 0, -(self.max_length + 1))
+        mapping = {entry.member: entry.score for entry in entries}
+        if mapping:
+            pipe.zadd(self.key, mapping)
+            pipe.zremrangebyrank(self.key, 0, -(self.max_length + 1))
 
     def queue_remove(self, pipe, members: Iterable[str]) -> None:
         """Queue on ``pipe`` the command removing ``members``."""
