@@ -100,7 +100,7 @@ def test_after_redis_loses_everything_feeds_come_back_from_the_database(env, red
 def test_a_built_feed_is_checked_in_one_round_trip_without_the_database(env, redis):
     manager, (alice, *_), made = network(env)
     manager.get_feeds(alice)
-    with env.count_queries() as queries, round_trips(redis) as sent:
+    with env.count_queries() as queries, round_trips(HomeFeed(1).redis) as sent:
         feeds = manager.get_feeds(alice)
     assert queries == [] and len(sent) == 1
     lose_everything(redis)
