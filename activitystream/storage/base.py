@@ -132,6 +132,10 @@ class Storage(ABC):
         """How many actions match ``where``."""
 
     @abstractmethod
+    def load_actions(self, action_ids: Iterable) -> list[ActionRecord]:
+        """The actions of ``action_ids`` that exist, in any order: one query (feeds hydrate so)."""
+
+    @abstractmethod
     def recipients_of(self, action_ids: Iterable) -> dict[Any, list[Ref]]:
         """The delivery recipients of each action (absent for broadcasts)."""
 

@@ -222,6 +222,9 @@ class MingStorage(Storage, SubscriptionStorage, MingOutbox):
         delivered.update({'action.public': False, **_not_by('action.actor', where.viewer)})
         return shown + self._c(DELIVERIES).count_documents(delivered)
 
+    def load_actions(self, action_ids):
+        return [_record(doc) for doc in self._c(ACTIONS).find({'_id': {'$in': list(action_ids)}})]
+
     def recipients_of(self, action_ids):
         found = {}
         spec = {'action_id': {'$in': list(action_ids)}, 'recipient_type': {'$ne': None}}

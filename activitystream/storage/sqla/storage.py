@@ -147,6 +147,7 @@ def _ids():
     return bindparam('ids', expanding=True)
 
 
+LOAD_ACTIONS = select(actions).where(actions.c.id.in_(_ids()))
 RECIPIENTS_OF = select(
     deliveries.c.action_id, deliveries.c.recipient_type, deliveries.c.recipient_id
 ).where(deliveries.c.action_id.in_(_ids()))
@@ -292,6 +293,9 @@ class SQLAStorage(Storage, SubscriptionStorage, SQLAOutbox):
     def stream_count(self, where):
         shape, params = self._stream_params(where)
         return self._read(_stream_count_statement(*shape), params).scalar_one()
+
+    def load_actions(self, action_ids):
+        return _records(self._read(LOAD_ACTIONS, {'ids': list(action_ids)}))
 
     def recipients_of(self, action_ids):
         found = {}

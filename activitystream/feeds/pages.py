@@ -1,0 +1,67 @@
+"""Reading a feed: its entries, then their actions from the database in one batch."""
+
+from .. import model
+from ..action import Page
+from ..query import LazyQuery, decode_cursor
+from .entries import Entry, entry_of
+
+
+def existing_records(storage, entries: list[Entry]) -> list:
+    """The ActionRecords of ``entries``, in their order; deleted actions are left out.
+
+    One query, whatever the number of entries.
+    """
+    ids = []
+    for entry in entries:
+        try:
+            ids.append(storage.action_id(entry.member))
+        except ValueError:  # not one of this storage's ids: nothing to show
+            continue
+    found = {record.id: record for record in storage.load_actions(ids)} if ids else {}
+    return [found[id_] for id_ in ids if id_ in found]
+
+
+class FeedQuery(LazyQuery):
+    """A window of a feed, read lazily as our Actions, newest first.
+
+    A window that starts at the top of the feed or at a cursor is filled past
+    deleted actions: ``feed.before(cursor)[:25]`` holds 25 actions while the
+    feed has them. A window at an offset holds the actions of those entries,
+    so it may hold fewer; page with ``before`` to never skip or repeat one.
+    """
+
+    noun = 'action'
+
+    def __init__(self, feed, limit=None, offset=0, before: Entry | None = None):
+        super().__init__(limit, offset)
+        self._feed = feed
+        self._before = before
+
+    def _copy(self, limit, offset, before=None):
+        return FeedQuery(self._feed, limit, offset, before or self._before)
+
+    def _total(self):
+        if self._before is not None:
+            raise ValueError('count() of a page after a cursor: count the feed instead')
+        return self._feed.count()
+
+    def before(self, cursor):
+        """Only actions older than ``cursor`` (an ``action.cursor`` string, or the action)."""
+        if isinstance(cursor, str):
+            cursor = decode_cursor(cursor, model.storage().action_id)
+        elif not (hasattr(cursor, 'timestamp') and hasattr(cursor, 'id')):
+            raise TypeError(f'before must be a cursor string or an action, got {cursor!r}')
+        return self._copy(self._limit, self._offset, entry_of(cursor, 'before'))
+
+    def all(self):
+        """The actions as a list; their entities load together on first use."""
+        if self._limit == 0:
+            return []
+        storage = model.storage()
+        entries = self._feed.entries(self._offset, self._limit, self._before)
+        records = existing_records(storage, entries)
+        fill = self._offset == 0 and self._limit is not None
+        while fill and len(records) < self._limit and len(entries) == self._limit:
+            entries = self._feed.entries(0, self._limit, entries[-1])
+            records += existing_records(storage, entries)
+        return Page(storage, records[: self._limit]).actions

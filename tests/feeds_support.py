@@ -1,0 +1,69 @@
+"""What the feed tests share: an app writing feeds under this run's Redis prefix,
+a round-trip counter, and a look at what a feed holds in Redis."""
+
+import contextlib
+import uuid
+
+from redis.connection import AbstractConnection
+
+from . import subscription_support as support
+from .harness import build_app
+
+
+def feeds_app(backend, **options):
+    """A host app on ``backend`` whose feed keys start with a prefix of their own."""
+    prefix = f'{support.REDIS_PREFIX}:feeds:{uuid.uuid4().hex[:8]}'
+    return build_app(backend, redis_url=support.REDIS_URL, redis_prefix=prefix, **options)
+
+
+@contextlib.contextmanager
+def round_trips(redis):
+    """Count the requests sent to Redis while the block runs (a pipeline sends one).
+
+    Each is one write of packed commands, then their replies are read. A ping
+    first, so that ``redis`` (the client the block uses) has a connection ready.
+    """
+    redis.ping()
+    sent = []
+    original = AbstractConnection.send_packed_command
+
+    def counting(self, command, check_health=True):
+        sent.append(command)
+        return original(self, command, check_health)
+
+    AbstractConnection.send_packed_command = counting
+    try:
+        yield sent
+    finally:
+        AbstractConnection.send_packed_command = original
+
+
+def snapshot(redis, prefix):
+    """{key: value} of every key under ``prefix``: the whole state of the feeds.
+
+    A sorted set's value is its [(member, score)], any other key's its dump.
+    """
+    keys = sorted(redis.scan_iter(match=f'{prefix}*', count=1000))
+    return {
+        key: redis.zrange(key, 0, -1, withscores=True)
+        if redis.type(key) == b'zset'
+        else redis.dump(key)
+        for key in keys
+    }
+
+
+def delete_actions(env, ids):
+    """Delete actions from the database behind the package's back, as a host's cleanup might."""
+    from activitystream import model
+
+    if env.backend in ('sqlite', 'postgresql'):
+        from zope.sqlalchemy import mark_changed
+
+        table = model.Action.__table__
+        env.model.DBSession.execute(table.delete().where(table.c.id.in_(ids)))
+        mark_changed(env.model.DBSession())  # a Core statement: tell the transaction it wrote
+        env.commit()
+    else:
+        from activitystream.storage.ming.schema import ACTIONS
+
+        env.db[ACTIONS].delete_many({'_id': {'$in': list(ids)}})
