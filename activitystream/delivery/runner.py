@@ -4,7 +4,8 @@
 request waits for its mails: tests and tiny sites). ``thread`` wakes a
 background worker of this process instead, which also looks at the outbox
 every ``delivery_poll`` seconds, so work left by a process that died is done
-too. Both call :func:`drain`, as any other runner (Celery, cron) can.
+too. ``celery`` sends a drain task to a Celery app (:mod:`.celery`). All call
+:func:`drain`, as any other runner (cron) can.
 """
 
 import importlib
@@ -166,6 +167,10 @@ def kick() -> None:
         drain()
     elif runner == 'thread':
         _worker().wake.set()
+    elif runner == 'celery':
+        from .celery import send  # Celery is an optional dependency
+
+        send()
 
 
 def stop_workers(timeout: float = 10) -> None:
