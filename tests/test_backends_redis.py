@@ -147,3 +147,22 @@ def test_user_stream_arguments(env):
         subscriptions.user_stream(None)
     with pytest.raises(TypeError, match='user must be a mapped entity'):
         subscriptions.acknowledge('bob')
+
+
+def test_a_deliver_job_done_twice_pushes_once(env, monkeypatch):
+    """A worker that died after pushing, before finishing its job: the redo pushes nothing."""
+    from activitystream.delivery import runner
+    from activitystream.subscriptions.delivery import deliver_job
+
+    monkeypatch.setattr(runner, 'kick', lambda: None)
+    doc, bob = env.document('Plan'), env.user('bob')
+    subscriptions.subscribe(bob, doc)
+    subscriptions.emit('once', subscribers_of=doc, backends=['redis'])
+    env.commit()
+    runner.drain(limit=1)  # the emit step: it queues the page's deliver job
+    [job] = model.storage().jobs(False, None)
+    assert job.kind == 'deliver'
+    for _ in range(2):
+        with model.unit_of_work() as storage:
+            assert deliver_job(storage, job) is None
+    assert texts(subscriptions.user_stream(bob)['undelivered']) == ['once']

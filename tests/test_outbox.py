@@ -247,3 +247,16 @@ def test_the_thread_runner_delivers_after_the_commit(backend):
         assert threading.current_thread().name != 'activitystream-delivery'
     finally:
         runner.stop_workers()
+
+
+@pytest.mark.parametrize('backend', ['sqlite', 'postgresql'])
+def test_one_drain_after_a_commit_however_many_jobs_it_queued(backend, monkeypatch):
+    env = site(backend)
+    drains = []
+    real = runner.drain
+    monkeypatch.setattr(runner, 'drain', lambda limit=None: drains.append(1) or real(limit))
+    alice, bob = env.user('alice'), env.user('bob')
+    for n in range(20):
+        am.create(alice, f'n{n}', recipients=[bob])
+    env.commit()
+    assert drains == [1] and model.storage().job_counts()['pending'] == 0

@@ -8,6 +8,7 @@ All datetimes crossing this line are naive UTC with millisecond precision
 (MongoDB keeps milliseconds, so both backends are held to that).
 """
 
+import json
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -270,6 +271,21 @@ class NewJob:
     key: str | None = None
     available_at: datetime | None = None  # None: at once
     error: str | None = None  # queued because this failed already
+
+    def fields(self, now: datetime, ready: bool) -> dict:
+        """The stored fields of a new job, as both backends write them (but the id)."""
+        return dict(
+            key=self.key,
+            kind=self.kind,
+            payload=json.dumps(self.payload, sort_keys=True),
+            ready=ready,
+            dead=False,
+            attempts=0,
+            available_at=self.available_at or now,
+            owner=None,
+            error=self.error,
+            created=now,
+        )
 
 
 @dataclass

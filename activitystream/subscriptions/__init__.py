@@ -13,6 +13,7 @@ of the ``subscription_backends`` plug option (see ``subscriptions.backends``).
 Subscribing to a user is following that user.
 """
 
+import uuid
 from collections.abc import Mapping
 from string import Formatter
 
@@ -157,17 +158,16 @@ def _check_keywords(backends, kwargs):
         )
 
 
-def _recipients(storage, obj_ref, only, only_entities, excluded):
-    """[(Ref, entity)] to deliver to: one query for the subscribers, one per entity class."""
+def _recipients(storage, subscribers, only, only_entities, excluded):
+    """[(Ref, entity)] to deliver to, of ``subscribers`` (None: exactly ``only``).
+
+    One query per entity class.
+    """
     excluded = set(excluded or ())
-    if obj_ref is None:
+    if subscribers is None:
         return [(r, e) for r, e in zip(only, only_entities, strict=True) if r not in excluded]
     given = {} if only is None else dict(zip(only, only_entities, strict=True))
-    wanted = [
-        r
-        for r in storage.subscribers(obj_ref, None, 0)
-        if r not in excluded and (only is None or r in given)
-    ]
+    wanted = [r for r in subscribers if r not in excluded and (only is None or r in given)]
     loaded = refs.resolve(storage, [r for r in wanted if r not in given])
     found = [(r, given[r] if r in given else loaded[r]) for r in wanted]
     return [(r, e) for r, e in found if e is not None]
@@ -246,24 +246,32 @@ def emit(
         only=None if only is None else ref_list(only),
         kwargs=encode_kwargs(kwargs),
         timestamp=iso(now),
+        root=uuid.uuid4().hex,  # names this emit's jobs and deliveries, for good
     )
     at_once = [b for b in chosen if not b.deferred]
-    if at_once and not _larger_than(storage, obj_ref, only, model.options()['emit_inline_limit']):
+    small, subscribers = _small_audience(storage, obj_ref, only) if at_once else (False, None)
+    if small:
         later = [b.name for b in chosen if b.deferred]
     else:
         later, at_once = [b.name for b in chosen], []
     queued = enqueue([NewJob('emit', dict(payload, backends=later))] if later else [])
     if at_once:
-        audience = (obj_ref, only, only_entities, excluded)
+        audience = (subscribers, only, only_entities, excluded)
         _deliver_now(storage, at_once, payload, audience, texts, kwargs)
     queued.ready()
 
 
-def _larger_than(storage, obj_ref, only, limit):
-    """Whether the audience has more than ``limit`` recipients (one indexed count)."""
+def _small_audience(storage, obj_ref, only):
+    """(whether the audience has at most ``emit_inline_limit`` recipients, its subscribers).
+
+    The subscribers are None with no ``subscribers_of`` (the audience is ``only``)
+    or when there are too many: then the runner expands them, a page at a time.
+    """
+    limit = model.options()['emit_inline_limit']
     if obj_ref is None:
-        return len(only) > limit
-    return storage.subscriber_count(obj_ref) > limit
+        return len(only) <= limit, None
+    found = storage.subscribers(obj_ref, limit + 1, 0)
+    return (True, found) if len(found) <= limit else (False, None)
 
 
 def _deliver_now(storage, backends, payload, audience, texts, kwargs):

@@ -107,7 +107,7 @@ def deliver_job_for(payload, pending, root=None, step=0, when=None, error=None):
 def emit_job(storage, job):
     """One step of an ``emit`` job: a page of the audience becomes a ``deliver`` job."""
     payload, size = job.payload, model.options()['emit_page_size']
-    root, step = payload.get('root') or str(job.id), payload.get('step', 0)
+    root, step = payload['root'], payload.get('step', 0)
     excluded = set(_refs(payload['exclude']))
     only = None if payload['only'] is None else _refs(payload['only'])
     after = None

@@ -46,19 +46,10 @@ class MingOutbox(OutboxStorage):
     def add_jobs(self, jobs: Sequence[NewJob], now: datetime, ready: bool = True) -> list:
         docs = []
         for job in jobs:
-            doc = dict(
-                _id=ObjectId(),
-                kind=job.kind,
-                payload=json.dumps(job.payload, sort_keys=True),
-                ready=ready,
-                dead=False,
-                attempts=0,
-                available_at=job.available_at or now,
-                owner=None,
-                error=job.error,
-                created=now,
-            )
-            docs.append(doc if job.key is None else dict(doc, key=job.key))
+            doc = dict(job.fields(now, ready), _id=ObjectId())
+            if job.key is None:
+                del doc['key']  # the sparse unique index skips documents without one
+            docs.append(doc)
         if not docs:
             return []
         collection = self._c(OUTBOX)

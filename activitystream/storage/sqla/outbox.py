@@ -54,20 +54,7 @@ class SQLAOutbox(OutboxStorage):
         return self.session.execute(stmt, execution_options=NO_SYNC).rowcount
 
     def add_jobs(self, jobs: Sequence[NewJob], now: datetime, ready: bool = True) -> list:
-        rows = [
-            dict(
-                key=job.key,
-                kind=job.kind,
-                payload=json.dumps(job.payload, sort_keys=True),
-                ready=ready,
-                dead=False,
-                attempts=0,
-                available_at=job.available_at or now,
-                error=job.error,
-                created=now,
-            )
-            for job in jobs
-        ]
+        rows = [job.fields(now, ready) for job in jobs]
         if not rows:
             return []
         upsert = self._insert_or(OutboxJob)

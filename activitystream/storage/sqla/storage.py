@@ -481,13 +481,20 @@ class SQLAStorage(Storage, SubscriptionStorage, SQLAOutbox):
         return self._count_side('subscriber', subscriber)
 
     def after_commit(self, callback):
-        """A zope ``transaction`` after-commit hook."""
+        """A zope ``transaction`` after-commit hook, once per transaction and callback."""
+        current = transaction.get()
+        if any(
+            getattr(hook, 'callback', None) is callback
+            for hook, _, _ in current.getAfterCommitHooks()
+        ):
+            return  # say, a runner's kick: one after the commit is enough
 
         def run(committed):
             if committed:
                 callback()
 
-        transaction.get().addAfterCommitHook(run)
+        run.callback = callback
+        current.addAfterCommitHook(run)
 
     def commit(self):
         transaction.commit()

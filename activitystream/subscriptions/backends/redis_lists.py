@@ -30,9 +30,27 @@ return #items
 """
 
 
+# Push ARGV[1] on KEYS[1] and trim it to ARGV[2] items, unless the marker KEYS[2] of
+# this delivery exists: a job done again after a crash pushes nothing twice.
+PUSH_ONCE = """
+if redis.call('SET', KEYS[2], '1', 'NX', 'EX', tonumber(ARGV[3])) then
+  redis.call('LPUSH', KEYS[1], ARGV[1])
+  redis.call('LTRIM', KEYS[1], 0, tonumber(ARGV[2]) - 1)
+  return 1
+end
+return 0
+"""
+DONE_TTL = 7 * 24 * 3600  # seconds a delivery is remembered: longer than any retry
+
+
 @cache
 def _move_script(url):
     return client(url).register_script(MOVE)
+
+
+@cache
+def _push_once_script(url):
+    return client(url).register_script(PUSH_ONCE)
 
 
 class UserStreams:
@@ -48,14 +66,22 @@ class UserStreams:
     def key(self, ref, group):
         return f'{self.prefix}:stream:{{{ref.type}:{ref.id}}}:{group}'
 
-    def push(self, items, when):
-        """Add each (recipient Ref, text) to its undelivered list: one round trip for all."""
+    def push(self, items, when, delivery_key=None):
+        """Add each (recipient Ref, text) to its undelivered list: one round trip for all.
+
+        With ``delivery_key`` (an outbox job's), each push happens once per key.
+        """
         stamp = (when - EPOCH) / timedelta(seconds=1)
         pipe = self.redis.pipeline(transaction=False)
+        once = _push_once_script(self.url)
         for ref, text in items:
-            key = self.key(ref, 'undelivered')
-            pipe.lpush(key, json.dumps([stamp, text]))
-            pipe.ltrim(key, 0, self.length - 1)
+            key, item = self.key(ref, 'undelivered'), json.dumps([stamp, text])
+            if delivery_key is None:
+                pipe.lpush(key, item)
+                pipe.ltrim(key, 0, self.length - 1)
+            else:
+                marker = self.key(ref, f'done:{delivery_key}')
+                once(keys=[key, marker], args=[item, self.length, DONE_TTL], client=pipe)
         pipe.execute()
 
     def move(self, ref, source, destination, pipe=None):
@@ -87,7 +113,7 @@ class RedisBackend(BaseBackend):
 
     def emit_many(self, deliveries, **kwargs):
         items = [(refs.ref_of(r, 'recipient'), text) for r, text in deliveries]
-        UserStreams().push(items, self.timestamp)
+        UserStreams().push(items, self.timestamp, getattr(self, 'delivery_key', None))
         return []
 
 
