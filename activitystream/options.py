@@ -179,7 +179,7 @@ def _check_celery(merged):
     app, url = merged['celery_app'], merged['celery_broker_url']
     if app is None and url is None:
         raise ConfigurationError(
-            "activitystream option celery_app (your Celery app or its dotted path) or "
+            'activitystream option celery_app (your Celery app or its dotted path) or '
             "celery_broker_url (for an app of ours) is needed with delivery_runner 'celery'"
         )
     if app is not None and url is not None:

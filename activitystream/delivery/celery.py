@@ -128,7 +128,7 @@ def run_worker(argv: list[str]) -> int:
     options = model.options()
     if options['delivery_runner'] != 'celery':
         raise ConfigurationError(
-            f"activitystream option delivery_runner is {options['delivery_runner']!r}: "
+            f'activitystream option delivery_runner is {options["delivery_runner"]!r}: '
             "a Celery worker needs 'celery'"
         )
     app = celery_app()
