@@ -2,13 +2,15 @@
 
 A message carries no work, only a wish: the task ``activitystream.drain``,
 without arguments (plain JSON, Celery's default serializer), on the
-``celery_queue`` queue. The outbox stays the source of truth, so a lost
-message loses nothing and a duplicate finds the work claimed already; every
-worker also asks for a drain when it starts and every ``delivery_poll``
-seconds, which finds what a lost message, a dead worker's lease or a
-failure's backoff left waiting. Not one task per job: jobs are also made by
-jobs (an emit's next page) and come due later (backoff, leases) where no
-message is sent, and leased claims already keep two workers off one job.
+``celery_queue`` queue, sent after a commit by a thread of the committing
+process (``runner.kick``), so a slow broker never holds a request. The
+outbox stays the source of truth, so a lost message loses nothing and a
+duplicate finds the work claimed already; every worker also asks for a
+drain when it starts and every ``delivery_poll`` seconds, which finds what
+a lost message, a dead worker's lease or a failure's backoff left waiting.
+Not one task per job: jobs are also made by jobs (an emit's next page) and
+come due later (backoff, leases) where no message is sent, and leased
+claims already keep two workers off one job.
 
 A task does one job and, when it found one, asks for two more drains: one
 goes on with the outbox, the other lets an idle worker process join in, so
@@ -33,7 +35,7 @@ from .runner import drain
 log = logging.getLogger('activitystream.delivery')
 
 TASK = 'activitystream.drain'
-# publishing a drain from a request: a few quick tries, then the outbox keeps the work
+# publishing a drain: a few quick tries, then the outbox keeps the work for the next one
 PUBLISH_RETRY = {'max_retries': 2, 'interval_start': 0, 'interval_step': 0.2, 'interval_max': 0.2}
 
 _own_apps: dict = {}
