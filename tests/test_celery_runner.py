@@ -23,7 +23,7 @@ import transaction
 from celery import Celery
 
 from activitystream import ConfigurationError, model
-from activitystream.delivery import celery as runner
+from activitystream.delivery import celery as celery_runner
 from activitystream.delivery import stop_workers
 from activitystream.delivery.command import WorkerCommand
 
@@ -68,15 +68,15 @@ def test_the_hosts_celery_app_by_its_dotted_path_gets_the_drain_task():
         'sqlite', delivery_runner='celery', celery_app='tests.test_celery_runner:HOST_CELERY'
     )
     assert model.options()['celery_app'] is HOST_CELERY
-    assert runner.celery_app() is HOST_CELERY
-    task = HOST_CELERY.tasks[runner.TASK]
+    assert celery_runner.celery_app() is HOST_CELERY
+    task = HOST_CELERY.tasks[celery_runner.TASK]
     assert (task.acks_late, task.reject_on_worker_lost, task.max_retries) == (True, True, 3)
 
 
 def test_a_worker_needs_a_site_of_the_celery_runner():
     harness.build_app('sqlite')  # inline
     with pytest.raises(ConfigurationError, match="delivery_runner is 'inline'"):
-        runner.run_worker([])
+        celery_runner.run_worker([])
 
 
 @pytest.fixture(scope='module')
