@@ -133,7 +133,10 @@ def run_worker(argv: list[str]) -> int:
             f'activitystream option delivery_runner is {options["delivery_runner"]!r}: '
             "a Celery worker needs 'celery'"
         )
+    with model.unit_of_work() as storage:  # a database that is away fails here, at once
+        counts = storage.job_counts()
+    print(f'activitystream-worker: {counts["pending"]} pending, {counts["dead"]} dead jobs')
     app = celery_app()
     app.steps['worker'].add(Poll)
-    worker_process_init.connect(_fresh_connections, weak=False)
+    worker_process_init.connect(_fresh_connections, weak=False)  # the count's connection
     return app.worker_main(['worker', '--queues', options['celery_queue'], *argv]) or 0
