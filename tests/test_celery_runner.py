@@ -104,6 +104,10 @@ def queues():
         if url.startswith('redis://'):
             client = redis.Redis.from_url(url)
             client.delete(queue, *client.scan_iter(match=f'_kombu.*.{queue}'))
+            for tag, kept in client.hscan_iter('unacked'):  # a killed worker's messages
+                if json.loads(kept)[-1] == queue:  # [message, exchange, routing key]
+                    client.hdel('unacked', tag)
+                    client.zrem('unacked_index', tag)
             client.close()
         else:
             with Connection(url) as connection:
