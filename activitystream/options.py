@@ -44,8 +44,14 @@ DEFAULTS = {
     # whether anonymous requests may read the public streams at all
     'anonymous_streams': True,
     # who does the outbox's work (see activitystream.delivery): 'inline' right
-    # after the commit in the committing thread, 'thread' a background worker
+    # after the commit in the committing thread, 'thread' a background worker,
+    # 'celery' tasks on a Celery app (activitystream.delivery.celery)
     'delivery_runner': 'thread',
+    # the 'celery' runner: your Celery app (or its dotted path, 'myapp.worker:celery'),
+    # or else the broker URL of an app of ours; the queue its drain tasks go to
+    'celery_app': None,
+    'celery_broker_url': None,
+    'celery_queue': 'activitystream',
     # jobs claimed at once, seconds a claim lasts, attempts before a job is a
     # dead letter, seconds before the first retry (doubling after), seconds
     # between the background worker's looks at the outbox
@@ -82,7 +88,7 @@ EMAIL_RENDERERS = ('kajiki', 'genshi')
 REDIS_SCHEMES = ('redis://', 'rediss://', 'unix://')
 
 BACKENDS = ('auto', 'sqlalchemy', 'ming')
-RUNNERS = ('inline', 'thread')
+RUNNERS = ('inline', 'thread', 'celery')
 _APPID = re.compile(r'^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$')
 _IDENTIFIER = re.compile(r'^[A-Za-z_][A-Za-z0-9_]*$')
 
@@ -146,6 +152,8 @@ def validate(options):
             f'activitystream option delivery_runner must be one of {", ".join(RUNNERS)}, '
             f'got {merged["delivery_runner"]!r}'
         )
+    if merged['delivery_runner'] == 'celery':
+        _check_celery(merged)
     for name in ('delivery_batch', 'delivery_lease', 'delivery_max_attempts', 'emit_page_size'):
         _check_positive(name, merged[name])
     _check_positive('emit_inline_limit', merged['emit_inline_limit'], zero=True)
@@ -157,6 +165,48 @@ def validate(options):
     _check_positive('events_per_process', merged['events_per_process'], or_none=True)
     _check_subscription_options(merged)
     return merged
+
+
+def _check_celery(merged):
+    """The ``celery`` runner needs Celery and an app: the host's, or one made from a broker URL."""
+    try:
+        from celery import Celery
+    except ImportError:
+        raise ConfigurationError(
+            "activitystream option delivery_runner 'celery' needs Celery: "
+            "pip install 'tgapp-activitystream[celery]'"
+        ) from None
+    app, url = merged['celery_app'], merged['celery_broker_url']
+    if app is None and url is None:
+        raise ConfigurationError(
+            'activitystream option celery_app (your Celery app or its dotted path) or '
+            "celery_broker_url (for an app of ours) is needed with delivery_runner 'celery'"
+        )
+    if app is not None and url is not None:
+        raise ConfigurationError(
+            'activitystream option celery_broker_url cannot go with celery_app: '
+            'your app has its broker'
+        )
+    if isinstance(app, str):
+        try:
+            app = merged['celery_app'] = _import(app)
+        except ImportError as exc:
+            raise ConfigurationError(
+                f'activitystream option celery_app: cannot import {merged["celery_app"]!r}: {exc}'
+            ) from None
+    if app is not None and not isinstance(app, Celery):
+        raise ConfigurationError(
+            f'activitystream option celery_app must be a Celery app or its dotted path, got {app!r}'
+        )
+    if url is not None and not (isinstance(url, str) and '://' in url):
+        raise ConfigurationError(
+            f'activitystream option celery_broker_url must be a broker URL, got {url!r}'
+        )
+    queue = merged['celery_queue']
+    if not (isinstance(queue, str) and queue.strip()):
+        raise ConfigurationError(
+            f'activitystream option celery_queue must be a queue name, got {queue!r}'
+        )
 
 
 def _window(value):

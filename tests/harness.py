@@ -73,30 +73,36 @@ def _unavailable(what, error):
     pytest.skip(message)
 
 
+def new_postgresql_database(name):
+    """A new, empty database ``name`` on the running PostgreSQL server: its URL."""
+    import sqlalchemy as sa
+
+    try:
+        admin = sa.create_engine(PG_URL, isolation_level='AUTOCOMMIT')
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS {name}'))
+            conn.execute(sa.text(f'CREATE DATABASE {name}'))
+        admin.dispose()
+    except Exception as exc:  # noqa: BLE001 - any connection problem means "not here"
+        _unavailable('PostgreSQL', exc)
+    return PG_URL.rsplit('/', 1)[0] + '/' + name
+
+
 def postgresql_url():
     """A fresh database on the running PostgreSQL server, made once per test run."""
     if _state['pg_url'] is None:
-        import sqlalchemy as sa
-
-        name = f'activitystream_test_{os.getpid()}'
-        try:
-            admin = sa.create_engine(PG_URL, isolation_level='AUTOCOMMIT')
-            with admin.connect() as conn:
-                conn.execute(sa.text(f'DROP DATABASE IF EXISTS {name}'))
-                conn.execute(sa.text(f'CREATE DATABASE {name}'))
-            admin.dispose()
-        except Exception as exc:  # noqa: BLE001 - any connection problem means "not here"
-            _unavailable('PostgreSQL', exc)
-        _state['pg_url'] = PG_URL.rsplit('/', 1)[0] + '/' + name
+        _state['pg_url'] = new_postgresql_database(f'activitystream_test_{os.getpid()}')
     return _state['pg_url']
 
 
-def drop_postgresql_database():
-    if _state['pg_url'] is None:
+def drop_postgresql_database(url=None):
+    """Drop the database of ``url`` (default: the one of :func:`postgresql_url`, if made)."""
+    url = url or _state['pg_url']
+    if url is None:
         return
     import sqlalchemy as sa
 
-    name = _state['pg_url'].rsplit('/', 1)[1]
+    name = url.rsplit('/', 1)[1]
     admin = sa.create_engine(PG_URL, isolation_level='AUTOCOMMIT')
     with admin.connect() as conn:
         conn.execute(sa.text(f'DROP DATABASE IF EXISTS {name} WITH (FORCE)'))

@@ -6,6 +6,7 @@ import os
 import socket
 import uuid
 from email import policy
+from email.parser import BytesHeaderParser
 
 from activitystream.subscriptions import BaseBackend
 
@@ -86,12 +87,20 @@ class Mailbox:
         return '250 OK'
 
 
+class Headers(Mailbox):
+    """Keeps each mail's headers only, parsed cheaply: for thousands of mails."""
+
+    async def handle_DATA(self, server, session, envelope):
+        self.messages.append(BytesHeaderParser().parsebytes(envelope.content))
+        return '250 OK'
+
+
 @contextlib.contextmanager
-def smtp_server(port=None):
-    """A real SMTP server on 127.0.0.1 while the block runs: yields (Mailbox, port)."""
+def smtp_server(port=None, mailbox=None):
+    """A real SMTP server on 127.0.0.1 while the block runs: yields (mailbox, port)."""
     from aiosmtpd.controller import Controller
 
-    mailbox, port = Mailbox(), port or free_port()
+    mailbox, port = mailbox or Mailbox(), port or free_port()
     controller = Controller(mailbox, hostname='127.0.0.1', port=port)
     controller.start()
     try:

@@ -182,7 +182,7 @@ def _key(user):
 def test_bad_runner_options_fail_at_plug_time():
     from activitystream import ConfigurationError
 
-    with pytest.raises(ConfigurationError, match='delivery_runner must be one of inline, thread'):
+    with pytest.raises(ConfigurationError, match='runner must be one of inline, thread, celery'):
         build_app('sqlite', delivery_runner='celery-ish')
     with pytest.raises(ConfigurationError, match='emit_page_size must be a positive integer'):
         build_app('sqlite', emit_page_size=0)

@@ -1,17 +1,45 @@
-"""``gearbox activitystream-outbox -c production.ini <action>``: look at and act on the outbox.
+"""gearbox commands of the outbox, each run on the site its config file describes.
 
+``gearbox activitystream-outbox -c production.ini <action>``: look at and act on the outbox.
 Actions: ``status`` (counts), ``list`` (pending work, or dead letters with
 ``--dead``), ``drain`` (do what is due now, in this process), ``retry``
 (make dead letters pending again and failed jobs due now, then drain) and ``purge`` (delete dead
 letters; pending work is never deleted). ``--ids`` limits retry and purge
 to some jobs. The exit status is 1 when work failed or stays dead.
+
+``gearbox activitystream-worker -c production.ini [-- celery worker options]``:
+a Celery worker of the ``celery`` runner (see :mod:`.celery`).
 """
 
+import argparse
 import os
 
 from gearbox.command import Command
 
 ACTIONS = ('status', 'list', 'drain', 'retry', 'purge')
+
+
+def _site_arguments(parser):
+    parser.add_argument(
+        '-c',
+        '--config',
+        dest='config_file',
+        default='development.ini',
+        help='application config file to read (default: development.ini)',
+    )
+    parser.add_argument(
+        '--name',
+        dest='app_name',
+        default='main',
+        help='the application section of the config file (default: main)',
+    )
+
+
+def _load_site(opts):
+    """Configure the TG application of the config file (model, options, templates)."""
+    from paste.deploy import loadapp
+
+    loadapp(f'config:{os.path.abspath(opts.config_file)}', name=opts.app_name)
 
 
 class OutboxCommand(Command):
@@ -23,29 +51,14 @@ class OutboxCommand(Command):
         parser = super().get_parser(prog_name)
         if self.default_action is None:
             parser.add_argument('action', choices=ACTIONS, help='what to do')
-        parser.add_argument(
-            '-c',
-            '--config',
-            dest='config_file',
-            default='development.ini',
-            help='application config file to read (default: development.ini)',
-        )
-        parser.add_argument(
-            '--name',
-            dest='app_name',
-            default='main',
-            help='the application section of the config file (default: main)',
-        )
+        _site_arguments(parser)
         parser.add_argument('--dead', action='store_true', help='list dead letters')
         parser.add_argument('--limit', type=int, default=None, help='at most this many jobs')
         parser.add_argument('--ids', nargs='*', default=None, help='only these jobs')
         return parser
 
     def take_action(self, opts):
-        from paste.deploy import loadapp
-
-        path = os.path.abspath(opts.config_file)
-        loadapp(f'config:{path}', name=opts.app_name)
+        _load_site(opts)
         action = self.default_action or opts.action
         return getattr(self, action)(opts)
 
@@ -107,3 +120,24 @@ class RetryCommand(OutboxCommand):
     """``gearbox activitystream-retry``: dead deliveries pending again, then drained (0.2 name)."""
 
     default_action = 'retry'
+
+
+class WorkerCommand(Command):
+    """A Celery worker draining activitystream's outbox, the site of the config file loaded."""
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        _site_arguments(parser)
+        parser.add_argument(
+            'celery_args',
+            nargs=argparse.REMAINDER,
+            help="celery worker's own options, after -- (e.g. -- --concurrency 4)",
+        )
+        return parser
+
+    def take_action(self, opts):
+        _load_site(opts)
+        from .celery import run_worker  # Celery is an optional dependency
+
+        args = opts.celery_args
+        return run_worker(args[1:] if args[:1] == ['--'] else args)

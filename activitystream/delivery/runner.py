@@ -4,7 +4,9 @@
 request waits for its mails: tests and tiny sites). ``thread`` wakes a
 background worker of this process instead, which also looks at the outbox
 every ``delivery_poll`` seconds, so work left by a process that died is done
-too. Both call :func:`drain`, as any other runner (Celery, cron) can.
+too. ``celery`` has a thread of this process send a drain task to Celery
+workers (:mod:`.celery`). All call :func:`drain`, as any other runner (cron)
+can.
 """
 
 import importlib
@@ -126,10 +128,11 @@ def drain(limit: int | None = None) -> DrainReport:
 
 
 class Worker(threading.Thread):
-    """This process's background runner: drains when kicked, and every ``poll`` seconds."""
+    """A thread of this process: runs ``work`` when kicked, and every ``poll`` seconds if given."""
 
-    def __init__(self, poll: float) -> None:
-        super().__init__(name='activitystream-delivery', daemon=True)
+    def __init__(self, name: str, work, poll: float | None = None) -> None:
+        super().__init__(name=name, daemon=True)
+        self.work = work
         self.poll = poll
         self.wake = threading.Event()
         self.stopping = False
@@ -137,35 +140,48 @@ class Worker(threading.Thread):
     def run(self) -> None:
         while not self.stopping:
             self.wake.wait(self.poll)
-            self.wake.clear()
+            self.wake.clear()  # kicks while it works make one more round, not one each
             if self.stopping:
                 break
             try:
-                drain()
+                self.work()
             except Exception:  # noqa: BLE001 - the database may be away: try again later
-                log.exception('activitystream: the delivery worker could not drain the outbox')
+                log.exception('activitystream: the %s thread failed', self.name)
 
 
 _workers: dict = {}
 _workers_lock = threading.Lock()
 
 
-def _worker() -> Worker:
+def _new_worker(runner: str) -> Worker:
+    if runner == 'thread':
+        return Worker('activitystream-delivery', drain, model.options()['delivery_poll'])
+    from .celery import send  # Celery is an optional dependency
+
+    return Worker('activitystream-celery', send)  # Celery workers poll the outbox themselves
+
+
+def _worker(runner: str) -> Worker:
     with _workers_lock:
-        worker = _workers.get('thread')
+        worker = _workers.get(runner)
         if worker is None or not worker.is_alive():
-            worker = _workers['thread'] = Worker(model.options()['delivery_poll'])
+            worker = _workers[runner] = _new_worker(runner)
             worker.start()
         return worker
 
 
 def kick() -> None:
-    """Work was committed: the configured runner gets to it."""
+    """Work was committed: the configured runner gets to it.
+
+    ``thread`` and ``celery`` hand it to a thread of this process (which drains,
+    or sends Celery a drain task), so a slow database, SMTP server or broker
+    never holds the request.
+    """
     runner = model.options()['delivery_runner']
     if runner == 'inline':
         drain()
-    elif runner == 'thread':
-        _worker().wake.set()
+    else:
+        _worker(runner).wake.set()
 
 
 def stop_workers(timeout: float = 10) -> None:

@@ -1,0 +1,142 @@
+"""The ``celery`` runner: the outbox drained by tasks of a Celery app.
+
+A message carries no work, only a wish: the task ``activitystream.drain``,
+without arguments (plain JSON, Celery's default serializer), on the
+``celery_queue`` queue, sent after a commit by a thread of the committing
+process (``runner.kick``), so a slow broker never holds a request. The
+outbox stays the source of truth, so a lost message loses nothing and a
+duplicate finds the work claimed already; every worker also asks for a
+drain when it starts and every ``delivery_poll`` seconds, which finds what
+a lost message, a dead worker's lease or a failure's backoff left waiting.
+Not one task per job: jobs are also made by jobs (an emit's next page) and
+come due later (backoff, leases) where no message is sent, and leased
+claims already keep two workers off one job.
+
+A task does one job and, when it found one, asks for two more drains: one
+goes on with the outbox, the other lets an idle worker process join in, so
+a backlog spreads over every process and the chain ends once the outbox is
+empty. ``acks_late`` and ``reject_on_worker_lost``: the message of a task
+whose worker died is delivered again; a task that cannot reach the
+database is retried with a backoff.
+"""
+
+import logging
+import threading
+import weakref
+
+import tg
+from celery import Celery, bootsteps
+from celery.signals import worker_process_init
+
+from .. import model
+from ..options import ConfigurationError
+from .runner import drain
+
+log = logging.getLogger('activitystream.delivery')
+
+TASK = 'activitystream.drain'
+# publishing a drain: a few quick tries, then the outbox keeps the work for the next one
+PUBLISH_RETRY = {'max_retries': 2, 'interval_start': 0, 'interval_step': 0.2, 'interval_max': 0.2}
+
+_own_apps: dict = {}
+_registered: weakref.WeakSet = weakref.WeakSet()
+_lock = threading.Lock()
+
+
+def _drain(task) -> None:
+    if drain(limit=1).jobs:
+        send(task.app)
+        send(task.app)
+
+
+def _own_app(url: str) -> Celery:
+    app = Celery('activitystream', broker=url, set_as_current=False)
+    app.conf.update(
+        task_serializer='json',
+        accept_content=['json'],
+        # a process holds no message it is not working on: an idle one takes it
+        worker_prefetch_multiplier=1,
+        broker_connection_retry_on_startup=True,
+    )
+    return app
+
+
+def celery_app() -> Celery:
+    """The runner's Celery app, the drain task registered: the host's (``celery_app``) or ours."""
+    options = model.options()
+    app = options['celery_app']
+    with _lock:
+        if app is None:
+            url = options['celery_broker_url']
+            if url not in _own_apps:
+                _own_apps[url] = _own_app(url)
+            app = _own_apps[url]
+        if app not in _registered:
+            app.task(
+                name=TASK,
+                shared=False,
+                bind=True,
+                acks_late=True,
+                reject_on_worker_lost=True,
+                ignore_result=True,
+                autoretry_for=(Exception,),
+                retry_backoff=True,
+                retry_backoff_max=60,
+                max_retries=3,  # polls ask again anyway: retries only bridge a short outage
+            )(_drain)
+            _registered.add(app)
+    return app
+
+
+def send(app: Celery | None = None) -> bool:
+    """Ask for a drain; False (logged) when the broker cannot be reached: the work waits."""
+    try:
+        app = app or celery_app()
+        app.send_task(TASK, queue=model.options()['celery_queue'], retry_policy=PUBLISH_RETRY)
+    except Exception as exc:  # noqa: BLE001 - the next drain (poll, kick, command) finds it
+        log.warning('activitystream: no drain task sent to Celery, the work waits: %s', exc)
+        return False
+    return True
+
+
+class Poll(bootsteps.StartStopStep):
+    """A worker asks for a drain when it starts, then every ``delivery_poll`` seconds."""
+
+    requires = {'celery.worker.components:Timer'}
+
+    def __init__(self, worker, **kwargs) -> None:
+        super().__init__(worker, **kwargs)
+        self.timer = None
+
+    def start(self, worker) -> None:
+        send(worker.app)
+        every = model.options()['delivery_poll']
+        self.timer = worker.timer.call_repeatedly(every, send, (worker.app,), priority=10)
+
+    def stop(self, worker) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+
+
+def _fresh_connections(**_) -> None:
+    """A forked pool process opens database connections of its own, never its parent's."""
+    engine = getattr(tg.config.get('tg.app_globals'), 'sa_engine', None)
+    if engine is not None:
+        engine.dispose(close=False)
+
+
+def run_worker(argv: list[str]) -> int:
+    """``celery worker`` in this process (its TG app configured) on the runner's app and queue."""
+    options = model.options()
+    if options['delivery_runner'] != 'celery':
+        raise ConfigurationError(
+            f'activitystream option delivery_runner is {options["delivery_runner"]!r}: '
+            "a Celery worker needs 'celery'"
+        )
+    with model.unit_of_work() as storage:  # a database that is away fails here, at once
+        counts = storage.job_counts()
+    print(f'activitystream-worker: {counts["pending"]} pending, {counts["dead"]} dead jobs')
+    app = celery_app()
+    app.steps['worker'].add(Poll)
+    worker_process_init.connect(_fresh_connections, weak=False)  # the count's connection
+    return app.worker_main(['worker', '--queues', options['celery_queue'], *argv]) or 0
