@@ -397,3 +397,23 @@ def test_a_checkpoint_keeps_the_lease_and_only_its_owner_writes_it(env, no_kick)
     [kept] = storage.jobs(None, None)
     assert (kept.payload, kept.owner, kept.attempts) == ({'pending': {'b': []}}, 'w1', 1)
     assert storage.finish_job(job_id, 'w1') is True
+
+
+@pytest.mark.parametrize('backend', ['sqlite', 'postgresql'])  # MongoDB has no rollback
+def test_a_rolled_back_request_sends_no_mail(backend):
+    with support.smtp_server() as (mailbox, smtp_port):
+        env = harness.build_app(
+            backend,
+            blueprint=support.smtp_config(smtp_port),
+            email_address_attribute='user_name',
+            subscription_backends={'email': 'activitystream.subscriptions.backends.EmailBackend'},
+        )
+        doc, alice = env.document('Plan'), env.user('alice')
+        subscriptions.subscribe(env.user('bob@example.com'), doc)
+        env.commit()
+        subscriptions.emit('kept', subscribers_of=doc, actor=alice)
+        env.commit()  # the inline runner sends it now
+        subscriptions.emit('rolled back', subscribers_of=doc, actor=alice)
+        env.clear_session()  # the request failed: its transaction is rolled back
+        assert delivery.drain().jobs == 0
+        assert [(m['To'], m['Subject']) for m in mailbox.messages] == [('bob@example.com', 'kept')]
