@@ -210,9 +210,10 @@ def _emit_to_readers(url, smtp_port, readers):
         transaction.commit()
         return addresses
     finally:
+        engine = site_model.DBSession.get_bind()
         transaction.abort()
-        site_model.DBSession.remove()
-        site_model.DBSession.get_bind().dispose()
+        site_model.DBSession.remove()  # and no session after: the next app binds its own
+        engine.dispose()
 
 
 def test_a_drain_killed_mid_run_loses_no_mail_and_repeats_only_the_page_it_was_sending(
