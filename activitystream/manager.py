@@ -20,8 +20,9 @@ start with every past broadcast unseen, and a count stays a bounded index range.
 """
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
+from itertools import islice
 
 from . import checks, live, model, refs
 from .action import Action, Page
@@ -43,6 +44,8 @@ CREATE_ARGS = (
 MAX_VERB = 255
 # a watermark write lost to a concurrent one is tried again this many times
 WATERMARK_TRIES = 5
+# create_many validates and writes this many items at a time: its memory stays one chunk
+CREATE_CHUNK = 1000
 
 
 def _optional_ref(obj, argname):
@@ -82,6 +85,14 @@ def _without(actor, recipient_refs, entities):
     index = recipient_refs.index(actor)
     others = recipient_refs[:index] + recipient_refs[index + 1 :]
     return others, entities and entities[:index] + entities[index + 1 :]
+
+
+def _told(told, prepared):
+    """``told`` plus the recipients of ``prepared`` (each once); None (everyone) for a broadcast."""
+    if told is None or any(new.recipients is None for new, _, _ in prepared):
+        return None
+    told.update(dict.fromkeys(r for new, _, _ in prepared for r in new.recipients))
+    return told
 
 
 class ActionManager:
@@ -144,6 +155,12 @@ class ActionManager:
         return new, known, recipient_entities
 
     def _store(self, prepared):
+        actions = self._insert(prepared)
+        live.changed(_told({}, prepared))
+        return actions
+
+    def _insert(self, prepared):
+        """Write prepared actions; return them as Actions that read back without a query."""
         storage = self.storage
         ids = storage.insert_actions([new for new, _, _ in prepared])
         records = [
@@ -166,10 +183,6 @@ class ActionManager:
         page.known_entities({ref: e for _, known, _ in prepared for ref, e in known.items()})
         given = zip(ids, prepared, strict=True)
         page.known_recipients({id_: rs for id_, (_, _, rs) in given if rs is not None})
-        if any(new.recipients is None for new, _, _ in prepared):
-            live.changed(None)
-        else:  # each recipient once
-            live.changed(dict.fromkeys(r for new, _, _ in prepared for r in new.recipients))
         return page.actions
 
     def create(
@@ -202,25 +215,46 @@ class ActionManager:
         """Raise what ``create(**arguments)`` would raise for them, writing nothing."""
         self._prepare('', **arguments)
 
+    def _item(self, index, item):
+        """``_prepare`` of ``create_many``'s item at ``index``; errors name it."""
+        prefix = f'items[{index}].'
+        if not isinstance(item, Mapping):
+            raise TypeError(f'items[{index}] must be a dict, got {type(item).__name__}')
+        unknown = sorted(set(item) - set(CREATE_ARGS))
+        if unknown:
+            raise TypeError(f'{prefix}{unknown[0]} is not an argument of create()')
+        return self._prepare(prefix, **item)
+
     def create_many(self, items):
         """Store many actions in bulk: each item is a dict of ``create``'s arguments.
 
-        Every item is validated first; a bad one raises an error naming its
-        index and nothing of the batch is written. Open ``events`` streams of
+        Items are validated and written ``CREATE_CHUNK`` at a time, so memory
+        stays one chunk whatever the batch. A list (or tuple) is validated
+        whole first: a bad item raises an error naming its index and nothing
+        of the batch is written; the created actions are returned. Any other
+        iterable (a generator) is streamed: the number of actions written is
+        returned, and a bad item raises before its own chunk is written, after
+        the chunks before it (the caller's transaction, rolled back, takes
+        them back on SQL; on MongoDB they stay). Open ``events`` streams of
         the recipients are told once each, after the commit.
         """
         if isinstance(items, (str, bytes, Mapping)) or not isinstance(items, Iterable):
             raise TypeError(f'items must be a list of dicts, got {type(items).__name__}')
-        prepared = []
-        for index, item in enumerate(items):
-            prefix = f'items[{index}].'
-            if not isinstance(item, Mapping):
-                raise TypeError(f'items[{index}] must be a dict, got {type(item).__name__}')
-            unknown = sorted(set(item) - set(CREATE_ARGS))
-            if unknown:
-                raise TypeError(f'{prefix}{unknown[0]} is not an argument of create()')
-            prepared.append(self._prepare(prefix, **item))
-        return self._store(prepared) if prepared else []
+        given = isinstance(items, Sequence)
+        if given and len(items) > CREATE_CHUNK:  # one chunk is validated whole anyway
+            for index, item in enumerate(items):
+                self._item(index, item)
+        numbered, created, count, told = enumerate(items), [], 0, {}
+        while chunk := [self._item(index, item) for index, item in islice(numbered, CREATE_CHUNK)]:
+            if given:
+                created += self._insert(chunk)
+            else:
+                self.storage.insert_actions([new for new, _, _ in chunk])
+            count += len(chunk)
+            told = _told(told, chunk)
+        if count:
+            live.changed(told)
+        return created if given else count
 
     # -- reading -----------------------------------------------------------
 

@@ -2,6 +2,7 @@
 
 import contextlib
 import email
+import email.parser
 import os
 import socket
 import uuid

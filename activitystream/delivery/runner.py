@@ -13,6 +13,7 @@ import importlib
 import logging
 import threading
 import uuid
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -38,6 +39,14 @@ class Retry:
 
     error: str
     payload: dict | None = None
+
+
+class LeaseLost(Exception):
+    """The job's lease ran out while it was being done, and another worker holds it now.
+
+    Raised inside the job's unit of work, so what it wrote there is rolled
+    back (SQL): the job's effects commit once, with the worker that finishes it.
+    """
 
 
 @dataclass
@@ -71,7 +80,8 @@ def _give_back(storage, job, owner, retry, report):
     options = model.options()
     dead = job.attempts >= options['delivery_max_attempts']
     when = utcnow() + backoff(job.attempts, options['delivery_backoff'])
-    storage.reschedule_job(job.id, owner, when, retry.payload, retry.error, dead=dead)
+    if not storage.reschedule_job(job.id, owner, when, retry.payload, retry.error, dead=dead):
+        raise LeaseLost(job.id)
     log.warning(
         'activitystream: %s job %s failed (attempt %d%s): %s',
         job.kind,
@@ -97,13 +107,18 @@ def _do(job, owner, report):
             else:
                 outcome = handler(storage, job)
             if outcome is None:
-                storage.finish_job(job.id, owner)
+                if not storage.finish_job(job.id, owner):
+                    raise LeaseLost(job.id)
                 report.done += 1
             else:
                 _give_back(storage, job, owner, outcome, report)
+    except LeaseLost:
+        log.warning(
+            'activitystream: %s job %s outlived its lease: left to its new worker', job.kind, job.id
+        )
     except Exception as exc:  # noqa: BLE001 - rolled back; the job is tried again later
         log.exception('activitystream: %s job %s raised', job.kind, job.id)
-        with model.unit_of_work() as storage:
+        with suppress(LeaseLost), model.unit_of_work() as storage:
             _give_back(storage, job, owner, Retry(f'{type(exc).__name__}: {exc}'), report)
 
 

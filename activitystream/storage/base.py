@@ -305,6 +305,7 @@ class Job:
     dead: bool
     error: str | None
     created: datetime
+    owner: str | None = None  # who holds its lease, while claimed
 
 
 class OutboxStorage(ABC):
@@ -341,6 +342,14 @@ class OutboxStorage(ABC):
     @abstractmethod
     def finish_job(self, job_id: Any, owner: str) -> bool:
         """Delete a done job, if ``owner`` still holds it; True if deleted."""
+
+    @abstractmethod
+    def checkpoint_job(self, job_id: Any, owner: str, payload: dict) -> bool:
+        """Store what is left of a held job (``payload``), keeping the lease; True if held.
+
+        Where writes are not transactional (MongoDB), a job that did part of
+        its work says so before going on, so a replay after a crash skips it.
+        """
 
     @abstractmethod
     def reschedule_job(

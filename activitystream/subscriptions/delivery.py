@@ -7,7 +7,9 @@ subscribers, queues a ``deliver`` job for it and queues the next step, so
 memory stays one page whatever the audience, and a step replayed after a
 crash queues nothing twice (job keys). A ``deliver`` job runs its backends
 for its page and keeps, for the retry, only the (backend, recipient) pairs
-that failed.
+that failed. On SQL what its backends write commits with the job's end; on
+MongoDB, where it is written at once, the job records each backend done
+(:func:`_checkpoint`) so a job done again after a crash does not repeat it.
 """
 
 import json
@@ -17,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from .. import model, refs
-from ..delivery.runner import Retry
+from ..delivery.runner import LeaseLost, Retry
 from ..query import _non_negative
 from ..storage.base import NewJob, Ref
 from ..timeutil import to_utc, utcnow
@@ -130,6 +132,17 @@ def emit_job(storage, job):
     storage.add_jobs(jobs, utcnow(), ready=True)
 
 
+def _checkpoint(storage, job, rest):
+    """No transaction (MongoDB): the job keeps only ``rest``, so a replay skips what is done.
+
+    What a backend wrote is then written once, unless the worker dies
+    between that write and this one.
+    """
+    pending = {name: ref_list(rs) for name, rs in rest.items()}
+    if not storage.checkpoint_job(job.id, job.owner, dict(job.payload, pending=pending)):
+        raise LeaseLost(job.id)
+
+
 def deliver_job(storage, job):
     """A ``deliver`` job: its backends for its recipients; what failed is tried again."""
     payload = job.payload
@@ -142,8 +155,9 @@ def deliver_job(storage, job):
     entity = refs.resolve(storage, wanted - {None}).get
     when = _when(payload)
     texts = payload['texts']
-    left, errors = {}, []
-    for name, recipients in pending.items():
+    left, errors, names = {}, [], list(pending)
+    for index, name in enumerate(names):
+        recipients = pending[name]
         cls = configured.get(name)
         if cls is None:
             log.warning('dropped %d %s deliveries: no such backend now', len(recipients), name)
@@ -163,6 +177,8 @@ def deliver_job(storage, job):
                 f'{name}: {len(failed)} of {len(deliveries)} failed, '
                 f'{type(error).__name__}: {error}'
             )
+        if not storage.transactional and index + 1 < len(names):
+            _checkpoint(storage, job, {**left, **{n: pending[n] for n in names[index + 1 :]}})
     if not left:
         return None
     pending = {name: ref_list(rs) for name, rs in left.items()}

@@ -30,6 +30,7 @@ def _job(doc: dict) -> Job:
         dead=doc['dead'],
         error=doc.get('error'),
         created=doc['created'],
+        owner=doc.get('owner'),
     )
 
 
@@ -91,6 +92,11 @@ class MingOutbox(OutboxStorage):
 
     def finish_job(self, job_id, owner: str) -> bool:
         return self._c(OUTBOX).delete_one({'_id': job_id, 'owner': owner}).deleted_count == 1
+
+    def checkpoint_job(self, job_id, owner: str, payload: dict) -> bool:
+        held = {'_id': job_id, 'owner': owner}
+        update = {'$set': {'payload': json.dumps(payload, sort_keys=True)}}
+        return self._c(OUTBOX).update_one(held, update).matched_count == 1
 
     def reschedule_job(self, job_id, owner, available_at, payload=None, error=None, dead=False):
         values = dict(available_at=available_at, dead=dead, owner=None)

@@ -31,6 +31,7 @@ def _job(row) -> Job:
         dead=row.dead,
         error=row.error,
         created=row.created,
+        owner=row.owner,
     )
 
 
@@ -106,6 +107,10 @@ class SQLAOutbox(OutboxStorage):
 
     def finish_job(self, job_id, owner: str) -> bool:
         return self._write(delete(OutboxJob).where(*_held(job_id, owner))) == 1
+
+    def checkpoint_job(self, job_id, owner: str, payload: dict) -> bool:
+        stmt = update(OutboxJob).where(*_held(job_id, owner))
+        return self._write(stmt.values(payload=json.dumps(payload, sort_keys=True))) == 1
 
     def reschedule_job(self, job_id, owner, available_at, payload=None, error=None, dead=False):
         values = dict(available_at=available_at, dead=dead, owner=None)

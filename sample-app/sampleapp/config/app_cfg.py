@@ -2,10 +2,11 @@
 
 from tg import FullStackApplicationConfigurator
 from tg.configurator.base import BeforeConfigConfigurationAction, ConfigurationComponent
-from tg.support.converters import asbool
+from tg.support.converters import asbool, asint
 from tgext.pluggable import plug
 
 import sampleapp
+from activitystream.options import BLUEPRINT_KEY, validate
 from sampleapp import model
 from sampleapp.lib import app_globals, helpers  # noqa: F401 - TG finds them on the package
 from sampleapp.lib.auth import AuthMetadata
@@ -16,10 +17,26 @@ SUBSCRIPTION_BACKENDS = {
     'activitystream': 'activitystream.subscriptions.backends.ActivityStreamBackend',
     'email': 'activitystream.subscriptions.backends.EmailBackend',
 }
+# activitystream's outbox options the ini may set as ``sampleapp.<option>`` (plug()
+# runs before the ini is read): a site and the `gearbox activitystream-outbox drain`
+# processes beside it share the outbox with the same timings
+DELIVERY_OPTIONS = {
+    'delivery_runner': str,
+    'delivery_batch': asint,
+    'delivery_lease': asint,
+    'delivery_max_attempts': asint,
+    'delivery_backoff': float,
+    'delivery_poll': float,
+    'emit_page_size': asint,
+    'emit_inline_limit': asint,
+}
 
 
 class BackendConfigurationComponent(ConfigurationComponent):
     """Turn ``sampleapp.backend`` from the ini into TG's database options.
+
+    And ``sampleapp.delivery_*`` / ``sampleapp.emit_*`` into activitystream's
+    plug options of the same names (see ``DELIVERY_OPTIONS``).
 
     It runs before every other component, so TG's SQLAlchemy/Ming components
     and tgext.pluggable already see the chosen model and session.
@@ -31,7 +48,8 @@ class BackendConfigurationComponent(ConfigurationComponent):
         return {'sampleapp.backend': 'sqlalchemy', 'sampleapp.setup_on_start': False}
 
     def get_coercion(self):
-        return {'sampleapp.setup_on_start': asbool}
+        delivery = {f'sampleapp.{name}': to for name, to in DELIVERY_OPTIONS.items()}
+        return {'sampleapp.setup_on_start': asbool, **delivery}
 
     def get_actions(self):
         return (BeforeConfigConfigurationAction(self._configure),)
@@ -47,6 +65,9 @@ class BackendConfigurationComponent(ConfigurationComponent):
                 'DBSession': model.DBSession,
             }
         )
+        given = {n: conf[f'sampleapp.{n}'] for n in DELIVERY_OPTIONS if f'sampleapp.{n}' in conf}
+        if given:  # validated again, so a bad value is refused naming the option
+            conf[BLUEPRINT_KEY] = validate({**conf[BLUEPRINT_KEY], **given})
 
 
 def make_base_config():
