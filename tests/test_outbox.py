@@ -260,3 +260,19 @@ def test_one_drain_after_a_commit_however_many_jobs_it_queued(backend, monkeypat
         am.create(alice, f'n{n}', recipients=[bob])
     env.commit()
     assert drains == [1] and model.storage().job_counts()['pending'] == 0
+
+
+@pytest.mark.parametrize('backend', BACKENDS)
+def test_a_job_that_kills_its_worker_every_time_ends_as_a_dead_letter(backend, no_runner):
+    env = site(backend, delivery_max_attempts=2)
+    doc, alice, _ = followed(env, 1)
+    subscriptions.emit('x', subscribers_of=doc, actor=alice, backends=['later'])
+    env.commit()
+    for _ in range(2):  # two workers claim it and die (their leases end at once)
+        now = utcnow()
+        with model.unit_of_work() as storage:
+            assert len(storage.claim_jobs('doomed', 1, now, now)) == 1
+    report = delivery.drain()  # the third claim does not run it
+    assert (report.done, report.dead) == (0, 1) and support.recorded() == []
+    [dead] = model.storage().jobs(True, None)
+    assert dead.error == 'claimed 2 times, never finished'

@@ -110,7 +110,9 @@ class Browser:
 
 def mails(mailbox):
     """(To, Subject, Message-ID) of every mail received, in order."""
-    return [(str(m['To']), str(m['Subject']), str(m['Message-ID'])) for m in mailbox.messages]
+    return [
+        (str(m['To']), str(m['Subject']), str(m['Message-ID']).strip()) for m in mailbox.messages
+    ]
 
 
 def test_mails_committed_by_a_killed_web_process_are_all_sent_by_the_next_drain(tmp_path):

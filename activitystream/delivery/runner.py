@@ -104,6 +104,9 @@ def _do(job, owner, report):
         with model.unit_of_work() as storage:
             if handler is None:
                 outcome = Retry(f'no handler for jobs of kind {job.kind!r}')
+            elif job.attempts > model.options()['delivery_max_attempts']:
+                # claimed again and again, never given back: its worker dies doing it
+                outcome = Retry(f'claimed {job.attempts - 1} times, never finished')
             else:
                 outcome = handler(storage, job)
             if outcome is None:
