@@ -4,16 +4,31 @@ a round-trip counter, and a look at what a feed holds in Redis."""
 import contextlib
 import uuid
 
+import pytest
 from redis.connection import AbstractConnection
 
 from . import subscription_support as support
-from .harness import build_app
+from .harness import BACKENDS, build_app
 
 
 def feeds_app(backend, **options):
     """A host app on ``backend`` whose feed keys start with a prefix of their own."""
     prefix = f'{support.REDIS_PREFIX}:feeds:{uuid.uuid4().hex[:8]}'
     return build_app(backend, redis_url=support.REDIS_URL, redis_prefix=prefix, **options)
+
+
+@pytest.fixture(scope='module')
+def redis():
+    """The test Redis; this run's feed keys are deleted at the end."""
+    client = support.redis_client()
+    yield client
+    support.drop_redis_keys(client)
+
+
+@pytest.fixture(params=BACKENDS)
+def env(request, redis):
+    """A feeds app on each database backend."""
+    return feeds_app(request.param)
 
 
 @contextlib.contextmanager

@@ -8,9 +8,10 @@ from activitystream import am, model
 from activitystream.feeds import RedisFeed
 from activitystream.feeds.entries import Entry, entry_of, member_of, score_of
 
-from . import subscription_support as support
-from .feeds_support import delete_actions, feeds_app, round_trips
-from .harness import BACKENDS
+from . import feeds_support
+from .feeds_support import delete_actions, round_trips
+
+env, redis = feeds_support.env, feeds_support.redis  # the shared fixtures
 
 T0 = dt.datetime(2024, 5, 1, 12, 0, 0)
 
@@ -27,18 +28,6 @@ class ShortFeed(RedisFeed):
 class LongFeed(RedisFeed):
     key_format = 'feed:long:%(user_id)s'
     max_length = 10_000
-
-
-@pytest.fixture(scope='module')
-def redis():
-    client = support.redis_client()
-    yield client
-    support.drop_redis_keys(client)
-
-
-@pytest.fixture(params=BACKENDS)
-def env(request, redis):
-    return feeds_app(request.param)
 
 
 def actions(env, count, actor=None, at=T0, step=dt.timedelta(seconds=1)):

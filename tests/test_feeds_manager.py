@@ -10,9 +10,10 @@ from activitystream import am, model, subscriptions
 from activitystream.feeds import FanoutChunk, FanoutPriority, FeedManager, RedisFeed
 from activitystream.feeds.entries import Entry, entry_of, member_of
 
-from . import subscription_support as support
+from . import feeds_support
 from .feeds_support import delete_actions, feeds_app, round_trips, snapshot
-from .harness import BACKENDS
+
+env, redis = feeds_support.env, feeds_support.redis  # the shared fixtures
 
 T0 = dt.datetime(2024, 5, 1, 12, 0, 0)
 
@@ -40,18 +41,6 @@ class ManyFollowers(PinManager):
             FanoutPriority.LOW: (f'f{n}' for n in range(1501, 2501)),
             FanoutPriority.HIGH: [*(f'f{n}' for n in range(1, 1501)), user_id, 'f7'],
         }
-
-
-@pytest.fixture(scope='module')
-def redis():
-    client = support.redis_client()
-    yield client
-    support.drop_redis_keys(client)
-
-
-@pytest.fixture(params=BACKENDS)
-def env(request, redis):
-    return feeds_app(request.param)
 
 
 def pin(actor, board, minutes=0, **options):

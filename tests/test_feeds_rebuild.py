@@ -8,9 +8,12 @@ import transaction
 from activitystream import am, model, subscriptions
 from activitystream.feeds import FeedManager, RedisFeed
 
+from . import feeds_support
 from . import subscription_support as support
 from .feeds_support import feeds_app, round_trips
 from .harness import BACKENDS
+
+env, redis = feeds_support.env, feeds_support.redis  # the shared fixtures
 
 T0 = dt.datetime(2024, 5, 1, 12, 0, 0)
 
@@ -28,18 +31,6 @@ class OwnFeed(RedisFeed):
 class HomeManager(FeedManager):
     feed_classes = dict(home=HomeFeed)
     user_feed_class = OwnFeed
-
-
-@pytest.fixture(scope='module')
-def redis():
-    client = support.redis_client()
-    yield client
-    support.drop_redis_keys(client)
-
-
-@pytest.fixture(params=BACKENDS)
-def env(request, redis):
-    return feeds_app(request.param)
 
 
 def lose_everything(redis):

@@ -9,15 +9,14 @@ defining it), and its Django view's ``manager.get_feeds(['normal']`` reads
 
 import datetime as dt
 
-import pytest
 from tgext.pluggable import instance_primary_key
 
 from activitystream import am, subscriptions
 from activitystream.feeds import FanoutPriority, FeedManager, RedisFeed
 
-from . import subscription_support as support
-from .feeds_support import feeds_app
-from .harness import BACKENDS
+from . import feeds_support
+
+env, redis = feeds_support.env, feeds_support.redis  # the shared fixtures
 
 Manager = FeedManager  # from stream_framework.feed_managers.base import Manager
 
@@ -89,18 +88,6 @@ def feed(user_id):
 
 
 # -- the README's claims ------------------------------------------------------
-
-
-@pytest.fixture(scope='module')
-def redis():
-    client = support.redis_client()
-    yield client
-    support.drop_redis_keys(client)
-
-
-@pytest.fixture(params=BACKENDS)
-def env(request, redis):
-    return feeds_app(request.param)
 
 
 def test_a_pin_reaches_the_followers_feeds(env):
