@@ -276,3 +276,25 @@ def test_a_job_that_kills_its_worker_every_time_ends_as_a_dead_letter(backend, n
     assert (report.done, report.dead) == (0, 1) and support.recorded() == []
     [dead] = model.storage().jobs(True, None)
     assert dead.error == 'claimed 2 times, never finished'
+
+
+@pytest.mark.parametrize('backend', BACKENDS)
+def test_a_restarted_process_does_the_work_left_behind_without_new_work(backend, monkeypatch):
+    env = site(backend)
+    monkeypatch.setattr(runner, 'kick', lambda: None)  # the process dies before any drain
+    doc, alice, _ = followed(env, 2)
+    subscriptions.emit('left behind', subscribers_of=doc, actor=alice, backends=['later'])
+    env.commit()
+    assert support.recorded('later') == []
+    # a new process of the same site (thread runner) starts and serves its first request
+    monkeypatch.setitem(model.options(), 'delivery_runner', 'thread')
+    monkeypatch.setitem(model.options(), 'delivery_poll', 0.2)
+    monkeypatch.setattr(model, '_schema_ready', False)
+    try:
+        model.storage()
+        deadline = time.monotonic() + 10
+        while len(support.recorded('later')) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        runner.stop_workers()
+    assert len(support.recorded('later')) == 2

@@ -202,6 +202,16 @@ def kick() -> None:
         _worker(runner).wake.set()
 
 
+def start_background() -> None:
+    """Start this process's ``thread`` worker now, not at the first commit that queues work.
+
+    Its first look at the outbox comes ``delivery_poll`` seconds later: jobs a
+    process left when it died are done even if nothing new is queued.
+    """
+    if model.options().get('delivery_runner') == 'thread':
+        _worker('thread')
+
+
 def stop_workers(timeout: float = 10) -> None:
     """Stop this process's background worker (tests, a clean shutdown)."""
     with _workers_lock:

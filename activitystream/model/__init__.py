@@ -123,6 +123,9 @@ def storage():
             'in your config/app_cfg.py and start the application first'
         )
     if not _schema_ready:
+        from ..delivery.runner import start_background
+
         _storage.ensure_schema()
         _schema_ready = True
+        start_background()  # work a process left behind does not wait for new work
     return _storage
