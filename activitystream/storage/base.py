@@ -292,6 +292,16 @@ class NewJob:
         )
 
 
+def given_back(available_at: datetime, payload: dict | None, error: str | None, dead: bool) -> dict:
+    """The fields a rescheduled job gets, as both backends write them (None keeps a field)."""
+    values = dict(available_at=available_at, dead=dead, owner=None)
+    if payload is not None:
+        values['payload'] = json.dumps(payload, sort_keys=True)
+    if error is not None:
+        values['error'] = error
+    return values
+
+
 @dataclass
 class Job:
     """Outbox work as stored. A claimed job's ``available_at`` is the end of its lease."""

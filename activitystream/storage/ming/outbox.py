@@ -13,7 +13,7 @@ from bson import ObjectId
 from pymongo import ReturnDocument
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
-from ..base import Job, NewJob, OutboxStorage
+from ..base import Job, NewJob, OutboxStorage, given_back
 from .schema import CLAIM_ORDER, CLAIMABLE, OUTBOX
 
 DUPLICATE_KEY = 11000
@@ -99,11 +99,7 @@ class MingOutbox(OutboxStorage):
         return self._c(OUTBOX).update_one(held, update).matched_count == 1
 
     def reschedule_job(self, job_id, owner, available_at, payload=None, error=None, dead=False):
-        values = dict(available_at=available_at, dead=dead, owner=None)
-        if payload is not None:
-            values['payload'] = json.dumps(payload, sort_keys=True)
-        if error is not None:
-            values['error'] = error
+        values = given_back(available_at, payload, error, dead)
         held = {'_id': job_id, 'owner': owner}
         return self._c(OUTBOX).update_one(held, {'$set': values}).matched_count == 1
 

@@ -13,7 +13,7 @@ from datetime import datetime
 from sqlalchemy import delete, false, func, insert, select, true, update
 from sqlalchemy.exc import IntegrityError
 
-from ..base import Job, NewJob, OutboxStorage
+from ..base import Job, NewJob, OutboxStorage, given_back
 from .schema import OutboxJob
 
 outbox = OutboxJob.__table__
@@ -113,11 +113,7 @@ class SQLAOutbox(OutboxStorage):
         return self._write(stmt.values(payload=json.dumps(payload, sort_keys=True))) == 1
 
     def reschedule_job(self, job_id, owner, available_at, payload=None, error=None, dead=False):
-        values = dict(available_at=available_at, dead=dead, owner=None)
-        if payload is not None:
-            values['payload'] = json.dumps(payload, sort_keys=True)
-        if error is not None:
-            values['error'] = error
+        values = given_back(available_at, payload, error, dead)
         stmt = update(OutboxJob).where(*_held(job_id, owner)).values(**values)
         return self._write(stmt) == 1
 
