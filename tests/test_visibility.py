@@ -145,3 +145,10 @@ def test_stream_access_is_checked_at_plug_time(env):
         build_app(env.backend, stream_access=42)
     with pytest.raises(ConfigurationError, match='anonymous_streams must be True or False'):
         build_app(env.backend, anonymous_streams='no')
+
+
+@pytest.mark.parametrize('backend', ['sqlite', 'postgresql'])  # composite keys: SQL only
+def test_stream_access_on_a_class_no_reference_can_name_is_a_400(backend):
+    env = build_app(backend, stream_access='tests.test_visibility.only_staff')
+    reply = env.app.get('/activitystream/as2/actor/Membership/1', status=400)
+    assert 'composite primary key' in reply.json['detail']

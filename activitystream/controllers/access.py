@@ -20,7 +20,10 @@ VERDICTS = (True, False, None, EVERYTHING)
 
 def _verdict(check, identity, ref):
     """What the host's ``stream_access`` says of ``ref`` for ``identity``."""
-    entity = refs.find(model.storage(), ref.type, ref.id)
+    try:
+        entity = refs.find(model.storage(), ref.type, ref.id)
+    except ValueError as exc:  # a class no reference can name (a composite key)
+        fail(400, str(exc))
     verdict = check(identity, ref if entity is None else entity)
     if not any(verdict is v or (isinstance(v, str) and verdict == v) for v in VERDICTS):
         raise ConfigurationError(
