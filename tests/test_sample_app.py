@@ -27,32 +27,50 @@ def smtp(smtp_port):
         yield server
 
 
-@pytest.fixture(scope='module')
-def site(tmp_path_factory, smtp_port):
-    """The sample app's WSGI app on a new SQLite file, with users alice, bob and carol."""
+def make_site(directory, smtp_port, **settings):
+    """The sample app's WSGI app on a new SQLite file in ``directory``, with users alice, bob,
+    carol and dave; its Redis keys under this run's prefix; ``settings`` join its config."""
     import sampleapp.config.app_cfg as app_cfg
     from sampleapp import model
 
     harness.reset_tg()  # also drops the hooks registered when app_cfg was first imported
-    url = 'sqlite:///' + str(tmp_path_factory.mktemp('sampleapp') / 'site.sqlite')
     conf = {
         'sampleapp.backend': 'sqlalchemy',
-        'sqlalchemy.url': url,
+        'sqlalchemy.url': f'sqlite:///{directory}/site.sqlite',
         'sa_auth.cookie_secret': 't',
         'activitystream.site_url': SITE_URL,
+        'sampleapp.redis_url': support.REDIS_URL,
+        'sampleapp.redis_prefix': f'{support.REDIS_PREFIX}:sample:{directory.name}',
         **support.smtp_config(smtp_port),
+        **settings,
     }
     wsgi = app_cfg.make_base_config().make_wsgi_app({}, conf)
     harness._state['cached'] = None  # the harness's cached app belongs to the old TG config
     model.create_schema()
-    for name in ('alice', 'bob', 'carol'):
+    for name in ('alice', 'bob', 'carol', 'dave'):
         user = model.User(
             user_name=name, display_name=name.title(), email_address=f'{name}@example.org'
         )
         user.set_password(PASSWORD)
         model.save(user)
     transaction.commit()
-    yield wsgi
+    return wsgi
+
+
+@pytest.fixture(scope='module')
+def redis():
+    """The test Redis; the sample sites' keys are deleted at the end."""
+    client = support.redis_client()
+    yield client
+    support.drop_redis_keys(client)
+
+
+@pytest.fixture(scope='module')
+def site(tmp_path_factory, smtp_port, redis):
+    """The sample app (``make_site``) for the tests of this module."""
+    from sampleapp import model
+
+    yield make_site(tmp_path_factory.mktemp('sampleapp'), smtp_port)
     model.DBSession.remove()
 
 
