@@ -367,6 +367,7 @@ def test_the_timeline_pages_25_at_a_time_with_an_older_link(site):
     assert seen[25].startswith('Bob posted “Check-in 5”')
     assert pages == 2 and len(seen) == len(set(seen)) > 30  # nothing repeated, then older ones
     alice.get('/', params={'before': 'not-a-cursor'}, status=400)
+    alice.get('/?before=a&before=b', status=400)
 
 
 def test_follow_and_unfollow_need_a_post_with_the_csrf_token(site):

@@ -66,12 +66,15 @@ def timeline(user, before=None):
     load in batches (no query per row). With Redis down, the plain list of
     what the database shows the user instead, and a notice.
     """
+    if not (before is None or isinstance(before, str)):
+        abort(400, 'before must be given once')
     try:
         feed = feeds.manager().timeline(user)
-        query = feed.query() if before is None else feed.before(before)
+        try:
+            query = feed.query() if before is None else feed.before(before)
+        except ValueError as exc:  # a cursor that is not one of ours
+            abort(400, str(exc))
         actions = query[: TIMELINE_PAGE + 1]
-    except ValueError as exc:  # a cursor that is not one of ours
-        abort(400, str(exc))
     except redis.RedisError as exc:
         log.warning('timeline of %s unavailable: %s', user.user_name, exc)
         fallback = am.get_actions(viewer=user).limit(TIMELINE_PAGE).all()
