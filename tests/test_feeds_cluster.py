@@ -15,7 +15,7 @@ from redis.cluster import key_slot
 from redis.connection import AbstractConnection
 from redis.exceptions import ClusterCrossSlotError
 
-from activitystream import am, model, refs, subscriptions
+from activitystream import am, live, model, refs, subscriptions
 from activitystream.feeds import FanoutPriority, FeedManager, RedisFeed
 from activitystream.feeds.entries import entry_of, member_of
 from activitystream.live import channel, subscribe
@@ -272,6 +272,37 @@ def test_live_pushes_reach_listeners_on_every_node(env, redis_cluster):
     finally:
         for pubsub in listeners.values():
             pubsub.close()
+
+
+def test_after_a_push_fails_on_a_dead_node_the_next_goes_through_another(tmp_path, monkeypatch):
+    cluster = cluster_support.Cluster(cluster_support.free_ports(cluster_support.MASTERS))
+    try:
+        cluster_support.start(cluster, tmp_path)  # its own cluster: one node will die
+        env = feeds_support.feeds_app('sqlite', redis_url=cluster.url)
+        monkeypatch.setattr(live, 'RETRY_AFTER', 0)  # no pause after the failure
+        redis = client(cluster.url)
+        dead = redis.get_default_node().port
+        cluster.processes[cluster.ports.index(dead)].terminate()
+        cluster.processes[cluster.ports.index(dead)].wait(cluster_support.STOP_TIMEOUT)
+        alice, bob = env.user('alice'), env.user('bob')
+        am.create(alice, 'mentioned', recipients=[bob])
+        env.commit()  # its push fails: the node is gone
+        assert redis.get_default_node().port != dead
+        for n in range(60):  # a listener whose channel is on a live node
+            user = env.user(f'user{n}')
+            ref = refs.ref_of(user, 'user')
+            if redis.get_node_from_key(channel(ref)).port != dead:
+                break
+        pubsub = subscribe(ref)
+        for _ in range(2):
+            pubsub.get_message(timeout=1)
+        am.create(alice, 'mentioned', recipients=[user])
+        env.commit()
+        message = pubsub.get_message(timeout=2)
+        pubsub.close()
+        assert message is not None and message['channel'].decode() == channel(ref)
+    finally:
+        cluster_support.stop(cluster)
 
 
 def test_the_redis_backend_keeps_each_users_lists_in_one_slot(redis_cluster):
