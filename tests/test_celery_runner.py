@@ -135,7 +135,7 @@ class Site:
         from sampleapp import model as site_model
 
         queue = f'activitystream-test-{uuid.uuid4().hex[:8]}'
-        queues.append((broker, queue))
+        queues.extend([(broker, queue), (broker, f'{queue}.low')])  # one per priority
         plug = dict(
             delivery_runner='celery',
             celery_broker_url=broker,
