@@ -209,6 +209,31 @@ def test_a_chunk_of_1000_followers_is_one_request_per_node(env, redis_cluster):
     assert set(pipe.execute()) == {entry_of(action).score}
 
 
+def test_a_chunk_to_active_readers_loads_its_script_on_every_node_once(env, redis_cluster):
+    alice = env.user('alice')
+    manager = ThousandFollowers()
+    [action] = pins(env, 1, alice)
+    [chunk] = manager.fanout_chunks(alice, add=[entry_of(action)])
+    cluster = client(redis_cluster.url)
+    pipe = cluster.pipeline(transaction=False)
+    for n in range(1, 501):  # half the followers read their feed: it was built
+        pipe.set(PinFeed(f'f{n}').built_key, 1)
+    pipe.execute()
+    for node in redis_cluster.nodes():
+        node.script_flush()  # nodes that never saw the script (NOSCRIPT)
+    with feed_requests() as sent:
+        manager.run_chunk(chunk, if_built=True)
+    assert sent == {port: 2 for port in redis_cluster.ports}  # NOSCRIPT, load, once again
+    with feed_requests() as sent:
+        manager.run_chunk(chunk, if_built=True)
+    assert sent == {port: 1 for port in redis_cluster.ports}
+    pipe = cluster.pipeline(transaction=False)
+    for n in range(1, 1001):
+        pipe.zscore(PinFeed(f'f{n}').key, member_of(action.id))
+    found = pipe.execute()
+    assert set(found[:500]) == {entry_of(action).score} and set(found[500:]) == {None}
+
+
 def test_the_manager_fans_out_follows_unfollows_and_rebuilds_after_a_flush(env, redis_cluster):
     alice, bob, carol, dave = (env.user(n, n.title()) for n in ('alice', 'bob', 'carol', 'dave'))
     for follower in (bob, carol):
