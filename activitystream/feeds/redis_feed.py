@@ -144,7 +144,9 @@ class RedisFeed:
             action_id = model.storage().action_id(action_id)
         except ValueError:
             raise ValueError(f'action is not an action or an action id: {action!r}') from None
-        self.redis.zrem(self.key, member_of(action_id))
+        pipe = self.redis.pipeline(transaction=False)
+        self.queue_remove(pipe, [member_of(action_id)])
+        pipe.execute()
 
     # -- reading -----------------------------------------------------------
 
