@@ -4,12 +4,13 @@ import datetime as dt
 
 import pytest
 
-from activitystream import am, model
+from activitystream import am, model, subscriptions
 from activitystream.feeds import AggregatedRedisFeed, FanoutChunk, FeedManager, RedisFeed
 from activitystream.feeds.entries import Entry, entry_of, member_of
 from activitystream.feeds.rebuild import newest_entries
 
 from . import feeds_support
+from . import subscription_support as support
 from .feeds_support import delete_actions, round_trips, snapshot
 
 env, redis = feeds_support.env, feeds_support.redis  # the shared fixtures
@@ -372,3 +373,37 @@ def test_bad_input_names_the_argument(env):
             bad_feed.add(made[0])
     assert bad_feed.count() == 0
     assert isinstance(feed, RedisFeed)  # the manager fans out to it like any feed
+
+
+def test_grouping_fields_take_no_part_in_order_or_equality():
+    assert Entry(1, 'a', 'liked', 'User:1', 'Doc:2') == Entry(1, 'a')
+    assert hash(Entry(1, 'a', 'liked')) == hash(Entry(1, 'a'))
+    assert sorted([Entry(2, 'a', 'z'), Entry(1, 'b', 'y')]) == [Entry(1, 'b'), Entry(2, 'a')]
+    good = {'user_ids': ['1'], 'feeds': ['n'], 'remove': [], 'priority': 'high'}
+    chunk = FanoutChunk.from_payload({**good, 'add': [[1, 'a', 'liked', None, 'Doc:2']]})
+    assert (chunk.add[0].verb, chunk.add[0].actor, chunk.add[0].target) == ('liked', None, 'Doc:2')
+    for bad in ([[1, 'a', 'liked']], [[1, 'a', 5, None, None]], [[1, 'a', 'v', 'x', 'y', 'z']]):
+        with pytest.raises(ValueError, match='add must be'):
+            FanoutChunk.from_payload({**good, 'add': bad})
+
+
+def test_the_feed_manager_fans_out_to_it_and_rebuilds_it(env, redis):
+    class Manager(FeedManager):
+        feed_classes = dict(activity=Activity)
+
+    alice, bob = users(env, 'alice', 'bob')
+    plan = env.document('Plan')
+    subscriptions.subscribe(bob, alice)
+    manager = Manager()
+    for minutes in (0, 1):
+        action = am.create(alice, 'edited', target=plan, timestamp=T0 + minutes * MINUTE)
+        manager.add_user_activity(alice, action)
+    env.commit()
+    (group,) = manager.get_feeds(bob)['activity'][:25]
+    assert (group.target, group.activity_count, group.latest_actors) == ('Plan', 2, ['Alice'])
+    key = Activity(manager.user_id(bob)).key
+    before = snapshot(redis, key)
+    support.drop_redis_keys(redis, prefix())  # Redis lost it: written again from the database
+    (group,) = manager.get_feeds(bob)['activity'][:25]
+    assert (group.target, group.activity_count, group.latest_actors) == ('Plan', 2, ['Alice'])
+    assert snapshot(redis, key) == before

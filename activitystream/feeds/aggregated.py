@@ -90,7 +90,7 @@ class AggregatedActivity:
     None outside notification feeds.
     """
 
-    def __init__(self, row: '_Row', actions: list, page: Page):
+    def __init__(self, row: _Row, actions: list, page: Page):
         verb, target, activity_count, actor_count, _, latest = row.data
         self.key = row.key
         self.verb = verb
@@ -98,7 +98,7 @@ class AggregatedActivity:
         self.updated = EPOCH + row.score * MILLISECOND
         self.activity_count = activity_count
         self.actor_count = actor_count
-        self.latest_actor_refs = tuple(_ref(a) for a in (latest or [])[1::2])
+        self.latest_actor_refs = tuple(_ref(a) for a in latest[1::2])
         self.actions = actions
         self.seen, self.read = row.state
         self._score = row.score
@@ -268,7 +268,7 @@ class AggregatedRedisFeed(RedisFeed):
         return [
             known.get(e.member) if e.verb is None else e
             for e in entries
-            if e.verb or e.member in known
+            if e.verb is not None or e.member in known
         ]
 
     def queue_add(self, pipe, entries: Iterable[Entry], *, if_built: bool = False) -> None:
@@ -281,14 +281,17 @@ class AggregatedRedisFeed(RedisFeed):
         for index, entry in enumerate(entries):
             if not isinstance(entry, Entry):
                 raise TypeError(f'entries[{index}] must be an Entry, got {type(entry).__name__}')
-        args = [_flag(if_built, 'if_built'), self.max_length, self.max_group_activities]
-        args += [self.max_latest_actors, *self._live()]
+        flag = _flag(if_built, 'if_built')
         # oldest first: a group keeps its newest activities, and counts every one
-        for entry in sorted(self._complete(entries)):
+        entries = sorted(self._complete(entries))
+        if not entries:
+            return
+        args = [flag, self.max_length, self.max_group_activities, self.max_latest_actors]
+        args += self._live()
+        for entry in entries:
             args += [self._group_of(entry), entry.score, entry.member]
             args += [entry.actor or '', entry.verb, entry.target or '']
-        if len(args) > 6:
-            _scripts(self.redis)['ADD'](keys=self._keys(), args=args, client=pipe)
+        _scripts(self.redis)['ADD'](keys=self._keys(), args=args, client=pipe)
 
     def queue_remove(self, pipe, members: Iterable[str]) -> None:
         """Queue on ``pipe`` the script taking the activities ``members`` out of their groups."""
