@@ -87,6 +87,13 @@ def _without(actor, recipient_refs, entities):
     return others, entities and entities[:index] + entities[index + 1 :]
 
 
+def _to_feeds(ids, prepared):
+    """The site's feed manager (plug option ``feed_manager``) fans the new actions out."""
+    manager = model.options().get('feed_manager')
+    if manager is not None:
+        manager.actions_created((id_, new) for id_, (new, _, _) in zip(ids, prepared, strict=True))
+
+
 def _told(told, prepared):
     """``told`` plus the recipients of ``prepared`` (each once); None (everyone) for a broadcast."""
     if told is None or any(new.recipients is None for new, _, _ in prepared):
@@ -183,6 +190,7 @@ class ActionManager:
         page.known_entities({ref: e for _, known, _ in prepared for ref, e in known.items()})
         given = zip(ids, prepared, strict=True)
         page.known_recipients({id_: rs for id_, (_, _, rs) in given if rs is not None})
+        _to_feeds(ids, prepared)
         return page.actions
 
     def create(
@@ -249,7 +257,7 @@ class ActionManager:
             if given:
                 created += self._insert(chunk)
             else:
-                self.storage.insert_actions([new for new, _, _ in chunk])
+                _to_feeds(self.storage.insert_actions([new for new, _, _ in chunk]), chunk)
             count += len(chunk)
             told = _told(told, chunk)
         if count:

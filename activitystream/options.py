@@ -83,6 +83,16 @@ DEFAULTS = {
     # more are refused (429) and the page polls unseen_count.json instead
     'events_per_user': 2,
     'events_per_process': None,
+    # fan-out feeds (activitystream.feeds): the FeedManager (a subclass, an
+    # instance or its dotted path) that am.create, subscribe and unsubscribe
+    # keep up to date; None: feeds are written only by the host's own calls
+    'feed_manager': None,
+    # actors with more followers than this are not fanned out to: readers merge
+    # their recent actions when they read (0: always fan out)
+    'feeds_fanout_threshold': 10_000,
+    # readers who have not read their feeds for this many days get no fan-out;
+    # their feeds are written again from the database when next read (0: never)
+    'feeds_inactive_days': 30,
 }
 EMAIL_RENDERERS = ('kajiki', 'genshi')
 REDIS_SCHEMES = ('redis://', 'rediss://', 'unix://')
@@ -164,7 +174,32 @@ def validate(options):
     _check_positive('events_per_user', merged['events_per_user'])
     _check_positive('events_per_process', merged['events_per_process'], or_none=True)
     _check_subscription_options(merged)
+    _check_positive('feeds_fanout_threshold', merged['feeds_fanout_threshold'], zero=True)
+    _check_positive('feeds_inactive_days', merged['feeds_inactive_days'], zero=True)
+    merged['feed_manager'] = _feed_manager(merged['feed_manager'])
     return merged
+
+
+def _feed_manager(value):
+    """The FeedManager instance of the ``feed_manager`` option (or None)."""
+    if value is None:
+        return None
+    from .feeds import FeedManager  # needs redis: only for sites with feeds
+
+    if isinstance(value, str):
+        try:
+            value = _import(value)
+        except ImportError as exc:
+            raise ConfigurationError(
+                f'activitystream option feed_manager: cannot import {value!r}: {exc}'
+            ) from None
+    if isinstance(value, type) and issubclass(value, FeedManager):
+        value = value()
+    if not isinstance(value, FeedManager):
+        raise ConfigurationError(
+            f'activitystream option feed_manager must be a FeedManager, got {value!r}'
+        )
+    return value
 
 
 def _check_celery(merged):

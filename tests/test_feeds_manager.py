@@ -89,7 +89,7 @@ def test_fanout_goes_by_chunks_of_1000_followers_one_round_trip_each(env, redis)
     manager = ManyFollowers()
     action = pin(alice, env.document('Board'))
     user_id = manager.user_id(alice)
-    chunks = manager.fanout_chunks(alice, add=[entry_of(action)])
+    chunks = list(manager.fanout_chunks(alice, add=[entry_of(action)]))
     assert [(len(c.user_ids), c.priority) for c in chunks] == [
         (1000, FanoutPriority.HIGH),
         (500, FanoutPriority.HIGH),
@@ -97,6 +97,10 @@ def test_fanout_goes_by_chunks_of_1000_followers_one_round_trip_each(env, redis)
     ]
     assert user_id not in {u for c in chunks for u in c.user_ids}
     assert sum(len(c.user_ids) for c in chunks) == 2500  # f7 came twice, written once
+    pipe = redis.pipeline()
+    for n in range(1, 2001):  # these read their feeds lately; f2001 to f2500 never did
+        pipe.set(PinFeed(f'f{n}').built_key, 1)
+    pipe.execute()
     with round_trips(PinFeed('f1').redis) as sent:
         manager.add_user_activity(alice, action)
         env.commit()
@@ -106,7 +110,9 @@ def test_fanout_goes_by_chunks_of_1000_followers_one_round_trip_each(env, redis)
     pipe = redis.pipeline()
     for n in range(1, 2501):
         pipe.zscore(PinFeed(f'f{n}').key, member)
-    assert set(pipe.execute()) == {entry_of(action).score}
+    scores = pipe.execute()
+    assert set(scores[:2000]) == {entry_of(action).score}
+    assert set(scores[2000:]) == {None}  # inactive: written from the database when read
     assert ids(PinFeed(user_id)[:25]) == [action.id]
 
 
@@ -216,10 +222,18 @@ def test_users_are_ids_entities_or_refs_and_bad_arguments_say_which(env):
         manager.add_user_activity(bob, pin(alice, board))
     with pytest.raises(ValueError, match='target_user_id'):
         manager.follow_user(alice, 'a b')
+    Unknown().add_user_activity(alice, pin(alice, board))  # followers are read by the job
+    env.commit()
+    [job] = model.storage().jobs(None, None)  # given back to be tried again
+    assert job.kind == 'fanout' and 'unknown priority' in job.error and 'urgent' in job.error
 
-    class Unknown(PinManager):
-        def get_user_follower_ids(self, user_id):
-            return {'urgent': [1]}
+    class Local(PinManager):
+        pass
 
-    with pytest.raises(ValueError, match='urgent'):
-        Unknown().add_user_activity(alice, pin(alice, board))
+    with pytest.raises(TypeError, match='Local must be defined at module level'):
+        Local().add_user_activity(alice, pin(alice, board))
+
+
+class Unknown(PinManager):
+    def get_user_follower_ids(self, user_id):
+        return {'urgent': [1]}

@@ -298,3 +298,34 @@ def test_a_restarted_process_does_the_work_left_behind_without_new_work(backend,
     finally:
         runner.stop_workers()
     assert len(support.recorded('later')) == 2
+
+
+done_jobs = []
+
+
+def record_job(storage, job):
+    """A handler for the priority tests: remembers the jobs it did, in order."""
+    done_jobs.append(job.payload['n'])
+
+
+@pytest.mark.parametrize('backend', BACKENDS)
+def test_drains_do_high_work_first_and_a_low_drain_only_low_work(backend, no_runner, monkeypatch):
+    from activitystream.storage.base import NewJob
+
+    site(backend, delivery_batch=2)
+    monkeypatch.setitem(runner.HANDLERS, 'record', 'tests.test_outbox:record_job')
+    done_jobs.clear()
+    low = [NewJob('record', {'n': f'low{i}'}, priority='low') for i in range(3)]
+    high = [NewJob('record', {'n': f'high{i}'}) for i in range(3)]
+    delivery.enqueue(low + high).ready()  # the low work is older
+    model.storage().commit()
+    assert delivery.drain().done == 6
+    assert done_jobs == ['high0', 'high1', 'high2', 'low0', 'low1', 'low2']
+    delivery.enqueue(low + high).ready()
+    model.storage().commit()
+    done_jobs.clear()
+    assert delivery.drain(priority='low').done == 3
+    assert done_jobs == ['low0', 'low1', 'low2']
+    assert model.storage().job_counts() == {'pending': 3, 'dead': 0}
+    with pytest.raises(ValueError, match="priority must be None or one of high, low: 'top'"):
+        delivery.drain(priority='top')

@@ -62,6 +62,21 @@ def subscribe_many(env, rows):
     env.commit()
 
 
+def test_each_priority_is_a_queue_of_its_own(env, outbox):
+    low = added(env, outbox, NewJob('feed', {'n': 1}, priority='low'))
+    high = added(env, outbox, NewJob('mail', {'n': 2}), NewJob('mail', {'n': 3}, priority='high'))
+    taken = outbox.claim_jobs('w1', 10, at(1), at(6), 'high')
+    env.commit()
+    assert sorted(job.id for job in taken) == sorted(high)
+    assert {job.priority for job in taken} == {'high'}
+    (job,) = outbox.claim_jobs('w2', 10, at(1), at(6), 'low')
+    env.commit()
+    assert (job.id, job.priority, job.payload) == (low[0], 'low', {'n': 1})
+    assert outbox.claim_jobs('w3', 10, at(1), at(6)) == []  # 'high' by default: all leased
+    with pytest.raises(ValueError, match='priority must be one of high, low'):
+        outbox.add_jobs([NewJob('mail', {}, priority='urgent')], T0)
+
+
 def test_jobs_are_added_claimed_and_finished(env, outbox):
     mail, push = NewJob('mail', {'to': ['bob'], 'n': 1}), NewJob('push', {}, available_at=at(2))
     ids = added(env, outbox, mail, push)

@@ -95,7 +95,7 @@ def test_ming_indexes_are_ensured():
         for info in env.db['activitystream_outbox'].index_information().values()
     }
     assert outbox[('key',)] == (True, True)  # jobs without a key leave it out
-    assert ('available_at', '_id') in outbox
+    assert ('priority', 'available_at', '_id') in outbox  # one queue at a time
 
 
 def test_seen_attribute_option():

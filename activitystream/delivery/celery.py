@@ -1,9 +1,14 @@
 """The ``celery`` runner: the outbox drained by tasks of a Celery app.
 
 A message carries no work, only a wish: the task ``activitystream.drain``,
-without arguments (plain JSON, Celery's default serializer), on the
-``celery_queue`` queue, sent after a commit by a thread of the committing
-process (``runner.kick``), so a slow broker never holds a request. The
+with at most a priority as argument (plain JSON, Celery's default
+serializer). Each outbox priority has its Celery queue: ``celery_queue``
+for ``high`` work, and ``<celery_queue>.low`` for ``low`` work only (say,
+fan-out to the followers a manager ranks low), so a worker can be given to
+each. A drain on the high queue does high work first, then low work when
+no high work is due. A thread of the committing process sends a drain to
+the high queue after a commit (``runner.kick``), so a slow broker never
+holds a request. The
 outbox stays the source of truth, so a lost message loses nothing and a
 duplicate finds the work claimed already; every worker also asks for a
 drain when it starts and every ``delivery_poll`` seconds, which finds what
@@ -30,6 +35,7 @@ from celery.signals import worker_process_init
 
 from .. import model
 from ..options import ConfigurationError
+from ..storage.base import PRIORITIES
 from .runner import drain
 
 log = logging.getLogger('activitystream.delivery')
@@ -43,10 +49,16 @@ _registered: weakref.WeakSet = weakref.WeakSet()
 _lock = threading.Lock()
 
 
-def _drain(task) -> None:
-    if drain(limit=1).jobs:
-        send(task.app)
-        send(task.app)
+def _drain(task, priority: str | None = None) -> None:
+    if drain(limit=1, priority=priority).jobs:
+        send(task.app, priority)
+        send(task.app, priority)
+
+
+def queue_of(priority: str | None) -> str:
+    """The Celery queue of an outbox priority (None, as 'high': any work, high first)."""
+    name = model.options()['celery_queue']
+    return name if priority in (None, PRIORITIES[0]) else f'{name}.{priority}'
 
 
 def _own_app(url: str) -> Celery:
@@ -88,19 +100,29 @@ def celery_app() -> Celery:
     return app
 
 
-def send(app: Celery | None = None) -> bool:
-    """Ask for a drain; False (logged) when the broker cannot be reached: the work waits."""
+def send(app: Celery | None = None, priority: str | None = None) -> bool:
+    """Ask for a drain; False (logged) when the broker cannot be reached: the work waits.
+
+    ``priority`` None drains any work, high first; 'low' only low work.
+    """
     try:
         app = app or celery_app()
-        app.send_task(TASK, queue=model.options()['celery_queue'], retry_policy=PUBLISH_RETRY)
+        args = () if priority in (None, PRIORITIES[0]) else (priority,)
+        app.send_task(TASK, args, queue=queue_of(priority), retry_policy=PUBLISH_RETRY)
     except Exception as exc:  # noqa: BLE001 - the next drain (poll, kick, command) finds it
         log.warning('activitystream: no drain task sent to Celery, the work waits: %s', exc)
         return False
     return True
 
 
+def send_all(app: Celery) -> None:
+    """A drain on every priority's queue."""
+    for priority in PRIORITIES:
+        send(app, priority)
+
+
 class Poll(bootsteps.StartStopStep):
-    """A worker asks for a drain when it starts, then every ``delivery_poll`` seconds."""
+    """A worker asks for drains when it starts, then every ``delivery_poll`` seconds."""
 
     requires = {'celery.worker.components:Timer'}
 
@@ -109,9 +131,9 @@ class Poll(bootsteps.StartStopStep):
         self.timer = None
 
     def start(self, worker) -> None:
-        send(worker.app)
+        send_all(worker.app)
         every = model.options()['delivery_poll']
-        self.timer = worker.timer.call_repeatedly(every, send, (worker.app,), priority=10)
+        self.timer = worker.timer.call_repeatedly(every, send_all, (worker.app,), priority=10)
 
     def stop(self, worker) -> None:
         if self.timer is not None:
@@ -126,7 +148,10 @@ def _fresh_connections(**_) -> None:
 
 
 def run_worker(argv: list[str]) -> int:
-    """``celery worker`` in this process (its TG app configured) on the runner's app and queue."""
+    """``celery worker`` in this process (its TG app configured) on the runner's app and queues.
+
+    It listens to every priority's queue unless ``argv`` names its own (``-Q``/``--queues``).
+    """
     options = model.options()
     if options['delivery_runner'] != 'celery':
         raise ConfigurationError(
@@ -139,4 +164,6 @@ def run_worker(argv: list[str]) -> int:
     app = celery_app()
     app.steps['worker'].add(Poll)
     worker_process_init.connect(_fresh_connections, weak=False)  # the count's connection
-    return app.worker_main(['worker', '--queues', options['celery_queue'], *argv]) or 0
+    chosen = {'-Q', '--queues'} & {arg.split('=')[0] for arg in argv}
+    queues = [] if chosen else ['--queues', ','.join(queue_of(p) for p in PRIORITIES)]
+    return app.worker_main(['worker', *queues, *argv]) or 0

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from .. import model
+from ..storage.base import PRIORITIES
 from ..timeutil import utcnow
 
 log = logging.getLogger('activitystream.delivery')
@@ -29,6 +30,8 @@ HANDLERS = {
     'push': 'activitystream.live:push_job',
     'emit': 'activitystream.subscriptions.delivery:emit_job',
     'deliver': 'activitystream.subscriptions.delivery:deliver_job',
+    'fanout': 'activitystream.feeds.jobs:fanout_job',
+    'feed': 'activitystream.feeds.jobs:feed_job',
 }
 BACKOFF_CAP = timedelta(hours=6)
 
@@ -125,19 +128,40 @@ def _do(job, owner, report):
             _give_back(storage, job, owner, Retry(f'{type(exc).__name__}: {exc}'), report)
 
 
-def drain(limit: int | None = None) -> DrainReport:
-    """Do the jobs that are due, oldest first, until none is left (or ``limit`` are done)."""
-    options = model.options()
+def _checked_priority(priority: str | None) -> tuple[str, ...]:
+    if priority is None:
+        return PRIORITIES
+    if priority not in PRIORITIES:
+        raise ValueError(f'priority must be None or one of {", ".join(PRIORITIES)}: {priority!r}')
+    return (priority,)
+
+
+def _claim(priorities: tuple[str, ...], batch: int) -> tuple[str, list]:
+    """Lease a batch of due jobs of the first of ``priorities`` that has some."""
+    owner = uuid.uuid4().hex  # one per claim: a lease that ran out is no longer ours
+    now = utcnow()
+    lease = now + timedelta(seconds=model.options()['delivery_lease'])
+    with model.unit_of_work() as storage:
+        for priority in priorities:
+            claimed = storage.claim_jobs(owner, batch, now, lease, priority)
+            if claimed:
+                return owner, claimed
+    return owner, []
+
+
+def drain(limit: int | None = None, priority: str | None = None) -> DrainReport:
+    """Do the jobs that are due, oldest first, until none is left (or ``limit`` are done).
+
+    ``priority`` drains one queue only; None drains them all, each batch from
+    the highest queue that has due work.
+    """
+    priorities = _checked_priority(priority)
     report = DrainReport()
     while limit is None or report.jobs < limit:
-        owner = uuid.uuid4().hex  # one per claim: a lease that ran out is no longer ours
-        now = utcnow()
-        lease = now + timedelta(seconds=options['delivery_lease'])
-        batch = options['delivery_batch']
+        batch = model.options()['delivery_batch']
         if limit is not None:
             batch = min(batch, limit - report.jobs)
-        with model.unit_of_work() as storage:
-            claimed = storage.claim_jobs(owner, batch, now, lease)
+        owner, claimed = _claim(priorities, batch)
         if not claimed:
             break
         for job in claimed:

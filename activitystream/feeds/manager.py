@@ -8,23 +8,37 @@ follows whom::
         user_feed_class = UserPinFeed
 
 By default the followers of a user are its subscribers in our subscriptions
-store (``subscriptions.subscribe(follower, user)``). Writes wait for the
-host's commit (MongoDB: none to wait for), so a rolled-back action never
-reaches a feed, and are cut into chunks of ``fanout_chunk_size`` followers,
-one Redis round trip each. Feeds are a cache: one Redis lost (or never had)
-is written again from the database when ``get_feeds`` hands it out.
+store (``subscriptions.subscribe(follower, user)``). Writes are outbox jobs
+(:mod:`.jobs`), written with the host's transaction and done by the delivery
+runner after the commit, so a rolled-back action never reaches a feed and
+a dead process loses nothing. A ``fanout`` job writes the actor's own feeds,
+then cuts the followers into chunks of ``fanout_chunk_size``, each a
+``feed`` job of its priority's queue and one Redis round trip.
+
+Two rules keep the work bounded, as Twitter and Mastodon do: an actor with
+more than ``fanout_threshold`` followers is not fanned out to, its recent
+actions are merged into its followers' feeds when they read them; and a
+reader who has not read for ``inactive_days`` gets no fan-out, its feeds are
+written again from the database on its next read. Feeds are a cache: one
+Redis lost (or never had) is written again the same way.
 """
 
+import importlib
+import itertools
+import uuid
 from collections.abc import Iterable, Iterator
 
 from .. import model, refs
 from ..action import Action
+from ..delivery import enqueue
 from ..redis_client import client
-from ..storage.base import Ref
+from ..storage.base import ActionRecord, NewJob, Ref
+from ..timeutil import utcnow
 from .entries import entry_of, member_of
 from .fanout import FanoutChunk, FanoutPriority
 from .rebuild import newest_entries
 from .redis_feed import RedisFeed, feed_user_id, key_types
+from .scripts import execute
 
 USER_FEED = '@user'  # a chunk's name for the user feed (feed_classes names are identifiers)
 
@@ -54,6 +68,38 @@ class FeedManager:
     fanout_chunk_size = 1000
     #: how many of the followed user's recent actions a follow copies
     follow_activity_limit = 1000
+    #: actors with more followers are merged when read, not fanned out (None:
+    #: the ``feeds_fanout_threshold`` plug option; 0: always fan out)
+    fanout_threshold: int | None = None
+    #: readers who did not read for this many days get no fan-out (None: the
+    #: ``feeds_inactive_days`` plug option; 0: readers never turn inactive)
+    inactive_days: int | None = None
+    #: at most this many followed actors are merged into a read (a bounded merge)
+    pull_limit = 100
+    #: fan-out chunk jobs written per insert while a fan-out is expanded
+    jobs_per_write = 10
+
+    @classmethod
+    def path(cls) -> str:
+        """``module:Class``, how outbox jobs name the manager for the worker that does them."""
+        path = f'{cls.__module__}:{cls.__qualname__}'
+        if load_class(path) is not cls:
+            raise TypeError(
+                f'{cls.__qualname__} must be defined at module level: workers import it by name'
+            )
+        return path
+
+    def _option(self, attribute: str, option: str) -> int:
+        value = getattr(self, attribute)
+        return model.options()[option] if value is None else value
+
+    def _ttl(self) -> int | None:
+        """Seconds a reader stays active after a read (None: for ever)."""
+        days = self._option('inactive_days', 'feeds_inactive_days')
+        return days * 86400 if days else None
+
+    def _redis(self):
+        return client(model.options()['redis_url'])
 
     # -- users and feeds ---------------------------------------------------
 
@@ -74,14 +120,27 @@ class FeedManager:
         """The feed of what ``user_id`` did (written again from the database if Redis lost it)."""
         user_id = self.user_id(user_id)
         feed = self.user_feed_class(user_id)
-        self._rebuild_lost(user_id, [feed])
+        self._rebuild_lost([(user_id, feed)])
         return feed
 
     def get_feeds(self, user_id) -> dict[str, RedisFeed]:
-        """{name: feed} of the feeds ``user_id`` reads (written again if Redis lost them)."""
+        """{name: feed} of the feeds ``user_id`` reads: the read keeps the reader active.
+
+        Feeds Redis lost, or never had, or let go while the reader was away,
+        are written again from the database first. The recent actions of
+        followed actors too big to fan out are merged in when a feed is read.
+        """
         user_id = self.user_id(user_id)
         feeds = {name: cls(user_id) for name, cls in self.feed_classes.items()}
-        self._rebuild_lost(user_id, list(feeds.values()))
+        pairs = [(user_id, feed) for feed in feeds.values()]
+        pipe = self._redis().pipeline(transaction=False)
+        self._queue_touch(pipe, pairs)
+        pipe.scard(self._pulled_key())  # any actor merged when read, in the same round trip
+        *touched, pulling = pipe.execute()
+        self._rebuild(self._lost(pairs, touched))
+        pulled = self._pulled_feeds(user_id) if pulling else ()
+        for feed in feeds.values():
+            feed.pulled = pulled
         return feeds
 
     def get_user_follower_ids(self, user_id) -> dict:
@@ -111,12 +170,18 @@ class FeedManager:
                 return
             after = page[-1][1]
 
+    def follower_count(self, user_id) -> int:
+        """How many follow ``user_id``: by default its subscribers. Override it with
+        ``get_user_follower_ids``; it decides whether the user is fanned out to."""
+        return model.storage().subscriber_count(self.user_ref(user_id))
+
     # -- fan-out -----------------------------------------------------------
 
-    def fanout_chunks(self, user_id, add=(), remove=()) -> list[FanoutChunk]:
+    def fanout_chunks(self, user_id, add=(), remove=()) -> Iterator[FanoutChunk]:
         """The chunks writing ``add`` (entries) and ``remove`` (members) to the followers' feeds.
 
-        HIGH priority first; the user's own feeds are not among them.
+        HIGH priority first; the user's own feeds are not among them. Made
+        one at a time as followers are read: memory stays one chunk.
         """
         user_id = self.user_id(user_id)
         by_priority = self.get_user_follower_ids(user_id)
@@ -125,12 +190,11 @@ class FeedManager:
         unknown = set(by_priority) - set(FanoutPriority)  # 'high' is FanoutPriority.HIGH
         if unknown:
             raise ValueError(f'get_user_follower_ids() gave an unknown priority: {unknown.pop()!r}')
-        chunks, done, names = [], {user_id}, tuple(self.feed_classes)
+        done, names = {user_id}, tuple(self.feed_classes)
         for priority in FanoutPriority:
             ids = by_priority.get(priority, ())
             for part in self._chunked(self._new_ids(ids, done)):
-                chunks.append(FanoutChunk(part, names, tuple(add), tuple(remove), priority))
-        return chunks
+                yield FanoutChunk(part, names, tuple(add), tuple(remove), priority)
 
     def _new_ids(self, ids: Iterable, done: set) -> Iterator[str]:
         for index, user_id in enumerate(ids):
@@ -140,14 +204,8 @@ class FeedManager:
                 yield user_id
 
     def _chunked(self, ids: Iterator[str]) -> Iterator[tuple[str, ...]]:
-        part = []
-        for user_id in ids:
-            part.append(user_id)
-            if len(part) == self.fanout_chunk_size:
-                yield tuple(part)
-                part = []
-        if part:
-            yield tuple(part)
+        while part := tuple(itertools.islice(ids, self.fanout_chunk_size)):
+            yield part
 
     def _feed_class(self, name: str) -> type[RedisFeed]:
         if name == USER_FEED:
@@ -157,31 +215,98 @@ class FeedManager:
         except KeyError:
             raise ValueError(f'{name!r} is not one of the feed_classes') from None
 
-    def run_chunk(self, chunk: FanoutChunk) -> None:
-        """Write one chunk: one Redis round trip, and the same feeds if run again."""
+    def run_chunk(self, chunk: FanoutChunk, if_built: bool = False) -> None:
+        """Write one chunk: one Redis round trip, and the same feeds if run again.
+
+        ``if_built``: only to the feeds of active readers (see ``inactive_days``).
+        """
         if not (chunk.add or chunk.remove) or not chunk.user_ids:
             return
         classes = [self._feed_class(name) for name in chunk.feeds]
-        pipe = client(model.options()['redis_url']).pipeline(transaction=False)
-        for user_id in chunk.user_ids:
-            for cls in classes:
-                feed = cls(user_id)
-                if chunk.remove:
-                    feed.queue_remove(pipe, chunk.remove)
-                if chunk.add:
-                    feed.queue_add(pipe, chunk.add)
-        pipe.execute()
 
-    def _after_commit(self, work) -> None:
-        """Run ``work()`` once the host's transaction commits (at once on MongoDB)."""
-        model.storage().after_commit(work)
+        def build(pipe):
+            for user_id in chunk.user_ids:
+                for cls in classes:
+                    feed = cls(user_id)
+                    if chunk.remove:
+                        feed.queue_remove(pipe, chunk.remove)
+                    if chunk.add:
+                        feed.queue_add(pipe, chunk.add, if_built=if_built)
 
-    def _run_after_commit(self, chunks: list[FanoutChunk]) -> None:
-        self._after_commit(lambda: [self.run_chunk(chunk) for chunk in chunks])
+        scripts = list(dict.fromkeys(s for cls in classes for s in cls.scripts))
+        execute(self._redis(), build, scripts)
 
     def _own_chunk(self, user_id, add=(), remove=()) -> FanoutChunk:
         """The user feed and the user's own feeds: they show the user's actions too."""
         return FanoutChunk((user_id,), (USER_FEED, *self.feed_classes), tuple(add), tuple(remove))
+
+    def _fanout_job(self, user_id: str, add=(), remove=()) -> NewJob:
+        """The job writing the user's own feeds, then fanning out to its followers."""
+        chunk = self._own_chunk(user_id, add, remove)
+        payload = {'manager': self.path(), 'chunk': chunk.to_payload(), 'root': uuid.uuid4().hex}
+        return NewJob('fanout', payload)
+
+    def fan_out(self, storage, own: FanoutChunk, root: str) -> int:
+        """Queue the ``feed`` jobs of the followers of ``own``'s user; return how many.
+
+        Each job's key is unique to (``root``, chunk): a fan-out done again
+        after a crash queues nothing twice. Adds skip an actor too big to
+        fan out (its followers merge it when they read) and inactive readers.
+        """
+        (user_id,) = own.user_ids
+        if own.add and self._pulls(user_id):
+            return 0
+        chunks = self.fanout_chunks(user_id, own.add, own.remove)
+        queued, path = 0, self.path()
+        while part := list(itertools.islice(chunks, self.jobs_per_write)):
+            jobs = [
+                NewJob(
+                    'feed',
+                    {
+                        'manager': path,
+                        'chunk': chunk.to_payload(),
+                        'if_built': bool(own.add),
+                    },
+                    key=f'feed:{root}:{queued + n}',
+                    priority=chunk.priority.value,
+                )
+                for n, chunk in enumerate(part)
+            ]
+            storage.add_jobs(jobs, utcnow(), ready=True)
+            queued += len(jobs)
+        return queued
+
+    def _pulled_key(self) -> str:
+        pattern = self.user_feed_class.key_format % {'user_id': '*'}
+        return f'{model.options()["redis_prefix"]}:{{pulled}}:{pattern}'
+
+    def _pulls(self, user_id: str) -> bool:
+        """Whether readers merge ``user_id``'s actions (too many followers to fan out to).
+
+        Kept in a Redis set the reads look at, updated at each of its fan-outs.
+        """
+        threshold = self._option('fanout_threshold', 'feeds_fanout_threshold')
+        pulled = bool(threshold) and self.follower_count(user_id) > threshold
+        redis = self._redis()
+        (redis.sadd if pulled else redis.srem)(self._pulled_key(), user_id)
+        return pulled
+
+    def _pulled_feeds(self, user_id: str) -> tuple[RedisFeed, ...]:
+        """The user feeds of the followed actors that are merged when read (``pull_limit``)."""
+        redis, key = self._redis(), self._pulled_key()
+        following = list(dict.fromkeys(self._following(user_id)))
+        if not following:
+            return ()
+        flags = redis.smismember(key, following)
+        chosen = [f for f, pulled in zip(following, flags, strict=True) if pulled]
+        chosen = chosen[: self.pull_limit]
+        feeds = [(f, self.user_feed_class(f)) for f in chosen]
+        self._rebuild_lost(feeds)
+        return tuple(feed for _, feed in feeds)
+
+    def _following(self, user_id: str) -> Iterator[str]:
+        for index, followed in enumerate(self.get_user_following_ids(user_id)):
+            yield feed_user_id(followed, f'following ids[{index}]')
 
     # -- the database is the truth -----------------------------------------
 
@@ -192,42 +317,64 @@ class FeedManager:
         """
         user_id = self.user_id(user_id)
         feeds = [self.user_feed_class(user_id), *(c(user_id) for c in self.feed_classes.values())]
-        self._rebuild(user_id, feeds)
+        self._rebuild([(user_id, feed) for feed in feeds])
 
-    def _rebuild_lost(self, user_id: str, feeds: list[RedisFeed]) -> None:
-        """Rebuild those of ``feeds`` never built, or lost by Redis: one round trip to know."""
-        pipe = client(model.options()['redis_url']).pipeline(transaction=False)
-        for feed in feeds:
-            pipe.exists(feed.built_key)
-        lost = [feed for feed, built in zip(feeds, pipe.execute(), strict=True) if not built]
-        if lost:
-            self._rebuild(user_id, lost)
+    def _rebuild_lost(self, feeds: list[tuple[str, RedisFeed]]) -> None:
+        """Rebuild those of ``feeds`` never built, lost by Redis, or let go; keep the others.
 
-    def _rebuild(self, user_id: str, feeds: list[RedisFeed]) -> None:
-        """The user feed: the user's public actions; the others: the followed users' too.
-
-        Read in a transaction of its own: what the caller has not committed
-        yet (and may roll back) is not written to a feed.
+        One round trip to know, which also keeps their readers active for
+        ``inactive_days`` more (their keys expire after that).
         """
-        me = self.user_ref(user_id)
-        own_key = self.user_feed_class(user_id).key
-        pipe = client(model.options()['redis_url']).pipeline(transaction=False)
+        pipe = self._redis().pipeline(transaction=False)
+        self._queue_touch(pipe, feeds)
+        self._rebuild(self._lost(feeds, pipe.execute()))
+
+    def _queue_touch(self, pipe, feeds: list[tuple[str, RedisFeed]]) -> None:
+        ttl = self._ttl()
+        for _, feed in feeds:
+            if ttl:
+                pipe.expire(feed.built_key, ttl)
+                pipe.expire(feed.key, ttl)
+            else:
+                pipe.exists(feed.built_key)
+
+    def _lost(self, feeds: list, replies: list) -> list:
+        """Those of ``feeds`` whose built marker was gone, from ``_queue_touch``'s replies."""
+        built = replies[::2] if self._ttl() else replies
+        return [pair for pair, found in zip(feeds, built, strict=True) if not found]
+
+    def _rebuild(self, feeds: list[tuple[str, RedisFeed]]) -> None:
+        """A user feed: its user's public actions; the others: the followed users' too.
+
+        The feeds are marked built first, so fan-outs of actions committed
+        while the database is read are written to them too. The read has a
+        transaction of its own: what the caller has not committed yet (and
+        may roll back) is not written to a feed.
+        """
+        if not feeds:
+            return
+        ttl = self._ttl()
+        redis = self._redis()
+        pipe = redis.pipeline(transaction=False)
+        for _, feed in feeds:
+            pipe.set(feed.built_key, 1, ex=ttl)
+        pipe.execute()
+        groups: dict[tuple[str, bool], list[RedisFeed]] = {}
+        for user_id, feed in feeds:  # a user feed holds the user's own actions only
+            groups.setdefault((user_id, type(feed) is self.user_feed_class), []).append(feed)
+        pipe = redis.pipeline(transaction=False)
         with model.unit_of_work() as storage:
-            for own in (True, False):
-                chosen = [feed for feed in feeds if (feed.key == own_key) == own]
-                if not chosen:
-                    continue
-                actors = [me] if own else [me, *self._followed_refs(user_id)]
+            for (user_id, own), chosen in groups.items():
+                actors = [self.user_ref(user_id)]
+                if not own:
+                    actors += [Ref(self.user_type, f) for f in self._following(user_id)]
                 length = max(feed.max_length for feed in chosen)
                 entries = newest_entries(storage, dict.fromkeys(actors), length)
                 for feed in chosen:
                     feed.queue_add(pipe, entries)
-                    pipe.set(feed.built_key, 1)
+                    if ttl:
+                        pipe.expire(feed.key, ttl)
         pipe.execute()
-
-    def _followed_refs(self, user_id: str) -> Iterator[Ref]:
-        for index, followed in enumerate(self.get_user_following_ids(user_id)):
-            yield Ref(self.user_type, feed_user_id(followed, f'following ids[{index}]'))
 
     # -- the seed's API ----------------------------------------------------
 
@@ -243,12 +390,35 @@ class FeedManager:
     def add_user_activity(self, user_id, action) -> None:
         """Add ``action`` (a public one done by ``user_id``) to its feeds and its followers'.
 
-        The followers are read now; the feeds are written after the commit.
+        Queued in the outbox with the caller's transaction: written after the commit.
         """
         user_id = self.user_id(user_id)
         entry = entry_of(self._checked_action(user_id, action))
-        own = self._own_chunk(user_id, add=(entry,))
-        self._run_after_commit([own, *self.fanout_chunks(user_id, add=(entry,))])
+        enqueue([self._fanout_job(user_id, add=(entry,))]).ready()
+
+    # -- the site's hooks (plug option feed_manager) -----------------------
+
+    def actions_created(self, created: Iterable) -> None:
+        """``am.create``: queue the fan-out of the public actions done by users.
+
+        ``created`` gives (action id, NewAction) pairs; others are left out.
+        """
+        jobs = [
+            self._fanout_job(feed_user_id(new.actor.id), add=(entry_of(record_of(id_, new)),))
+            for id_, new in created
+            if new.public and new.actor.type == self.user_type
+        ]
+        enqueue(jobs).ready()
+
+    def followed(self, follower: Ref, followed: Ref) -> None:
+        """``subscriptions.subscribe``: a user subscribing to a user follows it."""
+        if follower.type == followed.type == self.user_type:
+            self.follow_user(follower.id, followed.id)
+
+    def unfollowed(self, follower: Ref, followed: Ref) -> None:
+        """``subscriptions.unsubscribe``: a user unsubscribing from a user unfollows it."""
+        if follower.type == followed.type == self.user_type:
+            self.unfollow_user(follower.id, followed.id)
 
     def remove_user_activity(self, user_id, action) -> None:
         """Take ``action`` (an Action or its id) out of the user's feeds and its followers'.
@@ -261,31 +431,45 @@ class FeedManager:
             action_id = model.storage().action_id(getattr(action, 'id', action))
         except ValueError:
             raise ValueError(f'action is not an action or an action id: {action!r}') from None
-        member = member_of(action_id)
-        own = self._own_chunk(user_id, remove=(member,))
-        self._run_after_commit([own, *self.fanout_chunks(user_id, remove=(member,))])
+        enqueue([self._fanout_job(user_id, remove=(member_of(action_id),))]).ready()
 
     def follow_user(self, user_id, target_user_id) -> None:
         """Copy the ``follow_activity_limit`` latest actions of the target into the user's feeds.
 
         The follow itself is the host's to store (say, ``subscriptions.subscribe``).
         """
-        user_id = self.user_id(user_id)
-        source = self.get_user_feed(self.user_id(target_user_id, 'target_user_id'))
-
-        def copy():
-            entries = source.entries(0, self.follow_activity_limit)
-            self.run_chunk(FanoutChunk((user_id,), tuple(self.feed_classes), tuple(entries)))
-
-        self._after_commit(copy)
+        self._queue_follow('follow', user_id, target_user_id)
 
     def unfollow_user(self, user_id, target_user_id) -> None:
         """Take the target's actions (those its user feed holds) out of the user's feeds."""
-        user_id = self.user_id(user_id)
-        source = self.get_user_feed(self.user_id(target_user_id, 'target_user_id'))
+        self._queue_follow('unfollow', user_id, target_user_id)
 
-        def uncopy():
-            members = tuple(entry.member for entry in source.entries(0, None))
-            self.run_chunk(FanoutChunk((user_id,), tuple(self.feed_classes), remove=members))
+    def _queue_follow(self, op: str, user_id, target_user_id) -> None:
+        pair = [self.user_id(user_id), self.user_id(target_user_id, 'target_user_id')]
+        enqueue([NewJob('feed', {'manager': self.path(), op: pair})]).ready()
 
-        self._after_commit(uncopy)
+    def copy_follow(self, user_id: str, target: str) -> None:
+        """A ``follow`` job: the target's recent actions into the user's feeds."""
+        entries = self.get_user_feed(target).entries(0, self.follow_activity_limit)
+        self.run_chunk(FanoutChunk((user_id,), tuple(self.feed_classes), tuple(entries)))
+
+    def uncopy_follow(self, user_id: str, target: str) -> None:
+        """An ``unfollow`` job: the target's actions out of the user's feeds."""
+        members = tuple(entry.member for entry in self.get_user_feed(target).entries(0, None))
+        self.run_chunk(FanoutChunk((user_id,), tuple(self.feed_classes), remove=members))
+
+
+def record_of(action_id, new) -> ActionRecord:
+    """The record a just written NewAction reads back as."""
+    fields = {name: getattr(new, name) for name in ('actor', 'verb', 'target', 'action_obj')}
+    fields.update(description=new.description, extra=new.extra, timestamp=new.timestamp)
+    return ActionRecord(id=action_id, broadcast=new.recipients is None, public=new.public, **fields)
+
+
+def load_class(path: str) -> type:
+    """The class a ``module:Class`` path names (nested classes too)."""
+    module, _, name = path.partition(':')
+    found = importlib.import_module(module)
+    for part in name.split('.'):
+        found = getattr(found, part, None)
+    return found

@@ -4,21 +4,23 @@ Only action ids live in Redis (see :mod:`.entries`); a read loads the actions
 from the database, so a feed never holds a stale copy of one.
 """
 
+import heapq
+import itertools
 import re
 import uuid
 from collections.abc import Iterable, Mapping
-from functools import cache
 
 from .. import model
 from ..redis_client import client
 from .entries import Entry, entry_of, member_of
 from .pages import FeedQuery
+from .scripts import Script
 
 # Entries older than (ARGV[1] score, ARGV[2] member), newest first: ARGV[4] of them
 # (-1: all) after skipping ARGV[3]. When the member is in the feed, its rank says
 # where to start (O(log n), however many entries share its millisecond); when it
 # is gone, its millisecond's entries come back whole for the caller to cut.
-BEFORE = """
+BEFORE = Script("""
 local offset, count = tonumber(ARGV[3]), tonumber(ARGV[4])
 local rank = redis.call('ZREVRANK', KEYS[1], ARGV[2])
 if rank then
@@ -32,13 +34,19 @@ if count >= 0 then wanted = offset + count end
 return {1, redis.call('ZREVRANGEBYSCORE', KEYS[1], ARGV[1], ARGV[1], 'WITHSCORES'),
         redis.call('ZREVRANGEBYSCORE', KEYS[1], '(' .. ARGV[1], '-inf', 'WITHSCORES',
                    'LIMIT', 0, wanted)}
-"""
+""")
+# ZADD the (score, member) pairs of ARGV[2:] and trim to ARGV[1] entries, only if
+# KEYS[2] (the feed's built marker: its reader is active) exists; ZADD in slices
+# of 500 pairs, under Lua's limit on unpacked values
+ADD_IF_BUILT = Script("""
+if redis.call('EXISTS', KEYS[2]) == 0 then return 0 end
+for first = 2, #ARGV, 1000 do
+  redis.call('ZADD', KEYS[1], unpack(ARGV, first, math.min(first + 999, #ARGV)))
+end
+redis.call('ZREMRANGEBYRANK', KEYS[1], 0, -(tonumber(ARGV[1]) + 1))
+return 1
+""")
 _USER_ID = re.compile(r'^[^\s{}]{1,255}$')
-
-
-@cache
-def _before_script(redis):
-    return redis.register_script(BEFORE)
 
 
 def _entries(flat) -> list[Entry]:
@@ -84,6 +92,8 @@ class RedisFeed:
 
     key_format = 'feed:%(user_id)s'
     max_length = 1000
+    #: the scripts ``queue_add`` and ``queue_remove`` may queue on a pipeline
+    scripts: tuple[Script, ...] = (ADD_IF_BUILT,)
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -103,19 +113,28 @@ class RedisFeed:
         self.key = f'{options["redis_prefix"]}:{{{tag}}}'
         # set once the feed was written from the database (same slot as the feed)
         self.built_key = f'{self.key}:built'
+        # the user feeds of followed actors too big to fan out: merged when read
+        self.pulled: tuple[RedisFeed, ...] = ()
 
     def __repr__(self):
         return f'<{type(self).__name__} {self.key}>'
 
     # -- writing -----------------------------------------------------------
 
-    def queue_add(self, pipe, entries: Iterable[Entry]) -> None:
+    def queue_add(self, pipe, entries: Iterable[Entry], *, if_built: bool = False) -> None:
         """Queue on ``pipe`` the commands adding ``entries`` and trimming to ``max_length``.
 
-        Adding an entry again changes nothing: writes are safe to repeat.
+        Adding an entry again changes nothing: writes are safe to repeat. With
+        ``if_built``, only a feed whose reader is active (its built marker
+        lives) is written: the others are written from the database when read.
         """
         mapping = {entry.member: entry.score for entry in entries}
-        if mapping:
+        if not mapping:
+            return
+        if if_built:
+            pairs = [value for member, score in mapping.items() for value in (score, member)]
+            ADD_IF_BUILT.queue(pipe, [self.key, self.built_key], [self.max_length, *pairs])
+        else:
             pipe.zadd(self.key, mapping)
             pipe.zremrangebyrank(self.key, 0, -(self.max_length + 1))
 
@@ -151,19 +170,37 @@ class RedisFeed:
     # -- reading -----------------------------------------------------------
 
     def count(self) -> int:
-        """How many entries the feed holds (deleted actions included until removed)."""
-        return self.redis.zcard(self.key)
+        """How many entries the feed shows (deleted actions included until removed).
+
+        With pulled feeds: its own and theirs, at most ``max_length``.
+        """
+        if not self.pulled:
+            return self.redis.zcard(self.key)
+        pipe = self.redis.pipeline(transaction=False)
+        for feed in (self, *self.pulled):
+            pipe.zcard(feed.key)
+        return min(self.max_length, sum(pipe.execute()))
 
     def entries(self, offset: int, count: int | None, before: Entry | None = None) -> list[Entry]:
         """``count`` entries (None: all) newest first, skipping ``offset``, older than ``before``.
 
-        One round trip; no database.
+        One round trip, and one per pulled feed; no database. Pulled feeds
+        are merged in, as far as ``max_length`` entries.
         """
+        if not self.pulled:
+            return self._own_entries(offset, count, before)
+        stop = self.max_length if count is None else min(self.max_length, offset + count)
+        sources = [feed._own_entries(0, stop, before) for feed in (self, *self.pulled)]
+        merged = heapq.merge(*sources, reverse=True)
+        unique = (entry for entry, _ in itertools.groupby(merged))  # a copy is adjacent
+        return list(itertools.islice(unique, offset, stop))
+
+    def _own_entries(self, offset: int, count: int | None, before: Entry | None) -> list[Entry]:
         if before is None:
             stop = -1 if count is None else offset + count - 1
             return _entries(self.redis.zrevrange(self.key, offset, stop, withscores=True))
         args = [before.score, before.member, offset, -1 if count is None else count]
-        found = _before_script(self.redis)(keys=[self.key], args=args)
+        found = BEFORE(self.redis, [self.key], args)
         if found[0] == 0:
             return _entries(found[1])
         bucket = [e for e in _entries(found[1]) if e.member < before.member]

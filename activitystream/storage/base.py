@@ -262,6 +262,11 @@ class SubscriptionStorage(ABC):
         """Commit what was written so far, for scripts (a request commits by itself)."""
 
 
+# the outbox's queues, claimed in this order: a backlog of LOW work (say, the
+# fan-out to inactive followers) never delays HIGH work (mails, live pushes)
+PRIORITIES = ('high', 'low')
+
+
 @dataclass
 class NewJob:
     """Outbox work about to be written: a ``kind`` the runner knows and its JSON ``payload``.
@@ -275,12 +280,16 @@ class NewJob:
     key: str | None = None
     available_at: datetime | None = None  # None: at once
     error: str | None = None  # queued because this failed already
+    priority: str = 'high'  # one of PRIORITIES: the queue it waits in
 
     def fields(self, now: datetime, ready: bool) -> dict:
         """The stored fields of a new job, as both backends write them (but the id)."""
+        if self.priority not in PRIORITIES:
+            raise ValueError(f'priority must be one of {", ".join(PRIORITIES)}: {self.priority!r}')
         return dict(
             key=self.key,
             kind=self.kind,
+            priority=self.priority,
             payload=json.dumps(self.payload, sort_keys=True),
             ready=ready,
             dead=False,
@@ -316,6 +325,7 @@ class Job:
     error: str | None
     created: datetime
     owner: str | None = None  # who holds its lease, while claimed
+    priority: str = 'high'
 
 
 class OutboxStorage(ABC):
@@ -341,8 +351,10 @@ class OutboxStorage(ABC):
         """Make jobs added with ``ready=False`` claimable."""
 
     @abstractmethod
-    def claim_jobs(self, owner: str, limit: int, now: datetime, lease_until: datetime) -> list:
-        """Lease up to ``limit`` claimable jobs to ``owner`` (oldest first); return them.
+    def claim_jobs(
+        self, owner: str, limit: int, now: datetime, lease_until: datetime, priority: str = 'high'
+    ) -> list:
+        """Lease up to ``limit`` claimable jobs of ``priority`` to ``owner`` (oldest first).
 
         ``attempts`` counts the claim. Two workers never get the same job
         while its lease runs (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, one

@@ -56,13 +56,21 @@ __all__ = [
 def subscribe(subscriber, obj):
     """Subscribe ``subscriber`` to ``obj``; True if new, False if it already was (a no-op)."""
     pair = refs.ref_of(subscriber, 'subscriber'), refs.ref_of(obj, 'obj')
-    return model.storage().subscribe(*pair, utcnow())
+    new = model.storage().subscribe(*pair, utcnow())
+    manager = model.options().get('feed_manager')
+    if new and manager is not None:  # a follow: the followed user's actions into the feeds
+        manager.followed(*pair)
+    return new
 
 
 def unsubscribe(subscriber, obj):
     """Unsubscribe ``subscriber`` from ``obj``; False (a no-op) if it was not subscribed."""
     pair = refs.ref_of(subscriber, 'subscriber'), refs.ref_of(obj, 'obj')
-    return model.storage().unsubscribe(*pair)
+    gone = model.storage().unsubscribe(*pair)
+    manager = model.options().get('feed_manager')
+    if gone and manager is not None:
+        manager.unfollowed(*pair)
+    return gone
 
 
 def is_subscribed(subscriber, obj):

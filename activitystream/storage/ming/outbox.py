@@ -31,6 +31,7 @@ def _job(doc: dict) -> Job:
         error=doc.get('error'),
         created=doc['created'],
         owner=doc.get('owner'),
+        priority=doc.get('priority', 'high'),
     )
 
 
@@ -77,8 +78,8 @@ class MingOutbox(OutboxStorage):
         if ids:
             self._c(OUTBOX).update_many({'_id': {'$in': list(ids)}}, {'$set': {'ready': True}})
 
-    def claim_jobs(self, owner: str, limit: int, now: datetime, lease_until: datetime) -> list:
-        due = dict(CLAIMABLE, available_at={'$lte': now})
+    def claim_jobs(self, owner, limit, now, lease_until, priority='high') -> list:
+        due = dict(CLAIMABLE, priority=priority, available_at={'$lte': now})
         lease = {'$set': {'available_at': lease_until, 'owner': owner}, '$inc': {'attempts': 1}}
         claimed = []
         for _ in range(limit):

@@ -41,7 +41,7 @@ NEWEST_OF_SIDE = {
     side: [('created', DESC), (side + '_type', DESC), (side + '_id', DESC)]
     for side in ('subscriber', 'object')
 }
-# claimable jobs, in the order they are claimed
+# claimable jobs, in the order they are claimed (one queue at a time)
 CLAIM_ORDER = [('available_at', ASC), ('_id', ASC)]
 CLAIMABLE = {'ready': True, 'dead': False}
 
@@ -76,6 +76,6 @@ INDEXES = {
     ],
     OUTBOX: [
         ([('key', ASC)], {'unique': True, 'sparse': True}),
-        (CLAIM_ORDER, {'partialFilterExpression': CLAIMABLE}),
+        ([('priority', ASC), *CLAIM_ORDER], {'partialFilterExpression': CLAIMABLE}),
     ],
 }

@@ -32,6 +32,7 @@ def _job(row) -> Job:
         error=row.error,
         created=row.created,
         owner=row.owner,
+        priority=row.priority,
     )
 
 
@@ -76,7 +77,7 @@ class SQLAOutbox(OutboxStorage):
         if ids:
             self._write(update(OutboxJob).where(outbox.c.id.in_(list(ids))).values(ready=True))
 
-    def _due(self, limit: int, now: datetime):
+    def _due(self, limit: int, now: datetime, priority: str):
         """The ids to claim, oldest first, locked (skipping rows other claims hold).
 
         PostgreSQL: a MATERIALIZED CTE, evaluated once whatever the plan (a
@@ -85,7 +86,12 @@ class SQLAOutbox(OutboxStorage):
         """
         due = (
             select(outbox.c.id)
-            .where(outbox.c.ready == true(), outbox.c.dead == false(), outbox.c.available_at <= now)
+            .where(
+                outbox.c.ready == true(),
+                outbox.c.dead == false(),
+                outbox.c.priority == priority,
+                outbox.c.available_at <= now,
+            )
             .order_by(outbox.c.available_at, outbox.c.id)
             .limit(limit)
             .with_for_update(skip_locked=True)
@@ -95,10 +101,10 @@ class SQLAOutbox(OutboxStorage):
         due = due.cte('due').prefix_with('MATERIALIZED')
         return select(due.c.id)
 
-    def claim_jobs(self, owner: str, limit: int, now: datetime, lease_until: datetime) -> list:
+    def claim_jobs(self, owner, limit, now, lease_until, priority='high') -> list:
         stmt = (
             update(OutboxJob)
-            .where(outbox.c.id.in_(self._due(limit, now)))
+            .where(outbox.c.id.in_(self._due(limit, now, priority)))
             .values(available_at=lease_until, owner=owner, attempts=outbox.c.attempts + 1)
             .returning(*outbox.c)
         )

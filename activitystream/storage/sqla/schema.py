@@ -180,6 +180,7 @@ class OutboxJob(DeclarativeBase):
     id = Column(ActionId, primary_key=True, autoincrement=True)
     key = Column(String(255))
     kind = Column(String(64), nullable=False)
+    priority = Column(String(8), nullable=False, default='high')
     payload = Column(UnicodeText, nullable=False)
     ready = Column(Boolean, nullable=False)
     dead = Column(Boolean, nullable=False, default=False)
@@ -192,9 +193,10 @@ class OutboxJob(DeclarativeBase):
     __table_args__ = (
         # an index, not a constraint: its name follows rename_tables like the others
         Index('ix_activitystream_outbox_key', key, unique=True),
-        # partial: only claimable work, in the order it is claimed
+        # partial: only claimable work, per queue, in the order it is claimed
         Index(
             'ix_activitystream_outbox_due',
+            priority,
             available_at,
             id,
             postgresql_where=and_(ready == true(), dead == false()),
