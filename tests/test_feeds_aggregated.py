@@ -8,6 +8,7 @@ from activitystream import am, model, subscriptions
 from activitystream.feeds import AggregatedRedisFeed, FanoutChunk, FeedManager, RedisFeed
 from activitystream.feeds.entries import Entry, entry_of, member_of
 from activitystream.feeds.rebuild import newest_entries
+from activitystream.feeds.scripts import execute
 
 from . import feeds_support
 from . import subscription_support as support
@@ -33,6 +34,10 @@ class Capped(AggregatedRedisFeed):
     max_group_activities = 3
 
 
+class Manager(FeedManager):
+    feed_classes = dict(activity=Activity, short=Short)
+
+
 def make(items):
     """Actions of (actor, verb, target, minutes after T0) tuples, in that order."""
     return am.create_many(
@@ -49,9 +54,12 @@ def users(env, *names):
 
 def write(feed, actions, **options):
     """Write through a pipeline, as FeedManager.run_chunk does."""
-    pipe = feed.redis.pipeline(transaction=False)
-    feed.queue_add(pipe, [entry_of(a) for a in actions], **options)
-    pipe.execute()
+    queue(feed, lambda pipe: feed.queue_add(pipe, [entry_of(a) for a in actions], **options))
+
+
+def queue(feed, build):
+    """Run what ``build(pipe)`` queues on one pipeline (loading the scripts if Redis lacks them)."""
+    execute(feed.redis, build, feed.scripts)
 
 
 def ids(found):
@@ -178,9 +186,6 @@ def test_every_write_run_twice_leaves_the_same_state(env, redis):
             (bob, 'commented', plan, 3),
         ]
     )
-
-    class Manager(FeedManager):
-        feed_classes = dict(activity=Activity, short=Short)
 
     manager = Manager()
     entries = tuple(entry_of(a) for a in made)
@@ -316,9 +321,7 @@ def test_entries_without_grouping_fields_are_read_from_the_database(env):
     chunk = FanoutChunk.from_payload(old_payload)
     feed = Activity(10)
     with env.count_queries() as queries:
-        pipe = feed.redis.pipeline(transaction=False)
-        feed.queue_add(pipe, [*chunk.add, Entry(1, member_of(10**12))])  # gone: left out
-        pipe.execute()
+        queue(feed, lambda pipe: feed.queue_add(pipe, [*chunk.add, Entry(1, member_of(10**12))]))
     assert len(queries) == 1
     (group,) = feed[:25]
     assert group.verb == 'liked' and group.actor_count == 2
@@ -335,9 +338,7 @@ def test_a_rebuilt_feed_groups_records_from_the_database(env):
     ] * 4
     feed = Capped(11)
     write(feed, [])
-    pipe = feed.redis.pipeline(transaction=False)
-    feed.queue_add(pipe, entries)  # newest first, as a rebuild gives them
-    pipe.execute()
+    queue(feed, lambda pipe: feed.queue_add(pipe, entries))  # newest first, as a rebuild gives
     (group,) = feed[:25]
     assert group.activity_count == 4 and ids(group.actions) == ids(made[::-1][:3])
 
@@ -388,9 +389,6 @@ def test_grouping_fields_take_no_part_in_order_or_equality():
 
 
 def test_the_feed_manager_fans_out_to_it_and_rebuilds_it(env, redis):
-    class Manager(FeedManager):
-        feed_classes = dict(activity=Activity)
-
     alice, bob = users(env, 'alice', 'bob')
     plan = env.document('Plan')
     subscriptions.subscribe(bob, alice)
@@ -407,3 +405,6 @@ def test_the_feed_manager_fans_out_to_it_and_rebuilds_it(env, redis):
     (group,) = manager.get_feeds(bob)['activity'][:25]
     assert (group.target, group.activity_count, group.latest_actors) == ('Plan', 2, ['Alice'])
     assert snapshot(redis, key) == before
+    feed = Activity(manager.user_id(bob))
+    feed.pulled = (manager.get_user_feed(alice),)  # a big actor's feed, merged into plain feeds
+    assert feed.count() == 1 and [g.activity_count for g in feed[:25]] == [2]

@@ -9,6 +9,7 @@ import pytest
 from activitystream import am, live, model
 from activitystream.feeds import NotificationRedisFeed
 from activitystream.feeds.entries import entry_of
+from activitystream.feeds.scripts import execute
 from activitystream.storage.base import Ref
 
 from . import feeds_support
@@ -38,9 +39,9 @@ def comments(env, count, actor, docs=None, start=0):
 
 def write(feed, actions):
     """Write through a pipeline, as FeedManager.run_chunk does."""
-    pipe = feed.redis.pipeline(transaction=False)
-    feed.queue_add(pipe, [entry_of(a) for a in actions])
-    pipe.execute()
+    execute(
+        feed.redis, lambda pipe: feed.queue_add(pipe, [entry_of(a) for a in actions]), feed.scripts
+    )
 
 
 def test_the_seed_way_of_subclassing(env):
@@ -137,11 +138,12 @@ def test_every_write_run_twice_leaves_the_same_state(env, redis):
     made = comments(env, 6, alice, docs=docs)
     entries = [entry_of(a) for a in made]
 
-    def chunk():
-        pipe = feed.redis.pipeline(transaction=False)
+    def build(pipe):
         feed.queue_remove(pipe, [entries[0].member])
         feed.queue_add(pipe, entries[1:])
-        pipe.execute()
+
+    def chunk():
+        execute(feed.redis, build, feed.scripts)
 
     writes = [
         lambda: write(feed, made[:4]),

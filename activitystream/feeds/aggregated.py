@@ -21,7 +21,6 @@ import base64
 import binascii
 import json
 from collections.abc import Iterable
-from functools import cache
 from typing import NamedTuple
 
 from .. import live, model, refs
@@ -32,14 +31,13 @@ from . import aggregated_lua as lua
 from .entries import EPOCH, MILLISECOND, Entry, entry_of, member_of
 from .pages import existing_records
 from .redis_feed import RedisFeed
+from .scripts import Script
 
 MAX_GROUP_KEY = 1000  # characters
 
 
-@cache
-def _scripts(redis) -> dict:
-    names = ('ADD', 'REMOVE', 'MARK_ALL', 'MARK_ONE', 'COUNTS')
-    return {name: redis.register_script(getattr(lua, name)) for name in names}
+ADD, REMOVE = Script(lua.ADD), Script(lua.REMOVE)
+MARK_ALL, MARK_ONE, COUNTS = Script(lua.MARK_ALL), Script(lua.MARK_ONE), Script(lua.COUNTS)
 
 
 def _ref(text: str) -> Ref | None:
@@ -219,6 +217,7 @@ class AggregatedRedisFeed(RedisFeed):
 
     key_format = 'feed:aggregated:%(user_id)s'
     max_length = 100
+    scripts = (ADD, REMOVE)
     max_group_activities = 25
     max_latest_actors = 3
 
@@ -291,7 +290,7 @@ class AggregatedRedisFeed(RedisFeed):
         for entry in entries:
             args += [self._group_of(entry), entry.score, entry.member]
             args += [entry.actor or '', entry.verb, entry.target or '']
-        _scripts(self.redis)['ADD'](keys=self._keys(), args=args, client=pipe)
+        ADD.queue(pipe, self._keys(), args)
 
     def queue_remove(self, pipe, members: Iterable[str]) -> None:
         """Queue on ``pipe`` the script taking the activities ``members`` out of their groups."""
@@ -300,9 +299,21 @@ class AggregatedRedisFeed(RedisFeed):
             raise TypeError('members must be strings (entry members)')
         if members:
             args = [*self._live(), self.max_latest_actors, *members]
-            _scripts(self.redis)['REMOVE'](keys=self._keys(), args=args, client=pipe)
+            REMOVE.queue(pipe, self._keys(), args)
 
     # -- reading -----------------------------------------------------------
+
+    def count(self) -> int:
+        """How many groups the feed holds.
+
+        Pulled feeds (actors too big to fan out) hold single actions, not
+        groups: they are not merged into aggregated feeds.
+        """
+        return self.redis.zcard(self.key)
+
+    def entries(self, offset: int, count: int | None, before: Entry | None = None) -> list[Entry]:
+        """The groups as (newest score, group key) entries, newest first: one round trip."""
+        return self._own_entries(offset, count, before)
 
     def _state(self, pipe, groups: list[str]) -> None:
         """Queue what ``_flags`` needs to say seen/read; nothing here."""
@@ -363,12 +374,12 @@ class NotificationRedisFeed(AggregatedRedisFeed):
             self.key_format % {'user_id': self.user_id},
         ]
 
-    def _script(self, name: str, args: list):
-        return _scripts(self.redis)[name](keys=self._keys(), args=args)
+    def _script(self, script: Script, args: list):
+        return script(self.redis, self._keys(), args)
 
     def counts(self) -> tuple[int, int]:
         """(unseen, unread) groups: one round trip, O(log n)."""
-        unseen, unread = self._script('COUNTS', [])
+        unseen, unread = self._script(COUNTS, [])
         return unseen, unread
 
     def count_unseen(self) -> int:
@@ -379,7 +390,7 @@ class NotificationRedisFeed(AggregatedRedisFeed):
 
     def mark_all(self, seen: bool = True, read: bool = False) -> None:
         """Mark every group seen (and read, with ``read=True``): O(1), one round trip."""
-        self._script('MARK_ALL', [_flag(seen, 'seen'), _flag(read, 'read'), *self._live()])
+        self._script(MARK_ALL, [_flag(seen, 'seen'), _flag(read, 'read'), *self._live()])
 
     def mark_activity(self, group, seen: bool = True, read: bool = False) -> bool:
         """Mark one group (an AggregatedActivity, its key, or an action of it) seen / read.
@@ -398,7 +409,7 @@ class NotificationRedisFeed(AggregatedRedisFeed):
         else:
             raise TypeError(f'group must be a group, its key or an action, got {group!r}')
         args = [key, _flag(seen, 'seen'), _flag(read, 'read'), *self._live()]
-        return bool(self._script('MARK_ONE', args))
+        return bool(self._script(MARK_ONE, args))
 
     def _state(self, pipe, groups: list[str]) -> None:
         pipe.zmscore(f'{self.key}:touch', groups)
