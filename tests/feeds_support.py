@@ -11,10 +11,10 @@ from . import subscription_support as support
 from .harness import BACKENDS, build_app
 
 
-def feeds_app(backend, **options):
+def feeds_app(backend, redis_url=support.REDIS_URL, **options):
     """A host app on ``backend`` whose feed keys start with a prefix of their own."""
     prefix = f'{support.REDIS_PREFIX}:feeds:{uuid.uuid4().hex[:8]}'
-    return build_app(backend, redis_url=support.REDIS_URL, redis_prefix=prefix, **options)
+    return build_app(backend, redis_url=redis_url, redis_prefix=prefix, **options)
 
 
 @pytest.fixture(scope='module')
