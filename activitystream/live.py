@@ -56,16 +56,30 @@ def _failed(exc):
     log.warning('activitystream: no live updates, Redis failed: %s', exc)
 
 
+def _publisher(redis):
+    """Where PUBLISH goes: ``redis``, or with a Redis Cluster one of its nodes.
+
+    A cluster passes a message published on any node to the subscribers of
+    every node, and redis-py's cluster pipelines refuse PUBLISH. The node is
+    the client's default one, which a failed push replaces.
+    """
+    if redis_client.is_cluster(redis):
+        return redis.get_redis_connection(redis.get_default_node())
+    return redis
+
+
 def _publish(channels):
-    redis_client = client()
-    if redis_client is None:
+    redis = client()
+    if redis is None:
         return
     try:
-        with redis_client.pipeline(transaction=False) as pipe:
+        with _publisher(redis).pipeline(transaction=False) as pipe:
             for name in channels:
                 pipe.publish(name, '1')
             pipe.execute()
     except Exception as exc:  # noqa: BLE001 - a missing push must never fail a write
+        if redis_client.is_cluster(redis):
+            redis.replace_default_node()  # that node may be down: the next push tries another
         _failed(exc)
 
 

@@ -9,6 +9,8 @@ import inspect
 import re
 from datetime import timedelta
 
+from .redis_client import cluster_url
+
 BLUEPRINT_KEY = '_pluggable_activitystream_config'
 
 
@@ -68,7 +70,9 @@ DEFAULTS = {
     'subscription_backends': {
         'activitystream': 'activitystream.subscriptions.backends.ActivityStreamBackend',
     },
-    # Redis (the redis subscription backend): server, key prefix, items kept per list
+    # Redis (feeds, live updates, the redis subscription backend): server, key
+    # prefix, items kept per list. A Redis Cluster is named by one of its nodes
+    # and ?cluster=true: 'redis://10.0.0.5:7000/0?cluster=true'
     'redis_url': 'redis://127.0.0.1:6379/0',
     'redis_prefix': 'activitystream',
     'redis_stream_length': 100,
@@ -317,8 +321,18 @@ def _check_subscription_options(merged):
             f'activitystream option redis_url must be a redis://, rediss:// or unix:// URL, '
             f'got {url!r}'
         )
-    if not (isinstance(merged['redis_prefix'], str) and merged['redis_prefix']):
+    try:
+        _, cluster = cluster_url(url)
+    except ValueError as exc:
+        raise ConfigurationError(f'activitystream option redis_url: {exc}') from None
+    prefix = merged['redis_prefix']
+    if not (isinstance(prefix, str) and prefix):
         raise ConfigurationError('activitystream option redis_prefix must be a non-empty string')
+    if cluster and ('{' in prefix or '}' in prefix):
+        raise ConfigurationError(
+            'activitystream option redis_prefix must not hold braces with a Redis Cluster '
+            f'(a hash tag would put every key in one slot), got {prefix!r}'
+        )
     _check_positive('redis_stream_length', merged['redis_stream_length'])
     attr = merged['email_address_attribute']
     if not (isinstance(attr, str) and _IDENTIFIER.match(attr)):

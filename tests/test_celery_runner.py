@@ -247,9 +247,13 @@ def stop(process):
 
 
 @contextlib.contextmanager
-def worker(site, name='worker'):
-    """``gearbox activitystream-worker`` of the site, two pool processes, while the block runs."""
+def worker(site, name='worker', queues=()):
+    """``gearbox activitystream-worker`` of the site, two pool processes, while the block runs.
+
+    It listens to ``queues`` (Celery queue names) only, when given.
+    """
     arguments = [GEARBOX, 'activitystream-worker', '-c', str(site.ini), '--']
+    arguments += ['--queues', ','.join(queues)] if queues else []
     arguments += ['--concurrency', '2', '--loglevel', 'INFO', '--hostname', f'{name}@%h']
     arguments += ['--without-gossip', '--without-mingle', '--without-heartbeat']
     environment = dict(os.environ, PYTHONPATH=str(ROOT))
@@ -343,3 +347,52 @@ def test_an_unreachable_broker_fails_no_request_and_loses_nothing(tmp_path, data
     finally:
         stop_workers(timeout=0.1)  # this process's sending thread, waiting for the mute broker
         mute.close()
+
+
+def test_fan_out_chunks_wait_in_their_priority_queue_for_its_workers(tmp_path, database, queues):
+    from activitystream import am
+    from activitystream.feeds.entries import member_of
+
+    from . import celery_feeds
+
+    redis = support.redis_client()
+    prefix = f'{support.REDIS_PREFIX}:celery-feeds:{uuid.uuid4().hex[:8]}'
+    site = Site(
+        tmp_path,
+        database,
+        1,  # no mail is sent
+        broker('rabbitmq'),
+        queues,
+        feed_manager='tests.celery_feeds:Followers',
+        redis_url=support.REDIS_URL,
+        redis_prefix=prefix,
+    )
+    high_queue, low_queue = (queue for _, queue in queues[-2:])
+    timelines = [celery_feeds.Timeline(user) for user in celery_feeds.HIGH + celery_feeds.LOW]
+    pipe = redis.pipeline(transaction=False)
+    for feed in timelines:  # every follower read the site lately
+        pipe.set(feed.built_key, 1)
+    pipe.execute()
+    try:
+        member = member_of(am.create(site.user('alice'), 'joined').id)  # public: fanned out
+        transaction.commit()
+
+        def written(feeds):
+            pipe = redis.pipeline(transaction=False)
+            for feed in feeds:
+                pipe.zscore(feed.key, member)
+            return [score is not None for score in pipe.execute()]
+
+        from activitystream import delivery
+
+        assert delivery.drain(limit=2, priority='high').done == 2  # the push, the fan-out
+        assert sorted(pending_kinds()) == ['feed'] * 3  # 2 HIGH chunks, 1 LOW
+        with worker(site, 'low', queues=[low_queue]):
+            wait_until(lambda: all(written(timelines[2000:])), 30, 'the LOW followers')
+            time.sleep(1)  # a while for a HIGH chunk to be done, were it done by mistake
+            assert not any(written(timelines[:2000])) and pending_kinds() == ['feed'] * 2
+        with worker(site, 'high', queues=[high_queue]):
+            wait_until(lambda: all(written(timelines[:2000])), 30, 'the HIGH followers')
+        assert pending_kinds() == []
+    finally:
+        support.drop_redis_keys(redis, prefix)

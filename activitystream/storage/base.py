@@ -390,8 +390,13 @@ class OutboxStorage(ABC):
         """
 
     @abstractmethod
-    def jobs(self, dead: bool | None, limit: int | None) -> list:
-        """Jobs, oldest first: dead ones, pending ones (``dead=False``) or all (None)."""
+    def jobs(
+        self, dead: bool | None, limit: int | None, kind: str | None = None, failed: bool = False
+    ) -> list:
+        """Jobs, oldest first: dead ones, pending ones (``dead=False``) or all (None).
+
+        ``kind``: of that kind only; ``failed``: only those that failed once at least.
+        """
 
     @abstractmethod
     def job_counts(self) -> dict:

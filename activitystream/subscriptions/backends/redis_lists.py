@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from functools import cache
 
 from ... import model, refs
-from ...redis_client import client
+from ...redis_client import client, run_script
 from .base import BaseBackend
 
 GROUPS = ('undelivered', 'unacknowledged', 'acknowledged')
@@ -81,12 +81,12 @@ class UserStreams:
                 pipe.ltrim(key, 0, self.length - 1)
             else:
                 marker = self.key(ref, f'done:{delivery_key}')
-                once(keys=[key, marker], args=[item, self.length, DONE_TTL], client=pipe)
+                run_script(once, [key, marker], [item, self.length, DONE_TTL], pipe)
         pipe.execute()
 
     def move(self, ref, source, destination, pipe=None):
         keys = [self.key(ref, source), self.key(ref, destination)]
-        return _move_script(self.url)(keys=keys, args=[self.length], client=pipe)
+        return run_script(_move_script(self.url), keys, [self.length], pipe)
 
     def read(self, ref, clear_undelivered):
         pipe = self.redis.pipeline(transaction=True)
