@@ -108,14 +108,15 @@ def _dismissed(param, broadcast):
     )
 
 
-def _broadcasts():
+def _broadcasts(skip_dismissed=True):
     """Clause: broadcasts, but not the bound recipient's own (nobody is notified of those)
-    nor those it dismissed."""
+    nor, unless told, those it dismissed."""
     own = and_(
         actions.c.actor_type == bindparam('recipient_type'),
         actions.c.actor_id == bindparam('recipient_id'),
     )
-    return and_(actions.c.broadcast == true(), ~own, ~_dismissed('recipient', true()))
+    clause = and_(actions.c.broadcast == true(), ~own)
+    return and_(clause, ~_dismissed('recipient', true())) if skip_dismissed else clause
 
 
 def _cursor_params(before):
@@ -153,12 +154,17 @@ def _inbox_statement(limited, paged):
 
 @cache
 def _inbox_count_statement(since):
+    """Three index range counts: deliveries, broadcasts, less the broadcasts dismissed."""
     direct = select(func.count()).select_from(deliveries).where(_matches(deliveries, 'recipient'))
-    bcast = select(func.count()).select_from(actions).where(_broadcasts())
+    bcast = select(func.count()).select_from(actions).where(_broadcasts(skip_dismissed=False))
+    gone = select(func.count()).select_from(dismissals)
+    gone = gone.where(_matches(dismissals, 'recipient'), dismissals.c.broadcast == true())
     if since:
         direct = direct.where(deliveries.c.timestamp > bindparam('after'))
         bcast = bcast.where(actions.c.timestamp > bindparam('after'))
-    return select(direct.scalar_subquery() + bcast.scalar_subquery())
+        gone = gone.where(dismissals.c.timestamp > bindparam('after'))
+    counts = direct.scalar_subquery() + bcast.scalar_subquery() - gone.scalar_subquery()
+    return select(counts)
 
 
 def _ids():
