@@ -130,3 +130,11 @@ class MingOutbox(OutboxStorage):
 
     def purge_jobs(self, ids: Sequence | None) -> int:
         return self._c(OUTBOX).delete_many(_dead(ids)).deleted_count
+
+    def job_page(self, after, limit: int) -> list:
+        spec = {} if after is None else {'_id': {'$gt': after}}
+        return [_job(doc) for doc in self._c(OUTBOX).find(spec).sort('_id', 1).limit(limit)]
+
+    def delete_jobs(self, ids: Sequence) -> int:
+        ids = list(ids)
+        return self._c(OUTBOX).delete_many({'_id': {'$in': ids}}).deleted_count if ids else 0

@@ -155,3 +155,13 @@ class SQLAOutbox(OutboxStorage):
 
     def purge_jobs(self, ids: Sequence | None) -> int:
         return self._write(delete(OutboxJob).where(*_dead(ids)))
+
+    def job_page(self, after, limit: int) -> list:
+        stmt = select(outbox).order_by(outbox.c.id).limit(limit)
+        if after is not None:
+            stmt = stmt.where(outbox.c.id > after)
+        return [_job(row) for row in self.session.execute(stmt)]
+
+    def delete_jobs(self, ids: Sequence) -> int:
+        ids = list(ids)
+        return self._write(delete(OutboxJob).where(outbox.c.id.in_(ids))) if ids else 0
