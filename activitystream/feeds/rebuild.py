@@ -7,20 +7,32 @@ regenerates a home feed: the newest actions of each actor, merged.
 """
 
 import heapq
+import itertools
 from collections.abc import Iterable
 
-from ..storage.base import Ref, StreamFilter
+from ..storage.base import Ref
 from .entries import Entry, entry_of
+
+ACTORS_PER_QUERY = 100
 
 
 def newest_entries(storage, actors: Iterable[Ref], length: int) -> list[Entry]:
-    """The ``length`` newest entries of the public actions of ``actors``.
+    """The ``length`` newest entries of the public actions of ``actors``, newest first.
 
-    One query per actor, each for at most ``length`` actions; memory stays
-    about ``2 * length`` entries, however many actors there are.
+    One query per ``ACTORS_PER_QUERY`` actors, each for at most ``length``
+    actions; memory stays about ``2 * length`` entries, however many actors
+    there are.
     """
-    kept: list[Entry] = []
-    for actor in actors:
-        records = storage.stream(StreamFilter(actor=actor), length, 0)
-        kept = heapq.nlargest(length, kept + [entry_of(record) for record in records])
-    return kept
+    kept: list[tuple[int, str, Entry]] = []  # a min-heap: the oldest kept entry first
+    actors = iter(actors)
+    while part := list(itertools.islice(actors, ACTORS_PER_QUERY)):
+        for record in storage.newest_public_by_actors(part, length):
+            entry = entry_of(record)
+            item = (entry.score, entry.member, entry)
+            if len(kept) < length:
+                heapq.heappush(kept, item)
+            elif item[:2] > kept[0][:2]:
+                heapq.heapreplace(kept, item)
+            else:
+                break  # newest first: the rest of this query is older still
+    return [entry for _, _, entry in sorted(kept, key=lambda item: item[:2], reverse=True)]

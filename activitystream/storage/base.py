@@ -132,6 +132,14 @@ class Storage(ABC):
         """Actions matching ``where``, newest first, older than ``before``."""
 
     @abstractmethod
+    def newest_public_by_actors(self, actors: Sequence[Ref], limit: int) -> list[ActionRecord]:
+        """The ``limit`` newest public actions done by any of ``actors``, newest first.
+
+        One statement, each actor read through its stream index (a few
+        hundred actors at most: callers cut longer lists).
+        """
+
+    @abstractmethod
     def stream_count(self, where: StreamFilter) -> int:
         """How many actions match ``where``."""
 

@@ -241,6 +241,17 @@ class MingStorage(Storage, SubscriptionStorage, MingOutbox):
         docs = _page(self._c(ACTIONS), spec, NEWEST_FIRST, '_id', limit, offset, before, keep=keep)
         return [_record(doc) for doc in docs]
 
+    def newest_public_by_actors(self, actors, limit):
+        if not actors:
+            return []
+        ids_by_type = {}
+        for actor in actors:
+            ids_by_type.setdefault(actor.type, []).append(actor.id)
+        each = [{'actor_type': t, 'actor_id': {'$in': ids}} for t, ids in ids_by_type.items()]
+        spec = dict(PUBLIC, **(each[0] if len(each) == 1 else {'$or': each}))
+        found = self._c(ACTIONS).find(spec).sort(NEWEST_FIRST).limit(limit)
+        return [_record(doc) for doc in found]
+
     def stream_count(self, where):
         spec = self._stream_spec(where)
         if where.everything:

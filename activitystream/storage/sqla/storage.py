@@ -247,6 +247,26 @@ def _stream_count_statement(present, verb, visibility):
     return select(func.count()).select_from(actions).where(*where)
 
 
+@cache
+def _by_actors_statement(count):
+    """The newest public actions of ``count`` actors: one index range each, merged."""
+    each = [
+        select(actions)
+        .where(
+            actions.c.actor_type == bindparam(f'type{n}'),
+            actions.c.actor_id == bindparam(f'id{n}'),
+            *VISIBILITY['public'],
+        )
+        .order_by(actions.c.timestamp.desc(), actions.c.id.desc())
+        .limit(_bound_int('limit'))
+        .subquery()  # SQLite takes ORDER BY and LIMIT in a compound's parts only so
+        for n in range(count)
+    ]
+    merged = union_all(*(select(*part.c) for part in each)).subquery()
+    stmt = select(*merged.c).order_by(merged.c.timestamp.desc(), merged.c.id.desc())
+    return stmt.limit(_bound_int('limit'))
+
+
 class SQLAStorage(Storage, SubscriptionStorage, SQLAOutbox):
     name = 'sqlalchemy'
 
@@ -325,6 +345,14 @@ class SQLAStorage(Storage, SubscriptionStorage, SQLAOutbox):
         params.update(offset=offset, limit=limit, **_cursor_params(before))
         stmt = _stream_statement(*shape, limit is not None, before is not None)
         return _records(self._read(stmt, params))
+
+    def newest_public_by_actors(self, actors, limit):
+        if not actors:
+            return []
+        params = {'limit': limit}
+        for n, actor in enumerate(actors):
+            params.update({f'type{n}': actor.type, f'id{n}': actor.id})
+        return _records(self._read(_by_actors_statement(len(actors)), params))
 
     def stream_count(self, where):
         shape, params = self._stream_params(where)
