@@ -642,6 +642,7 @@ def main(argv=None) -> dict:
     redis = support.redis_client()
     started, loadavg = time.monotonic(), os.getloadavg()
     out = {'date': time.strftime('%Y-%m-%d %H:%M'), 'sizes': dataclasses.asdict(sizes)}
+    out['redis_prefix'] = prefix
     out['backends'], queues, database = {}, [], None
     try:
         with tempfile.TemporaryDirectory() as here:
