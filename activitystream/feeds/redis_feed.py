@@ -105,9 +105,10 @@ class RedisFeed:
         if isinstance(length, bool) or not isinstance(length, int) or length < 1:
             raise TypeError(f'{cls.__name__}.max_length must be a positive integer')
 
-    def __init__(self, user_id):
+    def __init__(self, user_id, *, options: Mapping | None = None):
+        """``options``: the plug options, when the caller read them once for many feeds."""
         self.user_id = feed_user_id(user_id)
-        options = model.options()
+        options = model.options() if options is None else options
         self.redis = client(options['redis_url'])
         tag = self.key_format % {'user_id': self.user_id}
         self.key = f'{options["redis_prefix"]}:{{{tag}}}'
