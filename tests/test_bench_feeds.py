@@ -14,7 +14,8 @@ from . import subscription_support as support
 from .test_celery_runner import broker
 
 TINY = [
-    '--followers', '40', '--chunk', '15', '--reps', '2', '--readers', '3', '--reads', '6',
+    '--followers', '40', '--chunk', '15', '--reps', '2', '--insert-reps', '2', '--readers', '3',
+    '--reads', '6',
     '--follow-actions', '30', '--following', '12', '--per-actor', '3', '--feed-entries', '30',
 ]  # fmt: skip
 
