@@ -9,6 +9,7 @@ import itertools
 import re
 import uuid
 from collections.abc import Iterable, Mapping
+from functools import cache
 
 from .. import model
 from ..redis_client import client
@@ -56,6 +57,7 @@ def _entries(flat) -> list[Entry]:
     return [Entry(int(float(score)), member.decode()) for member, score in flat]
 
 
+@cache  # asked three times per follower of a fan-out: the import once
 def key_types() -> tuple[type, ...]:
     """The types a primary key has: int, str, UUID and, with MongoDB, ObjectId."""
     try:
