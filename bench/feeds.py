@@ -343,16 +343,14 @@ def reads(bench: Bench, readers: list[str], pool: list) -> dict:
     for n in range(sizes.reads):
         reader = readers[n % len(readers)]
         feed = feeds[reader]
-        for name, read, arg in (
-            (
-                'floor_zrevrange',
-                lambda f: bench.redis.zrevrange(f.key, 0, 24, withscores=True),
-                feed,
-            ),
+        kinds = [
+            ('floor_zrevrange', floor, feed),
             ('ids', lambda f: f.entries(0, 25), feed),
             ('hydrated', lambda f: hydrated(f[:25]), feed),
             ('page', lambda r: hydrated(manager.get_feeds(r)[FEED][:25]), reader),
-        ):
+        ]
+        rng.shuffle(kinds)  # none always first after the last read's session ended
+        for name, read, arg in kinds:
             started = time.perf_counter()
             read(arg)
             samples[name].append(ms(time.perf_counter() - started))
