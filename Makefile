@@ -65,6 +65,6 @@ bench-small: $(BENCH_STAMP)
 
 # feeds (issue 10): fan-out to 10,000 followers inline and on 2 Celery workers (RabbitMQ),
 # inserts/s, reads, follow, rebuild and memory beside raw redis-py, SQLite and PostgreSQL;
-# real Redis under a prefix of its own: ~2 minutes. Needs the test dependencies only.
+# real Redis under a prefix of its own: about a minute. Needs the test dependencies only.
 bench-feeds: $(STAMP)
 	$(PY) -m bench.feeds $(BENCH_ARGS)
