@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install test lint format demo i18n clean bench bench-small
+.PHONY: install test lint format demo i18n clean bench bench-small bench-feeds
 
 $(STAMP): pyproject.toml setup.py sample-app/setup.py
 	$(PYTHON) -m venv $(VENV)
@@ -62,3 +62,9 @@ bench: $(BENCH_STAMP)
 # small size (6k users, 50k activities), every backend, 500 users in one round: ~3 minutes
 bench-small: $(BENCH_STAMP)
 	$(PY) -m bench --size small --backends $(BENCH_BACKENDS) --users 500 --rounds 1 $(BENCH_ARGS)
+
+# feeds (issue 10): fan-out to 10,000 followers inline and on 2 Celery workers (RabbitMQ),
+# inserts/s, reads, follow, rebuild and memory beside raw redis-py, SQLite and PostgreSQL;
+# real Redis under a prefix of its own: about a minute. Needs the test dependencies only.
+bench-feeds: $(STAMP)
+	$(PY) -m bench.feeds $(BENCH_ARGS)

@@ -10,12 +10,12 @@ bounds backends where every query is a scan (Ming's in-memory ``mim://``).
 import cProfile
 import io
 import pstats
-import statistics
 import time
 from datetime import datetime
 
 from activitystream import am
 
+from .common import stats
 from .dataset import VERBS
 from .floor import floor_for
 
@@ -26,23 +26,6 @@ W_RECIPIENTS = 2000
 CHECK_USERS = {'ming': 1}
 PROFILE_USERS = {'ming': 0}  # a profile of mim shows mim
 SLOW_BUDGET = {'ming': 3}  # seconds per question and side (at least MIN_SAMPLES), one round
-
-
-def stats(samples_ms):
-    """p50/p95/p99/mean in ms and queries per second of one timed loop."""
-    ordered = sorted(samples_ms)
-
-    def pct(p):
-        return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
-
-    return {
-        'n': len(ordered),
-        'p50': pct(50),
-        'p95': pct(95),
-        'p99': pct(99),
-        'mean': statistics.fmean(ordered),
-        'qps': 1000 * len(ordered) / sum(ordered) if sum(ordered) else None,
-    }
 
 
 def timed(fn, args, rounds, budget_s, after=None, min_samples=MIN_SAMPLES):

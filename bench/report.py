@@ -7,23 +7,16 @@ mixes machines or days.
 
 import datetime
 import json
-import os
 import pathlib
-import platform
 import re
-import sqlite3
-import subprocess
-from importlib import metadata
 
+from .common import machine
+from .common import table as _table
 from .dataset import DAY_MS, SIZES, unseen_window_ms
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 RESULTS = ROOT / 'bench' / 'results'
 CHART = ROOT / 'docs' / 'benchmark-scaling.png'
-PACKAGES = (
-    'SQLAlchemy', 'psycopg2-binary', 'Ming', 'pymongo', 'TurboGears2', 'tgext.pluggable',
-    'zope.sqlalchemy', 'numpy', 'matplotlib',
-)  # fmt: skip
 QUESTIONS = {
     'Q1': '`am.get_by_recipient(u).limit(10).all()`',
     'Q2': '`am.count_not_seen_by_recipient(u)`',
@@ -32,63 +25,6 @@ QUESTIONS = {
     'W_2000': '`am.create(...)` to exactly 2,000 recipients',
 }
 ENTITY_CLASSES = 2  # User (actor, mentioned action_obj) and Post (target)
-
-
-def _read(path, pattern):
-    try:
-        found = re.search(pattern, pathlib.Path(path).read_text(), re.M)
-    except OSError:
-        return None
-    return found.group(1).strip() if found else None
-
-
-def machine():
-    """CPU, cores, RAM, OS, Python and the versions of everything on the path."""
-    versions = {}
-    for name in PACKAGES:
-        try:
-            versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            versions[name] = None
-    mem_kb = _read('/proc/meminfo', r'^MemTotal:\s+(\d+)')
-    return {
-        'cpu': _read('/proc/cpuinfo', r'^model name\s*:\s*(.+)$') or platform.processor(),
-        'cores': os.cpu_count(),
-        'ram_gib': round(int(mem_kb) / 2**20, 1) if mem_kb else None,
-        'os': _read('/etc/os-release', r'^PRETTY_NAME="?([^"\n]+)') or platform.platform(),
-        'kernel': platform.release(),
-        'python': platform.python_version(),
-        'sqlite': sqlite3.sqlite_version,
-        'postgresql': _postgresql_version(),
-        'packages': versions,
-        # BENCH_COMMIT: when measuring a snapshot of the package outside the repository
-        'commit': os.environ.get('BENCH_COMMIT') or _git('rev-parse', '--short', 'HEAD'),
-        'dirty': bool(_git('status', '--porcelain', '--', 'activitystream')),
-    }
-
-
-def _git(*args):
-    try:
-        return subprocess.run(
-            ['git', *args], cwd=ROOT, capture_output=True, text=True, check=True
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return None
-
-
-def _postgresql_version():
-    try:
-        import sqlalchemy as sa
-
-        from .host import PG_URL
-
-        engine = sa.create_engine(PG_URL)
-        with engine.connect() as conn:
-            version = conn.exec_driver_sql('SHOW server_version').scalar()
-        engine.dispose()
-        return version
-    except Exception:  # noqa: BLE001 - no server: the report says so
-        return None
 
 
 # -- targets -------------------------------------------------------------------
@@ -176,12 +112,6 @@ def _qps(value):
 
 def _ms(value):
     return f'{value:.3f}' if value < 1 else f'{value:.2f}'
-
-
-def _table(headers, rows):
-    lines = ['| ' + ' | '.join(headers) + ' |', '|' + '---|' * len(headers)]
-    lines += ['| ' + ' | '.join(str(c) for c in row) + ' |' for row in rows]
-    return '\n'.join(lines)
 
 
 def _backend_table(run):

@@ -136,13 +136,13 @@ class Site:
 
         queue = f'activitystream-test-{uuid.uuid4().hex[:8]}'
         queues.extend([(broker, queue), (broker, f'{queue}.low')])  # one per priority
-        plug = dict(
-            delivery_runner='celery',
-            celery_broker_url=broker,
-            celery_queue=queue,
-            delivery_poll=1,
+        plug = {  # the plug options may name another runner (bench/feeds.py: inline)
+            'delivery_runner': 'celery',
+            'celery_broker_url': broker,
+            'celery_queue': queue,
+            'delivery_poll': 1,
             **plug,
-        )
+        }
         settings = {
             'sampleapp.backend': 'sqlalchemy',
             'sqlalchemy.url': database,

@@ -223,11 +223,12 @@ class FeedManager:
         if not (chunk.add or chunk.remove) or not chunk.user_ids:
             return
         classes = [self._feed_class(name) for name in chunk.feeds]
+        options = model.options()  # once: read per feed, it was a tenth of a chunk's time
 
         def build(pipe):
             for user_id in chunk.user_ids:
                 for cls in classes:
-                    feed = cls(user_id)
+                    feed = cls(user_id, options=options)
                     if chunk.remove:
                         feed.queue_remove(pipe, chunk.remove)
                     if chunk.add:

@@ -9,6 +9,7 @@ import itertools
 import re
 import uuid
 from collections.abc import Iterable, Mapping
+from functools import cache
 
 from .. import model
 from ..redis_client import client
@@ -56,6 +57,7 @@ def _entries(flat) -> list[Entry]:
     return [Entry(int(float(score)), member.decode()) for member, score in flat]
 
 
+@cache  # asked three times per follower of a fan-out: the import once
 def key_types() -> tuple[type, ...]:
     """The types a primary key has: int, str, UUID and, with MongoDB, ObjectId."""
     try:
@@ -105,9 +107,10 @@ class RedisFeed:
         if isinstance(length, bool) or not isinstance(length, int) or length < 1:
             raise TypeError(f'{cls.__name__}.max_length must be a positive integer')
 
-    def __init__(self, user_id):
+    def __init__(self, user_id, *, options: Mapping | None = None):
+        """``options``: the plug options, when the caller read them once for many feeds."""
         self.user_id = feed_user_id(user_id)
-        options = model.options()
+        options = model.options() if options is None else options
         self.redis = client(options['redis_url'])
         tag = self.key_format % {'user_id': self.user_id}
         self.key = f'{options["redis_prefix"]}:{{{tag}}}'

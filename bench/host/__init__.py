@@ -15,11 +15,9 @@ import transaction
 from tg import FullStackApplicationConfigurator
 from tgext.pluggable import plug
 
+from ..common import PG_URL
 from ..dataset import history_window
 
-PG_URL = os.environ.get(
-    'ACTIVITYSTREAM_PG_URL', 'postgresql+psycopg2://postgres@127.0.0.1:5432/test'
-)
 MONGO_URL = os.environ.get('ACTIVITYSTREAM_MONGO_URL')
 DATA_DIR = pathlib.Path(__file__).resolve().parent.parent / 'results' / 'db'
 SQL_BACKENDS = ('sqlite', 'postgresql')
