@@ -13,13 +13,13 @@ from pymongo.errors import DuplicateKeyError
 
 from .. import keyset
 from ..base import ActionRecord, Ref, SeenState, Storage, SubscriptionStorage
+from .migrations import ensure_indexes
 from .outbox import MingOutbox
 from .schema import (
     ACTIONS,
     BROADCAST,
     DELIVERIES,
     INBOX_ORDER,
-    INDEXES,
     NEWEST_FIRST,
     NEWEST_OF_SIDE,
     READS,
@@ -118,9 +118,7 @@ class MingStorage(Storage, SubscriptionStorage, MingOutbox):
         return self.session.impl.db[name]
 
     def ensure_schema(self):
-        for name, indexes in INDEXES.items():
-            for keys, options in indexes:
-                self._c(name).create_index(keys, **options)
+        ensure_indexes(self.session.impl.db)
 
     def insert_actions(self, new_actions):
         docs, delivered = [], []
