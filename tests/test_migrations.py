@@ -6,14 +6,18 @@ way ``create_all`` made it then, filled through the API, and upgraded by the
 gearbox commands; the result must be what ``create_all`` makes today.
 """
 
+import pytest
 import sqlalchemy as sa
 import transaction
+from pymongo import ASCENDING as ASC
+from pymongo import DESCENDING as DESC
+from tgext.pluggable.commands.alembic_migration import MigrateCommand as MigratePluggable
 
-from activitystream import am, model, subscriptions
+from activitystream import am, subscriptions
 from activitystream.bootstrap import bootstrap
 from activitystream.migration.command import MigrateCommand
 from activitystream.storage.ming import migrations as ming_steps
-from activitystream.storage.ming.schema import ACTIONS, DELIVERIES
+from activitystream.storage.ming.schema import ACTIONS, DELIVERIES, INDEXES
 
 from .harness import (
     BACKENDS,
@@ -23,8 +27,6 @@ from .harness import (
     new_postgresql_database,
     sqlite_url,
 )
-
-import pytest  # noqa: I001 - after the harness, like the other test modules
 
 SQL = [b for b in BACKENDS if b in ('sqlite', 'postgresql')]
 OURS = ('actions', 'deliveries', 'seen', 'reads', 'subscriptions', 'outbox')
@@ -42,9 +44,9 @@ def site_ini(tmp_path):
     return str(ini)
 
 
-def migrate(tmp_path, *args):
-    command = MigrateCommand(None, None)
-    return command.run(command.get_parser('gearbox').parse_args([*args, '-c', site_ini(tmp_path)]))
+def migrate(tmp_path, *args, command_class=MigrateCommand):
+    command = command_class(None, None)
+    return command.run(command.get_parser('gearbox').parse_args(['-c', site_ini(tmp_path), *args]))
 
 
 def names(prefix):
@@ -54,6 +56,22 @@ def names(prefix):
 def where(index):
     clause = next((v for k, v in index['dialect_options'].items() if k.endswith('_where')), None)
     return None if clause is None else ' '.join(str(clause).split())
+
+
+def schema_of_create_all(env, prefix):
+    """``described`` of an empty database of the same kind where create_all made the tables."""
+    if env.backend == 'sqlite':
+        engine, url = sa.create_engine(sqlite_url().replace('.sqlite', '-fresh.sqlite')), None
+    else:
+        url = new_postgresql_database('activitystream_migrations_fresh')
+        engine = sa.create_engine(url)
+    try:
+        env.model.metadata.create_all(engine)
+        return described(engine, prefix)
+    finally:
+        engine.dispose()
+        if url:
+            drop_postgresql_database(url)
 
 
 def described(engine, prefix):
@@ -86,7 +104,8 @@ def without_rowid(engine, table):
 
 def version(engine, prefix):
     with engine.connect() as conn:
-        return conn.execute(sa.text(f'SELECT version_num FROM {prefix}activitystream_migrate'))
+        table = f'{prefix}activitystream_migrate'
+        return [r[0] for r in conn.execute(sa.text(f'SELECT version_num FROM {table}'))]
 
 
 def drop_ours(engine, prefix):
@@ -162,14 +181,6 @@ def rows(engine, prefix):
     return out
 
 
-def fresh_engine(backend):
-    """An empty database of the same kind, for what create_all makes today."""
-    if backend == 'sqlite':
-        return sa.create_engine(sqlite_url().replace('.sqlite', '-fresh.sqlite')), None
-    url = new_postgresql_database('activitystream_migrations_fresh')
-    return sa.create_engine(url), url
-
-
 SITES = [(b, p) for b in SQL for p in ('', 'notes_')]
 
 
@@ -200,18 +211,11 @@ def test_upgrade_from_the_previous_schema_keeps_the_data_and_makes_todays_schema
     ]
 
     assert migrate(tmp_path, 'upgrade') == 0
-    assert [r[0] for r in version(env.engine, prefix)] == [HEAD]
+    assert version(env.engine, prefix) == [HEAD]
 
     assert rows(env.engine, prefix) == before_rows
     assert len(before_rows['deliveries']) == 14  # a broadcast is a flag of its action on SQL
-    engine, url = fresh_engine(env.backend)
-    try:
-        env.model.metadata.create_all(engine)
-        assert described(env.engine, prefix) == described(engine, prefix)
-    finally:
-        engine.dispose()
-        if url:
-            drop_postgresql_database(url)
+    assert described(env.engine, prefix) == schema_of_create_all(env, prefix)
     if env.backend == 'sqlite':
         assert without_rowid(env.engine, f'{prefix}activitystream_deliveries')
     assert {who: pages(who) for who in (bob, carol)} == before
@@ -220,3 +224,131 @@ def test_upgrade_from_the_previous_schema_keeps_the_data_and_makes_todays_schema
     capsys.readouterr()
     assert migrate(tmp_path, 'current') == 0
     assert f'{HEAD} (head)' in capsys.readouterr().out
+
+
+def test_the_revisions_alone_make_todays_schema_and_take_it_back(site, tmp_path):
+    env, prefix = site
+    env.close()
+    drop_ours(env.engine, prefix)
+
+    assert migrate(tmp_path, 'upgrade') == 0
+    assert described(env.engine, prefix) == schema_of_create_all(env, prefix)
+
+    assert migrate(tmp_path, 'downgrade') == 0  # one step: the previous schema
+    assert version(env.engine, prefix) == ['0001']
+    previous = described(env.engine, prefix)
+    assert previous['deliveries']['primary'][1] == ['action_id', 'recipient_type', 'recipient_id']
+    assert previous['deliveries']['foreign'][0][2] == f'{prefix}activitystream_actions'
+    assert [i[:2] for i in previous['actions']['indexes'] if 'broadcast' in i[0]] == [
+        (f'{prefix}ix_activitystream_actions_broadcast', ['broadcast', 'timestamp', 'id'])
+    ]
+
+    assert migrate(tmp_path, 'downgrade', 'base') == 0
+    assert not set(names(prefix).values()) & set(sa.inspect(env.engine).get_table_names())
+    assert version(env.engine, prefix) == []
+
+
+def test_downgrade_keeps_the_deliveries_of_existing_actions(site, tmp_path):
+    env, prefix = site
+    bob, carol = fill(env)
+    assert migrate(tmp_path, 'stamp', HEAD) == 0
+    with env.engine.begin() as conn:  # a delivery whose action is gone: no foreign key today
+        conn.execute(
+            sa.text(
+                f"INSERT INTO {prefix}activitystream_deliveries VALUES ('User', 'x', :t, 999999)"
+            ),
+            {'t': '2020-01-01 00:00:00'},
+        )
+    before = {who: pages(who) for who in (bob, carol)}
+    env.clear_session()
+
+    assert migrate(tmp_path, 'downgrade', '0001') == 0
+    assert len(rows(env.engine, prefix)['deliveries']) == 14
+    assert migrate(tmp_path, 'upgrade') == 0
+    assert {who: pages(who) for who in (bob, carol)} == before
+
+
+@pytest.mark.parametrize('backend', SQL)
+def test_tgext_pluggables_migrate_pluggable_runs_our_revisions(backend, tmp_path, capsys):
+    env = build_app(backend, appid='notes', rename_tables=True)
+    try:
+        make_previous_schema(env, 'notes_')
+        alice, bob = env.user('alice'), env.user('bob')
+        am.create(alice, 'greeted', recipients=[bob])
+        env.commit()
+
+        migrate(tmp_path, 'activitystream', 'upgrade', command_class=MigratePluggable)
+        out = capsys.readouterr().out
+        assert 'does not support migrations' not in out
+        assert version(env.engine, 'notes_') == [HEAD]
+        assert [a.verb for a in am.get_by_recipient(bob).all()] == ['greeted']
+
+        migrate(tmp_path, 'activitystream', 'db_version', command_class=MigratePluggable)
+        assert f'{HEAD} (head)' in capsys.readouterr().out
+    finally:
+        env.close()
+        drop_ours(env.engine, 'notes_')
+
+
+@pytest.mark.parametrize('backend', SQL)
+def test_setup_app_stamps_a_new_database_at_the_newest_revision(backend):
+    env = build_app(backend)  # create_all made today's tables, as setup-app does
+    try:
+        bootstrap(None, {}, {})
+        transaction.commit()
+        assert version(env.engine, '') == [HEAD]
+        bootstrap(None, {}, {})  # again: nothing to do
+        transaction.commit()
+        assert version(env.engine, '') == [HEAD]
+    finally:
+        env.close()
+        drop_ours(env.engine, '')
+
+
+SUPERSEDED = {
+    ACTIONS: [[('actor_type', ASC), ('actor_id', ASC), ('timestamp', DESC), ('_id', DESC)]],
+    DELIVERIES: [[('action_id', ASC), ('recipient_type', ASC)]],
+}
+
+
+def index_keys(db, collection):
+    return sorted(
+        [(f, int(w)) for f, w in info['key']]
+        for info in db[collection].index_information().values()
+    )
+
+
+@pytest.mark.parametrize('backend', [b for b in BACKENDS if b not in SQL])
+def test_ming_steps_drop_what_1_0_superseded_once_and_ensure_the_indexes(backend, tmp_path, capsys):
+    env = build_app(backend)
+    db = env.db
+    db[ming_steps.VERSIONS].drop()
+    for collection, superseded in SUPERSEDED.items():
+        db[collection].drop_indexes()
+        for keys in superseded:
+            db[collection].create_index(keys)
+    am.create(env.user('alice'), 'greeted', recipients=[env.user('bob')])
+    env.commit()
+    for collection, superseded in SUPERSEDED.items():
+        assert set(map(tuple, superseded)) <= set(map(tuple, index_keys(db, collection)))
+
+    assert migrate(tmp_path, 'upgrade') == 0
+    assert 'Ming steps done: [1]' in capsys.readouterr().out
+    for collection, indexes in INDEXES.items():
+        wanted = sorted([(f, int(w)) for f, w in keys] for keys, _ in indexes)
+        assert [k for k in index_keys(db, collection) if k != [('_id', 1)]] == wanted
+    assert [d['_id'] for d in db[ming_steps.VERSIONS].find()] == [1]
+    assert db[ACTIONS].count_documents({}) == 1
+
+    assert migrate(tmp_path, 'upgrade') == 0
+    assert 'none, up to date' in capsys.readouterr().out
+    after = {collection: index_keys(db, collection) for collection in INDEXES}
+    ming_steps.STEPS[0][2](db)  # a step is idempotent: run again, it changes nothing
+    assert {collection: index_keys(db, collection) for collection in INDEXES} == after
+    assert migrate(tmp_path, 'current') == 0
+    assert 'Ming step 1 of 1' in capsys.readouterr().out
+    assert migrate(tmp_path, 'downgrade') == 2
+
+    db[ming_steps.VERSIONS].drop()
+    bootstrap(None, {}, {})  # setup-app runs the steps too
+    assert ming_steps.current(db) == ming_steps.HEAD

@@ -18,6 +18,7 @@ table is *adopted*: stamped with the revision its tables are at (see
 
 from __future__ import annotations
 
+import sys
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
@@ -48,8 +49,6 @@ def site_prefix() -> str:
 
 def alembic_config(connection: Connection, prefix: str) -> Any:
     """An alembic Config of our revisions on ``connection``, tables named with ``prefix``."""
-    import sys
-
     from alembic.config import Config
 
     config = Config(stdout=sys.stdout)  # its default is the stdout of alembic's import time
@@ -100,6 +99,7 @@ def run_env(context: Any) -> None:
     if connection is None:  # run by tgext.pluggable's migrate-pluggable
         engine, prefix = _site_connection(config)
         connection = engine.connect()
+        config.stdout = sys.stdout  # its Config's default is the stdout of alembic's import time
     token = _prefix.set(prefix or '')
     try:
         context.configure(
@@ -133,5 +133,9 @@ def upgrade_site() -> str:
 
         ran = migrations.upgrade(model.DBSession.impl.db)
         return f'Ming steps done: {ran or "none, up to date"}'
-    alembic_command(model.DBSession.connection(), 'upgrade', 'head')
+    from zope.sqlalchemy import mark_changed
+
+    session = model.DBSession.wrapped_session()
+    alembic_command(session.connection(), 'upgrade', 'head')
+    mark_changed(session)  # written through the connection: tell the transaction to commit
     return 'SQLAlchemy tables at the newest revision'
