@@ -189,7 +189,7 @@ def test_broadcasts_can_be_left_out(site, tmp_path):
     assert page_by_page(Ref('User', str(user))) == expected_pages(targeted)
 
 
-def test_a_recipient_keeping_last_activity_seen_keeps_it_on_ming(tmp_path):
+def test_a_recipient_keeping_last_activity_seen_keeps_it_on_ming(tmp_path, capsys):
     """0.1.1's way: the host's recipient has the attribute, and the import leaves it there."""
     env = build_app('ming')
     legacy = Legacy(env.db)
@@ -207,6 +207,7 @@ def test_a_recipient_keeping_last_activity_seen_keeps_it_on_ming(tmp_path):
     legacy.db['members_011'].insert_one({'_id': member._id, 'last_activity_seen': start})
 
     assert run(tmp_path, '--seen', 'members_011=Member') == 0
+    assert '6 actions imported, 0 last-seen times copied' in capsys.readouterr().out
     env.clear_session()
     assert am.count_not_seen_by_recipient(member) == 3  # after the host's own time, not 0.1.1's
     got = am.get_by_recipient(member).all()
