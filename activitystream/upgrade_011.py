@@ -36,8 +36,12 @@ def _ref(type_name: str | None, key: Any) -> Ref | None:
 
 
 def legacy_items(collection: Any, skip_broadcasts: bool = False) -> Iterator[dict]:
-    """``create_many`` items of 0.1.1's documents, oldest first."""
-    for doc in collection.find({}).sort([('timestamp', 1), ('_id', 1)]):
+    """``create_many`` items of 0.1.1's documents, in ``_id`` (creation) order.
+
+    By ``_id``, which every collection has an index on: a sort on 0.1.1's
+    unindexed ``timestamp`` would be one in memory, which MongoDB refuses past 100 MB.
+    """
+    for doc in collection.find({}).sort('_id', 1):
         recipients = [Ref(r['_type'], str(r['_id'])) for r in doc.get('_recipients') or ()]
         if not recipients and skip_broadcasts:
             continue

@@ -33,12 +33,12 @@ def _replace_deliveries(*constraints, sqlite_with_rowid: bool, join: bool = Fals
     deliveries = name('activitystream_deliveries')
     new = f'{deliveries}_new'
     op.create_table(new, *_columns(), *constraints, sqlite_with_rowid=sqlite_with_rowid)
-    columns = ', '.join(COLUMNS)
-    rows = f'SELECT {columns} FROM {deliveries}'
+    old = sa.table(deliveries, *map(sa.column, COLUMNS))
+    rows = sa.select(*old.c)
     if join:  # only rows whose action is still there satisfy the foreign key
-        actions = name('activitystream_actions')
-        rows += f' WHERE action_id IN (SELECT id FROM {actions})'
-    op.execute(f'INSERT INTO {new} ({columns}) {rows}')
+        actions = sa.table(name('activitystream_actions'), sa.column('id'))
+        rows = rows.where(old.c.action_id.in_(sa.select(actions.c.id)))
+    op.execute(sa.table(new, *map(sa.column, COLUMNS)).insert().from_select(COLUMNS, rows))
     op.drop_table(deliveries)
     op.rename_table(new, deliveries)
 
