@@ -21,13 +21,13 @@ start with every past broadcast unseen, and a count stays a bounded index range.
 
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from itertools import islice
 
 from . import checks, live, model, refs
 from .action import Action, Page
-from .query import ActionQuery, Source
-from .storage.base import ActionRecord, NewAction, Ref, StreamFilter
+from .query import ActionQuery, Source, _non_negative
+from .storage.base import REMOVED, ActionRecord, Cursor, NewAction, Ref, StreamFilter
 from .timeutil import to_utc, utcnow
 
 CREATE_ARGS = (
@@ -46,6 +46,11 @@ MAX_VERB = 255
 WATERMARK_TRIES = 5
 # create_many validates and writes this many items at a time: its memory stays one chunk
 CREATE_CHUNK = 1000
+# delete, delete_actions, erase and purge remove this many actions per batch by default
+DELETE_BATCH = 500
+# what erase removes besides the actions and what hangs from them
+ERASED = (*REMOVED, 'seen', 'subscriptions', 'outbox_jobs')
+MILLISECOND = timedelta(milliseconds=1)
 
 
 def _optional_ref(obj, argname):
@@ -92,6 +97,36 @@ def _to_feeds(ids, prepared):
     manager = model.options().get('feed_manager')
     if manager is not None:
         manager.actions_created((id_, new) for id_, (new, _, _) in zip(ids, prepared, strict=True))
+
+
+def _batch(batch):
+    if _non_negative(batch, 'batch') == 0:
+        raise ValueError('batch must be at least 1, got 0')
+    return batch
+
+
+def _without_orphans(storage, fetch, known):
+    """``fetch`` leaving out the actions whose actor is gone (plug option ``hide_orphans``).
+
+    A window is filled past them from where it ended, as feeds fill past
+    deleted actions: one query per entity class and window, and the actors
+    found go to ``known`` for the page to use.
+    """
+
+    def fetch_kept(limit, offset, before):
+        records = fetch(limit, offset, before)
+        kept = []
+        known.clear()
+        while True:
+            actors = refs.resolve(storage, {r.actor for r in records} - set(known))
+            known.update(actors)
+            kept += [r for r in records if known[r.actor] is not None]
+            if limit is None or len(kept) >= limit or len(records) < limit:
+                return kept[:limit] if limit is not None else kept
+            last = records[-1]
+            records = fetch(limit, 0, Cursor(last.timestamp, last.id))
+
+    return fetch_kept
 
 
 def _told(told, prepared):
@@ -267,8 +302,16 @@ class ActionManager:
     # -- reading -----------------------------------------------------------
 
     def _query(self, fetch, total, read_state=None):
-        storage = self.storage
-        page = lambda records: Page(storage, records, read_state)  # noqa: E731
+        storage, known = self.storage, {}
+        if model.options().get('hide_orphans'):
+            fetch = _without_orphans(storage, fetch, known)
+
+        def page(records):
+            found = Page(storage, records, read_state)
+            if known:
+                found.known_entities(known)
+            return found
+
         return ActionQuery(Source(fetch, total, page, storage.action_id))
 
     def get_by_recipient(self, recipient):
@@ -465,6 +508,206 @@ class ActionManager:
                 storage.drop_read_marks(ref, newest)
                 return changed
         return 0
+
+    def mark_unread(self, recipient, actions):
+        """Mark ``actions`` unread again for ``recipient``; return how many changed.
+
+        A per-item mark is dropped; an action under the read-until watermark
+        moves the watermark back to just before it, and the visible actions
+        in between that stay read get per-item marks (a write proportional to
+        them). Actions older than ``unseen_window`` always count as read.
+        """
+        ref = refs.ref_of(recipient, 'recipient')
+        storage = self.storage
+        visible = storage.visible(ref, self._action_ids(actions))
+        changed = storage.delete_read_marks(ref, storage.read_marks(ref, visible))
+        for _ in range(WATERMARK_TRIES):
+            read_until = storage.seen_state(ref).read_until
+            start = self._since(None)
+            covered = {
+                id_: ts
+                for id_, ts in visible.items()
+                if read_until is not None and start < ts <= read_until
+            }
+            if not covered:
+                break
+            rewound = min(covered.values()) - MILLISECOND
+            still = self._read_between(ref, rewound, read_until, set(covered))
+            storage.add_read_marks(ref, still)
+            if storage.rewind_read_until(ref, rewound, read_until):
+                changed += len(covered)
+                break
+        if changed:
+            live.changed([ref])
+        return changed
+
+    def _read_between(self, ref, after, until, unread):
+        """{id: timestamp} of the actions visible to ``ref`` in (after, until], but ``unread``.
+
+        Read a page at a time from the newest (the inbox index); the marks
+        already there are left out.
+        """
+        storage, found, before = self.storage, {}, None
+        while True:
+            page = storage.inbox(ref, CREATE_CHUNK, 0, before)
+            for record in page:
+                if record.timestamp <= after:
+                    page = []
+                    break
+                if record.timestamp <= until and record.id not in unread:
+                    found[record.id] = record.timestamp
+            if len(page) < CREATE_CHUNK:
+                marked = storage.read_marks(ref, found)
+                return {id_: ts for id_, ts in found.items() if id_ not in marked}
+            before = Cursor(page[-1].timestamp, page[-1].id)
+
+    # -- dismissing and deleting --------------------------------------------
+
+    def dismiss(self, recipient, actions):
+        """Take ``actions`` out of the inbox of ``recipient`` (its counts follow); how many.
+
+        Others keep them, broadcasts included; the actions stay in the
+        streams. Actions not in the inbox of ``recipient`` are left alone.
+        """
+        ref = refs.ref_of(recipient, 'recipient')
+        ids = self._action_ids(actions)
+        storage = self.storage
+        storage.delete_read_marks(ref, ids)  # first: a crash leaves an unread action, not a count
+        taken = storage.dismiss(ref, ids)
+        if taken:
+            live.changed([ref])
+        return len(taken)
+
+    def _remove(self, storage, records, counts, followers_now=False):
+        """Delete ``records`` with what hangs from them, into ``counts``; who was told.
+
+        The site's feed manager gets their removal from the feeds (through the outbox).
+        """
+        ids = [record.id for record in records]
+        broadcast = any(record.broadcast for record in records)
+        told = None if broadcast else {r for rs in storage.recipients_of(ids).values() for r in rs}
+        for kind, number in storage.delete_actions(ids).items():
+            counts[kind] += number
+        manager = model.options().get('feed_manager')
+        if manager is not None:
+            manager.actions_deleted(records, followers_now)
+        return told
+
+    def _delete_records(self, next_batch, counts, followers_now=False):
+        """Remove the batches ``next_batch()`` gives until it gives none; tell those affected."""
+        storage, told = self.storage, set()
+        while records := next_batch():
+            found = self._remove(storage, records, counts, followers_now)
+            told = None if told is None or found is None else told | found
+        if counts['actions']:
+            live.changed(told)
+        return counts
+
+    def delete(self, actions):
+        """Delete actions (an Action, or a list of Actions or ids) and all that hangs from them.
+
+        Their deliveries, dismissals and read marks go in the caller's
+        transaction, so counts and pages agree at once; the site's feeds drop
+        them through the outbox. Returns {kind: how many} (see ``REMOVED``).
+        """
+        ids = iter(self._action_ids(actions))
+        storage = self.storage
+
+        def next_batch():
+            chunk = list(islice(ids, DELETE_BATCH))
+            return storage.load_actions(chunk) if chunk else []
+
+        return self._delete_records(next_batch, dict.fromkeys(REMOVED, 0))
+
+    def delete_actions(self, actor=None, target=None, action_obj=None, batch=DELETE_BATCH):
+        """Delete every action of ``actor``, ``target`` and/or ``action_obj``, as ``delete`` does.
+
+        "This post was removed: its activities go too". At least one is
+        required; ``batch`` actions are deleted at a time (memory stays one batch).
+        """
+        where = StreamFilter(
+            actor=_optional_ref(actor, 'actor'),
+            target=_optional_ref(target, 'target'),
+            action_obj=_optional_ref(action_obj, 'action_obj'),
+            everything=True,
+        )
+        if where.actor is where.target is where.action_obj is None:
+            raise ValueError('delete_actions() needs actor, target or action_obj')
+        batch, storage = _batch(batch), self.storage
+        return self._delete_records(
+            lambda: storage.stream(where, batch, 0), dict.fromkeys(REMOVED, 0)
+        )
+
+    def erase(self, entity, batch=DELETE_BATCH):
+        """Erase ``entity`` (the right to erasure): {kind: how many} were removed (``ERASED``).
+
+        Every action it did (with what hangs from them), every delivery to it,
+        its seen state, read marks and dismissals, its subscriptions both
+        ways and the outbox work of its emits; its feeds are dropped and its
+        actions leave its followers' feeds. In the caller's transaction (call
+        it where the host deletes the entity, or see ``erase_on_delete``),
+        ``batch`` actions and jobs at a time.
+        """
+        ref = refs.ref_of(entity, 'entity')
+        batch, storage = _batch(batch), self.storage
+        counts = dict.fromkeys(ERASED, 0)
+        where = StreamFilter(actor=ref, everything=True)
+        # its followers are read now, while its subscriptions are still there
+        self._delete_records(lambda: storage.stream(where, batch, 0), counts, followers_now=True)
+        for kind, number in storage.delete_recipient(ref).items():
+            counts[kind] += number
+        counts['subscriptions'] = storage.delete_subscriptions(ref)
+        counts['outbox_jobs'] = self._erase_jobs(storage, ref, batch)
+        manager = model.options().get('feed_manager')
+        if manager is not None:
+            manager.user_erased(ref)
+        return counts
+
+    def _erase_jobs(self, storage, ref, batch):
+        """Delete the outbox jobs of ``ref``'s emits (their texts name it), a page at a time.
+
+        Other jobs stay: deliveries to an entity the host deleted are dropped
+        when done, and feed jobs of deleted actions leave nothing shown.
+        """
+        pair, after, gone = [ref.type, ref.id], None, 0
+        while page := storage.job_page(after, batch):
+            gone += storage.delete_jobs([j.id for j in page if j.payload.get('actor') == pair])
+            after = page[-1].id
+        return gone
+
+    def purge(self, older_than, dry_run=False, batch=DELETE_BATCH):
+        """Delete the actions older than ``older_than`` (a timedelta) with all that hangs from them.
+
+        For retention (a Celery beat task, ``gearbox activitystream-purge``):
+        the oldest first through the timestamp index, ``batch`` at a time,
+        each batch in a transaction of its own (no long locks; it commits, so
+        call it outside a request). ``dry_run`` counts what would go and
+        deletes nothing. Returns {kind: how many} (see ``REMOVED``).
+        """
+        if not isinstance(older_than, timedelta):
+            raise TypeError(f'older_than must be a timedelta, got {type(older_than).__name__}')
+        if older_than <= timedelta(0):
+            raise ValueError(f'older_than must be positive, got {older_than}')
+        if not isinstance(dry_run, bool):
+            raise TypeError(f'dry_run must be True or False, got {type(dry_run).__name__}')
+        batch, cutoff = _batch(batch), utcnow() - older_than
+        counts, after = dict.fromkeys(REMOVED, 0), None
+        while True:
+            with model.unit_of_work() as storage:
+                records = storage.oldest_actions(cutoff, after, batch)
+                if not records:
+                    break
+                if dry_run:
+                    for kind, number in storage.hanging([r.id for r in records]).items():
+                        counts[kind] += number
+                else:
+                    self._remove(storage, records, counts)
+            after = Cursor(records[-1].timestamp, records[-1].id)
+        if counts['actions'] and not dry_run and model.options().get('feed_manager'):
+            from .delivery import kick
+
+            kick()  # the feeds' removals were queued in the batches' own transactions
+        return counts
 
 
 am = ActionManager()

@@ -39,6 +39,9 @@ DEFAULTS = {
     'seen_attribute': 'last_activity_seen',
     # how far back unseen and unread counts look (a timedelta, or a number of days)
     'unseen_window': timedelta(days=30),
+    # leave out of pages (inbox, streams) the actions whose actor the host deleted;
+    # counts still count them (erase the actor, am.erase, to take them away for good)
+    'hide_orphans': False,
     # who may read the public streams of an entity (actor, target, object): a
     # callable (or its dotted path) of (request identity or None, entity)
     # answering True (the default rule), False (refused) or 'everything'
@@ -161,6 +164,7 @@ def validate(options):
             f'activitystream option seen_attribute must be an attribute name, got {attr!r}'
         )
     _check_bool('anonymous_streams', merged['anonymous_streams'])
+    _check_bool('hide_orphans', merged['hide_orphans'])
     if merged['delivery_runner'] not in RUNNERS:
         raise ConfigurationError(
             f'activitystream option delivery_runner must be one of {", ".join(RUNNERS)}, '

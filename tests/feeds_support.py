@@ -56,15 +56,16 @@ def round_trips(redis):
 def snapshot(redis, prefix):
     """{key: value} of every key under ``prefix``: the whole state of the feeds.
 
-    A sorted set's value is its [(member, score)], any other key's its dump.
+    A sorted set's value is its [(member, score)], a hash's its {field: value}
+    (a DUMP of a large hash follows its table's rehashing, which reads move on),
+    any other key's its dump.
     """
     keys = sorted(redis.scan_iter(match=f'{prefix}*', count=1000))
-    return {
-        key: redis.zrange(key, 0, -1, withscores=True)
-        if redis.type(key) == b'zset'
-        else redis.dump(key)
-        for key in keys
+    read = {
+        b'zset': lambda key: redis.zrange(key, 0, -1, withscores=True),
+        b'hash': redis.hgetall,
     }
+    return {key: read.get(redis.type(key), redis.dump)(key) for key in keys}
 
 
 def delete_actions(env, ids):

@@ -12,7 +12,7 @@ import sys
 import time
 from pathlib import Path
 
-from .subscription_support import free_port
+from .subscription_support import REDIS_PREFIX, free_port
 
 SAMPLE = Path(__file__).parent.parent / 'sample-app'
 
@@ -45,6 +45,8 @@ def site_config(here, database=None, **settings):
     database = database or f'sqlite:///{here}/demo.sqlite'
     ini = re.sub(r'(?m)^sqlalchemy.url = .*$', f'sqlalchemy.url = {database}', ini)
     ini = re.sub(r'(?m)^cache_dir = .*$', f'cache_dir = {here}', ini)
+    # timelines under this run's Redis prefix, never the demo's (deleted with the run's keys)
+    settings.setdefault('sampleapp.redis_prefix', f'{REDIS_PREFIX}:sample:{here.name}')
     for name, value in settings.items():
         line = re.compile(rf'(?m)^{re.escape(name)} = .*$')
         if line.search(ini):

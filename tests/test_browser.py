@@ -7,11 +7,13 @@ real server-sent events through Redis, and the real login form.
 
 import os
 import shutil
+import time
 from pathlib import Path
 
 import pytest
 
 from . import sample_server
+from . import subscription_support as support
 from .harness import IN_CI
 
 ROOT = Path(__file__).parent.parent
@@ -31,9 +33,16 @@ pytestmark = pytest.mark.browser
 
 @pytest.fixture(scope='module')
 def site(tmp_path_factory):
-    """http://127.0.0.1:<port> serving the sample app on a fresh SQLite demo database."""
-    with sample_server.serve(tmp_path_factory.mktemp('site')) as url:
+    """http://127.0.0.1:<port> serving the sample app on a fresh SQLite demo database.
+
+    Its Redis keys (timelines, live pushes) under this run's prefix, deleted at the end.
+    """
+    redis = support.redis_client()
+    prefix = f'{support.REDIS_PREFIX}:browser'
+    settings = {'sampleapp.redis_url': support.REDIS_URL, 'sampleapp.redis_prefix': prefix}
+    with sample_server.serve(tmp_path_factory.mktemp('site'), **settings) as url:
         yield url
+    support.drop_redis_keys(redis)
 
 
 @pytest.fixture(scope='module')
@@ -133,3 +142,38 @@ def test_live_badge_menu_and_click(site, chromium):
         first.locator('button').click()
     assert alice.url == f'{site}/users/alice'
     assert badge(alice).inner_text() == '0'
+
+
+def timeline_has(page, site, actor, expected, seconds=10):
+    """Reload the home page until its timeline shows (or not) rows by ``actor``; bounded."""
+    rows = page.locator('#timeline li b', has_text=actor)
+    deadline = time.monotonic() + seconds
+    while True:
+        page.goto(f'{site}/')
+        if (rows.count() > 0) == expected:
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(f'rows of {actor} in the timeline: {rows.count()}')
+        time.sleep(0.2)
+
+
+def test_following_fills_the_timeline_and_unfollowing_empties_it(site, chromium):
+    carol = log_in(chromium, site, 'carol')  # follows alice and bob in the demo
+    timeline = carol.locator('#timeline')
+    assert timeline.locator('li').count() > 0
+    assert timeline.locator('li b', has_text='Dave Bowman').count() == 0
+
+    carol.goto(f'{site}/users/dave')
+    carol.click('form#follow button')
+    carol.wait_for_load_state()
+    assert carol.url == f'{site}/users/dave'  # back to his page
+    assert carol.locator('form#follow button').inner_text() == 'Unfollow'
+    timeline_has(carol, site, 'Dave Bowman', True)
+    assert carol.locator('#timeline li', has_text='Open the pod bay doors').count() == 1
+
+    carol.goto(f'{site}/users/dave')
+    carol.click('form#follow button')
+    carol.wait_for_load_state()
+    timeline_has(carol, site, 'Dave Bowman', False)
+    assert carol.locator('#timeline li').count() > 0  # alice's and bob's stay
+    carol.context.close()

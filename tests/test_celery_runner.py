@@ -148,6 +148,7 @@ class Site:
             'sqlalchemy.url': database,
             'sa_auth.cookie_secret': 't',
             'cache_dir': str(here),
+            'sampleapp.redis_prefix': plug.get('redis_prefix', f'{support.REDIS_PREFIX}:celery'),
             **support.smtp_config(smtp),
         }
         self.ini = here / 'site.ini'

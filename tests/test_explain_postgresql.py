@@ -23,7 +23,7 @@ PLANS = Path(__file__).parent.parent / 'docs' / 'explain-postgresql.txt'
 
 @pytest.fixture(scope='module')
 def loaded():
-    """400 users, 3,000 actions, ~30,000 deliveries, 2% broadcasts; vacuumed.
+    """400 users, 3,000 actions, ~30,000 deliveries, 2% broadcasts, some dismissed; vacuumed.
 
     One a minute from three days ago: inside the counts' look-back window.
     """
@@ -42,7 +42,10 @@ def loaded():
                 timestamp=start + dt.timedelta(minutes=i),
             )
         )
-    am.create_many(items)
+    made = am.create_many(items)
+    broadcasts = [a for a in made if a.broadcast]
+    for user in users[1::4]:  # some take notifications out of their inboxes (users[5] too)
+        am.dismiss(user, rng.sample(broadcasts, 10) + rng.sample(made, 40))
     env.commit()
     # the steady state autovacuum keeps: statistics and the visibility map
     with env.engine.connect().execution_options(isolation_level='AUTOCOMMIT') as conn:

@@ -16,7 +16,13 @@ from redis.connection import AbstractConnection
 from redis.exceptions import ClusterCrossSlotError
 
 from activitystream import am, live, model, refs, subscriptions
-from activitystream.feeds import FanoutPriority, FeedManager, RedisFeed
+from activitystream.feeds import (
+    AggregatedRedisFeed,
+    FanoutPriority,
+    FeedManager,
+    NotificationRedisFeed,
+    RedisFeed,
+)
 from activitystream.feeds.entries import entry_of, member_of
 from activitystream.live import channel, subscribe
 from activitystream.redis_client import client, cluster_url
@@ -39,8 +45,16 @@ class UserPinFeed(RedisFeed):
     key_format = 'feed:user:%(user_id)s'
 
 
+class GroupFeed(AggregatedRedisFeed):
+    key_format = 'feed:grouped:%(user_id)s'
+
+
+class NoteFeed(NotificationRedisFeed):
+    key_format = 'feed:notes:%(user_id)s'
+
+
 # Every feed class must keep each feed in one slot: add new ones here.
-FEED_CLASSES = [PinFeed, UserPinFeed]
+FEED_CLASSES = [PinFeed, UserPinFeed, GroupFeed, NoteFeed]
 
 
 class PinManager(FeedManager):
@@ -156,7 +170,13 @@ def test_every_key_of_a_feed_is_in_one_slot_and_feeds_spread_over_the_nodes(
         feed.add_many(made)
         feed.remove(made[-1])
         feed.add(made[-1])
-        assert ids(feed.before(feed[:2][-1])[:2]) and feed.count()
+        page = feed[:2]
+        older = feed.before(page[-1])[:2]  # grouped feeds: the 8 pins are one group
+        assert (
+            page
+            and feed.count()
+            and len(older) == (0 if feed_class in (GroupFeed, NoteFeed) else 2)
+        )
         after = keys_by_node(redis_cluster, prefix)
         new = {port: after[port] - before[port] for port in after if after[port] - before[port]}
         assert len(new) == 1, f'the keys of {feed!r} are on several nodes: {new}'
@@ -207,6 +227,30 @@ def test_a_chunk_of_1000_followers_is_one_request_per_node(env, redis_cluster):
     for n in range(1, 1001):
         pipe.zscore(PinFeed(f'f{n}').key, member_of(action.id))
     assert set(pipe.execute()) == {entry_of(action).score}
+
+
+class NoteFollowers(ThousandFollowers):
+    feed_classes = dict(normal=PinFeed, notes=NoteFeed)
+
+
+def test_notification_feeds_fan_out_count_and_mark_on_every_node(env, redis_cluster):
+    alice = env.user('alice')
+    manager = NoteFollowers()
+    made = pins(env, 3, alice)  # one group: the same verb, target and day
+    [chunk] = manager.fanout_chunks(alice, add=[entry_of(action) for action in made])
+    with feed_requests() as sent:
+        manager.run_chunk(chunk)
+    assert sent == {port: 1 for port in redis_cluster.ports}  # both feeds of 1,000 users
+    nodes = set()
+    for n in (1, 2, 3, 500, 1000):
+        notes = NoteFeed(f'f{n}')
+        nodes.add(client(redis_cluster.url).get_node_from_key(notes.key).port)
+        [group] = notes[:5]
+        assert (group.activity_count, group.actor_count) == (3, 1)
+        assert (notes.count_unseen(), notes.count_unread()) == (1, 1)
+        notes.mark_all(seen=True, read=True)
+        assert notes.counts() == (0, 0)
+    assert len(nodes) > 1
 
 
 def test_a_chunk_to_active_readers_loads_its_script_on_every_node_once(env, redis_cluster):

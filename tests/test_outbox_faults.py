@@ -188,6 +188,7 @@ def _emit_to_readers(url, smtp_port, readers):
         'sampleapp.backend': 'sqlalchemy',
         'sqlalchemy.url': url,
         'sa_auth.cookie_secret': 't',
+        'sampleapp.redis_prefix': f'{support.REDIS_PREFIX}:faults',
         **support.smtp_config(smtp_port),
         **{name: str(value) for name, value in smtp_settings(smtp_port).items()},
     }

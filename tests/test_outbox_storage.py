@@ -77,6 +77,20 @@ def test_each_priority_is_a_queue_of_its_own(env, outbox):
         outbox.add_jobs([NewJob('mail', {}, priority='urgent')], T0)
 
 
+def test_jobs_are_listed_by_kind_and_failure(env, outbox):
+    ids = added(
+        env,
+        outbox,
+        NewJob('deliver', {'n': 1}),
+        NewJob('deliver', {'n': 2}, error='SMTP down'),
+        NewJob('push', {'n': 3}, error='Redis down'),
+    )
+    assert [job.id for job in outbox.jobs(None, None, kind='deliver')] == ids[:2]
+    assert [job.id for job in outbox.jobs(None, None, failed=True)] == ids[1:]
+    assert [job.id for job in outbox.jobs(False, None, kind='deliver', failed=True)] == [ids[1]]
+    assert outbox.jobs(True, None, kind='deliver') == []
+
+
 def test_jobs_are_added_claimed_and_finished(env, outbox):
     mail, push = NewJob('mail', {'to': ['bob'], 'n': 1}), NewJob('push', {}, available_at=at(2))
     ids = added(env, outbox, mail, push)

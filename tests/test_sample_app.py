@@ -27,32 +27,50 @@ def smtp(smtp_port):
         yield server
 
 
-@pytest.fixture(scope='module')
-def site(tmp_path_factory, smtp_port):
-    """The sample app's WSGI app on a new SQLite file, with users alice, bob and carol."""
+def make_site(directory, smtp_port, **settings):
+    """The sample app's WSGI app on a new SQLite file in ``directory``, with users alice, bob,
+    carol and dave; its Redis keys under this run's prefix; ``settings`` join its config."""
     import sampleapp.config.app_cfg as app_cfg
     from sampleapp import model
 
     harness.reset_tg()  # also drops the hooks registered when app_cfg was first imported
-    url = 'sqlite:///' + str(tmp_path_factory.mktemp('sampleapp') / 'site.sqlite')
     conf = {
         'sampleapp.backend': 'sqlalchemy',
-        'sqlalchemy.url': url,
+        'sqlalchemy.url': f'sqlite:///{directory}/site.sqlite',
         'sa_auth.cookie_secret': 't',
         'activitystream.site_url': SITE_URL,
+        'sampleapp.redis_url': support.REDIS_URL,
+        'sampleapp.redis_prefix': f'{support.REDIS_PREFIX}:sample:{directory.name}',
         **support.smtp_config(smtp_port),
+        **settings,
     }
     wsgi = app_cfg.make_base_config().make_wsgi_app({}, conf)
     harness._state['cached'] = None  # the harness's cached app belongs to the old TG config
     model.create_schema()
-    for name in ('alice', 'bob', 'carol'):
+    for name in ('alice', 'bob', 'carol', 'dave'):
         user = model.User(
             user_name=name, display_name=name.title(), email_address=f'{name}@example.org'
         )
         user.set_password(PASSWORD)
         model.save(user)
     transaction.commit()
-    yield wsgi
+    return wsgi
+
+
+@pytest.fixture(scope='module')
+def redis():
+    """The test Redis; the sample sites' keys are deleted at the end."""
+    client = support.redis_client()
+    yield client
+    support.drop_redis_keys(client)
+
+
+@pytest.fixture(scope='module')
+def site(tmp_path_factory, smtp_port, redis):
+    """The sample app (``make_site``) for the tests of this module."""
+    from sampleapp import model
+
+    yield make_site(tmp_path_factory.mktemp('sampleapp'), smtp_port)
     model.DBSession.remove()
 
 
@@ -261,3 +279,133 @@ def test_smtp_down_keeps_the_mails_for_the_retry_command(site, smtp_port):
         assert [m['To'] for m in mailbox.messages] == ['alice@example.org']
         assert mailbox.messages[0]['Subject'] == 'Bob commented on “Is the mail server up?”'
     assert subscriptions.failed_deliveries() == []
+
+
+def timeline_rows(page):
+    """The home page's timeline rows, as their text."""
+    return [' '.join(li.get_text().split()) for li in page.html.select('#timeline li')]
+
+
+def follow_form(app, user_name):
+    """The Follow / Unfollow form of a user's page."""
+    return app.get(f'/users/{user_name}').forms['follow']
+
+
+def test_the_timeline_shows_the_public_actions_of_the_people_followed(site):
+    from sampleapp import model
+    from sampleapp.lib import social
+
+    from activitystream import am
+    from activitystream.delivery import runner
+
+    carol, dave = browser(site, 'carol'), browser(site, 'dave')
+    publish = carol.get('/').forms['publish']
+    publish['text'] = 'Before dave came'
+    publish.submit()
+    assert not any('Before dave came' in row for row in timeline_rows(dave.get('/')))
+
+    form = follow_form(dave, 'carol')
+    assert form.action == '/follow' and form['_csrf_token'].value
+    with pytest.MonkeyPatch.context() as patch:  # the delivery thread is late
+        patch.setattr(runner, 'kick', lambda: None)
+        assert form.submit().maybe_follow().request.path == '/users/carol'  # back to the page
+        rows = timeline_rows(dave.get('/'))  # the request copied carol's actions all the same
+    assert rows[0].startswith('Carol posted “Before dave came”')
+
+    publish = carol.get('/').forms['publish']
+    publish['text'] = 'After dave came'
+    publish.submit()
+    am.create(
+        model.find_user('carol'),
+        'whispered to',
+        target=model.find_user('alice'),
+        recipients=[model.find_user('alice')],
+    )  # private: in no timeline
+    social.publish(model.find_user('alice'), 'Not followed by dave')
+    transaction.commit()
+    settled()  # the fan-out to carol's followers is the delivery thread's
+    rows = timeline_rows(dave.get('/'))
+    assert rows[0].startswith('Carol posted “After dave came”')
+    assert rows[1].startswith('Dave started following Carol')  # his own, by the thread
+    assert rows[2].startswith('Carol posted “Before dave came”')
+    assert not any('whispered' in row or 'Not followed' in row for row in rows)
+    assert 'Carol</b> whispered to' in browser(site, 'alice').get('/notifications')  # it exists
+
+    follow_form(dave, 'carol').submit().maybe_follow()  # unfollow: her actions leave at once
+    assert not any(row.startswith('Carol') for row in timeline_rows(dave.get('/')))
+
+
+def test_the_timeline_pages_25_at_a_time_with_an_older_link(site):
+    from datetime import timedelta
+
+    from sampleapp import model
+    from sampleapp.lib import social
+    from sampleapp.model.common import utcnow
+
+    alice = browser(site, 'alice')
+    follow_form(alice, 'bob').submit()
+    bob, start = model.find_user('bob'), utcnow()
+    for n in range(1, 31):  # the 30 newest actions of alice's timeline
+        social.publish(bob, f'Check-in {n}', start + timedelta(minutes=n))
+    transaction.commit()
+    settled()
+
+    page, seen, pages = alice.get('/'), [], 0
+    while True:
+        pages += 1
+        rows = timeline_rows(page)
+        seen += rows
+        older = page.html.select_one('#timeline a[rel=next]')
+        if older is None:
+            break
+        assert len(rows) == 25
+        page = alice.get(older['href'])
+    first_page = seen[:25]
+    assert [row.split('“')[1].split('”')[0] for row in first_page] == [
+        f'Check-in {n}' for n in range(30, 5, -1)
+    ]
+    assert seen[25].startswith('Bob posted “Check-in 5”')
+    assert pages == 2 and len(seen) == len(set(seen)) > 30  # nothing repeated, then older ones
+    alice.get('/', params={'before': 'not-a-cursor'}, status=400)
+    alice.get('/?before=a&before=b', status=400)
+
+
+def test_follow_and_unfollow_need_a_post_with_the_csrf_token(site):
+    from sampleapp import model
+
+    bob = browser(site, 'bob')
+    form = follow_form(bob, 'dave')
+    assert form.action == '/follow'
+    fields = dict(form.submit_fields())
+    bob.get('/follow', params=fields, status=405)
+    bob.post('/follow', {'user_name': 'dave'}, status=403)
+    bob.post('/follow', {**fields, '_csrf_token': 'forged'}, status=403)
+    bob.post('/follow', {**fields, 'came_from': 'https://elsewhere.example/'}, status=400)
+    bob.post('/follow', {**fields, 'came_from': '//elsewhere.example/'}, status=400)
+    users = model.find_user('bob'), model.find_user('dave')
+    assert model.find_follow(*users) is None  # nothing changed
+    assert follow_form(bob, 'dave').action == '/follow'
+
+    reply = bob.post('/follow', {**fields, 'came_from': '/users/carol'}, status=302)
+    assert reply.location.endswith('/users/carol')
+    form = follow_form(bob, 'dave')
+    assert form.action == '/unfollow'
+    bob.post('/unfollow', {'user_name': 'dave'}, status=403)
+    assert model.find_follow(*users) is not None
+    form.submit(status=302)
+    assert model.find_follow(*users) is None
+
+
+def test_with_redis_down_the_home_page_shows_the_database_list(site, monkeypatch):
+    from activitystream import model
+
+    alice = browser(site, 'alice')
+    assert not alice.get('/').html.select('#timeline .notice')
+    closed = support.free_port()  # nothing listens there
+    monkeypatch.setitem(model.options(), 'redis_url', f'redis://127.0.0.1:{closed}/0')
+    page = alice.get('/')
+    assert 'The timeline is unavailable right now' in page.html.select_one('#timeline').text
+    rows = timeline_rows(page)
+    assert rows and rows[0].startswith('Bob posted “Check-in 30”')  # the newest public action
+    assert page.html.select_one('#timeline a[rel=next]') is None
+    follow_form(alice, 'dave').submit(status=302)  # a follow too: its copy waits in the outbox

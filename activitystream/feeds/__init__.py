@@ -23,18 +23,32 @@ stays the truth and reads hydrate from it (:mod:`.pages`). Fan-out goes by
 chunks of followers, one round trip each (:mod:`.fanout`). A feed Redis lost
 is written again from actions and subscriptions on its next read through the
 manager (:mod:`.rebuild`).
+
+Aggregated feeds group activities ("Alice, Bob and 3 others commented on
+X"); notification feeds add seen and read state with exact counts
+(:mod:`.aggregated`)::
+
+    class MyNotifications(NotificationRedisFeed):
+        key_format = 'feed:notification:%(user_id)s'
+
+    feed = MyNotifications(user.user_id)
+    feed.count_unseen(), feed[:25], feed.mark_all(seen=True)
 """
 
+from .aggregated import AggregatedActivity, AggregatedRedisFeed, NotificationRedisFeed
 from .fanout import FanoutChunk, FanoutPriority
 from .manager import FeedManager, TimelineFeed, UserFeed
 from .pages import FeedQuery
 from .redis_feed import RedisFeed
 
 __all__ = [
+    'AggregatedActivity',
+    'AggregatedRedisFeed',
     'FanoutChunk',
     'FanoutPriority',
     'FeedManager',
     'FeedQuery',
+    'NotificationRedisFeed',
     'RedisFeed',
     'TimelineFeed',
     'UserFeed',

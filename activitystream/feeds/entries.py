@@ -7,10 +7,17 @@ action id as fixed-width text: integer ids zero-padded to 19 digits, MongoDB
 ObjectIds as their 24 hex digits. Redis orders equal scores by member, byte by
 byte, so a feed is ordered exactly as the database orders actions: time, then
 id, even for thousands of actions created in the same millisecond.
+
+An entry may also carry what aggregated feeds group by: the action's verb and
+its actor and target as stored references (``Type:id``). They ride along in
+fan-out chunks so a follower's feed can group without asking the database,
+and take no part in order or equality: the same action is the same entry.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+
+from ..storage.base import Ref
 
 EPOCH = datetime(1970, 1, 1)
 MILLISECOND = timedelta(milliseconds=1)
@@ -19,10 +26,17 @@ INT_DIGITS = 19  # 2**63 - 1, the largest id of a BIGINT key, has 19
 
 @dataclass(frozen=True, order=True)
 class Entry:
-    """One action in a feed: (score, member) orders entries oldest first."""
+    """One action in a feed: (score, member) orders entries oldest first.
+
+    ``verb``, ``actor`` and ``target`` (``Type:id``, None when unknown) are
+    for aggregation only: plain feeds ignore them.
+    """
 
     score: int
     member: str
+    verb: str | None = field(default=None, compare=False)
+    actor: str | None = field(default=None, compare=False)
+    target: str | None = field(default=None, compare=False)
 
 
 def member_of(action_id) -> str:
@@ -41,9 +55,32 @@ def score_of(timestamp: datetime) -> int:
     return (timestamp - EPOCH) // MILLISECOND
 
 
+def ref_text(ref: Ref | None) -> str | None:
+    """A stored reference as one short string, ``Type:id`` (None stays None)."""
+    return None if ref is None else f'{ref.type}:{ref.id}'
+
+
+def _ref_field(action, name: str) -> str | None:
+    """``Type:id`` of an Action's ``<name>_ref`` or an ActionRecord's ``<name>`` (a Ref)."""
+    value = getattr(action, f'{name}_ref', None)
+    if value is None:
+        value = getattr(action, name, None)
+    return ref_text(value) if isinstance(value, Ref) else None
+
+
 def entry_of(action, argname: str = 'action') -> Entry:
-    """The entry of an action (anything with an ``id`` and a ``timestamp``)."""
+    """The entry of an action (anything with an ``id`` and a ``timestamp``).
+
+    An Action or an ActionRecord also gives its verb, actor and target.
+    """
     timestamp = getattr(action, 'timestamp', None)
     if not isinstance(timestamp, datetime) or getattr(action, 'id', None) is None:
         raise TypeError(f'{argname} must be an action, got {type(action).__name__}')
-    return Entry(score_of(timestamp), member_of(action.id))
+    verb = getattr(action, 'verb', None)
+    return Entry(
+        score_of(timestamp),
+        member_of(action.id),
+        verb if isinstance(verb, str) else None,
+        _ref_field(action, 'actor'),
+        _ref_field(action, 'target'),
+    )

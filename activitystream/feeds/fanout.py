@@ -4,6 +4,8 @@ A chunk names its users, their feeds and the entries to add or remove. It is
 everything a worker needs, with no pickled manager or action in it, so it can
 wait in a queue (the outbox) as a JSON payload; running it twice leaves the
 same feeds as running it once (ZADD and ZREM of the same members).
+An entry travels as ``[score, member]`` or, when it carries what aggregated
+feeds group by, ``[score, member, verb, actor, target]``; both are read.
 """
 
 from dataclasses import dataclass
@@ -20,19 +22,33 @@ class FanoutPriority(str, Enum):
     LOW = 'low'
 
 
-def _entries(value) -> tuple[Entry, ...]:
-    def pair(item):
-        return (
-            isinstance(item, list)
-            and len(item) == 2
-            and isinstance(item[0], int)
-            and not isinstance(item[0], bool)
-            and isinstance(item[1], str)
-        )
+def _entry(item) -> Entry | None:
+    """The entry of ``[score, member]`` or ``[score, member, verb, actor, target]``, else None."""
+    if not isinstance(item, list) or len(item) not in (2, 5):
+        return None
+    score, member, *extra = item
+    if isinstance(score, bool) or not isinstance(score, int) or not isinstance(member, str):
+        return None
+    if not all(value is None or isinstance(value, str) for value in extra):
+        return None
+    return Entry(score, member, *extra)
 
-    if not isinstance(value, list) or not all(pair(item) for item in value):
-        raise ValueError('add must be a list of [score, member] pairs')
-    return tuple(Entry(score, member) for score, member in value)
+
+def _entries(value) -> tuple[Entry, ...]:
+    entries = [_entry(item) for item in value] if isinstance(value, list) else [None]
+    if None in entries:
+        raise ValueError(
+            'add must be a list of [score, member] or [score, member, verb, actor, target]'
+        )
+    return tuple(entries)
+
+
+def _entry_payload(entry: Entry) -> list:
+    """Two items for an entry without grouping fields (the old payloads), else five."""
+    extra = [entry.verb, entry.actor, entry.target]
+    if all(value is None for value in extra):
+        return [entry.score, entry.member]
+    return [entry.score, entry.member, *extra]
 
 
 def _strings(value, argname):
@@ -56,7 +72,7 @@ class FanoutChunk:
         return {
             'user_ids': list(self.user_ids),
             'feeds': list(self.feeds),
-            'add': [[entry.score, entry.member] for entry in self.add],
+            'add': [_entry_payload(entry) for entry in self.add],
             'remove': list(self.remove),
             'priority': self.priority.value,
         }

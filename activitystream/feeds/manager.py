@@ -433,6 +433,50 @@ class FeedManager:
             raise ValueError(f'action is not an action or an action id: {action!r}') from None
         enqueue([self._fanout_job(user_id, remove=(member_of(action_id),))]).ready()
 
+    def actions_deleted(self, records: Iterable[ActionRecord], followers_now: bool = False) -> None:
+        """``am.delete``/``erase``/``purge``: queue the deleted actions' removal from the feeds.
+
+        One ``fanout`` job per actor, which reads the followers when it runs;
+        with ``followers_now`` (an erasure, whose subscriptions go in this
+        transaction) the followers are read now, into ``feed`` jobs.
+        """
+        members: dict[str, list[str]] = {}
+        for record in records:
+            if record.public and record.actor.type == self.user_type:
+                user_id = feed_user_id(record.actor.id)
+                members.setdefault(user_id, []).append(member_of(record.id))
+        for user_id, gone in members.items():
+            if not followers_now:
+                enqueue([self._fanout_job(user_id, remove=gone)]).ready()
+                continue
+            chunks = itertools.chain(
+                [self._own_chunk(user_id, remove=gone)], self.fanout_chunks(user_id, remove=gone)
+            )
+            path = self.path()
+            while part := list(itertools.islice(chunks, self.jobs_per_write)):
+                jobs = [
+                    NewJob('feed', {'manager': path, 'chunk': c.to_payload(), 'if_built': False},
+                           priority=c.priority.value)
+                    for c in part
+                ]  # fmt: skip
+                enqueue(jobs).ready()
+
+    def user_erased(self, ref: Ref) -> None:
+        """``am.erase``: drop the feeds of an erased user once the erasure commits."""
+        if ref.type != self.user_type:
+            return
+        user_id = feed_user_id(ref.id)
+        feeds = [self.user_feed_class(user_id), *(c(user_id) for c in self.feed_classes.values())]
+
+        def drop():
+            pipe = self._redis().pipeline(transaction=False)
+            for feed in feeds:  # one key per command: keys of several cluster slots
+                pipe.delete(feed.key)
+                pipe.delete(feed.built_key)
+            pipe.execute()
+
+        model.storage().after_commit(drop)
+
     def follow_user(self, user_id, target_user_id) -> None:
         """Copy the ``follow_activity_limit`` latest actions of the target into the user's feeds.
 

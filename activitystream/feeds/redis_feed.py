@@ -14,7 +14,7 @@ from .. import model
 from ..redis_client import client
 from .entries import Entry, entry_of, member_of
 from .pages import FeedQuery
-from .scripts import Script
+from .scripts import Script, execute
 
 # Entries older than (ARGV[1] score, ARGV[2] member), newest first: ARGV[4] of them
 # (-1: all) after skipping ARGV[3]. When the member is in the feed, its rank says
@@ -152,9 +152,7 @@ class RedisFeed:
             raise TypeError(f'actions must be a list of actions, got {type(actions).__name__}')
         entries = [entry_of(a, f'actions[{i}]') for i, a in enumerate(actions)]
         if entries:
-            pipe = self.redis.pipeline(transaction=False)
-            self.queue_add(pipe, entries)
-            pipe.execute()
+            execute(self.redis, lambda pipe: self.queue_add(pipe, entries), self.scripts)
 
     def remove(self, action) -> None:
         """Remove an action, given as an Action or its id (it may be gone from the database)."""
@@ -163,7 +161,8 @@ class RedisFeed:
             action_id = model.storage().action_id(action_id)
         except ValueError:
             raise ValueError(f'action is not an action or an action id: {action!r}') from None
-        self.redis.zrem(self.key, member_of(action_id))
+        members = [member_of(action_id)]
+        execute(self.redis, lambda pipe: self.queue_remove(pipe, members), self.scripts)
 
     # -- reading -----------------------------------------------------------
 

@@ -26,6 +26,7 @@ _SQLA_NAMES = (
     'Delivery',
     'SeenState',
     'ReadMark',
+    'Dismissal',
     'Subscription',
     'OutboxJob',
 )

@@ -79,6 +79,10 @@ class StreamFilter:
     everything: bool = False
 
 
+# what deleting an action takes with it, as counted by Storage.delete_actions
+REMOVED = ('actions', 'deliveries', 'dismissals', 'read_marks')
+
+
 @dataclass
 class SeenState:
     """What the package keeps per recipient: the seen and the read watermarks."""
@@ -178,6 +182,56 @@ class Storage(ABC):
         """Forget read marks at or before ``until`` (a watermark now covers them)."""
 
     @abstractmethod
+    def delete_read_marks(self, recipient: Ref, action_ids: Iterable) -> int:
+        """Forget the read marks of ``recipient`` on ``action_ids``; how many there were."""
+
+    @abstractmethod
+    def rewind_read_until(self, recipient: Ref, until: datetime | None, expected: datetime) -> bool:
+        """Move the read-until watermark of ``recipient`` back to ``until``, atomically.
+
+        Only while it is still ``expected`` (the one write that moves a
+        watermark back: ``am.mark_unread``); True if moved.
+        """
+
+    @abstractmethod
+    def dismiss(self, recipient: Ref, action_ids: Iterable) -> set:
+        """Take ``action_ids`` out of the inbox of ``recipient``; return those this call took.
+
+        A delivery moves to the dismissals (the inbox index never holds it
+        again); a broadcast visible to ``recipient`` gets a dismissal that the
+        inbox skips and its count subtracts. Others are left alone.
+        """
+
+    @abstractmethod
+    def oldest_actions(self, before: datetime, after: Cursor | None, limit: int) -> list:
+        """Up to ``limit`` actions older than ``before``, oldest first, after ``after``.
+
+        Keyset order (timestamp, then id) through the timestamp index: a batch
+        of a purge costs the same whatever the table's size.
+        """
+
+    @abstractmethod
+    def hanging(self, action_ids: Sequence) -> dict[str, int]:
+        """{kind: how many}: the rows :meth:`delete_actions` would delete (kinds of REMOVED)."""
+
+    @abstractmethod
+    def delete_actions(self, action_ids: Sequence) -> dict[str, int]:
+        """Delete actions, their deliveries, dismissals and read marks: {kind: how many}.
+
+        SQL: in the current transaction. MongoDB: read marks, dismissals and
+        deliveries first, the actions last, so a crash in between leaves no
+        inbox entry, count or read mark of a half-deleted action, only the
+        action in its actor/target/object streams; deleting again ends it.
+        """
+
+    @abstractmethod
+    def delete_recipient(self, recipient: Ref) -> dict[str, int]:
+        """Delete what ``recipient`` received or kept: deliveries, dismissals, read marks, seen.
+
+        {kind: how many}. Broadcasts stay (they are everyone's).
+        """
+
+    @abstractmethod
     def newest_visible(self, recipient: Ref) -> datetime | None:
         """The timestamp of the newest action visible to ``recipient``."""
 
@@ -249,6 +303,10 @@ class SubscriptionStorage(ABC):
     @abstractmethod
     def subscription_count(self, subscriber: Ref) -> int:
         """How many objects ``subscriber`` is subscribed to."""
+
+    @abstractmethod
+    def delete_subscriptions(self, ref: Ref) -> int:
+        """Delete the subscriptions of ``ref`` and those to it; how many."""
 
     @abstractmethod
     def after_commit(self, callback: Callable[[], None]) -> None:
@@ -390,8 +448,13 @@ class OutboxStorage(ABC):
         """
 
     @abstractmethod
-    def jobs(self, dead: bool | None, limit: int | None) -> list:
-        """Jobs, oldest first: dead ones, pending ones (``dead=False``) or all (None)."""
+    def jobs(
+        self, dead: bool | None, limit: int | None, kind: str | None = None, failed: bool = False
+    ) -> list:
+        """Jobs, oldest first: dead ones, pending ones (``dead=False``) or all (None).
+
+        ``kind``: of that kind only; ``failed``: only those that failed once at least.
+        """
 
     @abstractmethod
     def job_counts(self) -> dict:
@@ -411,6 +474,15 @@ class OutboxStorage(ABC):
     @abstractmethod
     def purge_jobs(self, ids: Sequence | None) -> int:
         """Delete dead jobs (those of ``ids``, or all); pending work is never purged."""
+
+    @abstractmethod
+    def job_page(self, after: Any, limit: int) -> list:
+        """Up to ``limit`` jobs, dead or not, whose id comes after ``after`` (None: the first)."""
+
+    @abstractmethod
+    def delete_jobs(self, ids: Sequence) -> int:
+        """Delete the jobs of ``ids``, pending or dead; how many (a leased one's worker
+        then fails to finish it, and what it wrote is rolled back on SQL)."""
 
     @abstractmethod
     def subscriber_page(self, obj: Ref, after: tuple | None, limit: int) -> list:

@@ -209,10 +209,8 @@ def failed_deliveries(limit=None):
     """Deliveries that failed and wait for a retry or are dead letters, oldest first."""
     limit = checked_limit(limit)
     found = []
-    for job in model.storage().jobs(None, None):
+    for job in model.storage().jobs(None, None, kind='deliver', failed=True):
         error = job.error
-        if job.kind != 'deliver' or error is None:
-            continue
         p = job.payload
         for name, rows in p['pending'].items():
             for recipient in _refs(rows):

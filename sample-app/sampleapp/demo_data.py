@@ -25,7 +25,13 @@ USERS = {
     'erin': 'Erin Brockovich',
 }
 # (hours ago, who, what, ...): ('follow', whom) | ('post', key, text) | ('comment', post key, text)
+# Everyone follows two or three others, so every home timeline has a story to tell. The
+# browser tests follow from bob to erin, dave to alice and carol to dave: keep those out.
 STORY = [
+    (99, 'alice', 'follow', 'carol'),
+    (99, 'carol', 'follow', 'bob'),
+    (99, 'dave', 'follow', 'carol'),
+    (99, 'erin', 'follow', 'bob'),
     (98, 'bob', 'follow', 'alice'),
     (97, 'carol', 'follow', 'alice'),
     (96, 'alice', 'post', 'hello', 'Hello everybody! This is my first post here.'),

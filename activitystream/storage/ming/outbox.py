@@ -104,8 +104,13 @@ class MingOutbox(OutboxStorage):
         held = {'_id': job_id, 'owner': owner}
         return self._c(OUTBOX).update_one(held, {'$set': values}).matched_count == 1
 
-    def jobs(self, dead: bool | None, limit: int | None) -> list:
-        found = self._c(OUTBOX).find({} if dead is None else {'dead': dead})
+    def jobs(self, dead, limit, kind=None, failed=False) -> list:
+        spec = {} if dead is None else {'dead': dead}
+        if kind is not None:
+            spec['kind'] = kind
+        if failed:
+            spec['error'] = {'$ne': None}
+        found = self._c(OUTBOX).find(spec)
         found = found.sort([('created', 1), ('_id', 1)])
         return [_job(doc) for doc in (found if limit is None else found.limit(limit))]
 
@@ -125,3 +130,11 @@ class MingOutbox(OutboxStorage):
 
     def purge_jobs(self, ids: Sequence | None) -> int:
         return self._c(OUTBOX).delete_many(_dead(ids)).deleted_count
+
+    def job_page(self, after, limit: int) -> list:
+        spec = {} if after is None else {'_id': {'$gt': after}}
+        return [_job(doc) for doc in self._c(OUTBOX).find(spec).sort('_id', 1).limit(limit)]
+
+    def delete_jobs(self, ids: Sequence) -> int:
+        ids = list(ids)
+        return self._c(OUTBOX).delete_many({'_id': {'$in': ids}}).deleted_count if ids else 0

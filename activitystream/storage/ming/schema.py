@@ -15,6 +15,11 @@ Documents mirror the SQLAlchemy tables field by field (see ``storage/sqla/schema
   otherwise. Actions are immutable, so the copies never go stale.
 - ``activitystream_seen``: ``recipient_type``, ``recipient_id``, ``last_seen``, ``read_until``.
 - ``activitystream_reads``: ``recipient_type``, ``recipient_id``, ``action_id``, ``timestamp``.
+- ``activitystream_dismissals``: what one recipient took out of its inbox
+  (``am.dismiss``): a dismissed delivery document moved here as it was, plus
+  ``broadcast`` (False); a dismissed broadcast as ``recipient_type``,
+  ``recipient_id``, ``action_id``, ``timestamp``, ``action`` (the copy) and
+  ``broadcast`` (True).
 - ``activitystream_subscriptions``: ``subscriber_type``, ``subscriber_id``, ``object_type``,
   ``object_id``, ``created``; unique per (subscriber, object).
 - ``activitystream_outbox``: the columns of the SQL outbox table, ``payload`` as JSON
@@ -29,6 +34,7 @@ BROADCAST = {'recipient_type': None, 'recipient_id': None}
 DELIVERIES = 'activitystream_deliveries'
 SEEN = 'activitystream_seen'
 READS = 'activitystream_reads'
+DISMISSALS = 'activitystream_dismissals'
 SUBSCRIPTIONS = 'activitystream_subscriptions'
 OUTBOX = 'activitystream_outbox'
 
@@ -64,6 +70,13 @@ INDEXES = {
     READS: [
         ([('recipient_type', ASC), ('recipient_id', ASC), ('action_id', ASC)], {'unique': True}),
         ([('recipient_type', ASC), ('recipient_id', ASC), ('timestamp', DESC)], {}),
+    ],
+    DISMISSALS: [
+        (
+            [('recipient_type', ASC), ('recipient_id', ASC), ('broadcast', ASC)] + INBOX_ORDER,
+            {},
+        ),
+        ([('action_id', ASC), ('recipient_type', ASC), ('recipient_id', ASC)], {'unique': True}),
     ],
     SUBSCRIPTIONS: [
         (

@@ -4,7 +4,7 @@ Queries go straight to the collections behind the host's Ming session: our
 documents need no object mapping, and bulk writes stay one ``insert_many``.
 """
 
-from contextlib import nullcontext
+from contextlib import nullcontext, suppress
 from itertools import islice
 
 from bson import ObjectId
@@ -12,13 +12,14 @@ from ming.odm import mapper, state
 from pymongo.errors import DuplicateKeyError
 
 from .. import keyset
-from ..base import ActionRecord, Ref, SeenState, Storage, SubscriptionStorage
+from ..base import REMOVED, ActionRecord, Ref, SeenState, Storage, SubscriptionStorage
 from .migrations import ensure_indexes
 from .outbox import MingOutbox
 from .schema import (
     ACTIONS,
     BROADCAST,
     DELIVERIES,
+    DISMISSALS,
     INBOX_ORDER,
     NEWEST_FIRST,
     NEWEST_OF_SIDE,
@@ -71,6 +72,8 @@ def _newer(spec, after):
 
 
 PUBLIC = {'public': {'$ne': False}}  # documents written before visibility existed are public
+TARGETED = {'recipient_type': {'$ne': None}}  # delivery documents, not a broadcast's entry
+OLDEST_FIRST = [('timestamp', 1), ('_id', 1)]
 CHECK_BATCH = 100
 
 
@@ -154,6 +157,28 @@ class MingStorage(Storage, SubscriptionStorage, MingOutbox):
         broadcasts = dict(BROADCAST, **_not_by('action.actor', recipient))
         return _newer({'$or': [_is('recipient', recipient), broadcasts]}, after)
 
+    def _dismissed_broadcasts(self, recipient, ids):
+        """Of broadcasts ``ids``, those ``recipient`` dismissed (one query)."""
+        spec = dict(_is('recipient', recipient), broadcast=True, action_id={'$in': list(ids)})
+        return {d['action_id'] for d in self._c(DISMISSALS).find(spec, {'action_id': 1})}
+
+    def _undismissed(self, recipient):
+        """A ``keep`` for :func:`_page`, or None when ``recipient`` dismissed no broadcast.
+
+        The inbox entries of broadcasts are shared by every reader: those this
+        reader dismissed are skipped a batch at a time, and the page filled past them.
+        """
+        spec = dict(_is('recipient', recipient), broadcast=True)
+        if self._c(DISMISSALS).find_one(spec, {'_id': 1}) is None:
+            return None
+
+        def keep(batch):
+            shared = [d['action_id'] for d in batch if d.get('recipient_type') is None]
+            gone = self._dismissed_broadcasts(recipient, shared) if shared else set()
+            return [d for d in batch if d['action_id'] not in gone]
+
+        return keep
+
     def inbox(self, recipient, limit, offset, before=None):
         entries = _page(
             self._c(DELIVERIES),
@@ -163,12 +188,16 @@ class MingStorage(Storage, SubscriptionStorage, MingOutbox):
             limit,
             offset,
             before,
-            {'action': 1, 'action_id': 1, 'timestamp': 1},
+            {'action': 1, 'action_id': 1, 'timestamp': 1, 'recipient_type': 1},
+            keep=self._undismissed(recipient),
         )
         return [_record(entry['action']) for entry in entries]
 
     def inbox_count(self, recipient, after=None):
-        return self._c(DELIVERIES).count_documents(self._inbox_spec(recipient, after))
+        dismissed = _newer(dict(_is('recipient', recipient), broadcast=True), after)
+        return self._c(DELIVERIES).count_documents(self._inbox_spec(recipient, after)) - self._c(
+            DISMISSALS
+        ).count_documents(dismissed)
 
     def _stream_spec(self, where, prefix=''):
         """What ``where`` asks of the actions (of the ``action.`` copies with ``prefix``)."""
@@ -191,9 +220,12 @@ class MingStorage(Storage, SubscriptionStorage, MingOutbox):
             private = [
                 d['_id'] for d in batch if d.get('public') is False and _ref(d, 'actor') != viewer
             ]
-            spec = dict(_is('recipient', viewer), action_id={'$in': private})
-            found = self._c(DELIVERIES).find(spec, {'action_id': 1}) if private else ()
-            delivered = {d['action_id'] for d in found}
+            delivered = set()
+            if private:  # delivered to the viewer, or dismissed by it: still its to see
+                spec = dict(_is('recipient', viewer), action_id={'$in': private})
+                for name in (DELIVERIES, DISMISSALS):
+                    found = self._c(name).find(spec, {'action_id': 1})
+                    delivered |= {d['action_id'] for d in found}
             return [d for d in batch if d['_id'] not in set(private) - delivered]
 
         return keep
@@ -218,24 +250,98 @@ class MingStorage(Storage, SubscriptionStorage, MingOutbox):
         # the private actions of others delivered to the viewer: its inbox copies know them
         delivered = dict(self._stream_spec(where, 'action.'), **_is('recipient', where.viewer))
         delivered.update({'action.public': False, **_not_by('action.actor', where.viewer)})
-        return shown + self._c(DELIVERIES).count_documents(delivered)
+        dismissed = dict(delivered, broadcast=False)
+        count = self._c(DELIVERIES).count_documents(delivered)
+        return shown + count + self._c(DISMISSALS).count_documents(dismissed)
 
     def load_actions(self, action_ids):
         return [_record(doc) for doc in self._c(ACTIONS).find({'_id': {'$in': list(action_ids)}})]
 
     def recipients_of(self, action_ids):
         found = {}
-        spec = {'action_id': {'$in': list(action_ids)}, 'recipient_type': {'$ne': None}}
-        for d in self._c(DELIVERIES).find(spec, {'action': 0}):
-            found.setdefault(d['action_id'], []).append(_ref(d, 'recipient'))
+        spec = dict(TARGETED, action_id={'$in': list(action_ids)})
+        for name, extra in ((DELIVERIES, {}), (DISMISSALS, {'broadcast': False})):
+            for d in self._c(name).find(dict(spec, **extra), {'action': 0}):
+                found.setdefault(d['action_id'], []).append(_ref(d, 'recipient'))
         return found
 
-    def visible(self, recipient, action_ids):
+    def _visible_entries(self, recipient, action_ids, projection):
+        """The inbox entries of ``recipient`` among ``action_ids`` (dismissed ones left out)."""
         spec = dict(self._inbox_spec(recipient), action_id={'$in': list(action_ids)})
+        entries = list(self._c(DELIVERIES).find(spec, projection))
+        shared = [d['action_id'] for d in entries if d['recipient_type'] is None]
+        gone = self._dismissed_broadcasts(recipient, shared) if shared else set()
+        return [d for d in entries if d['action_id'] not in gone]
+
+    def visible(self, recipient, action_ids):
+        projection = {'action_id': 1, 'timestamp': 1, 'recipient_type': 1}
+        entries = self._visible_entries(recipient, action_ids, projection)
+        return {d['action_id']: d['timestamp'] for d in entries}
+
+    def dismiss(self, recipient, action_ids):
+        """Dismissals first, then the deliveries they replace: a crash in between leaves
+        the action in the inbox (and counted), and dismissing it again ends the move."""
+        taken, moved = set(), []
+        for entry in self._visible_entries(recipient, list(action_ids), None):
+            doc = dict(entry, **_is('recipient', recipient))
+            doc.pop('_id')
+            doc['broadcast'] = entry['recipient_type'] is None
+            with suppress(DuplicateKeyError):  # a concurrent dismissal, or a crash's half
+                self._c(DISMISSALS).insert_one(doc)
+                taken.add(entry['action_id'])
+            if not doc['broadcast']:
+                moved.append(entry['action_id'])
+        if moved:
+            spec = dict(_is('recipient', recipient), action_id={'$in': moved})
+            self._c(DELIVERIES).delete_many(spec)
+        return taken
+
+    def delete_read_marks(self, recipient, action_ids):
+        spec = dict(_is('recipient', recipient), action_id={'$in': list(action_ids)})
+        return self._c(READS).delete_many(spec).deleted_count
+
+    def rewind_read_until(self, recipient, until, expected):
+        where = dict(_is('recipient', recipient), read_until=expected)
+        return self._c(SEEN).update_one(where, {'$set': {'read_until': until}}).modified_count == 1
+
+    def oldest_actions(self, before, after, limit):
+        spec = {'timestamp': {'$lt': before}}
+        if after is not None:
+            spec['timestamp']['$gte'] = after.timestamp
+        found = iter(self._c(ACTIONS).find(spec).sort(OLDEST_FIRST))
+        if after is not None:  # those sharing the cursor's millisecond, sorted out here
+            found = (d for d in found if d['timestamp'] > after.timestamp or d['_id'] > after.id)
+        return [_record(doc) for doc in islice(found, limit)]
+
+    def _of_actions(self, ids):
+        """{kind: (collection, spec)} of what hangs from actions ``ids``, actions last."""
+        among = {'action_id': {'$in': ids}}
         return {
-            d['action_id']: d['timestamp']
-            for d in self._c(DELIVERIES).find(spec, {'action_id': 1, 'timestamp': 1})
+            'read_marks': (READS, among),
+            'dismissals': (DISMISSALS, among),
+            'deliveries': (DELIVERIES, dict(among, **TARGETED)),
+            'actions': (ACTIONS, {'_id': {'$in': ids}}),
         }
+
+    def hanging(self, action_ids):
+        found = self._of_actions(list(action_ids))
+        return {kind: self._c(found[kind][0]).count_documents(found[kind][1]) for kind in REMOVED}
+
+    def delete_actions(self, action_ids):
+        ids = list(action_ids)
+        counts = {}
+        for kind, (name, spec) in self._of_actions(ids).items():
+            if name == ACTIONS:  # the broadcasts' inbox entries go with the deliveries
+                self._c(DELIVERIES).delete_many(dict(BROADCAST, action_id={'$in': ids}))
+            counts[kind] = self._c(name).delete_many(spec).deleted_count
+        return counts
+
+    def delete_recipient(self, recipient):
+        key = _is('recipient', recipient)
+        kinds = (('deliveries', DELIVERIES), ('dismissals', DISMISSALS), ('read_marks', READS))
+        counts = {kind: self._c(name).delete_many(key).deleted_count for kind, name in kinds}
+        counts['seen'] = self._c(SEEN).delete_many(key).deleted_count
+        return counts
 
     def seen_state(self, recipient):
         doc = self._c(SEEN).find_one(_is('recipient', recipient))
@@ -328,6 +434,12 @@ class MingStorage(Storage, SubscriptionStorage, MingOutbox):
     def unsubscribe(self, subscriber, obj):
         pair = dict(_is('subscriber', subscriber), **_is('object', obj))
         return self._c(SUBSCRIPTIONS).delete_one(pair).deleted_count == 1
+
+    def delete_subscriptions(self, ref):
+        return sum(
+            self._c(SUBSCRIPTIONS).delete_many(_is(side, ref)).deleted_count
+            for side in ('subscriber', 'object')
+        )
 
     def subscribed(self, subscriber, objs):
         wanted = [_is('object', o) for o in objs]

@@ -123,10 +123,14 @@ class SQLAOutbox(OutboxStorage):
         stmt = update(OutboxJob).where(*_held(job_id, owner)).values(**values)
         return self._write(stmt) == 1
 
-    def jobs(self, dead: bool | None, limit: int | None) -> list:
+    def jobs(self, dead, limit, kind=None, failed=False) -> list:
         stmt = select(outbox).order_by(outbox.c.created, outbox.c.id).limit(limit)
         if dead is not None:
             stmt = stmt.where(outbox.c.dead == dead)
+        if kind is not None:
+            stmt = stmt.where(outbox.c.kind == kind)
+        if failed:
+            stmt = stmt.where(outbox.c.error.is_not(None))
         return [_job(row) for row in self.session.execute(stmt)]
 
     def job_counts(self) -> dict:
@@ -151,3 +155,13 @@ class SQLAOutbox(OutboxStorage):
 
     def purge_jobs(self, ids: Sequence | None) -> int:
         return self._write(delete(OutboxJob).where(*_dead(ids)))
+
+    def job_page(self, after, limit: int) -> list:
+        stmt = select(outbox).order_by(outbox.c.id).limit(limit)
+        if after is not None:
+            stmt = stmt.where(outbox.c.id > after)
+        return [_job(row) for row in self.session.execute(stmt)]
+
+    def delete_jobs(self, ids: Sequence) -> int:
+        ids = list(ids)
+        return self._write(delete(OutboxJob).where(outbox.c.id.in_(ids))) if ids else 0

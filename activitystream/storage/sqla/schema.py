@@ -133,6 +133,37 @@ class ReadMark(DeclarativeBase):
     )
 
 
+class Dismissal(DeclarativeBase):
+    """An action one recipient took out of its inbox (``am.dismiss``); others keep it.
+
+    A dismissed delivery is moved here from ``activitystream_deliveries``, so
+    the inbox index never holds it; a dismissed broadcast (which has no
+    delivery) gets a row with ``broadcast`` true, which the inbox count
+    subtracts with one range of the primary key and the inbox page skips.
+    """
+
+    __tablename__ = 'activitystream_dismissals'
+
+    recipient_type = Column(String(TYPE_LEN), nullable=False)
+    recipient_id = Column(String(ID_LEN), nullable=False)
+    broadcast = Column(Boolean, nullable=False)
+    timestamp = Column(DateTime, nullable=False)
+    action_id = Column(ActionId, nullable=False)
+
+    __table_args__ = (
+        PrimaryKeyConstraint(
+            recipient_type,
+            recipient_id,
+            broadcast,
+            timestamp,
+            action_id,
+            name='pk_activitystream_dismissals',
+        ),
+        Index('ix_activitystream_dismissals_action', action_id),
+        {'sqlite_with_rowid': False},
+    )
+
+
 class Subscription(DeclarativeBase):
     """A subscriber (any host entity) subscribed to an object (any host entity).
 
@@ -205,4 +236,4 @@ class OutboxJob(DeclarativeBase):
     )
 
 
-MODELS = (Action, Delivery, SeenState, ReadMark, Subscription, OutboxJob)
+MODELS = (Action, Delivery, SeenState, ReadMark, Dismissal, Subscription, OutboxJob)

@@ -18,6 +18,7 @@ from sqlalchemy import (
     and_,
     bindparam,
     delete,
+    false,
     func,
     insert,
     inspect,
@@ -33,14 +34,15 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from .. import keyset
-from ..base import ActionRecord, Ref, SeenState, Storage, SubscriptionStorage
+from ..base import REMOVED, ActionRecord, Ref, SeenState, Storage, SubscriptionStorage
 from .outbox import SQLAOutbox
-from .schema import Action, ActionId, Delivery, ReadMark, Subscription
+from .schema import Action, ActionId, Delivery, Dismissal, ReadMark, Subscription
 from .schema import SeenState as SeenTable
 
 actions = Action.__table__
 deliveries = Delivery.__table__
 reads = ReadMark.__table__
+dismissals = Dismissal.__table__
 seen = SeenTable.__table__
 subs = Subscription.__table__
 
@@ -91,13 +93,30 @@ def _matches(table, prefix, param=None):
     )
 
 
-def _broadcasts():
-    """Clause: broadcasts, but not the bound recipient's own (nobody is notified of those)."""
+def _dismissed(param, broadcast):
+    """Clause: the bound ``param`` dismissed the action (a probe of the dismissals' key)."""
+    return (
+        select(dismissals.c.action_id)
+        .where(
+            dismissals.c.recipient_type == bindparam(param + '_type'),
+            dismissals.c.recipient_id == bindparam(param + '_id'),
+            dismissals.c.broadcast == broadcast,
+            dismissals.c.timestamp == actions.c.timestamp,
+            dismissals.c.action_id == actions.c.id,
+        )
+        .exists()
+    )
+
+
+def _broadcasts(skip_dismissed=True):
+    """Clause: broadcasts, but not the bound recipient's own (nobody is notified of those)
+    nor, unless told, those it dismissed."""
     own = and_(
         actions.c.actor_type == bindparam('recipient_type'),
         actions.c.actor_id == bindparam('recipient_id'),
     )
-    return and_(actions.c.broadcast == true(), ~own)
+    clause = and_(actions.c.broadcast == true(), ~own)
+    return and_(clause, ~_dismissed('recipient', true())) if skip_dismissed else clause
 
 
 def _cursor_params(before):
@@ -135,12 +154,17 @@ def _inbox_statement(limited, paged):
 
 @cache
 def _inbox_count_statement(since):
+    """Three index range counts: deliveries, broadcasts, less the broadcasts dismissed."""
     direct = select(func.count()).select_from(deliveries).where(_matches(deliveries, 'recipient'))
-    bcast = select(func.count()).select_from(actions).where(_broadcasts())
+    bcast = select(func.count()).select_from(actions).where(_broadcasts(skip_dismissed=False))
+    gone = select(func.count()).select_from(dismissals)
+    gone = gone.where(_matches(dismissals, 'recipient'), dismissals.c.broadcast == true())
     if since:
         direct = direct.where(deliveries.c.timestamp > bindparam('after'))
         bcast = bcast.where(actions.c.timestamp > bindparam('after'))
-    return select(direct.scalar_subquery() + bcast.scalar_subquery())
+        gone = gone.where(dismissals.c.timestamp > bindparam('after'))
+    counts = direct.scalar_subquery() + bcast.scalar_subquery() - gone.scalar_subquery()
+    return select(counts)
 
 
 def _ids():
@@ -148,19 +172,26 @@ def _ids():
 
 
 LOAD_ACTIONS = select(actions).where(actions.c.id.in_(_ids()))
-RECIPIENTS_OF = select(
-    deliveries.c.action_id, deliveries.c.recipient_type, deliveries.c.recipient_id
-).where(deliveries.c.action_id.in_(_ids()))
-VISIBLE = union_all(
-    select(deliveries.c.action_id, deliveries.c.timestamp).where(
-        _matches(deliveries, 'recipient'), deliveries.c.action_id.in_(_ids())
+RECIPIENTS_OF = union_all(
+    select(deliveries.c.action_id, deliveries.c.recipient_type, deliveries.c.recipient_id).where(
+        deliveries.c.action_id.in_(_ids())
     ),
-    select(actions.c.id, actions.c.timestamp).where(_broadcasts(), actions.c.id.in_(_ids())),
+    # a recipient who dismissed the action was one of its recipients all the same
+    select(dismissals.c.action_id, dismissals.c.recipient_type, dismissals.c.recipient_id).where(
+        dismissals.c.action_id.in_(_ids()), dismissals.c.broadcast == false()
+    ),
 )
 SEEN_STATE = select(seen.c.last_seen, seen.c.read_until).where(_matches(seen, 'recipient'))
 READ_MARKS = select(reads.c.action_id).where(
     _matches(reads, 'recipient'), reads.c.action_id.in_(_ids())
 )
+DELIVERED = select(deliveries.c.action_id, deliveries.c.timestamp).where(
+    _matches(deliveries, 'recipient'), deliveries.c.action_id.in_(_ids())
+)
+BROADCASTS = select(actions.c.id, actions.c.timestamp).where(
+    _broadcasts(), actions.c.id.in_(_ids())
+)
+VISIBLE = union_all(DELIVERED, BROADCASTS)
 NEWEST_VISIBLE = (
     select(func.max(deliveries.c.timestamp)).where(_matches(deliveries, 'recipient')),
     select(func.max(actions.c.timestamp)).where(_broadcasts()),
@@ -174,14 +205,19 @@ def _read_mark_count_statement(since):
 
 
 def _visible_to_viewer():
-    """Clause: public, or done by the bound viewer, or delivered to it (a primary-key probe)."""
+    """Clause: public, or done by the bound viewer, or delivered to it (primary-key probes)."""
     delivered = select(deliveries.c.action_id).where(
         deliveries.c.recipient_type == bindparam('viewer_type'),
         deliveries.c.recipient_id == bindparam('viewer_id'),
         deliveries.c.timestamp == actions.c.timestamp,
         deliveries.c.action_id == actions.c.id,
     )
-    return or_(actions.c.public == true(), _matches(actions, 'actor', 'viewer'), delivered.exists())
+    return or_(
+        actions.c.public == true(),
+        _matches(actions, 'actor', 'viewer'),
+        delivered.exists(),
+        _dismissed('viewer', false()),  # dismissed from its inbox, still its to see
+    )
 
 
 VISIBILITY = {
@@ -397,6 +433,84 @@ class SQLAStorage(Storage, SubscriptionStorage, SQLAOutbox):
         stmt = delete(ReadMark).where(_is(reads, 'recipient', recipient), old)
         self.session.execute(stmt, execution_options={'synchronize_session': False})
 
+    def delete_read_marks(self, recipient, action_ids):
+        ids = list(action_ids)
+        if not ids:
+            return 0
+        marks = and_(_is(reads, 'recipient', recipient), reads.c.action_id.in_(ids))
+        return self._write(delete(ReadMark).where(marks))
+
+    def rewind_read_until(self, recipient, until, expected):
+        still = and_(_is(seen, 'recipient', recipient), seen.c.read_until == expected)
+        return self._write(update(SeenTable).where(still).values(read_until=until)) == 1
+
+    def dismiss(self, recipient, action_ids):
+        params = dict(_params('recipient', recipient), ids=list(action_ids))
+        if not params['ids']:
+            return set()
+        key = dict(recipient_type=recipient.type, recipient_id=recipient.id)
+        rows = [
+            dict(key, broadcast=broadcast, timestamp=ts, action_id=id_)
+            for stmt, broadcast in ((DELIVERED, False), (BROADCASTS, True))
+            for id_, ts in self._read(stmt, params)
+        ]
+        if not rows:
+            return set()
+        upsert = self._insert_or(Dismissal)
+        if upsert is None:  # no ON CONFLICT here: the transaction fails on a duplicate
+            self._run(insert(Dismissal), rows)
+            taken = {row['action_id'] for row in rows}
+        else:
+            stmt = upsert.on_conflict_do_nothing().returning(Dismissal.action_id)
+            taken = set(self._run(stmt, rows).scalars())
+        moved = [row['action_id'] for row in rows if not row['broadcast']]
+        if moved:
+            gone = and_(_is(deliveries, 'recipient', recipient), deliveries.c.action_id.in_(moved))
+            self._write(delete(Delivery).where(gone))
+        return taken
+
+    def oldest_actions(self, before, after, limit):
+        stmt = select(actions).where(actions.c.timestamp < before)
+        if after is not None:
+            position = tuple_(actions.c.timestamp, actions.c.id)
+            stmt = stmt.where(position > tuple_(after.timestamp, after.id))
+        stmt = stmt.order_by(actions.c.timestamp, actions.c.id).limit(limit)
+        return _records(self._run(stmt))
+
+    def _of_actions(self, ids):
+        """(table, its clause on ``ids``) of each kind of REMOVED, actions last."""
+        return {
+            'read_marks': (reads, reads.c.action_id.in_(ids)),
+            'dismissals': (dismissals, dismissals.c.action_id.in_(ids)),
+            'deliveries': (deliveries, deliveries.c.action_id.in_(ids)),
+            'actions': (actions, actions.c.id.in_(ids)),
+        }
+
+    def hanging(self, action_ids):
+        found = self._of_actions(list(action_ids))
+        count = lambda table, where: select(func.count()).select_from(table).where(where)  # noqa: E731
+        return {kind: self._run(count(*found[kind])).scalar_one() for kind in REMOVED}
+
+    def delete_actions(self, action_ids):
+        found = self._of_actions(list(action_ids))
+        models = {reads: ReadMark, dismissals: Dismissal, deliveries: Delivery, actions: Action}
+        return {
+            kind: self._write(delete(models[table]).where(where))
+            for kind, (table, where) in found.items()
+        }
+
+    def delete_recipient(self, recipient):
+        kinds = (
+            ('deliveries', Delivery, deliveries),
+            ('dismissals', Dismissal, dismissals),
+            ('read_marks', ReadMark, reads),
+            ('seen', SeenTable, seen),
+        )
+        return {
+            kind: self._write(delete(model).where(_is(table, 'recipient', recipient)))
+            for kind, model, table in kinds
+        }
+
     def newest_visible(self, recipient):
         params = _params('recipient', recipient)
         found = [self._read(stmt, params).scalar() for stmt in NEWEST_VISIBLE]
@@ -440,6 +554,12 @@ class SQLAStorage(Storage, SubscriptionStorage, SQLAOutbox):
         )
         options = {'synchronize_session': False}
         return self.session.execute(stmt, execution_options=options).rowcount == 1
+
+    def delete_subscriptions(self, ref):
+        return sum(
+            self._write(delete(Subscription).where(_is(subs, side, ref)))
+            for side in ('subscriber', 'object')
+        )
 
     def subscribed(self, subscriber, objs):
         pairs = [(o.type, o.id) for o in objs]

@@ -17,10 +17,11 @@ SUBSCRIPTION_BACKENDS = {
     'activitystream': 'activitystream.subscriptions.backends.ActivityStreamBackend',
     'email': 'activitystream.subscriptions.backends.EmailBackend',
 }
-# activitystream's outbox options the ini may set as ``sampleapp.<option>`` (plug()
-# runs before the ini is read): a site and the `gearbox activitystream-outbox drain`
-# processes beside it share the outbox with the same timings
-DELIVERY_OPTIONS = {
+# activitystream's outbox and Redis options the ini may set as ``sampleapp.<option>``
+# (plug() runs before the ini is read): a site and the `gearbox activitystream-outbox
+# drain` processes beside it share the outbox with the same timings, and the Redis of
+# the timelines (lib/feeds.py)
+INI_OPTIONS = {
     'delivery_runner': str,
     'delivery_batch': asint,
     'delivery_lease': asint,
@@ -29,14 +30,16 @@ DELIVERY_OPTIONS = {
     'delivery_poll': float,
     'emit_page_size': asint,
     'emit_inline_limit': asint,
+    'redis_url': str,
+    'redis_prefix': str,
 }
 
 
 class BackendConfigurationComponent(ConfigurationComponent):
     """Turn ``sampleapp.backend`` from the ini into TG's database options.
 
-    And ``sampleapp.delivery_*`` / ``sampleapp.emit_*`` into activitystream's
-    plug options of the same names (see ``DELIVERY_OPTIONS``).
+    And ``sampleapp.delivery_*`` / ``sampleapp.emit_*`` / ``sampleapp.redis_*``
+    into activitystream's plug options of the same names (see ``INI_OPTIONS``).
 
     It runs before every other component, so TG's SQLAlchemy/Ming components
     and tgext.pluggable already see the chosen model and session.
@@ -48,8 +51,8 @@ class BackendConfigurationComponent(ConfigurationComponent):
         return {'sampleapp.backend': 'sqlalchemy', 'sampleapp.setup_on_start': False}
 
     def get_coercion(self):
-        delivery = {f'sampleapp.{name}': to for name, to in DELIVERY_OPTIONS.items()}
-        return {'sampleapp.setup_on_start': asbool, **delivery}
+        given = {f'sampleapp.{name}': to for name, to in INI_OPTIONS.items()}
+        return {'sampleapp.setup_on_start': asbool, **given}
 
     def get_actions(self):
         return (BeforeConfigConfigurationAction(self._configure),)
@@ -65,7 +68,7 @@ class BackendConfigurationComponent(ConfigurationComponent):
                 'DBSession': model.DBSession,
             }
         )
-        given = {n: conf[f'sampleapp.{n}'] for n in DELIVERY_OPTIONS if f'sampleapp.{n}' in conf}
+        given = {n: conf[f'sampleapp.{n}'] for n in INI_OPTIONS if f'sampleapp.{n}' in conf}
         if given:  # validated again, so a bad value is refused naming the option
             conf[BLUEPRINT_KEY] = validate({**conf[BLUEPRINT_KEY], **given})
 
@@ -92,7 +95,8 @@ def make_base_config():
         base_config,
         'activitystream',
         subscription_backends=SUBSCRIPTION_BACKENDS,
-        delivery_runner='thread',  # comment mails never hold up a request
+        delivery_runner='thread',  # comment mails and feed fan-out never hold up a request
+        feed_manager='sampleapp.lib.feeds:SiteFeeds',  # the home page's timelines
     )
     return base_config
 

@@ -1,20 +1,26 @@
 """The pages of sampleapp."""
 
+import logging
+
+import redis
 from tg import TGController, abort, expose, flash, lurl, redirect, request, require
 from tg.decorators import before_validate
 from tg.exceptions import HTTPFound
 from tg.predicates import not_anonymous
 
-from activitystream import am
+from activitystream import am, csrf
+from activitystream.controllers.support import same_site
 
 from .. import model
-from ..lib import social
+from ..lib import feeds, social
 from .error import ErrorController
 
 LATEST_POSTS = 20
 STREAM_LENGTH = 20
 NOTIFICATIONS_PAGE = 50
+TIMELINE_PAGE = 25
 HOME = lurl('/')
+log = logging.getLogger(__name__)
 
 
 def post_only(remainder, params):
@@ -26,6 +32,13 @@ def post_only(remainder, params):
         abort(403)
 
 
+def csrf_checked(remainder, params):
+    """POST from this site's forms, carrying the logged-in user's activitystream CSRF token."""
+    post_only(remainder, params)
+    if not csrf.is_valid(current_user(), params.get(csrf.FIELD)):
+        abort(403, 'missing or invalid CSRF token')
+
+
 def current_user():
     return request.identity['user']
 
@@ -34,6 +47,40 @@ def local(url):
     """Redirect only inside this site (``came_from`` comes from the query string)."""
     url = str(url)
     return url if url.startswith('/') and not url.startswith('//') else str(HOME)
+
+
+def back_to(came_from, default):
+    """Where a form comes back to: ``came_from`` when it is on this site (else a 400)."""
+    if came_from is None:
+        return default
+    target = same_site(came_from)
+    if target is None:
+        abort(400, 'came_from must be a path or a URL on this site')
+    return target
+
+
+def timeline(user, before=None):
+    """A page of ``user``'s timeline older than the cursor ``before``: its template values.
+
+    26 read to know whether an "Older" link is due; their actions and entities
+    load in batches (no query per row). With Redis down, the plain list of
+    what the database shows the user instead, and a notice.
+    """
+    if not (before is None or isinstance(before, str)):
+        abort(400, 'before must be given once')
+    try:
+        feed = feeds.manager().timeline(user)
+        try:
+            query = feed.query() if before is None else feed.before(before)
+        except ValueError as exc:  # a cursor that is not one of ours
+            abort(400, str(exc))
+        actions = query[: TIMELINE_PAGE + 1]
+    except redis.RedisError as exc:
+        log.warning('timeline of %s unavailable: %s', user.user_name, exc)
+        fallback = am.get_actions(viewer=user).limit(TIMELINE_PAGE).all()
+        return dict(timeline=fallback, older=None, timeline_down=True)
+    older = actions[TIMELINE_PAGE - 1].cursor if len(actions) > TIMELINE_PAGE else None
+    return dict(timeline=actions[:TIMELINE_PAGE], older=older, timeline_down=False)
 
 
 def found(entity):
@@ -48,8 +95,12 @@ class RootController(TGController):
     error = ErrorController()
 
     @expose('sampleapp.templates.index')
-    def index(self):
-        return dict(posts=model.latest_posts(LATEST_POSTS), users=model.all_users())
+    def index(self, before=None):
+        """Everyone's latest posts; for a logged-in user, first their timeline."""
+        values = dict(posts=model.latest_posts(LATEST_POSTS), users=model.all_users())
+        if request.identity:
+            values.update(timeline(current_user(), before))
+        return values
 
     @expose('sampleapp.templates.user')
     def users(self, user_name):
@@ -88,19 +139,22 @@ class RootController(TGController):
 
     @expose()
     @require(not_anonymous())
-    @before_validate(post_only)
-    def follow(self, user_name):
+    @before_validate(csrf_checked)
+    def follow(self, user_name, came_from=None):
+        """Follow, then back to ``came_from`` (same site only), by default the user's page."""
         user = found(model.find_user(user_name))
+        back = back_to(came_from, user.as_link)
         social.follow(current_user(), user)
-        redirect(user.as_link)
+        redirect(back)
 
     @expose()
     @require(not_anonymous())
-    @before_validate(post_only)
-    def unfollow(self, user_name):
+    @before_validate(csrf_checked)
+    def unfollow(self, user_name, came_from=None):
         user = found(model.find_user(user_name))
+        back = back_to(came_from, user.as_link)
         social.unfollow(current_user(), user)
-        redirect(user.as_link)
+        redirect(back)
 
     @expose('sampleapp.templates.notifications')
     @require(not_anonymous())

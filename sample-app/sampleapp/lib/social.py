@@ -4,12 +4,16 @@ Each function stores the change and records it with activitystream, dated
 ``when`` (default: now) so that the demo data can tell a story over days.
 Posts are subscriptions: writing or commenting one subscribes you to it, and a
 comment is emitted to its subscribers (a notification and an e-mail).
+
+Posts, comments and follows are public actions, as the pages that show them
+are: they also go to the timelines of the actor's followers (:mod:`.feeds`).
 """
 
 from activitystream import am, subscriptions
 
 from .. import model
 from ..model.common import utcnow
+from .feeds import manager
 
 # the subscription backends of config/app_cfg.py
 BACKENDS = ('activitystream', 'email')
@@ -22,7 +26,12 @@ def publish(author, text, when=None):
     model.save(post)
     subscriptions.subscribe(author, post)
     am.create(
-        author, 'posted', target=post, recipients=model.followers_of(author), timestamp=post.created
+        author,
+        'posted',
+        target=post,
+        recipients=model.followers_of(author),
+        timestamp=post.created,
+        public=True,
     )
     return post
 
@@ -49,27 +58,38 @@ def comment(author, post, text, when=None, backends=BACKENDS):
         timestamp=new.created,
         verb='commented on',
         action_obj=new,
+        public=True,
     )
     return new
 
 
 def follow(follower, followed, when=None):
-    """Start following ``followed``, who is told; nothing happens if already following."""
+    """Start following ``followed``, who is told; nothing happens if already following.
+
+    The ``Follow`` row is the site's; the subscription to the user is what the
+    feed manager reads followers from, and it copies ``followed``'s recent
+    actions into the follower's timeline (done in the request too: ``copy_now``).
+    """
     if follower.user_name == followed.user_name or model.find_follow(follower, followed):
         return
     relation = model.Follow(follower=follower, followed=followed, created=when or utcnow())
     model.save(relation)
+    subscriptions.subscribe(follower, followed)
     am.create(
         follower,
         'started following',
         target=followed,
         recipients=[followed],
         timestamp=relation.created,
+        public=True,
     )
+    manager().copy_now(follower, followed)
 
 
 def unfollow(follower, followed):
-    """Stop following; nobody is told."""
+    """Stop following; nobody is told, and ``followed``'s actions leave the timeline."""
     relation = model.find_follow(follower, followed)
     if relation is not None:
         model.delete(relation)
+        subscriptions.unsubscribe(follower, followed)
+        manager().copy_now(follower, followed, follow=False)
