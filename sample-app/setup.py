@@ -12,7 +12,7 @@ setup(
     zip_safe=False,
     install_requires=[
         # the pre-release bound keeps pip on this repository's version, not PyPI's 0.1.1
-        'tgapp-activitystream[sqlalchemy] >= 0.2.0.dev0',
+        'tgapp-activitystream[sqlalchemy] >= 1.0.0.dev0',
         'TurboGears2 >= 2.5.0, < 2.6',
         'tgext.pluggable >= 0.9.0, < 0.10',
         'kajiki >= 0.9',

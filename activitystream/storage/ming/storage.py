@@ -13,6 +13,7 @@ from pymongo.errors import DuplicateKeyError
 
 from .. import keyset
 from ..base import REMOVED, ActionRecord, Ref, SeenState, Storage, SubscriptionStorage
+from .migrations import ensure_indexes
 from .outbox import MingOutbox
 from .schema import (
     ACTIONS,
@@ -20,7 +21,6 @@ from .schema import (
     DELIVERIES,
     DISMISSALS,
     INBOX_ORDER,
-    INDEXES,
     NEWEST_FIRST,
     NEWEST_OF_SIDE,
     READS,
@@ -121,9 +121,7 @@ class MingStorage(Storage, SubscriptionStorage, MingOutbox):
         return self.session.impl.db[name]
 
     def ensure_schema(self):
-        for name, indexes in INDEXES.items():
-            for keys, options in indexes:
-                self._c(name).create_index(keys, **options)
+        ensure_indexes(self.session.impl.db)
 
     def insert_actions(self, new_actions):
         docs, delivered = [], []

@@ -1,0 +1,367 @@
+"""Schema migrations: alembic revisions on SQLite and PostgreSQL, versioned steps on Ming.
+
+The previous schema is the one before commit e3a0c6a (deliveries keyed by
+(action, recipient) with a foreign key, a full broadcast index), made here the
+way ``create_all`` made it then, filled through the API, and upgraded by the
+gearbox commands; the result must be what ``create_all`` makes today.
+"""
+
+import pytest
+import sqlalchemy as sa
+import transaction
+from pymongo import ASCENDING as ASC
+from pymongo import DESCENDING as DESC
+from tgext.pluggable.commands.alembic_migration import MigrateCommand as MigratePluggable
+
+from activitystream import am, subscriptions
+from activitystream.bootstrap import bootstrap
+from activitystream.migration.command import MigrateCommand
+from activitystream.storage.ming import migrations as ming_steps
+from activitystream.storage.ming.schema import ACTIONS, DELIVERIES, INDEXES
+
+from .harness import (
+    BACKENDS,
+    _state,
+    build_app,
+    drop_postgresql_database,
+    new_postgresql_database,
+    sqlite_url,
+)
+
+SQL = [b for b in BACKENDS if b in ('sqlite', 'postgresql')]
+OURS = ('actions', 'deliveries', 'seen', 'reads', 'dismissals', 'subscriptions', 'outbox')
+HEAD = '0003'
+
+
+def live_app(global_conf, **local_conf):
+    """The paste app factory of the test ini: the application the test built."""
+    return _state['live'].app.app
+
+
+def site_ini(tmp_path):
+    ini = tmp_path / 'site.ini'
+    ini.write_text('[app:main]\nuse = call:tests.test_migrations:live_app\n')
+    return str(ini)
+
+
+def migrate(tmp_path, *args, command_class=MigrateCommand):
+    command = command_class(None, None)
+    return command.run(command.get_parser('gearbox').parse_args(['-c', site_ini(tmp_path), *args]))
+
+
+def names(prefix):
+    return {short: f'{prefix}activitystream_{short}' for short in OURS}
+
+
+def where(index):
+    clause = next((v for k, v in index['dialect_options'].items() if k.endswith('_where')), None)
+    return None if clause is None else ' '.join(str(clause).split())
+
+
+def schema_of_create_all(env, prefix):
+    """``described`` of an empty database of the same kind where create_all made the tables."""
+    if env.backend == 'sqlite':
+        engine, url = sa.create_engine(sqlite_url().replace('.sqlite', '-fresh.sqlite')), None
+    else:
+        url = new_postgresql_database('activitystream_migrations_fresh')
+        engine = sa.create_engine(url)
+    try:
+        env.model.metadata.create_all(engine)
+        return described(engine, prefix)
+    finally:
+        engine.dispose()
+        if url:
+            drop_postgresql_database(url)
+
+
+def described(engine, prefix):
+    """Columns, keys and indexes of our tables as the database reports them."""
+    found, out = sa.inspect(engine), {}
+    for short, table in names(prefix).items():
+        if not found.has_table(table):
+            out[short] = None
+            continue
+        pk = found.get_pk_constraint(table)
+        out[short] = dict(
+            columns=[(c['name'], str(c['type']), c['nullable']) for c in found.get_columns(table)],
+            primary=(pk['name'], pk['constrained_columns']),
+            foreign=sorted(
+                (k['name'] or '', k['constrained_columns'], k['referred_table'], k['options'])
+                for k in found.get_foreign_keys(table)
+            ),
+            indexes=sorted(
+                (i['name'], i['column_names'], bool(i['unique']), where(i))
+                for i in found.get_indexes(table)
+            ),
+        )
+    return out
+
+
+def without_rowid(engine, table):
+    with engine.connect() as conn:
+        sql = conn.execute(
+            sa.text('SELECT sql FROM sqlite_master WHERE name = :t'), {'t': table}
+        ).scalar()
+    return 'WITHOUT ROWID' in sql.upper()
+
+
+def version(engine, prefix):
+    with engine.connect() as conn:
+        table = f'{prefix}activitystream_migrate'
+        return [r[0] for r in conn.execute(sa.text(f'SELECT version_num FROM {table}'))]
+
+
+def drop_ours(engine, prefix):
+    with engine.begin() as conn:
+        for table in reversed((*names(prefix).values(), f'{prefix}activitystream_migrate')):
+            conn.execute(sa.text(f'DROP TABLE IF EXISTS {table}'))
+
+
+def make_previous_schema(env, prefix):
+    """Turn the tables create_all made into the layout before e3a0c6a, as create_all made it."""
+    deliveries = sa.Table(
+        f'{prefix}activitystream_deliveries',
+        sa.MetaData(),
+        sa.Column(
+            'action_id',
+            sa.BigInteger().with_variant(sa.Integer(), 'sqlite'),
+            sa.ForeignKey(f'{prefix}activitystream_actions.id', ondelete='CASCADE'),
+            primary_key=True,
+        ),
+        sa.Column('recipient_type', sa.String(128), primary_key=True),
+        sa.Column('recipient_id', sa.String(128), primary_key=True),
+        sa.Column('timestamp', sa.DateTime, nullable=False),
+    )
+    sa.Index(
+        f'{prefix}ix_activitystream_deliveries_inbox',
+        *(deliveries.c[n] for n in ('recipient_type', 'recipient_id', 'timestamp', 'action_id')),
+    )
+    sa.Table(f'{prefix}activitystream_actions', deliveries.metadata, autoload_with=env.engine)
+    with env.engine.begin() as conn:
+        conn.execute(sa.text(f'DROP TABLE {deliveries.name}'))
+        conn.execute(sa.text(f'DROP INDEX {prefix}ix_activitystream_actions_broadcast'))
+        conn.execute(
+            sa.text(
+                f'CREATE INDEX {prefix}ix_activitystream_actions_broadcast '
+                f'ON {prefix}activitystream_actions (broadcast, timestamp, id)'
+            )
+        )
+        deliveries.create(conn)
+
+
+def fill(env):
+    """Notifications, a broadcast, reads, seen marks and subscriptions, through the API."""
+    alice, bob, carol = env.user('alice'), env.user('bob'), env.user('carol')
+    doc = env.document('Spec')
+    subscriptions.subscribe(bob, doc)
+    for n in range(7):
+        am.create(alice, f'edited{n}', target=doc, recipients=[bob, carol], extra={'n': n})
+    am.create(alice, 'announced')
+    first = am.get_by_recipient(bob).limit(1).all()[0]
+    am.mark_read(bob, [first.id])
+    am.mark_seen(carol)
+    env.commit()
+    return bob, carol
+
+
+def pages(recipient, size=3):
+    """Every notification of ``recipient``, page by page through cursors."""
+    got, query = [], am.get_by_recipient(recipient)
+    while page := query.limit(size).all():
+        got.append([(a.verb, a.timestamp, a.extra) for a in page])
+        query = am.get_by_recipient(recipient).before(page[-1].cursor)
+    return got
+
+
+def rows(engine, prefix):
+    """Every row of our tables, columns in name order (a migration may reorder them)."""
+    found, out = sa.inspect(engine), {}
+    with engine.connect() as conn:
+        for short, table in names(prefix).items():
+            if not found.has_table(table):
+                continue
+            columns = ', '.join(sorted(c['name'] for c in found.get_columns(table)))
+            selected = conn.execute(sa.text(f'SELECT {columns} FROM {table}'))
+            out[short] = sorted(tuple(map(str, r)) for r in selected)
+    return out
+
+
+SITES = [(b, p) for b in SQL for p in ('', 'notes_')]
+
+
+@pytest.fixture(params=SITES, ids=[f'{b}-{p or "plain"}' for b, p in SITES])
+def site(request):
+    backend, prefix = request.param
+    options = dict(appid='notes', rename_tables=True) if prefix else {}
+    env = build_app(backend, **options)
+    yield env, prefix
+    env.close()
+    drop_ours(env.engine, prefix)  # the next app's create_all makes them again
+
+
+def test_upgrade_from_the_previous_schema_keeps_the_data_and_makes_todays_schema(
+    site, tmp_path, capsys
+):
+    env, prefix = site
+    make_previous_schema(env, prefix)
+    bob, carol = fill(env)
+    before_rows = rows(env.engine, prefix)
+    before = {who: pages(who) for who in (bob, carol)}
+    counts = (am.count_not_seen_by_recipient(carol), am.count_unread_by_recipient(bob))
+    env.clear_session()
+    with env.engine.begin() as conn:  # today's code reads it; the previous schema had none
+        conn.execute(sa.text(f'DROP TABLE {prefix}activitystream_dismissals'))
+    assert described(env.engine, prefix)['deliveries']['primary'][1] == [
+        'action_id',
+        'recipient_type',
+        'recipient_id',
+    ]
+
+    assert migrate(tmp_path, 'upgrade') == 0
+    assert version(env.engine, prefix) == [HEAD]
+
+    assert rows(env.engine, prefix) == {**before_rows, 'dismissals': []}
+    assert len(before_rows['deliveries']) == 14  # a broadcast is a flag of its action on SQL
+    assert described(env.engine, prefix) == schema_of_create_all(env, prefix)
+    if env.backend == 'sqlite':
+        assert without_rowid(env.engine, f'{prefix}activitystream_deliveries')
+    assert {who: pages(who) for who in (bob, carol)} == before
+    assert (am.count_not_seen_by_recipient(carol), am.count_unread_by_recipient(bob)) == counts
+
+    capsys.readouterr()
+    assert migrate(tmp_path, 'current') == 0
+    assert f'{HEAD} (head)' in capsys.readouterr().out
+
+
+def test_the_revisions_alone_make_todays_schema_and_take_it_back(site, tmp_path):
+    env, prefix = site
+    env.close()
+    drop_ours(env.engine, prefix)
+
+    assert migrate(tmp_path, 'upgrade') == 0
+    assert described(env.engine, prefix) == schema_of_create_all(env, prefix)
+
+    assert migrate(tmp_path, 'downgrade') == 0  # one step back: no dismissals
+    assert version(env.engine, prefix) == ['0002']
+    assert described(env.engine, prefix) == {
+        **schema_of_create_all(env, prefix),
+        'dismissals': None,
+    }
+    assert migrate(tmp_path, 'downgrade', '0001') == 0  # the previous schema
+    assert version(env.engine, prefix) == ['0001']
+    previous = described(env.engine, prefix)
+    assert previous['deliveries']['primary'][1] == ['action_id', 'recipient_type', 'recipient_id']
+    assert previous['deliveries']['foreign'][0][2] == f'{prefix}activitystream_actions'
+    assert [i[:2] for i in previous['actions']['indexes'] if 'broadcast' in i[0]] == [
+        (f'{prefix}ix_activitystream_actions_broadcast', ['broadcast', 'timestamp', 'id'])
+    ]
+
+    assert migrate(tmp_path, 'downgrade', 'base') == 0
+    assert not set(names(prefix).values()) & set(sa.inspect(env.engine).get_table_names())
+    assert version(env.engine, prefix) == []
+
+
+def test_downgrade_keeps_the_deliveries_of_existing_actions(site, tmp_path):
+    env, prefix = site
+    bob, carol = fill(env)
+    assert migrate(tmp_path, 'stamp', HEAD) == 0
+    with env.engine.begin() as conn:  # a delivery whose action is gone: no foreign key today
+        conn.execute(
+            sa.text(
+                f"INSERT INTO {prefix}activitystream_deliveries VALUES ('User', 'x', :t, 999999)"
+            ),
+            {'t': '2020-01-01 00:00:00'},
+        )
+    before = {who: pages(who) for who in (bob, carol)}
+    env.clear_session()
+
+    assert migrate(tmp_path, 'downgrade', '0001') == 0
+    assert len(rows(env.engine, prefix)['deliveries']) == 14
+    assert migrate(tmp_path, 'upgrade') == 0
+    assert {who: pages(who) for who in (bob, carol)} == before
+
+
+@pytest.mark.parametrize('backend', SQL)
+def test_tgext_pluggables_migrate_pluggable_runs_our_revisions(backend, tmp_path, capsys):
+    env = build_app(backend, appid='notes', rename_tables=True)
+    try:
+        make_previous_schema(env, 'notes_')
+        alice, bob = env.user('alice'), env.user('bob')
+        am.create(alice, 'greeted', recipients=[bob])
+        env.commit()
+
+        migrate(tmp_path, 'activitystream', 'upgrade', command_class=MigratePluggable)
+        out = capsys.readouterr().out
+        assert 'does not support migrations' not in out
+        assert version(env.engine, 'notes_') == [HEAD]
+        assert [a.verb for a in am.get_by_recipient(bob).all()] == ['greeted']
+
+        migrate(tmp_path, 'activitystream', 'db_version', command_class=MigratePluggable)
+        assert f'{HEAD} (head)' in capsys.readouterr().out
+    finally:
+        env.close()
+        drop_ours(env.engine, 'notes_')
+
+
+@pytest.mark.parametrize('backend', SQL)
+def test_setup_app_stamps_a_new_database_at_the_newest_revision(backend):
+    env = build_app(backend)  # create_all made today's tables, as setup-app does
+    try:
+        bootstrap(None, {}, {})
+        transaction.commit()
+        assert version(env.engine, '') == [HEAD]
+        bootstrap(None, {}, {})  # again: nothing to do
+        transaction.commit()
+        assert version(env.engine, '') == [HEAD]
+    finally:
+        env.close()
+        drop_ours(env.engine, '')
+
+
+SUPERSEDED = {
+    ACTIONS: [[('actor_type', ASC), ('actor_id', ASC), ('timestamp', DESC), ('_id', DESC)]],
+    DELIVERIES: [[('action_id', ASC), ('recipient_type', ASC)]],
+}
+
+
+def index_keys(db, collection):
+    return sorted(
+        [(f, int(w)) for f, w in info['key']]
+        for info in db[collection].index_information().values()
+    )
+
+
+@pytest.mark.parametrize('backend', [b for b in BACKENDS if b not in SQL])
+def test_ming_steps_drop_what_1_0_superseded_once_and_ensure_the_indexes(backend, tmp_path, capsys):
+    env = build_app(backend)
+    db = env.db
+    db[ming_steps.VERSIONS].drop()
+    for collection, superseded in SUPERSEDED.items():
+        db[collection].drop_indexes()
+        for keys in superseded:
+            db[collection].create_index(keys)
+    am.create(env.user('alice'), 'greeted', recipients=[env.user('bob')])
+    env.commit()
+    for collection, superseded in SUPERSEDED.items():
+        assert set(map(tuple, superseded)) <= set(map(tuple, index_keys(db, collection)))
+
+    assert migrate(tmp_path, 'upgrade') == 0
+    assert 'Ming steps done: [1]' in capsys.readouterr().out
+    for collection, indexes in INDEXES.items():
+        wanted = sorted([(f, int(w)) for f, w in keys] for keys, _ in indexes)
+        assert [k for k in index_keys(db, collection) if k != [('_id', 1)]] == wanted
+    assert [d['_id'] for d in db[ming_steps.VERSIONS].find()] == [1]
+    assert db[ACTIONS].count_documents({}) == 1
+
+    assert migrate(tmp_path, 'upgrade') == 0
+    assert 'none, up to date' in capsys.readouterr().out
+    after = {collection: index_keys(db, collection) for collection in INDEXES}
+    ming_steps.STEPS[0][2](db)  # a step is idempotent: run again, it changes nothing
+    assert {collection: index_keys(db, collection) for collection in INDEXES} == after
+    assert migrate(tmp_path, 'current') == 0
+    assert 'Ming step 1 of 1' in capsys.readouterr().out
+    assert migrate(tmp_path, 'downgrade') == 2
+
+    db[ming_steps.VERSIONS].drop()
+    bootstrap(None, {}, {})  # setup-app runs the steps too
+    assert ming_steps.current(db) == ming_steps.HEAD
