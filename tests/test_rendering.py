@@ -40,7 +40,10 @@ def test_a_page_costs_one_query_per_entity_class_plus_one(env):
         shown = [(a.actor, a.verb, a.target, str(a.action_obj), a.target_link) for a in actions]
     assert len(shown) == 10
     assert shown[0] == ('User 1', 'touched', 'Doc 0', 'team team1', '/documents/Doc 0')
-    assert len(queries) <= 3 + 1, queries
+    # Ming has no join across collections: one more to know whether the reader
+    # dismissed a broadcast (then skipped a batch at a time); still none per row
+    extra = 1 if env.backend == 'ming' else 0
+    assert len(queries) <= 3 + 1 + extra, queries
 
 
 def test_recipients_load_in_one_batch(env):
@@ -49,7 +52,8 @@ def test_recipients_load_in_one_batch(env):
     with env.count_queries() as queries:
         names = {u.user_name for a in actions for u in a.recipients}
     assert names == {'bob'}
-    assert len(queries) <= 2, queries  # deliveries + one entity class
+    extra = 1 if env.backend == 'ming' else 0  # the dismissed recipients: no union on Ming
+    assert len(queries) <= 2 + extra, queries  # deliveries + one entity class
 
 
 def test_a_deleted_entity_reads_as_none(env):
