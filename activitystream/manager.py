@@ -448,6 +448,15 @@ class ActionManager:
             live.changed([ref])
         return previous
 
+    def read_until(self, recipient):
+        """Notifications of ``recipient`` at or before this time count as read (naive UTC).
+
+        Its read-until watermark, or the start of the ``unseen_window`` when
+        that is later; actions marked read one by one after it are read too.
+        """
+        ref = refs.ref_of(recipient, 'recipient')
+        return self._since(self.storage.seen_state(ref).read_until)
+
     def count_not_seen_by_recipient(self, recipient):
         """How many actions visible to ``recipient`` are newer than its last-seen time."""
         ref = refs.ref_of(recipient, 'recipient')
