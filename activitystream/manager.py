@@ -595,11 +595,11 @@ class ActionManager:
         ids = [record.id for record in records]
         broadcast = any(record.broadcast for record in records)
         told = None if broadcast else {r for rs in storage.recipients_of(ids).values() for r in rs}
+        manager = model.options().get('feed_manager')
+        if manager is not None:  # first: it reads the recipients of the notification feeds
+            manager.actions_deleted(records, followers_now)
         for kind, number in storage.delete_actions(ids).items():
             counts[kind] += number
-        manager = model.options().get('feed_manager')
-        if manager is not None:
-            manager.actions_deleted(records, followers_now)
         return told
 
     def _delete_records(self, next_batch, counts, followers_now=False):

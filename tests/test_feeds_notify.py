@@ -176,6 +176,25 @@ def test_a_remnant_of_a_feed_whose_marker_expired_does_not_hide_what_it_held(sit
     assert notes(carol).count() == 1
 
 
+def test_a_deleted_action_leaves_its_recipients_notification_feeds(site):
+    alice, bob, carol = (site.user(n, n.title()) for n in ('alice', 'bob', 'carol'))
+    for user in (bob, carol):
+        notes(user)
+    site.commit()
+    doc = site.document('A')
+    kept = am.create(alice, 'commented on', target=doc, recipients=[bob, carol])
+    gone = am.create(alice, 'liked', target=doc, recipients=[carol])
+    site.commit()
+    assert notes(carol).counts() == (2, 2)
+    am.delete(gone)
+    site.commit()
+    assert [g.verb for g in notes(carol)[:10]] == ['commented on']
+    assert notes(carol).counts() == (1, 1)
+    am.delete(kept)
+    site.commit()
+    assert [notes(u).count() for u in (bob, carol)] == [0, 0]
+
+
 def test_erasure_drops_every_key_of_the_notification_feed(site, redis):
     alice, carol = site.user('alice', 'Alice'), site.user('carol', 'Carol')
     notes(carol)

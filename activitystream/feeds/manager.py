@@ -479,8 +479,16 @@ class FeedManager:
 
         One ``fanout`` job per actor, which reads the followers when it runs;
         with ``followers_now`` (an erasure, whose subscriptions go in this
-        transaction) the followers are read now, into ``feed`` jobs.
+        transaction) the followers are read now, into ``feed`` jobs. Called
+        before their deliveries go: the recipients' notification feeds lose
+        them too.
         """
+        records = list(records)
+        if self.notification_feed_class is not None:
+            private = [record.id for record in records if not record.broadcast]
+            delivered = model.storage().recipients_of(private) if private else {}
+            gone = [(member_of(id_), recipients) for id_, recipients in delivered.items()]
+            enqueue(list(notification_jobs(self, gone, remove=True))).ready()
         members: dict[str, list[str]] = {}
         for record in records:
             if record.public and record.actor.type == self.user_type:

@@ -33,26 +33,27 @@ NOTIFICATION_FEED = '@notification'  # a chunk's name for the manager's notifica
 MAX_REBUILD = 5000
 
 
-def notification_jobs(manager, created: Iterable[tuple[Entry, list]]) -> Iterator[NewJob]:
-    """``feed`` jobs writing new actions to their recipients' notification feeds.
+def notification_jobs(manager, items: Iterable[tuple], *, remove: bool = False) -> Iterator[NewJob]:
+    """``feed`` jobs writing actions to (or, with ``remove``, out of) notification feeds.
 
-    ``created`` gives (entry, recipients) pairs, recipients as Refs. Actions
-    sent to the same recipients share their jobs; a job holds
-    ``fanout_chunk_size`` recipients.
+    ``items`` give (entry, recipients) pairs, or (member, recipients) to
+    remove, recipients as Refs. Actions of the same recipients share their
+    jobs; a job holds ``fanout_chunk_size`` recipients.
     """
-    by_recipients: dict[tuple[str, ...], list[Entry]] = {}
+    by_recipients: dict[tuple[str, ...], list] = {}
     user_type = manager.user_type
-    for entry, recipients in created:
+    for value, recipients in items:
         ids = (feed_user_id(r.id, 'recipients[]') for r in recipients if r.type == user_type)
         key = tuple(dict.fromkeys(ids))
         if key:
-            by_recipients.setdefault(key, []).append(entry)
+            by_recipients.setdefault(key, []).append(value)
     path = manager.path()
-    for ids, entries in by_recipients.items():
+    for ids, values in by_recipients.items():
+        change = {'remove' if remove else 'add': tuple(values)}
         for start in range(0, len(ids), manager.fanout_chunk_size):
             part = ids[start : start + manager.fanout_chunk_size]
-            chunk = FanoutChunk(part, (NOTIFICATION_FEED,), tuple(entries))
-            yield NewJob('feed', {'manager': path, 'chunk': chunk.to_payload(), 'if_built': True})
+            chunk = FanoutChunk(part, (NOTIFICATION_FEED,), **change).to_payload()
+            yield NewJob('feed', {'manager': path, 'chunk': chunk, 'if_built': not remove})
 
 
 def rebuild_length(feed: RedisFeed) -> int:
