@@ -448,6 +448,15 @@ class ActionManager:
             live.changed([ref])
         return previous
 
+    def read_until(self, recipient):
+        """Notifications of ``recipient`` at or before this time count as read (naive UTC).
+
+        Its read-until watermark, or the start of the ``unseen_window`` when
+        that is later; actions marked read one by one after it are read too.
+        """
+        ref = refs.ref_of(recipient, 'recipient')
+        return self._since(self.storage.seen_state(ref).read_until)
+
     def count_not_seen_by_recipient(self, recipient):
         """How many actions visible to ``recipient`` are newer than its last-seen time."""
         ref = refs.ref_of(recipient, 'recipient')
@@ -586,11 +595,11 @@ class ActionManager:
         ids = [record.id for record in records]
         broadcast = any(record.broadcast for record in records)
         told = None if broadcast else {r for rs in storage.recipients_of(ids).values() for r in rs}
+        manager = model.options().get('feed_manager')
+        if manager is not None:  # first: it reads the recipients of the notification feeds
+            manager.actions_deleted(records, followers_now)
         for kind, number in storage.delete_actions(ids).items():
             counts[kind] += number
-        manager = model.options().get('feed_manager')
-        if manager is not None:
-            manager.actions_deleted(records, followers_now)
         return told
 
     def _delete_records(self, next_batch, counts, followers_now=False):

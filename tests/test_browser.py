@@ -177,3 +177,44 @@ def test_following_fills_the_timeline_and_unfollowing_empties_it(site, chromium)
     timeline_has(carol, site, 'Dave Bowman', False)
     assert carol.locator('#timeline li').count() > 0  # alice's and bob's stay
     carol.context.close()
+
+
+def test_the_grouped_menu_shows_two_commenters_in_one_row_and_opening_clears_its_badge(
+    site, chromium
+):
+    erin = log_in(chromium, site, 'erin')
+    erin.fill('form#publish textarea[name=text]', 'Picnic on Sunday')
+    with erin.expect_navigation():
+        erin.click('form#publish button[type=submit]')
+    post_url = erin.url
+    for name in ('alice', 'dave'):
+        page = log_in(chromium, site, name)
+        page.goto(post_url)
+        page.fill('form#comment textarea[name=text]', f'{name} brings cake')
+        with page.expect_navigation():
+            page.click('form#comment button[type=submit]')
+        page.context.close()
+
+    row = erin.locator('#grouped-menu li.group', has_text='Picnic on Sunday')
+    deadline = time.monotonic() + 20
+    while True:  # the delivery thread writes the feed a moment after each comment
+        erin.goto(f'{site}/')
+        if row.count() and 'Alice' in row.text_content():
+            break
+        menu = erin.locator('#grouped-menu').text_content()
+        assert time.monotonic() < deadline, f'no row of both commenters in {menu!r}'
+        time.sleep(0.2)
+    assert row.count() == 1
+    text = ' '.join(row.locator('a').text_content().split())
+    assert text == 'Dave Bowman and Alice Liddell commented on “Picnic on Sunday”'
+    assert 'unseen' in row.get_attribute('class')
+    unseen_rows = erin.locator('#grouped-menu li.group.unseen').count()
+    grouped_badge = erin.locator('#grouped-badge')
+    assert int(grouped_badge.text_content()) == unseen_rows >= 1
+
+    erin.click('#grouped-menu summary')
+    erin.wait_for_function('() => document.getElementById("grouped-badge").textContent === "0"')
+    erin.goto(f'{site}/')
+    assert grouped_badge.text_content() == '0'
+    assert 'unseen' not in row.get_attribute('class')
+    erin.context.close()

@@ -409,3 +409,62 @@ def test_with_redis_down_the_home_page_shows_the_database_list(site, monkeypatch
     assert rows and rows[0].startswith('Bob posted “Check-in 30”')  # the newest public action
     assert page.html.select_one('#timeline a[rel=next]') is None
     follow_form(alice, 'dave').submit(status=302)  # a follow too: its copy waits in the outbox
+
+
+def grouped(page):
+    """(badge, [(row text, unseen, unread)]) of the navbar's grouped notifications menu."""
+    menu = page.html.select_one('nav #grouped-menu')
+    rows = [
+        (' '.join(li.b.parent.get_text().split()), 'unseen' in li['class'], 'unread' in li['class'])
+        for li in menu.select('li.group')
+    ]
+    return int(menu.select_one('#grouped-badge').get_text()), rows
+
+
+def test_the_grouped_menu_shows_who_did_what_and_marks_seen_and_read(site):
+    carol = browser(site, 'carol')
+    publish = carol.get('/').forms['publish']
+    publish['text'] = 'Tea party'
+    post_page = publish.submit().maybe_follow()
+    for name in ('alice', 'bob', 'dave'):
+        form = browser(site, name).get(post_page.request.path).forms['comment']
+        form['text'] = f'{name} is in'
+        form.submit()
+    settled()
+
+    home = carol.get('/')
+    badge, rows = grouped(home)
+    assert rows[0] == ('Dave, Bob and 1 other commented on “Tea party”', True, True)
+    assert badge == sum(unseen for _, unseen, _ in rows) >= 1
+    menu = home.html.select_one('#grouped-menu')
+    carol.post(menu['data-seen-url'], status=403)  # no CSRF token
+    reply = carol.post(menu['data-seen-url'], {'_csrf_token': menu['data-csrf-token']})
+    assert reply.json == {'unseen_count': 0}
+    home = carol.get('/')
+    assert grouped(home)[0] == 0
+    assert grouped(home)[1][0][1:] == (False, True)  # seen, still unread
+    assert unseen(home) == 0  # activitystream's menu was marked seen too
+
+    form = next(f for f in home.forms.values() if f.action == '/notifications_read')
+    assert form['group'].value and form['came_from'].value == '/'
+    form['_csrf_token'] = 'forged'
+    form.submit(status=403)
+    form['_csrf_token'] = menu['data-csrf-token']
+    assert form.submit(status=302).location.endswith('/')
+    assert grouped(carol.get('/'))[1][0][1:] == (False, False)
+
+
+def test_with_redis_down_the_navbar_keeps_activitystreams_menu(site, monkeypatch):
+    from activitystream import model
+
+    alice = browser(site, 'alice')
+    assert alice.get('/').html.select_one('#grouped-menu') is not None
+    closed = support.free_port()
+    monkeypatch.setitem(model.options(), 'redis_url', f'redis://127.0.0.1:{closed}/0')
+    page = alice.get('/')
+    assert page.html.select_one('#grouped-menu') is None
+    assert page.html.select_one('nav .activitystream-menu .activitystream-badge') is not None
+    token = page.html.select_one('.activitystream-menu')['data-csrf-token']
+    alice.post('/notifications_seen', {'_csrf_token': token}, status=503)
+    reply = alice.post('/notifications_read', {'_csrf_token': token, 'group': 'x'}, status=302)
+    assert 'Notifications are unavailable' in reply.follow().text

@@ -122,6 +122,13 @@ class Storage(ABC):
         """
 
     @abstractmethod
+    def delivered(self, recipient: Ref, limit: int) -> list[ActionRecord]:
+        """The ``limit`` newest actions delivered to ``recipient`` (no broadcasts), newest first.
+
+        One range of the deliveries' recipient index: notification feeds are rebuilt from it.
+        """
+
+    @abstractmethod
     def inbox_count(self, recipient: Ref, after: datetime | None = None) -> int:
         """How many actions visible to ``recipient`` are newer than ``after``."""
 

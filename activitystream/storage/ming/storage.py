@@ -193,6 +193,10 @@ class MingStorage(Storage, SubscriptionStorage, MingOutbox):
         )
         return [_record(entry['action']) for entry in entries]
 
+    def delivered(self, recipient, limit):
+        found = self._c(DELIVERIES).find(_is('recipient', recipient), {'action': 1})
+        return [_record(entry['action']) for entry in found.sort(INBOX_ORDER).limit(limit)]
+
     def inbox_count(self, recipient, after=None):
         dismissed = _newer(dict(_is('recipient', recipient), broadcast=True), after)
         return self._c(DELIVERIES).count_documents(self._inbox_spec(recipient, after)) - self._c(

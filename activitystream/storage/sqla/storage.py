@@ -192,6 +192,17 @@ BROADCASTS = select(actions.c.id, actions.c.timestamp).where(
     _broadcasts(), actions.c.id.in_(_ids())
 )
 VISIBLE = union_all(DELIVERED, BROADCASTS)
+_newest_delivered = _newest_first(
+    select(deliveries.c.action_id.label('id')).where(_matches(deliveries, 'recipient')),
+    deliveries,
+    deliveries.c.action_id,
+).limit(_bound_int('limit'))
+_newest_delivered = _newest_delivered.subquery('newest')
+DELIVERED_NEWEST = (
+    select(actions)
+    .join(_newest_delivered, actions.c.id == _newest_delivered.c.id)
+    .order_by(actions.c.timestamp.desc(), actions.c.id.desc())
+)
 NEWEST_VISIBLE = (
     select(func.max(deliveries.c.timestamp)).where(_matches(deliveries, 'recipient')),
     select(func.max(actions.c.timestamp)).where(_broadcasts()),
@@ -321,6 +332,10 @@ class SQLAStorage(Storage, SubscriptionStorage, SQLAOutbox):
             params.update(limit=limit, top=offset + limit)
         stmt = _inbox_statement(limit is not None, before is not None)
         return _records(self._read(stmt, params))
+
+    def delivered(self, recipient, limit):
+        params = dict(_params('recipient', recipient), limit=limit)
+        return _records(self._read(DELIVERED_NEWEST, params))
 
     def inbox_count(self, recipient, after=None):
         params = dict(_params('recipient', recipient), after=after)
