@@ -6,6 +6,8 @@ way ``create_all`` made it then, filled through the API, and upgraded by the
 gearbox commands; the result must be what ``create_all`` makes today.
 """
 
+import os
+
 import pytest
 import sqlalchemy as sa
 import transaction
@@ -63,7 +65,7 @@ def schema_of_create_all(env, prefix):
     if env.backend == 'sqlite':
         engine, url = sa.create_engine(sqlite_url().replace('.sqlite', '-fresh.sqlite')), None
     else:
-        url = new_postgresql_database('activitystream_migrations_fresh')
+        url = new_postgresql_database(f'activitystream_migrations_fresh_{os.getpid()}')
         engine = sa.create_engine(url)
     try:
         env.model.metadata.create_all(engine)

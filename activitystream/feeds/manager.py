@@ -391,22 +391,24 @@ class FeedManager:
                 inboxes.append((self.user_ref(user_id), feed))
                 continue
             groups.setdefault((user_id, type(feed) is self.user_feed_class), []).append(feed)
-        pipe = redis.pipeline(transaction=False)
+        writes = []
         with model.unit_of_work() as storage:
             rebuild_notifications(storage, redis, inboxes)
-            for _, feed in inboxes if ttl else ():
-                pipe.expire(feed.key, ttl)
             for (user_id, own), chosen in groups.items():
                 actors = [self.user_ref(user_id)]
                 if not own:
                     actors += [Ref(self.user_type, f) for f in self._following(user_id)]
                 length = max(feed.max_length for feed in chosen)
                 entries = newest_entries(storage, dict.fromkeys(actors), length)
-                for feed in chosen:
-                    feed.queue_add(pipe, entries)
-                    if ttl:
-                        pipe.expire(feed.key, ttl)
-        pipe.execute()
+                writes += [(feed, entries) for feed in chosen]
+
+        def build(pipe):
+            for feed, entries in writes:
+                feed.queue_add(pipe, entries)
+            for feed in [feed for _, feed in inboxes] + [feed for feed, _ in writes] if ttl else ():
+                pipe.expire(feed.key, ttl)
+
+        execute(redis, build, list(dict.fromkeys(s for feed, _ in writes for s in feed.scripts)))
 
     def _is_notification_feed(self, feed: RedisFeed) -> bool:
         cls = self.notification_feed_class
