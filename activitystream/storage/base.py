@@ -363,7 +363,7 @@ class PreferenceStorage(ABC):
 
     @abstractmethod
     def preferences_of(self, kind: str, recipients: Sequence[Ref]) -> dict[Ref, str]:
-        """{recipient: channels} of ``kind`` for those of ``recipients`` that stored one: one query."""
+        """{recipient: channels} of ``kind`` of the ``recipients`` storing one: one query."""
 
     @abstractmethod
     def set_preference(self, recipient: Ref, kind: str, channels: str, when: datetime) -> None:

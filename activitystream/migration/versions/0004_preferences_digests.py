@@ -13,7 +13,11 @@ revision = '0004'
 down_revision = '0003'
 
 ID = sa.BigInteger().with_variant(sa.Integer(), 'sqlite')
-TABLES = ('activitystream_preferences', 'activitystream_digest_items', 'activitystream_digest_marks')
+TABLES = (
+    'activitystream_preferences',
+    'activitystream_digest_items',
+    'activitystream_digest_marks',
+)
 
 
 def _recipient() -> list:

@@ -114,7 +114,8 @@ class MingPreferences(PreferenceStorage):
         spec = dict(_of(recipient), period=period)
         if expected is not None:
             change = {'$set': {'last_key': key, 'sent': when}}
-            return self._c(DIGEST_MARKS).update_one(dict(spec, last_key=expected), change).matched_count == 1
+            done = self._c(DIGEST_MARKS).update_one(dict(spec, last_key=expected), change)
+            return done.matched_count == 1
         try:
             self._c(DIGEST_MARKS).insert_one(dict(spec, last_key=key, sent=when))
         except DuplicateKeyError:

@@ -159,6 +159,3 @@ class SQLAPreferences(PreferenceStorage):
             ).rowcount
             for model, table in ((Preference, prefs), (DigestTable, items), (DigestMark, marks))
         )
-
-
-

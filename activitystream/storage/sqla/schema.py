@@ -271,7 +271,9 @@ class DigestItem(DeclarativeBase):
     created = Column(DateTime, nullable=False)
 
     __table_args__ = (
-        Index('ix_activitystream_digest_items_recipient', recipient_type, recipient_id, created, id),
+        Index(
+            'ix_activitystream_digest_items_recipient', recipient_type, recipient_id, created, id
+        ),
     )
 
 

@@ -112,6 +112,8 @@ class EmailBackend(BaseBackend):
     One SMTP connection serves every recipient of an ``emit()`` call.
     """
 
+    channel = 'email'
+
     def _templates(self):
         options = model.options()
         return templates(options['email_renderer'], options['email_template'])
