@@ -19,7 +19,13 @@ plain-text and an HTML part, rendered from ``<email_template>.txt`` and
 ``.xhtml`` with Kajiki, or ``.genshi.txt`` and ``.html`` with Genshi (the
 ``email_renderer`` option). Templates get ``text``, ``subject``,
 ``recipient``, ``actor``, ``obj`` (``subscribers_of``), ``link`` (the
-absolute ``as_link`` of ``obj``, or None) and ``kwargs``.
+absolute ``as_link`` of ``obj``, or None), ``settings`` (the absolute URL of
+the notification settings page, or None) and ``kwargs``.
+
+With ``activitystream.site_url`` set, every mail carries RFC 8058's
+``List-Unsubscribe`` and ``List-Unsubscribe-Post`` headers: a signed link that
+turns the e-mail of the notification's kind off for its recipient, without a
+login (see ``activitystream.unsubscribe``).
 """
 
 import importlib.util
@@ -34,10 +40,13 @@ from urllib.parse import urljoin, urlsplit
 
 import tg
 
-from ... import model, refs
+from ... import model, preferences, refs, unsubscribe
 from .base import BaseBackend
 
 SUBJECT_LENGTH = 78
+# the text of the settings link (a context value: kajiki would translate a literal in a thread
+# with no request)
+SETTINGS_LABEL = 'Choose which e-mails you get'
 SECURITY = ('none', 'starttls', 'ssl')
 # renderer -> extensions of the (text, html) templates
 EXTENSIONS = {'kajiki': ('.txt', '.xhtml'), 'genshi': ('.genshi.txt', '.html')}
@@ -101,6 +110,20 @@ def templates(renderer, name):
     )
 
 
+def compose(address, subject, message_id, renderers, context):
+    """A mail with a plain-text and an HTML part rendered by ``renderers`` from ``context``."""
+    render_text, render_html = renderers
+    mail = EmailMessage()
+    mail['From'] = _setting('smtp_from', 'activitystream@localhost')
+    mail['To'] = address
+    mail['Subject'] = subject
+    mail['Date'] = formatdate()
+    mail['Message-ID'] = message_id
+    mail.set_content(render_text(context))
+    mail.add_alternative(render_html(context), subtype='html')
+    return mail
+
+
 def _one_line(text):
     line = ' '.join(text.split())
     return line if len(line) <= SUBJECT_LENGTH else line[: SUBJECT_LENGTH - 1] + '…'
@@ -147,17 +170,12 @@ class EmailBackend(BaseBackend):
             actor=self.actor,
             obj=self.subscribers_of,
             link=self._link(),
+            settings=unsubscribe.site_url(unsubscribe.SETTINGS_PATH),
+            settings_label=SETTINGS_LABEL,
             kwargs=kwargs,
         )
-        render_text, render_html = self._templates()
-        mail = EmailMessage()
-        mail['From'] = _setting('smtp_from', 'activitystream@localhost')
-        mail['To'] = address
-        mail['Subject'] = subject
-        mail['Date'] = formatdate()
-        mail['Message-ID'] = self.message_id(recipient)
-        mail.set_content(render_text(context))
-        mail.add_alternative(render_html(context), subtype='html')
+        mail = compose(address, subject, self.message_id(recipient), self._templates(), context)
+        unsubscribe.headers(mail, recipient, self.kind or preferences.EVERY_KIND)
         return mail
 
     def message_id(self, recipient):
