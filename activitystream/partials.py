@@ -178,7 +178,9 @@ def notification_settings(user=None, came_from=None, saved=False):
     period = preferences.digest_period(user)
     values = dict(
         kinds=kinds,
-        periods=[dict(value=p, label=_(label), checked=p == period) for p, label in PERIOD_LABELS.items()],
+        periods=[
+            dict(value=p, label=_(label), checked=p == period) for p, label in PERIOD_LABELS.items()
+        ],
         action=plug_url('activitystream', '/settings'),
         came_from=came_from or '',
         token=csrf.token_for(user),

@@ -33,8 +33,10 @@ def signature(ref: Ref, kind: str) -> str:
 
 def is_valid(ref: Ref, kind: str, given) -> bool:
     """Whether ``given`` is the signature of (``ref``, ``kind``)."""
-    return isinstance(given, str) and given.isascii() and hmac.compare_digest(
-        given, signature(ref, kind)
+    return (
+        isinstance(given, str)
+        and given.isascii()
+        and hmac.compare_digest(given, signature(ref, kind))
     )
 
 

@@ -73,7 +73,8 @@ def test_a_mail_clients_one_click_post_stops_that_kinds_mail(env, smtp):
     [message] = mailbox.messages
     url = unsubscribe_url(message)
     parts = urlsplit(url)
-    assert (parts.scheme + '://' + parts.netloc, parts.path) == (SITE, '/activitystream/mail/unsubscribe')
+    assert f'{parts.scheme}://{parts.netloc}' == SITE
+    assert parts.path == '/activitystream/mail/unsubscribe'
     assert parse_qs(parts.query)['kind'] == ['commented']
 
     # the client POSTs exactly this body, with no cookie and no login (RFC 8058, 3.2)

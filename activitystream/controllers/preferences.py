@@ -94,8 +94,10 @@ class MailController(Endpoints):
         elif request.method not in ('GET', 'HEAD'):
             fail(405, 'use GET or POST')
         declared = preferences.kinds().get(kind)
-        what = _('every notification') if kind == preferences.EVERY_KIND else (
-            declared['label'] if declared else kind
+        what = (
+            _('every notification')
+            if kind == preferences.EVERY_KIND
+            else (declared['label'] if declared else kind)
         )
         values = dict(
             action=plug_url('activitystream', unsubscribe.PATH),
