@@ -154,3 +154,31 @@ def test_the_genshi_digest(smtp, backend):
     text, html = bodies(mailbox.messages[0])
     assert '* commented Plan (2)\n  - Carol commented Plan\n  - Alice commented Plan\n' in text
     assert '<a href="http://localhost/documents/Plan">commented Plan</a> (2)' in html
+
+
+@pytest.mark.parametrize('backend', ['sqlite', 'ming'])
+def test_the_sites_tgext_mailer_can_carry_the_mails(smtp, backend):
+    """mail_transport='tgext.mailer': the site's mailer (its mail.* settings) sends."""
+    from tgext.pluggable import plug
+
+    mailbox, port = smtp
+    mailbox.messages.clear()
+
+    def with_mailer(cfg):
+        cfg.update_blueprint({'mail.host': '127.0.0.1', 'mail.port': str(port)})
+        plug(cfg, 'tgext.mailer')
+
+    conf = {'activitystream.smtp_port': str(support.free_port())}  # ours would fail
+    env = build_app(
+        backend,
+        blueprint=dict(support.smtp_config(conf['activitystream.smtp_port']), **conf),
+        configure=with_mailer,
+        subscription_backends={'email': 'activitystream.subscriptions.backends.EmailBackend'},
+        email_address_attribute='user_name',
+        mail_transport='tgext.mailer',
+    )
+    bob = env.user('bob@example.com')
+    subscriptions.emit('hello', send_only_to=bob)
+    env.commit()
+    assert [m['To'] for m in mailbox.messages] == ['bob@example.com']
+    assert subscriptions.failed_deliveries() == []

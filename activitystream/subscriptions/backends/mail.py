@@ -34,6 +34,7 @@ turns the e-mail of the notification's kind off for its recipient, without a
 login (see ``activitystream.unsubscribe``).
 """
 
+import email
 import importlib.util
 import os
 import re
@@ -75,7 +76,9 @@ def _mailer_connection():
 
     class Connection:
         def send_message(self, mail):
-            smtp.send(str(mail['From']), [str(mail['To'])], mail)
+            # repoze.sendmail encodes headers again: hand it the wire form, read back plainly
+            plain = email.message_from_bytes(mail.as_bytes())
+            smtp.send(str(mail['From']), [str(mail['To'])], plain)
 
     yield Connection()
 
