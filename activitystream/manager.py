@@ -24,7 +24,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from itertools import islice
 
-from . import checks, live, model, refs
+from . import checks, live, model, preferences, refs
 from .action import Action, Page
 from .query import ActionQuery, Source, _non_negative
 from .storage.base import REMOVED, ActionRecord, Cursor, NewAction, Ref, StreamFilter
@@ -239,6 +239,7 @@ class ActionManager:
         recipients=None,
         timestamp=None,
         public=None,
+        kind=None,
     ):
         """Store an action and deliver it; return it.
 
@@ -248,11 +249,30 @@ class ActionManager:
         broadcast is public and a targeted action is not. Bad arguments raise
         TypeError/ValueError naming the argument, and then nothing is written.
         Open ``events`` streams of the recipients are told after the commit.
+        ``kind`` (default: the verb) is the notification's kind: recipients
+        who turned its ``web`` channel off are left out (one query, only for
+        a declared kind; see ``activitystream.preferences``).
         """
+        if kind is not None:
+            preferences.checked_kind(kind)
         prepared = self._prepare(
             '', actor, verb, target, action_obj, description, extra, recipients, timestamp, public
         )
-        return self._store([prepared])[0]
+        return self._store([self._for_web(prepared, verb if kind is None else kind)])[0]
+
+    def _for_web(self, prepared, kind):
+        """``prepared`` without the recipients who turned the web channel of ``kind`` off."""
+        new, known, entities = prepared
+        if not new.recipients:
+            return prepared
+        channels = preferences.channels_for(self.storage, kind, new.recipients, ['web'])
+        if channels is None:
+            return prepared
+        kept = [i for i, r in enumerate(new.recipients) if 'web' in channels[r]]
+        if len(kept) == len(new.recipients):
+            return prepared
+        new.recipients = [new.recipients[i] for i in kept]
+        return new, known, entities and [entities[i] for i in kept]
 
     def check(self, **arguments):
         """Raise what ``create(**arguments)`` would raise for them, writing nothing."""

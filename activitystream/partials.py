@@ -10,20 +10,24 @@ from markupsafe import Markup
 from tg.render import render
 from tgext.pluggable import plug_url
 
-from . import csrf, formats, refs, subscriptions
+from . import csrf, formats, preferences, refs, subscriptions
 from .manager import am
 from .translation import _
 
 TEMPLATES = 'activitystream.templates.partials.'
 
 
-def _render(name, values, cache=None):
+def _render(name, values, cache=None, page=False):
+    """A fragment (or, with ``page``, a whole HTML document) of template ``name``."""
     template = TEMPLATES + name
     engine = 'genshi' if tg.config.get('default_renderer') == 'genshi' else 'kajiki'
     replaced = tg.config.get('_pluggable_templates_replacements', {}).get(template)
     if replaced:
         engine, template = replaced.split(':', 1)
-    options = {'doctype': None} if engine == 'genshi' else {'is_fragment': True}
+    if page:
+        options = {'doctype': 'html5'} if engine == 'genshi' else {}
+    else:
+        options = {'doctype': None} if engine == 'genshi' else {'is_fragment': True}
     if cache:
         values = dict(values, tg_cache=cache)
     return Markup(render(values, engine, template, **options))
@@ -130,3 +134,68 @@ def subscription_toggle(obj, subscribed=None, came_from=None):
         label=_('Unsubscribe') if subscribed else _('Subscribe'),
     )
     return _render('subscription_toggle', values)
+
+
+CHANNEL_LABELS = {
+    'web': 'On this site',
+    'email': 'By e-mail, at once',
+    'digest': 'In my e-mail digest',
+}
+PERIOD_LABELS = {'daily': 'Daily', 'weekly': 'Weekly'}
+
+
+def field_name(kind: str, channel: str) -> str:
+    """The settings form's checkbox of ``channel`` for ``kind``."""
+    return f'{kind}:{channel}'
+
+
+def notification_settings(user=None, came_from=None, saved=False):
+    """The logged-in user's notification settings: a fieldset per declared kind.
+
+    A form posting to ``settings`` with the user's CSRF token: one labelled
+    checkbox per channel (none checked: that kind is off) and the digest
+    period; ``saved`` shows a status line saying the choice was stored.
+    """
+    user = _recipient(user)
+    if user is None:
+        return Markup('')
+    chosen = preferences.get(user)
+    kinds = [
+        dict(
+            label=spec['label'],
+            channels=[
+                dict(
+                    name=field_name(kind, channel),
+                    id=f'activitystream-{index}-{channel}',
+                    label=_(CHANNEL_LABELS[channel]),
+                    checked=channel in chosen[kind],
+                )
+                for channel in CHANNEL_LABELS
+            ],
+        )
+        for index, (kind, spec) in enumerate(preferences.kinds().items())
+    ]
+    period = preferences.digest_period(user)
+    values = dict(
+        kinds=kinds,
+        periods=[
+            dict(value=p, label=_(label), checked=p == period) for p, label in PERIOD_LABELS.items()
+        ],
+        action=plug_url('activitystream', '/settings'),
+        came_from=came_from or '',
+        token=csrf.token_for(user),
+        saved=saved,
+        labels=dict(
+            title=_('Notification settings'),
+            digest=_('E-mail digest'),
+            save=_('Save'),
+            saved=_('Your choices were saved.'),
+            none=_('This site has no notification settings.'),
+        ),
+    )
+    return _render('notification_settings', values)
+
+
+def page(name: str, values: dict) -> Markup:
+    """A whole HTML page of ours (``settings_page``, ``unsubscribe_page``)."""
+    return _render(name, values, page=True)

@@ -31,8 +31,19 @@ from .harness import (
 )
 
 SQL = [b for b in BACKENDS if b in ('sqlite', 'postgresql')]
-OURS = ('actions', 'deliveries', 'seen', 'reads', 'dismissals', 'subscriptions', 'outbox')
-HEAD = '0003'
+OURS = (
+    'actions',
+    'deliveries',
+    'seen',
+    'reads',
+    'dismissals',
+    'subscriptions',
+    'outbox',
+    'preferences',
+    'digest_items',
+    'digest_marks',
+)
+HEAD = '0004'
 
 
 def live_app(global_conf, **local_conf):
@@ -243,11 +254,22 @@ def test_the_revisions_alone_make_todays_schema_and_take_it_back(site, tmp_path)
     assert migrate(tmp_path, 'upgrade') == 0
     assert described(env.engine, prefix) == schema_of_create_all(env, prefix)
 
+    assert migrate(tmp_path, 'downgrade') == 0  # one step back: no preferences, no digests
+    assert version(env.engine, prefix) == ['0003']
+    assert described(env.engine, prefix) == {
+        **schema_of_create_all(env, prefix),
+        'preferences': None,
+        'digest_items': None,
+        'digest_marks': None,
+    }
     assert migrate(tmp_path, 'downgrade') == 0  # one step back: no dismissals
     assert version(env.engine, prefix) == ['0002']
     assert described(env.engine, prefix) == {
         **schema_of_create_all(env, prefix),
         'dismissals': None,
+        'preferences': None,
+        'digest_items': None,
+        'digest_marks': None,
     }
     assert migrate(tmp_path, 'downgrade', '0001') == 0  # the previous schema
     assert version(env.engine, prefix) == ['0001']
@@ -348,11 +370,11 @@ def test_ming_steps_drop_what_1_0_superseded_once_and_ensure_the_indexes(backend
         assert set(map(tuple, superseded)) <= set(map(tuple, index_keys(db, collection)))
 
     assert migrate(tmp_path, 'upgrade') == 0
-    assert 'Ming steps done: [1]' in capsys.readouterr().out
+    assert 'Ming steps done: [1, 2]' in capsys.readouterr().out
     for collection, indexes in INDEXES.items():
         wanted = sorted([(f, int(w)) for f, w in keys] for keys, _ in indexes)
         assert [k for k in index_keys(db, collection) if k != [('_id', 1)]] == wanted
-    assert [d['_id'] for d in db[ming_steps.VERSIONS].find()] == [1]
+    assert [d['_id'] for d in db[ming_steps.VERSIONS].find()] == [1, 2]
     assert db[ACTIONS].count_documents({}) == 1
 
     assert migrate(tmp_path, 'upgrade') == 0
@@ -361,7 +383,7 @@ def test_ming_steps_drop_what_1_0_superseded_once_and_ensure_the_indexes(backend
     ming_steps.STEPS[0][2](db)  # a step is idempotent: run again, it changes nothing
     assert {collection: index_keys(db, collection) for collection in INDEXES} == after
     assert migrate(tmp_path, 'current') == 0
-    assert 'Ming step 1 of 1' in capsys.readouterr().out
+    assert 'Ming step 2 of 2' in capsys.readouterr().out
     assert migrate(tmp_path, 'downgrade') == 2
 
     db[ming_steps.VERSIONS].drop()

@@ -19,6 +19,7 @@ from ..helpers import csrf_token
 from ..manager import am
 from ..timeutil import to_utc
 from .access import actor_stream
+from .preferences import MailController, PreferenceEndpoints
 from .subscriptions import SubscriptionEndpoints
 from .support import (
     Endpoints,
@@ -93,8 +94,9 @@ class AS2Controller(Endpoints):
         return self._reply(actor_stream(ref), path, {}, limit, before)
 
 
-class RootController(SubscriptionEndpoints, TGController):
+class RootController(SubscriptionEndpoints, PreferenceEndpoints, TGController):
     as2 = AS2Controller()
+    mail = MailController()
 
     @expose('json')
     def index(self):

@@ -335,6 +335,81 @@ class SubscriptionStorage(ABC):
         """Commit what was written so far, for scripts (a request commits by itself)."""
 
 
+@dataclass
+class NewDigestItem:
+    """A notification held for a recipient's next digest (the ``digest`` channel)."""
+
+    recipient: Ref
+    kind: str
+    verb: str
+    actor: Ref | None
+    target: Ref | None
+    text: str
+    timestamp: datetime  # the emit's
+
+
+@dataclass
+class DigestItem(NewDigestItem):
+    """A held notification as stored: ``created`` is when it was held."""
+
+    id: Any = None
+    created: datetime | None = None
+
+
+class PreferenceStorage(ABC):
+    """Schema-and-queries contract of notification preferences and digests.
+
+    A preference is a recipient's channels for one kind, as text (``'email,web'``;
+    ``''`` is off). Digest items wait per recipient, oldest first; a digest mark
+    is the key of the last period a recipient was sent a digest for.
+    """
+
+    @abstractmethod
+    def preferences(self, recipient: Ref) -> dict[str, str]:
+        """{kind: channels} that ``recipient`` stored."""
+
+    @abstractmethod
+    def preferences_of(self, kind: str, recipients: Sequence[Ref]) -> dict[Ref, str]:
+        """{recipient: channels} of ``kind`` of the ``recipients`` storing one: one query."""
+
+    @abstractmethod
+    def set_preference(self, recipient: Ref, kind: str, channels: str, when: datetime) -> None:
+        """Store (insert or replace) the channels of ``recipient`` for ``kind``."""
+
+    @abstractmethod
+    def add_digest_items(self, items: Sequence[NewDigestItem], now: datetime) -> None:
+        """Hold items for digests, in one bulk write."""
+
+    @abstractmethod
+    def digest_recipients(self, after: Ref | None, until: datetime, limit: int) -> list[Ref]:
+        """Up to ``limit`` recipients holding items created at or before ``until``, after ``after``.
+
+        In (type, id) order, each read through the digest index.
+        """
+
+    @abstractmethod
+    def digest_items(self, recipient: Ref, until: datetime, limit: int) -> list[DigestItem]:
+        """Up to ``limit`` items of ``recipient`` created at or before ``until``, oldest first."""
+
+    @abstractmethod
+    def delete_digest_items(self, ids: Sequence) -> int:
+        """Delete held items (they were sent); how many."""
+
+    @abstractmethod
+    def digest_marks(self, recipients: Sequence[Ref], period: str) -> dict[Ref, str]:
+        """{recipient: key of the last ``period`` sent} for those that have one: one query."""
+
+    @abstractmethod
+    def advance_digest_mark(
+        self, recipient: Ref, period: str, key: str, expected: str | None, when: datetime
+    ) -> bool:
+        """Set the mark to ``key`` while it is still ``expected`` (None: none yet); True if set."""
+
+    @abstractmethod
+    def delete_preferences(self, recipient: Ref) -> int:
+        """Delete the preferences, held items and marks of ``recipient`` (erasure); how many."""
+
+
 # the outbox's queues, claimed in this order: a backlog of LOW work (say, the
 # fan-out to inactive followers) never delays HIGH work (mails, live pushes)
 PRIORITIES = ('high', 'low')

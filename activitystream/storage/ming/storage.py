@@ -15,6 +15,7 @@ from .. import keyset
 from ..base import REMOVED, ActionRecord, Ref, SeenState, Storage, SubscriptionStorage
 from .migrations import ensure_indexes
 from .outbox import MingOutbox
+from .preferences import MingPreferences
 from .schema import (
     ACTIONS,
     BROADCAST,
@@ -111,7 +112,7 @@ def _page(collection, spec, order, id_field, limit, offset, before, projection=N
     return list(islice(found, offset, None if limit is None else offset + limit))
 
 
-class MingStorage(Storage, SubscriptionStorage, MingOutbox):
+class MingStorage(Storage, SubscriptionStorage, MingOutbox, MingPreferences):
     name = 'ming'
 
     def __init__(self, session):

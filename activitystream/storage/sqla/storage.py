@@ -36,6 +36,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from .. import keyset
 from ..base import REMOVED, ActionRecord, Ref, SeenState, Storage, SubscriptionStorage
 from .outbox import SQLAOutbox
+from .preferences import SQLAPreferences
 from .schema import Action, ActionId, Delivery, Dismissal, ReadMark, Subscription
 from .schema import SeenState as SeenTable
 
@@ -278,7 +279,7 @@ def _by_actors_statement(count):
     return stmt.limit(_bound_int('limit'))
 
 
-class SQLAStorage(Storage, SubscriptionStorage, SQLAOutbox):
+class SQLAStorage(Storage, SubscriptionStorage, SQLAOutbox, SQLAPreferences):
     name = 'sqlalchemy'
 
     def __init__(self, session):
