@@ -229,6 +229,7 @@ class _Statements(list):
 
 
 class SQLAEnv(Env):
+    sql = True  # a transaction spans the writes (Ming on mim:// or a server: False)
     team_key = 'slug'
 
     def close(self):
@@ -289,6 +290,7 @@ class SQLAEnv(Env):
 
 
 class MingEnv(Env):
+    sql = False
     team_key = '_id'
 
     def close(self):
