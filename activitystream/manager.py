@@ -49,7 +49,15 @@ CREATE_CHUNK = 1000
 # delete, delete_actions, erase and purge remove this many actions per batch by default
 DELETE_BATCH = 500
 # what erase removes besides the actions and what hangs from them
-ERASED = (*REMOVED, 'seen', 'subscriptions', 'outbox_jobs')
+ERASED = (
+    *REMOVED,
+    'seen',
+    'subscriptions',
+    'outbox_jobs',
+    'preferences',
+    'digest_items',
+    'digest_marks',
+)
 MILLISECOND = timedelta(milliseconds=1)
 
 
@@ -672,10 +680,11 @@ class ActionManager:
 
         Every action it did (with what hangs from them), every delivery to it,
         its seen state, read marks and dismissals, its subscriptions both
-        ways and the outbox work of its emits; its feeds are dropped and its
-        actions leave its followers' feeds. In the caller's transaction (call
-        it where the host deletes the entity, or see ``erase_on_delete``),
-        ``batch`` actions and jobs at a time.
+        ways, the outbox work of its emits, its notification preferences,
+        the digest items held for it or of its doing and its digest marks;
+        its feeds are dropped and its actions leave its followers' feeds. In
+        the caller's transaction (call it where the host deletes the entity,
+        or see ``erase_on_delete``), ``batch`` actions and jobs at a time.
         """
         ref = refs.ref_of(entity, 'entity')
         batch, storage = _batch(batch), self.storage
@@ -687,6 +696,8 @@ class ActionManager:
             counts[kind] += number
         counts['subscriptions'] = storage.delete_subscriptions(ref)
         counts['outbox_jobs'] = self._erase_jobs(storage, ref, batch)
+        counts['preferences'] = storage.delete_preferences(ref)
+        counts.update(storage.delete_digests(ref))
         manager = model.options().get('feed_manager')
         if manager is not None:
             manager.user_erased(ref)

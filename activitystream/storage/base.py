@@ -407,7 +407,15 @@ class PreferenceStorage(ABC):
 
     @abstractmethod
     def delete_preferences(self, recipient: Ref) -> int:
-        """Delete the preferences, held items and marks of ``recipient`` (erasure); how many."""
+        """Delete the preferences of ``recipient`` (erasure); how many."""
+
+    @abstractmethod
+    def delete_digests(self, entity: Ref) -> dict[str, int]:
+        """Delete the digest items held for ``entity`` or of its doing, and its marks (erasure).
+
+        {'digest_items': how many, 'digest_marks': how many}. Items of its doing
+        are found by a scan: they live only until the next digest goes.
+        """
 
 
 # the outbox's queues, claimed in this order: a backlog of LOW work (say, the

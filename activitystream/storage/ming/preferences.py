@@ -123,7 +123,12 @@ class MingPreferences(PreferenceStorage):
         return True
 
     def delete_preferences(self, recipient: Ref) -> int:
-        return sum(
-            self._c(name).delete_many(_of(recipient)).deleted_count
-            for name in (PREFERENCES, DIGEST_ITEMS, DIGEST_MARKS)
-        )
+        return self._c(PREFERENCES).delete_many(_of(recipient)).deleted_count
+
+    def delete_digests(self, entity: Ref) -> dict[str, int]:
+        doing = {'actor_type': entity.type, 'actor_id': entity.id}
+        gone = self._c(DIGEST_ITEMS).delete_many({'$or': [_of(entity), doing]})
+        return {
+            'digest_items': gone.deleted_count,
+            'digest_marks': self._c(DIGEST_MARKS).delete_many(_of(entity)).deleted_count,
+        }

@@ -3,7 +3,7 @@
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import and_, delete, insert, select, tuple_, update
+from sqlalchemy import and_, delete, insert, or_, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 
 from ..base import DigestItem, NewDigestItem, PreferenceStorage, Ref
@@ -153,9 +153,14 @@ class SQLAPreferences(PreferenceStorage):
         return True
 
     def delete_preferences(self, recipient: Ref) -> int:
-        return sum(
-            self.session.execute(
-                delete(model).where(_of(table, recipient)), execution_options=NO_SYNC
-            ).rowcount
-            for model, table in ((Preference, prefs), (DigestTable, items), (DigestMark, marks))
-        )
+        stmt = delete(Preference).where(_of(prefs, recipient))
+        return self.session.execute(stmt, execution_options=NO_SYNC).rowcount
+
+    def delete_digests(self, entity: Ref) -> dict[str, int]:
+        doing = and_(items.c.actor_type == entity.type, items.c.actor_id == entity.id)
+        gone_items = delete(DigestTable).where(or_(_of(items, entity), doing))
+        gone_marks = delete(DigestMark).where(_of(marks, entity))
+        return {
+            'digest_items': self.session.execute(gone_items, execution_options=NO_SYNC).rowcount,
+            'digest_marks': self.session.execute(gone_marks, execution_options=NO_SYNC).rowcount,
+        }
