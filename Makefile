@@ -36,7 +36,7 @@ format: $(STAMP)
 
 # Compile the gettext catalogs (the .mo files are committed, so users need no Babel).
 i18n: $(STAMP)
-	$(VENV)/bin/pybabel extract -F pyproject.toml -o activitystream/i18n/activitystream.pot activitystream
+	$(VENV)/bin/pybabel extract -F pyproject.toml -k l_ --no-location --project tgapp-activitystream -o activitystream/i18n/activitystream.pot activitystream
 	$(VENV)/bin/pybabel update -i activitystream/i18n/activitystream.pot -d activitystream/i18n -D activitystream
 	$(VENV)/bin/pybabel compile -d activitystream/i18n -D activitystream
 

@@ -24,6 +24,7 @@ from .options import PERIODS
 from .storage.base import NewJob, Ref
 from .subscriptions.backends import mail
 from .timeutil import utcnow
+from .translation import _, ngettext
 
 #: recipients read per scheduling step
 PAGE = 200
@@ -109,6 +110,25 @@ def _groups(items, entity):
     return sorted(shown, key=lambda g: g['latest'], reverse=True)
 
 
+def _subject(configured: str | None, period: str, count: int) -> str:
+    """The host's ``digest_subject``, else ours in the default language (``i18n.lang``)."""
+    if configured is not None:
+        return configured.format(count=count, period=period)
+    if period == 'weekly':
+        text = ngettext(
+            'Your weekly digest: {count} notification',
+            'Your weekly digest: {count} notifications',
+            count,
+        )
+    else:
+        text = ngettext(
+            'Your daily digest: {count} notification',
+            'Your daily digest: {count} notifications',
+            count,
+        )
+    return text.format(count=count)
+
+
 def message(recipient, items, period: str, key: str):
     """The digest mail of ``items`` for ``recipient`` (an entity), or None without an address."""
     options = model.options()
@@ -118,7 +138,7 @@ def message(recipient, items, period: str, key: str):
     storage = model.storage()
     wanted = {r for i in items for r in (i.actor, i.target) if r is not None}
     entity = refs.resolve(storage, wanted).get
-    subject = options['digest_subject'].format(count=len(items), period=period)
+    subject = _subject(options['digest_subject'], period, len(items))
     context = dict(
         subject=subject,
         period=period,
@@ -126,7 +146,7 @@ def message(recipient, items, period: str, key: str):
         groups=_groups(items, entity),
         recipient=recipient,
         settings=unsubscribe.site_url(unsubscribe.SETTINGS_PATH),
-        settings_label=mail.SETTINGS_LABEL,
+        settings_label=_(mail.SETTINGS_LABEL),
     )
     ref = refs.ref_of(recipient, 'recipient')
     message_id = mail.stable_message_id(f'digest.{period}.{key}.{ref.type}.{ref.id}')

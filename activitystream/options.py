@@ -91,7 +91,7 @@ DEFAULTS = {
     # digests: the period of recipients who chose none ('daily' or 'weekly'), the
     # subject (a format string of {count} and {period}), the templates, items per digest
     'digest_period': 'daily',
-    'digest_subject': 'Your {period} digest: {count} notifications',
+    'digest_subject': None,  # None: "Your daily digest: 4 notifications", translated
     'digest_template': 'activitystream.templates.email.digest',
     'digest_max_items': 200,
     # how mails leave: 'smtp' (the activitystream.smtp_* settings) or 'tgext.mailer'
@@ -438,7 +438,8 @@ def _check_digest_options(merged):
             f'got {merged["digest_period"]!r}'
         )
     try:
-        merged['digest_subject'].format(count=0, period='daily')
+        if merged['digest_subject'] is not None:
+            merged['digest_subject'].format(count=0, period='daily')
     except (AttributeError, IndexError, KeyError, ValueError):
         raise ConfigurationError(
             'activitystream option digest_subject must be a format string using only '

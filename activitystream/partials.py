@@ -12,7 +12,7 @@ from tgext.pluggable import plug_url
 
 from . import csrf, formats, preferences, refs, subscriptions
 from .manager import am
-from .translation import _
+from .translation import _, l_
 
 TEMPLATES = 'activitystream.templates.partials.'
 
@@ -137,11 +137,11 @@ def subscription_toggle(obj, subscribed=None, came_from=None):
 
 
 CHANNEL_LABELS = {
-    'web': 'On this site',
-    'email': 'By e-mail, at once',
-    'digest': 'In my e-mail digest',
+    'web': l_('On this site'),
+    'email': l_('By e-mail, at once'),
+    'digest': l_('In my e-mail digest'),
 }
-PERIOD_LABELS = {'daily': 'Daily', 'weekly': 'Weekly'}
+PERIOD_LABELS = {'daily': l_('Daily'), 'weekly': l_('Weekly')}
 
 
 def field_name(kind: str, channel: str) -> str:

@@ -23,8 +23,9 @@ def smtp():
         yield server
 
 
-def digest_app(backend, port, renderer='kajiki', **options):
+def digest_app(backend, port, renderer='kajiki', blueprint=None, **options):
     conf = dict(support.smtp_config(port), **{'activitystream.site_url': 'http://localhost/'})
+    conf.update(blueprint or {})
     backends = {
         'email': 'activitystream.subscriptions.backends.EmailBackend',
         'activitystream': 'activitystream.subscriptions.backends.ActivityStreamBackend',
@@ -102,6 +103,38 @@ def test_one_grouped_digest_per_period_even_when_run_twice(env, smtp):
                        send_only_to=bob, verb='commented')  # fmt: skip
     env.commit()
     assert digest.run('daily', now=NOW + dt.timedelta(days=1))[0] == 0  # their own doing
+
+
+@pytest.mark.parametrize(
+    'language, period, subject, settings',
+    [
+        (
+            'it',
+            'daily',
+            'Il tuo riepilogo giornaliero: 4 notifiche',
+            'Scegli quali e-mail ricevere',
+        ),
+        (
+            'ru',
+            'weekly',
+            'Ваша еженедельная сводка: 4 уведомления',
+            'Выберите, какие письма получать',
+        ),
+    ],
+)
+def test_the_digest_speaks_the_sites_language(smtp, language, period, subject, settings):
+    """A worker has no request: the subject and the settings link follow ``i18n.lang``."""
+    mailbox, port = smtp
+    mailbox.messages.clear()
+    bob = story(digest_app('sqlite', port, blueprint={'i18n.lang': language}))
+    preferences.set_digest_period(bob, period)
+    model.storage().commit()
+    digest.run(period, now=NOW)
+    [message] = mailbox.messages
+    assert message['Subject'] == subject
+    text, html = bodies(message)
+    assert f'{settings}: http://localhost/activitystream/settings' in text
+    assert f'>{settings}</a>' in html
 
 
 def test_a_crash_after_sending_sends_the_same_message_again_and_never_a_third(env, smtp):

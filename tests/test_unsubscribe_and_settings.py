@@ -154,6 +154,25 @@ def test_the_settings_page_shows_and_stores_the_choice(env):
     assert not again.forms[0]['liked:web'].checked
 
 
+@pytest.mark.parametrize(
+    'language, words',
+    [
+        ('it', ['Impostazioni delle notifiche', 'Su questo sito', 'Ogni settimana', 'Salva']),
+        ('ru', ['Настройки уведомлений', 'В моей e-mail-сводке', 'Ежедневно', 'Сохранить']),
+    ],
+)
+def test_the_settings_and_unsubscribe_pages_speak_the_request_language(env, smtp, language, words):
+    doc, alice, bob = people(env)
+    comment(env, doc, alice)
+    headers = {'Accept-Language': language}
+    page = env.app.get('/activitystream/settings', headers=headers, extra_environ=env.login(bob))
+    assert all(f'>{word}<' in page.text for word in words)
+    asked = env.app.get(unsubscribe_url(smtp[0].messages[-1]), headers=headers).text
+    assert 'Stop' not in asked and 'Comments on my posts' in asked  # the host's label as given
+    done = env.app.post(unsubscribe_url(smtp[0].messages[-1]), headers=headers).text
+    assert {'it': 'Fatto', 'ru': 'Готово'}[language] in done
+
+
 def test_the_settings_post_needs_the_token_and_known_fields(env):
     bob = env.user('bob@example.com')
     env.commit()

@@ -48,12 +48,13 @@ from urllib.parse import urljoin, urlsplit
 import tg
 
 from ... import model, preferences, refs, unsubscribe
+from ...translation import _, l_
 from .base import BaseBackend
 
 SUBJECT_LENGTH = 78
-# the text of the settings link (a context value: kajiki would translate a literal in a thread
-# with no request)
-SETTINGS_LABEL = 'Choose which e-mails you get'
+# the text of the settings link, translated into a context value (kajiki would translate a
+# literal with the request's translator, and a worker has no request)
+SETTINGS_LABEL = l_('Choose which e-mails you get')
 SECURITY = ('none', 'starttls', 'ssl')
 # renderer -> extensions of the (text, html) templates
 EXTENSIONS = {'kajiki': ('.txt', '.xhtml'), 'genshi': ('.genshi.txt', '.html')}
@@ -234,7 +235,7 @@ class EmailBackend(BaseBackend):
             obj=self.subscribers_of,
             link=self._link(),
             settings=unsubscribe.site_url(unsubscribe.SETTINGS_PATH),
-            settings_label=SETTINGS_LABEL,
+            settings_label=_(SETTINGS_LABEL),
             kwargs=kwargs,
         )
         mail = compose(address, subject, self.message_id(recipient), self._templates(), context)
