@@ -198,7 +198,7 @@ def test_the_settings_post_needs_the_token_and_known_fields(env):
     assert preferences.get(bob) == {'commented': ['web', 'email'], 'liked': ['web', 'digest']}
 
 
-@pytest.mark.parametrize('backend', ['sqlite', 'ming'])
+@pytest.mark.parametrize('backend', BACKENDS)
 def test_the_genshi_pages(smtp, backend):
     env = site(backend, smtp[1], renderer='genshi')
     bob = env.user('bob@example.com')

@@ -40,6 +40,7 @@ import os
 import re
 import smtplib
 from contextlib import contextmanager
+from email import policy
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from functools import cache
@@ -56,6 +57,7 @@ SUBJECT_LENGTH = 78
 # literal with the request's translator, and a worker has no request)
 SETTINGS_LABEL = l_('Choose which e-mails you get')
 SECURITY = ('none', 'starttls', 'ssl')
+CRLF_COMPAT = policy.compat32.clone(linesep='\r\n')
 # renderer -> extensions of the (text, html) templates
 EXTENSIONS = {'kajiki': ('.txt', '.xhtml'), 'genshi': ('.genshi.txt', '.html')}
 
@@ -77,8 +79,10 @@ def _mailer_connection():
 
     class Connection:
         def send_message(self, mail):
-            # repoze.sendmail encodes headers again: hand it the wire form, read back plainly
-            plain = email.message_from_bytes(mail.as_bytes())
+            # repoze.sendmail encodes headers again: hand it the wire form, read back plainly,
+            # that serializes with CRLF (smtplib sends bytes as given, and a strict server
+            # takes a long mail with bare LFs for one line too long)
+            plain = email.message_from_bytes(mail.as_bytes(), policy=CRLF_COMPAT)
             smtp.send(str(mail['From']), [str(mail['To'])], plain)
 
     yield Connection()
