@@ -1,7 +1,10 @@
 """The demo site (sample-app/) end to end: real login form, post, comment, navbar inbox,
 subscriptions and the mails a real SMTP server receives."""
 
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
 import transaction
@@ -468,3 +471,102 @@ def test_with_redis_down_the_navbar_keeps_activitystreams_menu(site, monkeypatch
     alice.post('/notifications_seen', {'_csrf_token': token}, status=503)
     reply = alice.post('/notifications_read', {'_csrf_token': token, 'group': 'x'}, status=302)
     assert 'Notifications are unavailable' in reply.follow().text
+
+
+def settings_form(page):
+    """activitystream's settings form on the site's /settings page."""
+    forms = {f.action: f for f in page.forms.values()}  # by number and by id: twice
+    return forms['/activitystream/settings']
+
+
+def new_user(name):
+    from sampleapp import model
+
+    user = model.User(
+        user_name=name, display_name=name.title(), email_address=f'{name}@example.org'
+    )
+    user.set_password(PASSWORD)
+    model.save(user)
+    transaction.commit()
+
+
+def test_the_settings_page_shows_the_sites_kinds_and_saves_with_the_csrf_token(site):
+    new_user('frank')
+    frank = browser(site, 'frank')
+    page = frank.get('/').click('Settings', href='/settings')
+    legends = [legend.get_text() for legend in page.html.select('main fieldset legend')]
+    assert legends == [
+        'Comments on posts I follow',
+        'New posts by people I follow',
+        'New followers',
+        'E-mail digest',
+    ]
+    form = settings_form(page)
+    assert form['commented on:email'].checked and not form['posted:email'].checked
+    form['commented on:email'] = False
+    form['commented on:digest'] = True
+    form['started following:web'] = False
+    saved = form.submit(status=303)
+    assert saved.location.endswith('/settings?saved=1')  # back to the site's page
+    again = saved.follow()
+    assert again.html.select_one('main [role=status]').get_text() == 'Your choices were saved.'
+    form = settings_form(again)
+    assert form['commented on:digest'].checked and not form['commented on:email'].checked
+    assert not form['started following:web'].checked
+
+    form['_csrf_token'] = 'forged'
+    form.submit(status=403)
+    frank.post('/activitystream/settings', {'posted:web': 'on'}, status=403)  # no token
+    assert settings_form(frank.get('/settings'))['commented on:digest'].checked  # unchanged
+    assert 'Settings' not in navbar(TestApp(site).get('/'))  # anonymous: no link
+
+
+def test_gearbox_activitystream_digest_sends_the_demo_sites_digest(site, smtp, tmp_path):
+    """As README.rst tells: comments to digest on /settings, a comment, then the command."""
+    from sampleapp import model
+
+    mailbox, port = smtp
+    new_user('grace')
+    grace, carol = browser(site, 'grace'), browser(site, 'carol')
+    form = settings_form(grace.get('/settings'))
+    form['commented on:email'] = False
+    form['commented on:digest'] = True
+    form.submit(status=303)
+    publish = grace.get('/').forms['publish']
+    publish['text'] = 'Digest me'
+    post_url = publish.submit().maybe_follow().request.path
+    comment = carol.get(post_url).forms['comment']
+    comment['text'] = 'Held for your digest'
+    comment.submit().maybe_follow()
+    assert 'grace@example.org' not in mails(mailbox)  # held, not mailed
+
+    sample = Path(__file__).parent.parent / 'sample-app'
+    ini = tmp_path / 'digest.ini'
+    ini.write_text(
+        '\n'.join(
+            [
+                '[app:main]',
+                f'use = config:{sample / "development.ini"}#main',  # the demo's, but for:
+                f'sqlalchemy.url = {model.DBSession.get_bind().url}',
+                f'activitystream.smtp_port = {port}',
+                f'cache_dir = {tmp_path}',
+                f'sampleapp.redis_prefix = {support.REDIS_PREFIX}:sample:digest',
+            ]
+        )
+    )
+    gearbox = Path(sys.executable).parent / 'gearbox'
+    done = subprocess.run(
+        [gearbox, 'activitystream-digest', '-c', str(ini)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert 'activitystream-digest: 1 digests queued, 1 jobs done' in done.stdout
+    [digest] = [m for m in mailbox.messages if m['To'] == 'grace@example.org']
+    assert digest['Subject'] == 'Your daily digest: 1 notification'
+    assert digest['List-Unsubscribe-Post'] == 'List-Unsubscribe=One-Click'
+    assert 'http://127.0.0.1:8080/activitystream/mail/unsubscribe?' in digest['List-Unsubscribe']
+    text = digest.get_body(('plain',)).get_content()
+    assert 'Carol commented on “Digest me”' in text

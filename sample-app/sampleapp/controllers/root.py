@@ -163,6 +163,15 @@ class RootController(TGController):
         user = current_user()
         return dict(notifications=am.get_by_recipient(user).limit(NOTIFICATIONS_PAGE).all())
 
+    @expose('sampleapp.templates.settings')
+    @require(not_anonymous())
+    def settings(self, saved=None):
+        """activitystream's settings form in this site's layout; it posts to the package's page.
+
+        That page stores the choice and comes back here with ``saved=1``.
+        """
+        return dict(saved=saved == '1')
+
     @expose('json')
     @require(not_anonymous())
     @before_validate(csrf_checked)
