@@ -7,6 +7,7 @@ page of its own; the standalone page's template (``...partials.page``) can be
 replaced with tgext.pluggable's ``replace_template``.
 """
 
+from markupsafe import Markup
 from tg import expose
 
 from .. import partials
@@ -28,4 +29,4 @@ class NotificationsPageController(Endpoints):
             fail(400, str(exc))
         lang = str(partials.babel_locale()).replace('_', '-')
         page = partials.render_partial('page', dict(title=_('Notifications'), body=body, lang=lang))
-        return '<!DOCTYPE html>\n' + page
+        return Markup('<!DOCTYPE html>\n') + page

@@ -98,7 +98,8 @@ def _json_body():
     until = body.get('until')
     if until is not None and not isinstance(until, str):
         fail(400, 'until must be an ISO 8601 timestamp')
-    return [_action_id(i, 'actions') for i in ids], until and _timestamp(until, 'until')
+    until = until and _timestamp(until, 'until')
+    return [_action_id(i, 'actions') for i in ids], until
 
 
 def _counts(user):
