@@ -221,3 +221,30 @@ def test_the_legacy_widget_caches_under_its_key(env):
     assert 'poked' in again.select_one('#menu').get_text()  # the menu is not cached
     fresh = env.app.get('/menu?cache_key=other', extra_environ=env.login(bob)).text
     assert 'poked' in BeautifulSoup(fresh, 'html.parser').select_one('#widget').get_text()
+
+
+@pytest.mark.parametrize('backend', BACKENDS)
+def test_a_grouped_menu_costs_what_an_ungrouped_one_does(backend):
+    """Ten comments on one document are one row, read with the same queries as ten rows."""
+    env = environment(backend)
+    bob, doc = env.user('bob'), env.document('Tea party')
+    users = [env.user(f'u{i}') for i in range(3)]
+    env.commit()
+
+    def cost():
+        env.clear_session()
+        with env.count_queries() as sent:
+            page = env.app.get('/menu_of?user_name=bob')
+        return len(sent), BeautifulSoup(page.text, 'html.parser').select('.activitystream-item')
+
+    am.create(users[0], 'edited', target=doc, recipients=[bob])
+    env.commit()
+    one, rows = cost()
+    am.create_many(
+        [dict(actor=users[i % 3], verb='commented on', target=doc, recipients=[bob])
+         for i in range(10)]
+    )  # fmt: skip
+    env.commit()
+    grouped, rows = cost()
+    assert len(rows) == 1 and len(rows[0]['data-ids'].split(',')) == 10
+    assert grouped == one
