@@ -96,11 +96,11 @@ def _list(rows, token, newest, labels):
     return render_partial('notifications_list', values)
 
 
-def _urls(token, newest, labels):
+def _urls(token, newest, labels, limit=None):
     """The data attributes activitystream.js reads: endpoints, the token, the newest shown."""
-    url = lambda path: plug_url('activitystream', path)  # noqa: E731
+    url = lambda path, **params: plug_url('activitystream', path, params=params)  # noqa: E731
     return {
-        'data-notifications-url': url('/notifications.json'),
+        'data-notifications-url': url('/notifications.json', **({'limit': limit} if limit else {})),
         'data-unseen-url': url('/unseen_count.json'),
         'data-events-url': url('/events'),
         'data-seen-url': url('/ajax_update_last_seen_of_a_recipient'),
@@ -140,7 +140,7 @@ def notifications_menu(recipient=None, limit=10, cache_expire=None):
         unseen=unseen,
         badge=badge_text(unseen),
         menu_id=f'activitystream-menu-{ref.type}-{ref.id}'.replace(' ', '_'),
-        data=_urls(token, newest_iso, labels),
+        data=_urls(token, newest_iso, labels, limit),
         see_all=notifications_page_url(),
         script=tg.url('/_pluggable/activitystream/js/activitystream.js'),
         stylesheet=tg.url('/_pluggable/activitystream/css/activitystream.css'),
