@@ -23,7 +23,14 @@ demo: $(STAMP)
 	cd sample-app && $(abspath $(VENV))/bin/gearbox setup-app -c development.ini
 	cd sample-app && $(abspath $(VENV))/bin/gearbox serve -c development.ini
 
-test: $(STAMP) lint
+# axe-core for the browser test's accessibility check (package.json, package-lock.json)
+AXE := node_modules/axe-core/axe.min.js
+
+$(AXE): package.json package-lock.json
+	npm ci --no-audit --no-fund || npm install --no-audit --no-fund
+	touch $(AXE)
+
+test: $(STAMP) lint $(AXE)
 	$(PY) -m pytest
 
 lint: $(STAMP)
