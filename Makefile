@@ -30,7 +30,15 @@ $(AXE): package.json package-lock.json
 	npm ci --no-audit --no-fund || npm install --no-audit --no-fund
 	touch $(AXE)
 
-test: $(STAMP) lint $(AXE)
+# SecantusDB (a MongoDB wire-protocol server) in a venv of its own: the test run
+# starts it on a free port and runs the Ming tests on it too (tests/secantus.py)
+SECANTUS := .venv-secantus/bin/secantusd-py
+
+$(SECANTUS):
+	$(PYTHON) -m venv .venv-secantus
+	.venv-secantus/bin/python -m pip install --quiet 'secantusdb==0.7.0b3'
+
+test: $(STAMP) lint $(AXE) $(SECANTUS)
 	$(PY) -m pytest
 
 lint: $(STAMP)
@@ -48,7 +56,7 @@ i18n: $(STAMP)
 	$(VENV)/bin/pybabel compile -d activitystream/i18n -D activitystream
 
 clean:
-	rm -rf $(VENV) build dist *.egg-info
+	rm -rf $(VENV) .venv-secantus build dist *.egg-info
 
 # Benchmarks (bench/, docs/benchmarks.md); not part of `make test`. PostgreSQL from
 # ACTIVITYSTREAM_PG_URL (default postgres@127.0.0.1/test), MongoDB when ACTIVITYSTREAM_MONGO_URL is set.
