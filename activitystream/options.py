@@ -112,6 +112,12 @@ DEFAULTS = {
     # readers who have not read their feeds for this many days get no fan-out;
     # their feeds are written again from the database when next read (0: never)
     'feeds_inactive_days': 30,
+    # the notification menu shows consecutive notifications with the same verb and
+    # target within this window as one row (a timedelta or a number of days; 0: never)
+    'group_window': timedelta(days=1),
+    # where the menu's "See all" goes: None for our own page (/activitystream/all),
+    # or the path of the host's page (one that renders partials.notifications_page)
+    'notifications_page_url': None,
 }
 EMAIL_RENDERERS = ('kajiki', 'genshi')
 CHANNELS = ('web', 'email', 'digest')
@@ -194,6 +200,12 @@ def validate(options):
     for name in ('delivery_backoff', 'delivery_poll'):
         _check_seconds(name, merged[name])
     merged['unseen_window'] = _window(merged['unseen_window'])
+    merged['group_window'] = _group_window(merged['group_window'])
+    page_url = merged['notifications_page_url']
+    if page_url is not None and not (isinstance(page_url, str) and page_url.startswith('/')):
+        raise ConfigurationError(
+            f'activitystream option notifications_page_url must be a path or None, got {page_url!r}'
+        )
     merged['stream_access'] = _callable('stream_access', merged['stream_access'])
     _check_positive('events_per_user', merged['events_per_user'])
     _check_positive('events_per_process', merged['events_per_process'], or_none=True)
@@ -266,6 +278,17 @@ def _check_celery(merged):
         raise ConfigurationError(
             f'activitystream option celery_queue must be a queue name, got {queue!r}'
         )
+
+
+def _group_window(value):
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        value = timedelta(days=value)
+    if not isinstance(value, timedelta) or value < timedelta(0):
+        raise ConfigurationError(
+            'activitystream option group_window must be a non-negative timedelta or number of '
+            f'days, got {value!r}'
+        )
+    return value
 
 
 def _window(value):
