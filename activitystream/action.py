@@ -35,7 +35,9 @@ class Page:
     def entity(self, ref):
         if ref is None:
             return None
-        if self._entities is None or ref not in self._entities:
+        try:  # rows ask for the same few entities many times over: one lookup
+            return self._entities[ref]
+        except (KeyError, TypeError):  # not loaded yet (TypeError: nothing loaded yet)
             known = self._entities or {}
             wanted = {
                 r for a in self.actions for r in (a.actor_ref, a.target_ref, a.action_obj_ref)

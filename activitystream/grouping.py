@@ -21,7 +21,8 @@ from datetime import datetime, timedelta
 
 from . import refs
 from .action import Action
-from .translation import _, ngettext
+from .timeutil import time_since, utcnow
+from .translation import _, babel_locale, ngettext
 
 # actors named in a row before "and N others"
 NAMED = 2
@@ -129,11 +130,18 @@ def group(
     return rows
 
 
-def as_row(row: Group, read: bool = True) -> dict:
+def as_rows(groups: Sequence[Group], read: bool = True) -> list[dict]:
+    """``as_row`` of every row of one render, the clock and the locale read once for all."""
+    now, locale = utcnow(), babel_locale()
+    return [as_row(g, read, now, locale) for g in groups]
+
+
+def as_row(row: Group, read: bool = True, now: datetime | None = None, locale=None) -> dict:
     """What the menu, the page and notifications.json show of a row (text, never markup).
 
     ``read=False`` leaves the read state out (None): the menu does not show it,
-    and so does not pay its queries.
+    and so does not pay its queries. ``now`` and ``locale`` (Babel's) are the
+    render's, else read for this row.
     """
     from .formats import iso
 
@@ -147,7 +155,7 @@ def as_row(row: Group, read: bool = True) -> dict:
         'link': newest.target_link,
         'avatar': row.avatar_url,
         'timestamp': iso(row.timestamp),
-        'since': newest.timestamp_since,
+        'since': time_since(newest.timestamp, now, locale),
         'unseen': row.unseen,
         'read': row.read if read else None,
         'cursor': row.oldest.cursor,

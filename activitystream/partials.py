@@ -88,7 +88,7 @@ def _rows(recipient, limit, before=None, read=True):
     seen_until = am.seen_until(recipient)
     window = model.options().get('group_window', grouping.DEFAULT_WINDOW)
     groups = grouping.group(actions, window, lambda a: a.timestamp > seen_until)
-    return [grouping.as_row(g, read) for g in groups], actions
+    return grouping.as_rows(groups, read), actions
 
 
 def _list(rows, token, newest, labels):

@@ -161,7 +161,7 @@ class RootController(SubscriptionEndpoints, PreferenceEndpoints, TGController):
         groups = grouping.group(actions, window, lambda a: a.timestamp > seen_until)
         return dict(
             items=[formats.as_json(a) for a in actions],
-            rows=[grouping.as_row(g) for g in groups],
+            rows=grouping.as_rows(groups),
             next=next_cursor,
             csrf_token=csrf_token(),
             **_counts(user),

@@ -7,6 +7,7 @@ uses to commit, only notices DML sent through the session when it names a
 mapped class, and would otherwise roll a request that only wrote actions back.
 """
 
+import functools
 from contextlib import contextmanager
 from datetime import timezone
 from functools import cache
@@ -132,6 +133,13 @@ def _older(table, id_col):
     """Clause: (timestamp, id) comes after the bound cursor in newest-first order."""
     cursor = tuple_(bindparam('before_ts', type_=DateTime), bindparam('before_id', type_=ActionId))
     return tuple_(table.c.timestamp, id_col) < cursor
+
+
+@functools.lru_cache(maxsize=256)
+def _entities_statement(cls):
+    """Host entities of ``cls`` by primary key, built once per class (one IN list, expanded)."""
+    pk = inspect(cls).primary_key[0]
+    return select(cls).where(pk.in_(bindparam('ids', expanding=True)))
 
 
 @cache
@@ -569,8 +577,7 @@ class SQLAStorage(Storage, SubscriptionStorage, SQLAOutbox, SQLAPreferences):
         return value
 
     def load_entities(self, cls, ids):
-        pk = inspect(cls).primary_key[0]
-        return list(self.session.execute(select(cls).where(pk.in_(ids))).scalars())
+        return list(self.session.execute(_entities_statement(cls), {'ids': ids}).scalars())
 
     def forget(self):
         import transaction
