@@ -72,23 +72,29 @@ class Group:
     def who(self) -> str:
         """'Alice', 'Alice and Bob', 'Alice, Bob and Carol', 'Alice, Bob and 3 others'."""
         names = [refs.display(e) or _('someone') for e in self.actors]
-        if len(names) == 1:
-            return names[0]
-        if len(names) <= NAMED + 1:
-            return _('%(names)s and %(last)s') % {
-                'names': ', '.join(names[:-1]),
-                'last': names[-1],
-            }
-        others = len(names) - NAMED
-        return ngettext('%(names)s and %(num)d other', '%(names)s and %(num)d others', others) % {
-            'names': ', '.join(names[:NAMED]),
-            'num': others,
-        }
+        return who(names, len(names))
 
     @property
     def avatar_url(self) -> str | None:
         """The newest actor's ``as_avatar_url`` (attribute or method), when its class has one."""
         return avatar_url(self.newest.actor_entity)
+
+
+def who(names: list[str], count: int) -> str:
+    """How a row names ``count`` actors, the newest first in ``names`` (as many as are known)."""
+    if count == 1 and names:
+        return names[0]
+    if count <= NAMED + 1 and len(names) >= count:
+        return _('%(names)s and %(last)s') % {
+            'names': ', '.join(names[: count - 1]),
+            'last': names[count - 1],
+        }
+    named = names[:NAMED]
+    others = count - len(named)
+    return ngettext('%(names)s and %(num)d other', '%(names)s and %(num)d others', others) % {
+        'names': ', '.join(named),
+        'num': others,
+    }
 
 
 def avatar_url(entity) -> str | None:
