@@ -84,6 +84,8 @@ def test_the_menu_shows_the_feeds_groups_and_counts_its_unseen_groups(site):
     assert len(rows[0]['data-ids'].split(',')) == 2
     assert rows[0].form.find('input', attrs={'name': 'target_link'})['value']
     assert badges(site, bob) == [('2', False), ('2', False)]
+    polled = site.app.get('/activitystream/unseen_count.json', extra_environ=site.login(bob))
+    assert polled.json == {'unseen_count': 2}
     assert am.count_not_seen_by_recipient(bob) == 3  # the API's count stays the inbox's
 
 
@@ -209,3 +211,32 @@ def test_redis_down_the_inbox_answers_and_a_warning_is_logged(backend, caplog):
     assert badges(site, bob) == [('2', False), ('2', False)]
     warned = [r.getMessage() for r in caplog.records if r.name == 'activitystream.feedmenu']
     assert warned and all('the inbox answers instead' in m for m in warned)
+
+
+def test_the_feed_menu_costs_the_same_for_1_or_10_groups(site, redis):
+    """Groups, their actions and entities load in bounded batches, never per row."""
+    bob = site.user('bob', 'Bob')
+    users = [site.user(f'u{i}', f'U{i}') for i in range(3)]
+    docs = [site.document(f'd{i}') for i in range(10)]
+    site.commit()
+    notes(bob)
+
+    def cost():
+        site.clear_session()
+        with site.count_queries() as sent, feeds_support.round_trips(redis) as trips:
+            page = site.app.get('/menu_of?user_name=bob')
+        return len(sent), len(trips), len(BeautifulSoup(page.text, 'html.parser').select('li'))
+
+    am.create(users[0], 'edited', target=docs[0], recipients=[bob], timestamp=at(0))
+    site.commit()
+    queries, trips, shown = cost()
+    assert shown == 1 and trips > 2  # touch, groups, counts (and the ping)
+    am.create_many(
+        [
+            dict(actor=users[i % 3], verb='edited', target=docs[i], recipients=[bob],
+                 timestamp=at(i))
+            for i in range(1, 10)
+        ]
+    )  # fmt: skip
+    site.commit()
+    assert cost() == (queries, trips, 10)
