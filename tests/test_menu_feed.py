@@ -8,6 +8,8 @@ Every test runs on each backend with the real Redis (tests/feeds_support.py).
 import datetime as dt
 import logging
 import socket
+import threading
+import time
 
 import pytest
 from bs4 import BeautifulSoup
@@ -240,3 +242,39 @@ def test_the_feed_menu_costs_the_same_for_1_or_10_groups(site, redis):
     )  # fmt: skip
     site.commit()
     assert cost() == (queries, trips, 10)
+
+
+def test_the_event_stream_pushes_the_feeds_unseen_groups(redis):
+    site = feeds_app(
+        'sqlite', blueprint={'activitystream.events_lifetime': '3'}, feed_manager=MANAGER
+    )
+    bob = site.user('bob', 'Bob')
+    alice, carol, dan = (site.user(n, n.title()) for n in ('alice', 'carol', 'dan'))
+    party = site.document('Tea party')
+    site.commit()
+    notes(bob)
+    replies = []
+
+    def read():
+        replies.append(site.app.get('/activitystream/events', extra_environ=site.login(bob)))
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    time.sleep(1)
+    for minute, user in ((1, alice), (2, dan)):  # one group: the second leaves the count at 1
+        am.create(user, 'commented on', target=party, recipients=[bob], timestamp=at(minute))
+        site.commit()
+        time.sleep(0.4)
+    am.create(carol, 'waved', recipients=[bob], timestamp=at(3))
+    site.commit()
+    time.sleep(0.4)
+    headers = {'X-CSRF-Token': csrf.token_for(bob)}
+    site.app.post(
+        '/activitystream/ajax_update_last_seen_of_a_recipient',
+        headers=headers,
+        extra_environ=site.login(bob),
+    )
+    reader.join(10)
+    counts = [line for line in replies[0].text.splitlines() if line.startswith('data:')]
+    # the inbox would say 1, 2, 3, 0
+    assert counts == [f'data: {{"unseen_count": {n}}}' for n in (0, 1, 2, 0)]
