@@ -257,7 +257,8 @@ def resolve(storage, refs):
         loaded = storage.load_entities(cls, [stored_key(cls, i) for i in ids]) if cls else []
         attribute = cls and _key_attribute(cls)
         for entity in loaded:
-            found[Ref(type_name, str(getattr(entity, attribute)))] = entity
+            key = getattr(entity, attribute) if isinstance(attribute, str) else None
+            found[Ref(type_name, primary_key_of(entity) if key is None else str(key))] = entity
         for id_ in ids:
             found.setdefault(Ref(type_name, id_), None)
     return found
