@@ -76,8 +76,7 @@ def as_row(group: AggregatedActivity, now: datetime, locale) -> dict:
     """A feed group as ``grouping.as_row`` shows an inbox run: same fields, same texts."""
     from .formats import iso
 
-    page = group._page
-    names = [refs.display(page.entity(r)) or _('someone') for r in group.latest_actor_refs]
+    names = [name or _('someone') for name in group.latest_actors]
     newest = group.actions[0]  # the feed reads only groups with actions still stored
     return {
         'ids': [str(a.id) for a in group.actions],
@@ -86,7 +85,7 @@ def as_row(group: AggregatedActivity, now: datetime, locale) -> dict:
         'verb': group.verb,
         'target': group.target,
         'link': newest.target_link,
-        'avatar': grouping.avatar_url(page.entity(group.latest_actor_refs[0])),
+        'avatar': grouping.avatar_url(newest.actor_entity),
         'timestamp': iso(group.updated),
         'since': time_since(group.updated, now, locale),
         'unseen': not group.seen,

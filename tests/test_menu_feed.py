@@ -84,6 +84,7 @@ def test_the_menu_shows_the_feeds_groups_and_counts_its_unseen_groups(site):
     assert all('activitystream-unseen' in r['class'] for r in rows)
     assert not any('activitystream-unread' in r['class'] for r in rows)  # as without a feed
     assert len(rows[0]['data-ids'].split(',')) == 2
+    assert rows[0].img['src'] == '/avatars/dan.png'  # the newest actor's
     assert rows[0].form.find('input', attrs={'name': 'target_link'})['value']
     assert badges(site, bob) == [('2', False), ('2', False)]
     polled = site.app.get('/activitystream/unseen_count.json', extra_environ=site.login(bob))
