@@ -5,7 +5,7 @@ import datetime as dt
 import pytest
 import transaction
 
-from activitystream import am, model, subscriptions
+from activitystream import am, model, refs, subscriptions
 from activitystream.feeds import AggregatedRedisFeed, FeedManager, RedisFeed
 
 from . import feeds_support
@@ -44,7 +44,7 @@ def ids(found):
 
 def post(manager, actor, minute, **options):
     action = am.create(actor, 'posted', timestamp=T0 + dt.timedelta(minutes=minute), **options)
-    if action.public:
+    if action.public and manager is not None:
         manager.add_user_activity(actor, action)
     return action
 
@@ -151,3 +151,28 @@ def test_an_aggregated_feed_comes_back_on_a_redis_that_lost_its_scripts(env, red
     shown = made['alice'] + made['bob'] + made['carol']
     assert sum(group.activity_count for group in groups) == len(shown)
     assert {a.id for group in groups for a in group.actions} == set(ids(shown))
+
+
+def test_the_newest_public_actions_of_many_actors_in_one_query(env):
+    from activitystream.storage.base import StreamFilter
+
+    users = [env.user(f'u{n}') for n in range(12)]
+    team = env.team('core')
+    for n, user in enumerate(users):
+        for m in range(n % 4):
+            post(None, user, n * 10 + m, public=m != 1)  # some private ones
+    am.create(team, 'posted', timestamp=T0)
+    env.commit()
+    storage = model.storage()
+    actors = [refs.ref_of(a, 'actor') for a in [*users[:10], team]]
+    expected = sorted(
+        (r for a in actors for r in storage.stream(StreamFilter(actor=a), None, 0)),
+        key=lambda r: (r.timestamp, r.id),
+        reverse=True,
+    )
+    for limit in (1, 5, 100):
+        with env.count_queries() as queries:
+            found = storage.newest_public_by_actors(actors, limit)
+        assert [r.id for r in found] == [r.id for r in expected[:limit]]
+        assert len(queries) == 1
+    assert storage.newest_public_by_actors([], 5) == []

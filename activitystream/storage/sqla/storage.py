@@ -16,6 +16,7 @@ import transaction
 from sqlalchemy import (
     DateTime,
     Integer,
+    String,
     and_,
     bindparam,
     delete,
@@ -281,24 +282,56 @@ def _stream_count_statement(present, verb, visibility):
     return select(func.count()).select_from(actions).where(*where)
 
 
-@cache
-def _by_actors_statement(count):
-    """The newest public actions of ``count`` actors: one index range each, merged."""
-    each = [
+NOBODY = Ref('', '')  # no class is named ''
+
+
+def _newest_public_of(actor_type, actor_id):
+    """The public actions of one actor, newest first, at most the bound ``limit``."""
+    return (
         select(actions)
-        .where(
-            actions.c.actor_type == bindparam(f'type{n}'),
-            actions.c.actor_id == bindparam(f'id{n}'),
-            *VISIBILITY['public'],
-        )
+        .where(actions.c.actor_type == actor_type, actions.c.actor_id == actor_id)
+        .where(*VISIBILITY['public'])
         .order_by(actions.c.timestamp.desc(), actions.c.id.desc())
         .limit(_bound_int('limit'))
-        .subquery()  # SQLite takes ORDER BY and LIMIT in a compound's parts only so
+    )
+
+
+def _newest_of_merged(merged):
+    return select(*merged.c).order_by(merged.c.timestamp.desc(), merged.c.id.desc())
+
+
+@cache
+def _by_actors_statement(count):
+    """The newest public actions of ``count`` actors: one index range each, merged.
+
+    A UNION ALL of one subquery per actor (SQLite takes ORDER BY and LIMIT
+    in a compound's parts only as subqueries).
+    """
+    each = [
+        _newest_public_of(bindparam(f'type{n}'), bindparam(f'id{n}')).subquery()
         for n in range(count)
     ]
     merged = union_all(*(select(*part.c) for part in each)).subquery()
-    stmt = select(*merged.c).order_by(merged.c.timestamp.desc(), merged.c.id.desc())
-    return stmt.limit(_bound_int('limit'))
+    return _newest_of_merged(merged).limit(_bound_int('limit'))
+
+
+@cache
+def _by_actors_lateral():
+    """PostgreSQL: the same as one small statement whatever the number of actors.
+
+    The actors come as two arrays, each read through the actor index by a
+    LATERAL subquery: planned in well under a millisecond, where a UNION ALL
+    of a hundred parts takes tens of milliseconds to plan on every call.
+    """
+    from sqlalchemy.dialects.postgresql import ARRAY
+
+    pairs = func.unnest(
+        bindparam('types', type_=ARRAY(String)), bindparam('ids', type_=ARRAY(String))
+    )
+    wanted = pairs.table_valued('actor_type', 'actor_id').render_derived(name='wanted')
+    each = _newest_public_of(wanted.c.actor_type, wanted.c.actor_id).lateral('each')
+    stmt = select(*each.c).select_from(wanted).join(each, true())
+    return stmt.order_by(each.c.timestamp.desc(), each.c.id.desc()).limit(_bound_int('limit'))
 
 
 class SQLAStorage(Storage, SubscriptionStorage, SQLAOutbox, SQLAPreferences):
@@ -387,10 +420,17 @@ class SQLAStorage(Storage, SubscriptionStorage, SQLAOutbox, SQLAPreferences):
     def newest_public_by_actors(self, actors, limit):
         if not actors:
             return []
+        if self.session.get_bind().dialect.name == 'postgresql':
+            params = dict(limit=limit, types=[a.type for a in actors], ids=[a.id for a in actors])
+            return _records(self._read(_by_actors_lateral(), params))
+        # a few statement sizes (powers of two), each built once: the rest is padding
+        # with an actor no action has
+        size = max(8, 1 << (len(actors) - 1).bit_length())
         params = {'limit': limit}
-        for n, actor in enumerate(actors):
+        for n in range(size):
+            actor = actors[n] if n < len(actors) else NOBODY
             params.update({f'type{n}': actor.type, f'id{n}': actor.id})
-        return _records(self._read(_by_actors_statement(len(actors)), params))
+        return _records(self._read(_by_actors_statement(size), params))
 
     def stream_count(self, where):
         shape, params = self._stream_params(where)
