@@ -206,10 +206,11 @@ def _channels(storage, kind, pending, configured):
         return None
     wanted = {'digest' if n == DIGEST else getattr(configured.get(n), 'channel', None)
               for n in pending}  # fmt: skip
-    if not wanted - {None}:
+    channels = {c for c in wanted if c is not None}
+    if not channels:
         return None
     page = sorted({r for rs in pending.values() for r in rs})
-    return preferences.channels_for(storage, kind, page, wanted - {None})
+    return preferences.channels_for(storage, kind, page, channels)
 
 
 def _hold(storage, kind, payload, kwargs, recipients):

@@ -8,6 +8,7 @@ from pymongo.errors import DuplicateKeyError
 
 from ..base import DigestItem, NewDigestItem, PreferenceStorage, Ref
 from .schema import DIGEST_ITEMS, DIGEST_MARKS, PREFERENCES, RECIPIENT
+from .session import OnSession
 
 
 def _of(ref):
@@ -23,8 +24,8 @@ def _ref(doc, prefix):
     return None if type_ is None else Ref(type_, doc[prefix + '_id'])
 
 
-class MingPreferences(PreferenceStorage):
-    """Needs ``_c`` of ``MingStorage``."""
+class MingPreferences(OnSession, PreferenceStorage):
+    """The :class:`PreferenceStorage` half of ``MingStorage``."""
 
     def preferences(self, recipient: Ref) -> dict[str, str]:
         found = self._c(PREFERENCES).find(_of(recipient), {'kind': 1, 'channels': 1})

@@ -12,7 +12,7 @@ from ming.odm import mapper, state
 from pymongo.errors import DuplicateKeyError
 
 from .. import keyset
-from ..base import REMOVED, ActionRecord, Ref, SeenState, Storage, SubscriptionStorage
+from ..base import REMOVED, ActionRecord, Backend, Ref, SeenState
 from .migrations import ensure_indexes
 from .outbox import MingOutbox
 from .preferences import MingPreferences
@@ -124,14 +124,8 @@ def _page(collection, spec, order, id_field, limit, offset, before, projection=N
     return list(islice(found, offset, None if limit is None else offset + limit))
 
 
-class MingStorage(Storage, SubscriptionStorage, MingOutbox, MingPreferences):
+class MingStorage(Backend, MingOutbox, MingPreferences):
     name = 'ming'
-
-    def __init__(self, session):
-        self.session = session
-
-    def _c(self, name):
-        return self.session.impl.db[name]
 
     def ensure_schema(self):
         ensure_indexes(self.session.impl.db)

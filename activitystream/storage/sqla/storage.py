@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from .. import keyset
-from ..base import REMOVED, ActionRecord, Ref, SeenState, Storage, SubscriptionStorage
+from ..base import REMOVED, ActionRecord, Backend, Ref, SeenState
 from .outbox import SQLAOutbox
 from .preferences import SQLAPreferences
 from .schema import Action, ActionId, Delivery, Dismissal, ReadMark, Subscription
@@ -279,14 +279,8 @@ def _by_actors_statement(count):
     return stmt.limit(_bound_int('limit'))
 
 
-class SQLAStorage(Storage, SubscriptionStorage, SQLAOutbox, SQLAPreferences):
+class SQLAStorage(Backend, SQLAOutbox, SQLAPreferences):
     name = 'sqlalchemy'
-
-    def __init__(self, session):
-        self.session = session
-
-    def _run(self, stmt, params=None):
-        return self.session.execute(stmt, params)
 
     def _read(self, stmt, params):
         """Run a prebuilt SELECT on the session's connection: no ORM layer on the hot path."""
@@ -390,21 +384,6 @@ class SQLAStorage(Storage, SubscriptionStorage, SQLAOutbox, SQLAPreferences):
     def seen_state(self, recipient):
         row = self._read(SEEN_STATE, _params('recipient', recipient)).first()
         return SeenState() if row is None else SeenState(row.last_seen, row.read_until)
-
-    def _insert_or(self, model):
-        """An INSERT that can skip or update rows already there, where the dialect has one.
-
-        Two requests of one user may mark the same things at once; the loser
-        must not fail on the primary key.
-        """
-        dialect = self.session.get_bind().dialect.name
-        if dialect == 'postgresql':
-            from sqlalchemy.dialects.postgresql import insert as dialect_insert
-        elif dialect == 'sqlite':
-            from sqlalchemy.dialects.sqlite import insert as dialect_insert
-        else:
-            return None
-        return dialect_insert(model)
 
     def _compare_and_set(self, model, where, column, until, expected):
         """UPDATE ``column`` to ``until`` where it still is ``expected`` and is older: one row?"""
