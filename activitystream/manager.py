@@ -23,7 +23,7 @@ import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from itertools import islice
-from typing import Any
+from typing import Any, overload
 
 from . import checks, live, model, preferences, refs
 from .action import Action, Page
@@ -312,6 +312,14 @@ class ActionManager:
         if unknown:
             raise TypeError(f'{prefix}{unknown[0]} is not an argument of create()')
         return self._prepare(prefix, **item)
+
+    # a list is validated whole and gives the actions; a generator is streamed and gives a count
+    # (a list typed as an Iterable still gives the list at run time: no overload can say so)
+    @overload
+    def create_many(self, items: Sequence[Mapping[str, Any]]) -> list[Action]: ...  # type: ignore[overload-overlap]
+
+    @overload
+    def create_many(self, items: Iterable[Mapping[str, Any]]) -> int: ...
 
     def create_many(self, items: Iterable[Mapping[str, Any]]) -> list[Action] | int:
         """Store many actions in bulk: each item is a dict of ``create``'s arguments.

@@ -186,14 +186,14 @@ class GroupQuery(LazyQuery):
         storage = model.storage()
         entries = self._feed.entries(self._offset, self._limit, self._before)
         kept, records = [], []
-        fill = self._offset == 0 and self._limit is not None
+        fill = self._limit if self._offset == 0 else None  # fill up to a limit from the top
         while True:
             rows = self._feed._rows(entries)
             found = existing_records(storage, [Entry(0, m) for row in rows for m in row.members])
             records += found
             alive = {member_of(record.id) for record in found}
             kept += [row for row in rows if alive.intersection(row.members)]
-            if not (fill and len(kept) < self._limit and len(entries) == self._limit):
+            if not (fill is not None and len(kept) < fill and len(entries) == fill):
                 break
             entries = self._feed.entries(0, self._limit, entries[-1])
         kept = kept[: self._limit]
@@ -217,7 +217,7 @@ class AggregatedRedisFeed(RedisFeed):
 
     key_format = 'feed:aggregated:%(user_id)s'
     max_length = 100
-    scripts = (ADD, REMOVE)
+    scripts: tuple[Script, ...] = (ADD, REMOVE)
     max_group_activities = 25
     max_latest_actors = 3
 
@@ -268,7 +268,7 @@ class AggregatedRedisFeed(RedisFeed):
         records = existing_records(model.storage(), missing)
         known = {member_of(record.id): entry_of(record) for record in records}
         return [
-            known.get(e.member) if e.verb is None else e
+            known[e.member] if e.verb is None else e
             for e in entries
             if e.verb is not None or e.member in known
         ]
@@ -340,11 +340,12 @@ class AggregatedRedisFeed(RedisFeed):
             if data is not None
         ]
 
-    def query(self) -> GroupQuery:
+    # an aggregated feed reads as groups, not actions: not a RedisFeed's FeedQuery
+    def query(self) -> GroupQuery:  # type: ignore[override]
         """The feed as a lazy query of groups: ``.limit(n)``, ``.before(cursor)``, ``.all()``..."""
         return GroupQuery(self)
 
-    def before(self, cursor) -> GroupQuery:
+    def before(self, cursor) -> GroupQuery:  # type: ignore[override]  # groups, as query()
         """The groups older than ``cursor`` (a ``group.cursor`` string, or the group)."""
         return self.query().before(cursor)
 

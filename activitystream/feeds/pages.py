@@ -60,8 +60,8 @@ class FeedQuery(LazyQuery):
         storage = model.storage()
         entries = self._feed.entries(self._offset, self._limit, self._before)
         records = existing_records(storage, entries)
-        fill = self._offset == 0 and self._limit is not None
-        while fill and len(records) < self._limit and len(entries) == self._limit:
+        fill = self._limit if self._offset == 0 else None  # fill up to a limit from the top
+        while fill is not None and len(records) < fill and len(entries) == fill:
             entries = self._feed.entries(0, self._limit, entries[-1])
             records += existing_records(storage, entries)
         return Page(storage, records[: self._limit]).actions

@@ -117,6 +117,8 @@ def emit_job(storage, job):
     only = None if payload['only'] is None else _refs(payload['only'])
     after = None
     if payload['obj'] is None:  # exactly send_only_to
+        if only is None:  # emit() wants subscribers_of or send_only_to: a job made elsewhere
+            raise ValueError(f'emit job {job.id} has neither obj nor only')
         page = only[step * size : (step + 1) * size]
         more = (step + 1) * size < len(only)
     else:

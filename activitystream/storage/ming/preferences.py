@@ -2,6 +2,7 @@
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from pymongo import ASCENDING as ASC
 from pymongo.errors import DuplicateKeyError
@@ -66,9 +67,9 @@ class MingPreferences(OnSession, PreferenceStorage):
 
     def digest_recipients(self, after: Ref | None, until: datetime, limit: int) -> list[Ref]:
         """A skip scan of the index: one ``find`` per recipient (MongoDB has no DISTINCT page)."""
-        found = []
+        found: list[Ref] = []
         while len(found) < limit:
-            spec = {'created': {'$lte': until}}
+            spec: dict[str, Any] = {'created': {'$lte': until}}
             if after is not None:
                 spec['$or'] = [
                     {'recipient_type': {'$gt': after.type}},

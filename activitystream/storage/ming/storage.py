@@ -6,6 +6,7 @@ documents need no object mapping, and bulk writes stay one ``insert_many``.
 
 from contextlib import nullcontext, suppress
 from itertools import islice
+from typing import Any
 
 from bson import ObjectId
 from ming.odm import mapper, state
@@ -253,7 +254,7 @@ class MingStorage(Backend, MingOutbox, MingPreferences):
     def newest_public_by_actors(self, actors, limit):
         if not actors:
             return []
-        ids_by_type = {}
+        ids_by_type: dict[str, list[str]] = {}
         for actor in actors:
             ids_by_type.setdefault(actor.type, []).append(actor.id)
         each = [{'actor_type': t, 'actor_id': {'$in': ids}} for t, ids in ids_by_type.items()]
@@ -280,7 +281,7 @@ class MingStorage(Backend, MingOutbox, MingPreferences):
         return [_record(doc) for doc in self._c(ACTIONS).find({'_id': {'$in': list(action_ids)}})]
 
     def recipients_of(self, action_ids):
-        found = {}
+        found: dict[Any, list[Ref]] = {}
         spec = dict(TARGETED, action_id={'$in': list(action_ids)})
         for name, extra in ((DELIVERIES, {}), (DISMISSALS, {'broadcast': False})):
             for d in self._c(name).find(dict(spec, **extra), {'action': 0}):
@@ -385,7 +386,8 @@ class MingStorage(Backend, MingOutbox, MingPreferences):
         return True
 
     def _entity_collection(self, entity):
-        return self._c(mapper(entity).collection.m.collection_name)
+        collection: Any = mapper(entity).collection  # a Ming document class, its manager in .m
+        return self._c(collection.m.collection_name)
 
     def entity_attribute(self, entity, attribute):
         doc = self._entity_collection(entity).find_one({'_id': entity._id}, {attribute: 1})

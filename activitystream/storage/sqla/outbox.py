@@ -99,8 +99,8 @@ class SQLAOutbox(OnSession, OutboxStorage):
         )
         if self.session.get_bind().dialect.name != 'postgresql':
             return due
-        due = due.cte('due').prefix_with('MATERIALIZED')
-        return select(due.c.id)
+        picked = due.cte('due').prefix_with('MATERIALIZED')
+        return select(picked.c.id)
 
     def claim_jobs(self, owner, limit, now, lease_until, priority='high') -> list:
         stmt = (

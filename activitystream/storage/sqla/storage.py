@@ -10,6 +10,7 @@ mapped class, and would otherwise roll a request that only wrote actions back.
 from contextlib import contextmanager
 from datetime import timezone
 from functools import cache
+from typing import Any
 
 import transaction
 from sqlalchemy import (
@@ -308,7 +309,7 @@ class SQLAStorage(Backend, SQLAOutbox, SQLAPreferences):
             for a in new_actions
         ]
         opts = {'insertmanyvalues_page_size': BULK_PAGE}
-        stmt = insert(Action).returning(Action.id, sort_by_parameter_order=True)
+        stmt: Any = insert(Action).returning(Action.id, sort_by_parameter_order=True)
         ids = list(self.session.execute(stmt, rows, execution_options=opts).scalars())
         delivered = [
             dict(action_id=id_, recipient_type=r.type, recipient_id=r.id, timestamp=a.timestamp)
@@ -372,7 +373,7 @@ class SQLAStorage(Backend, SQLAOutbox, SQLAPreferences):
         return _records(self._read(LOAD_ACTIONS, {'ids': list(action_ids)}))
 
     def recipients_of(self, action_ids):
-        found = {}
+        found: dict[Any, list[Ref]] = {}
         for row in self._read(RECIPIENTS_OF, {'ids': list(action_ids)}):
             found.setdefault(row.action_id, []).append(Ref(row.recipient_type, row.recipient_id))
         return found
@@ -636,11 +637,11 @@ class SQLAStorage(Backend, SQLAOutbox, SQLAPreferences):
         ):
             return  # say, a runner's kick: one after the commit is enough
 
-        def run(committed):
+        def run(committed: bool) -> None:
             if committed:
                 callback()
 
-        run.callback = callback
+        run.callback = callback  # type: ignore[attr-defined]  # found again by the check above
         current.addAfterCommitHook(run)
 
     def commit(self):
