@@ -502,7 +502,7 @@ class FeedManager:
                 enqueue([self._fanout_job(user_id, remove=left)]).ready()
                 continue
             chunks = itertools.chain(
-                [self._own_chunk(user_id, remove=gone)], self.fanout_chunks(user_id, remove=gone)
+                [self._own_chunk(user_id, remove=left)], self.fanout_chunks(user_id, remove=left)
             )
             path = self.path()
             while part := list(itertools.islice(chunks, self.jobs_per_write)):

@@ -86,9 +86,9 @@ def is_subscribed(subscriber: Any, obj: Any) -> bool:
 
 def subscribed_to(subscriber: Any, objs: Iterable[Any]) -> list[Any]:
     """Of ``objs``, those ``subscriber`` is subscribed to, in one query (for pages of toggles)."""
-    ref = refs.ref_of(subscriber, 'subscriber')
+    who = refs.ref_of(subscriber, 'subscriber')
     given = {refs.ref_of(o, f'objs[{i}]'): o for i, o in enumerate(objs)}
-    found = model.storage().subscribed(ref, list(given))
+    found = model.storage().subscribed(who, list(given))
     return [o for ref, o in given.items() if ref in found]
 
 
