@@ -10,6 +10,8 @@ from .query import encode_cursor
 from .storage.base import ActionRecord, Ref, Storage
 from .timeutil import time_since
 
+_MISSING = object()
+
 
 class Page:
     """Actions read together.
@@ -44,13 +46,13 @@ class Page:
     def entity(self, ref: Ref | None) -> Any:
         if ref is None:
             return None
-        if self._entities is None or ref not in self._entities:
-            known = self._entities or {}
-            wanted = {
-                r for a in self.actions for r in (a.actor_ref, a.target_ref, a.action_obj_ref)
-            }
-            wanted -= set(known) | {None}
-            self._entities = {**known, **refs.resolve(self.storage, wanted)}
+        known = self._entities or {}
+        found = known.get(ref, _MISSING)  # rows ask for the same few entities many times over
+        if found is not _MISSING:
+            return found
+        wanted = {r for a in self.actions for r in (a.actor_ref, a.target_ref, a.action_obj_ref)}
+        wanted -= set(known) | {None}
+        self._entities = {**known, **refs.resolve(self.storage, wanted)}
         return self._entities.get(ref)
 
     def recipients(self, action: 'Action') -> list[Any] | None:

@@ -21,7 +21,8 @@ from datetime import datetime, timedelta
 
 from . import refs
 from .action import Action
-from .translation import _, ngettext
+from .timeutil import time_since, utcnow
+from .translation import _, babel_locale, ngettext
 
 # actors named in a row before "and N others"
 NAMED = 2
@@ -71,23 +72,29 @@ class Group:
     def who(self) -> str:
         """'Alice', 'Alice and Bob', 'Alice, Bob and Carol', 'Alice, Bob and 3 others'."""
         names = [refs.display(e) or _('someone') for e in self.actors]
-        if len(names) == 1:
-            return names[0]
-        if len(names) <= NAMED + 1:
-            return _('%(names)s and %(last)s') % {
-                'names': ', '.join(names[:-1]),
-                'last': names[-1],
-            }
-        others = len(names) - NAMED
-        return ngettext('%(names)s and %(num)d other', '%(names)s and %(num)d others', others) % {
-            'names': ', '.join(names[:NAMED]),
-            'num': others,
-        }
+        return who(names, len(names))
 
     @property
     def avatar_url(self) -> str | None:
         """The newest actor's ``as_avatar_url`` (attribute or method), when its class has one."""
         return avatar_url(self.newest.actor_entity)
+
+
+def who(names: list[str], count: int) -> str:
+    """How a row names ``count`` actors, the newest first in ``names`` (as many as are known)."""
+    if count == 1 and names:
+        return names[0]
+    if count <= NAMED + 1 and len(names) >= count:
+        return _('%(names)s and %(last)s') % {
+            'names': ', '.join(names[: count - 1]),
+            'last': names[count - 1],
+        }
+    named = names[:NAMED]
+    others = count - len(named)
+    return ngettext('%(names)s and %(num)d other', '%(names)s and %(num)d others', others) % {
+        'names': ', '.join(named),
+        'num': others,
+    }
 
 
 def avatar_url(entity) -> str | None:
@@ -129,11 +136,18 @@ def group(
     return rows
 
 
-def as_row(row: Group, read: bool = True) -> dict:
+def as_rows(groups: Sequence[Group], read: bool = True) -> list[dict]:
+    """``as_row`` of every row of one render, the clock and the locale read once for all."""
+    now, locale = utcnow(), babel_locale()
+    return [as_row(g, read, now, locale) for g in groups]
+
+
+def as_row(row: Group, read: bool = True, now: datetime | None = None, locale=None) -> dict:
     """What the menu, the page and notifications.json show of a row (text, never markup).
 
     ``read=False`` leaves the read state out (None): the menu does not show it,
-    and so does not pay its queries.
+    and so does not pay its queries. ``now`` and ``locale`` (Babel's) are the
+    render's, else read for this row.
     """
     from .formats import iso
 
@@ -147,7 +161,7 @@ def as_row(row: Group, read: bool = True) -> dict:
         'link': newest.target_link,
         'avatar': row.avatar_url,
         'timestamp': iso(row.timestamp),
-        'since': newest.timestamp_since,
+        'since': time_since(newest.timestamp, now, locale),
         'unseen': row.unseen,
         'read': row.read if read else None,
         'cursor': row.oldest.cursor,

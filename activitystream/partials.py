@@ -10,7 +10,7 @@ from markupsafe import Markup
 from tg.render import render
 from tgext.pluggable import plug_url
 
-from . import csrf, formats, grouping, model, preferences, refs, subscriptions
+from . import csrf, feedmenu, formats, grouping, model, preferences, refs, subscriptions
 from .manager import am
 from .translation import _, babel_locale, l_
 
@@ -79,8 +79,19 @@ def _labels(unseen: int) -> dict:
     )
 
 
-def _rows(recipient, limit, before=None, read=True):
-    """(rows as dicts, the page's actions): one page read, then grouped (no query per row)."""
+def _shown(recipient, limit, before=None, read=True):
+    """(rows, the newest shown as ISO text, a mark of the newest, whether older rows follow,
+    the unseen count): the notification feed's groups when the site keeps one
+    (``feedmenu``), else one page of the inbox, grouped (no query per row).
+    """
+    feed = feedmenu.feed_of(recipient)
+    rows = None if feed is None else feedmenu.rows(feed, limit, before)
+    counted = None if rows is None else feedmenu.counts(feed)
+    if counted is not None:
+        for row in rows if not read else ():
+            row['read'] = None  # as the inbox's menu: the menu does not show it
+        first = rows[0] if rows else {}
+        return rows, first.get('timestamp'), first.get('cursor'), len(rows) == limit, counted[0]
     query = am.get_by_recipient(recipient)
     if before is not None:
         query = query.before(before)
@@ -88,7 +99,14 @@ def _rows(recipient, limit, before=None, read=True):
     seen_until = am.seen_until(recipient)
     window = model.options().get('group_window', grouping.DEFAULT_WINDOW)
     groups = grouping.group(actions, window, lambda a: a.timestamp > seen_until)
-    return [grouping.as_row(g, read) for g in groups], actions
+    newest = actions[0] if actions else None
+    return (
+        grouping.as_rows(groups, read),
+        newest and formats.iso(newest.timestamp),
+        newest and newest.cursor,
+        len(actions) == limit,
+        am.count_not_seen_by_recipient(recipient),
+    )
 
 
 def _list(rows, token, newest, labels):
@@ -127,19 +145,18 @@ def notifications_menu(recipient=None, limit=10, cache_expire=None):
 
     It costs the page query, one query per entity class shown, the unseen
     count and (unless the recipient keeps ``last_activity_seen``) its
-    last-seen time, whatever the grouping. With ``cache_expire`` the HTML is
+    last-seen time, whatever the grouping. With a notification feed
+    (``feedmenu``) its groups and its unseen count are shown instead, read
+    from Redis, their actions and entities from the database. With ``cache_expire`` the HTML is
     cached per recipient and per state, so a new notification or a visit shows at once.
     """
     recipient = _recipient(recipient)
     if recipient is None:
         return Markup('')
-    rows, actions = _rows(recipient, limit, read=False)
-    unseen = am.count_not_seen_by_recipient(recipient)
+    rows, newest_iso, newest, _, unseen = _shown(recipient, limit, read=False)
     ref = refs.ref_of(recipient, 'recipient')
-    newest = actions[0] if actions else None
     token = csrf.token_for(recipient)
     labels = _labels(unseen)
-    newest_iso = newest and formats.iso(newest.timestamp)
     values = dict(
         rows=_list(rows, token, newest_iso, labels),
         empty=not rows,
@@ -152,7 +169,7 @@ def notifications_menu(recipient=None, limit=10, cache_expire=None):
         stylesheet=tg.url('/_pluggable/activitystream/css/activitystream.css'),
         labels=labels,
     )
-    key = ('activitystream-menu', ref.type, ref.id, limit, unseen, newest and newest.cursor)
+    key = ('activitystream-menu', ref.type, ref.id, limit, unseen, newest)
     key += (csrf.login_mark(), str(babel_locale()))  # its token is the login's
     return render_partial('notifications_menu', values, _cache(key, cache_expire))
 
@@ -166,17 +183,14 @@ def notifications_page(recipient=None, limit=20, before=None):
     recipient = _recipient(recipient)
     if recipient is None:
         return Markup('')
-    rows, actions = _rows(recipient, limit, before)
+    rows, newest_iso, _, more, unseen = _shown(recipient, limit, before)
     token = csrf.token_for(recipient)
-    newest = actions[0] if actions else None
-    newest_iso = newest and formats.iso(newest.timestamp)
-    labels = _labels(am.count_not_seen_by_recipient(recipient))
-    more = len(actions) == limit
+    labels = _labels(unseen)
     values = dict(
         rows=_list(rows, token, newest_iso, labels),
         empty=not rows,
         data=_urls(token, newest_iso, labels),
-        older=more and tg.url(tg.request.path, params=dict(before=actions[-1].cursor)),
+        older=more and tg.url(tg.request.path, params=dict(before=rows[-1]['cursor'])),
         stylesheet=tg.url('/_pluggable/activitystream/css/activitystream.css'),
         script=tg.url('/_pluggable/activitystream/js/activitystream.js'),
         labels=labels,
@@ -193,7 +207,7 @@ def unread_badge(recipient=None):
     recipient = _recipient(recipient)
     if recipient is None:
         return Markup('')
-    unseen = am.count_not_seen_by_recipient(recipient)
+    unseen = feedmenu.menu_counts(recipient, unread=False)['unseen_count']
     values = dict(
         unseen=unseen,
         badge=badge_text(unseen),

@@ -161,7 +161,19 @@ def entity_class(type_name: str) -> type | None:
     return cls
 
 
+_key_types: dict[type, Any] = {}  # mapped class -> the Python type of its primary key
+
+
 def _key_type(cls: type) -> Any:
+    """The Python type of ``cls``'s primary key, looked up once per class."""
+    try:
+        return _key_types[cls]
+    except KeyError:
+        found = _key_types[cls] = _mapped_key_type(cls)
+        return found
+
+
+def _mapped_key_type(cls: type) -> Any:
     try:
         from sqlalchemy import inspect
 
@@ -247,8 +259,10 @@ def resolve(storage: Storage, refs: Iterable[Ref | None]) -> dict[Ref, Any]:
     for type_name, ids in by_type.items():
         cls = entity_class(type_name)
         loaded = storage.load_entities(cls, [stored_key(cls, i) for i in ids]) if cls else []
+        attribute = cls and _key_attribute(cls)
         for entity in loaded:
-            found[Ref(type_name, primary_key_of(entity))] = entity
+            key = getattr(entity, attribute) if isinstance(attribute, str) else None
+            found[Ref(type_name, primary_key_of(entity) if key is None else str(key))] = entity
         for id_ in ids:
             found.setdefault(Ref(type_name, id_), None)
     return found

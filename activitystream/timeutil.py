@@ -4,9 +4,15 @@ Naive datetimes given by callers are read as UTC; aware ones are converted.
 Milliseconds because MongoDB stores no finer, and both backends must agree.
 """
 
+import functools
 from datetime import date, datetime, timedelta, timezone
 
+from babel.dates import TIMEDELTA_UNITS, format_timedelta
+
 from .translation import babel_locale
+
+# format_timedelta's default: a unit is used from 0.85 of it up
+THRESHOLD = 0.85
 
 
 def to_utc(value, argname='timestamp'):
@@ -26,14 +32,26 @@ def utcnow():
     return to_utc(datetime.now(timezone.utc))
 
 
-def time_since(timestamp, now=None):
+def time_since(timestamp: datetime, now: datetime | None = None, locale=None) -> str:
     """'5 minutes ago', 'vor 5 Minuten', ... in the request's locale, through Babel's CLDR data.
 
     Every locale Babel knows works, with its own plural rules; a time in the
-    future (another server's clock) reads as one second ago.
+    future (another server's clock) reads as one second ago. A menu passes
+    ``now`` and ``locale`` read once for all its rows; the text of each
+    (locale, unit, count) is Babel's, asked once per process.
     """
-    from babel.dates import format_timedelta
-
     now = now or utcnow()
-    ago = min(timestamp - now, -timedelta(seconds=1))
-    return format_timedelta(ago, add_direction=True, locale=babel_locale())
+    seconds = -min(timestamp - now, -timedelta(seconds=1)).total_seconds()
+    for unit, per_unit in TIMEDELTA_UNITS:  # the unit format_timedelta would pick
+        value = seconds / per_unit
+        if value >= THRESHOLD or unit == 'second':
+            return _ago(locale or babel_locale(), unit, int(round(max(1, value))))
+    raise AssertionError('unreachable: the last unit is the second')
+
+
+@functools.lru_cache(maxsize=4096)
+def _ago(locale, unit: str, count: int) -> str:
+    """Babel's text for ``count`` ``unit``s ago; at threshold 1 it keeps exactly that unit."""
+    per_unit = dict(TIMEDELTA_UNITS)[unit]
+    ago = timedelta(seconds=-count * per_unit)
+    return format_timedelta(ago, threshold=1, add_direction=True, locale=locale)

@@ -14,8 +14,10 @@ DOMAIN = 'activitystream'
 LOCALEDIR = os.path.join(os.path.dirname(__file__), 'i18n')
 
 
-def _catalog(languages):
-    return gettext.translation(DOMAIN, LOCALEDIR, languages=languages, fallback=True)
+@functools.lru_cache(maxsize=64)
+def _catalog(languages: tuple) -> gettext.NullTranslations:
+    """Our catalog for these languages, looked up once (not a file search per string)."""
+    return gettext.translation(DOMAIN, LOCALEDIR, languages=list(languages), fallback=True)
 
 
 def _languages():
@@ -46,7 +48,7 @@ def _translate(method, *args):
         text = getattr(tg.translator, method)(*args)
         if text not in args[:2]:
             return text
-    return getattr(_catalog(langs), method)(*args)
+    return getattr(_catalog(tuple(map(str, langs))), method)(*args)
 
 
 def ngettext(singular, plural, n):

@@ -76,7 +76,7 @@ class Bench:
         for a in actions:
             a.actor, a.target, a.action_obj, a.target_link  # noqa: B018 - resolve them
         rows = grouping.group(actions, grouping.DEFAULT_WINDOW, lambda a: False)
-        return [grouping.as_row(row, read=False) for row in rows]
+        return grouping.as_rows(rows, read=False)
 
     def w(self, actor, recipients):
         self._written = am.create(actor, VERBS[0], target=self.posts[0], recipients=recipients)

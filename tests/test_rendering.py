@@ -138,3 +138,19 @@ def test_timestamp_since_in_the_requests_language(env, language, texts):
     )
     assert [item['since'] for item in reply.json['items']] == texts
     assert reply.json['unseen'] == 2
+
+
+@pytest.mark.parametrize('language', ['en', 'de', 'ru', 'pt_BR', 'ja', 'ar'])
+def test_cached_relative_times_say_what_babel_says(language):
+    """time_since asks Babel once per (locale, unit, count): the text must stay Babel's."""
+    from babel import Locale
+    from babel.dates import format_timedelta
+
+    locale = Locale.parse(language)
+    now = dt.datetime(2026, 3, 1)
+    steps = [1, 7, 29, 44, 50.6, 51, 59, 61, 60 * 50.6, 3000, 3059, 3600 * 20.3, 3600 * 20.5]
+    steps += [86400 * d for d in (6.1, 6.4, 25, 26, 200, 320, 900)]
+    for seconds in steps + [s * 1.013 for s in steps]:
+        ago = dt.timedelta(seconds=seconds)
+        babel = format_timedelta(-ago, add_direction=True, locale=locale)
+        assert time_since(now - ago, now=now, locale=locale) == babel, seconds

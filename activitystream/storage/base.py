@@ -348,6 +348,22 @@ class NewDigestItem:
     text: str
     timestamp: datetime  # the emit's
 
+    def fields(self, now: datetime) -> dict:
+        """The stored fields of the item, as both backends write them (but the id)."""
+        return dict(
+            recipient_type=self.recipient.type,
+            recipient_id=self.recipient.id,
+            kind=self.kind,
+            verb=self.verb,
+            actor_type=self.actor and self.actor.type,
+            actor_id=self.actor and self.actor.id,
+            target_type=self.target and self.target.type,
+            target_id=self.target and self.target.id,
+            text=self.text,
+            timestamp=self.timestamp,
+            created=now,
+        )
+
 
 @dataclass
 class DigestItem(NewDigestItem):

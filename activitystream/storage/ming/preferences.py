@@ -47,21 +47,7 @@ class MingPreferences(OnSession, PreferenceStorage):
             self._c(PREFERENCES).update_one(spec, change)
 
     def add_digest_items(self, new: Sequence[NewDigestItem], now: datetime) -> None:
-        docs = [
-            dict(
-                _of(i.recipient),
-                kind=i.kind,
-                verb=i.verb,
-                actor_type=i.actor and i.actor.type,
-                actor_id=i.actor and i.actor.id,
-                target_type=i.target and i.target.type,
-                target_id=i.target and i.target.id,
-                text=i.text,
-                timestamp=i.timestamp,
-                created=now,
-            )
-            for i in new
-        ]
+        docs = [item.fields(now) for item in new]
         if docs:
             self._c(DIGEST_ITEMS).insert_many(docs)
 

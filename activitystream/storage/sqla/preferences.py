@@ -72,22 +72,7 @@ class SQLAPreferences(OnSession, PreferenceStorage):
             self.session.execute(changed, execution_options=NO_SYNC)
 
     def add_digest_items(self, new: Sequence[NewDigestItem], now: datetime) -> None:
-        rows = [
-            dict(
-                recipient_type=i.recipient.type,
-                recipient_id=i.recipient.id,
-                kind=i.kind,
-                verb=i.verb,
-                actor_type=i.actor and i.actor.type,
-                actor_id=i.actor and i.actor.id,
-                target_type=i.target and i.target.type,
-                target_id=i.target and i.target.id,
-                text=i.text,
-                timestamp=i.timestamp,
-                created=now,
-            )
-            for i in new
-        ]
+        rows = [item.fields(now) for item in new]
         if rows:
             self.session.execute(insert(DigestTable), rows)
 

@@ -7,6 +7,7 @@ uses to commit, only notices DML sent through the session when it names a
 mapped class, and would otherwise roll a request that only wrote actions back.
 """
 
+import functools
 from contextlib import contextmanager
 from datetime import timezone
 from functools import cache
@@ -133,6 +134,27 @@ def _older(table, id_col):
     """Clause: (timestamp, id) comes after the bound cursor in newest-first order."""
     cursor = tuple_(bindparam('before_ts', type_=DateTime), bindparam('before_id', type_=ActionId))
     return tuple_(table.c.timestamp, id_col) < cursor
+
+
+# up to this many keys, one statement per count with a parameter per key: an expanding
+# IN list is rewritten on every execution, which costs a menu's entities about a third
+FIXED_IN = 64
+
+
+@functools.lru_cache(maxsize=1024)
+def _entities_statement(cls, count):
+    """Host entities of ``cls`` by primary key, built once per class (and count of keys)."""
+    pk = inspect(cls).primary_key[0]
+    if count is None:
+        return select(cls).where(pk.in_(bindparam('k', expanding=True)))
+    return select(cls).where(pk.in_([bindparam(f'k{i}', type_=pk.type) for i in range(count)]))
+
+
+def _entities(cls, ids):
+    """(statement, parameters) loading the entities of ``cls`` with keys ``ids``."""
+    if len(ids) > FIXED_IN:
+        return _entities_statement(cls, None), {'k': ids}
+    return _entities_statement(cls, len(ids)), {f'k{i}': key for i, key in enumerate(ids)}
 
 
 @cache
@@ -549,8 +571,8 @@ class SQLAStorage(Backend, SQLAOutbox, SQLAPreferences):
         return value
 
     def load_entities(self, cls, ids):
-        pk = inspect(cls).primary_key[0]
-        return list(self.session.execute(select(cls).where(pk.in_(ids))).scalars())
+        ids = list(ids)
+        return list(self.session.execute(*_entities(cls, ids)).scalars()) if ids else []
 
     def forget(self):
         import transaction
