@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install test lint format demo i18n clean bench bench-small bench-feeds
+.PHONY: install test lint typecheck format demo i18n clean bench bench-small bench-feeds
 
 $(STAMP): pyproject.toml setup.py sample-app/setup.py
 	$(PYTHON) -m venv $(VENV)
@@ -38,12 +38,16 @@ $(SECANTUS):
 	$(PYTHON) -m venv .venv-secantus
 	.venv-secantus/bin/python -m pip install --quiet 'secantusdb==0.7.0b3'
 
-test: $(STAMP) lint $(AXE) $(SECANTUS)
+test: $(STAMP) lint typecheck $(AXE) $(SECANTUS)
 	$(PY) -m pytest
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+
+# mypy on the package, configured in pyproject.toml ([tool.mypy])
+typecheck: $(STAMP)
+	$(VENV)/bin/mypy
 
 format: $(STAMP)
 	$(VENV)/bin/ruff check --fix .

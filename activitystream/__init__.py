@@ -8,6 +8,8 @@ Plug it in your ``config/app_cfg.py``::
 then ``from activitystream import am`` and ``am.create(actor, 'commented', ...)``.
 """
 
+from typing import Any
+
 from tg.configuration import milestones
 
 from .manager import ActionManager, am
@@ -18,7 +20,7 @@ __all__ = ['ActionManager', 'ConfigurationError', 'am', 'plugme']
 RENDERERS = ('json', 'kajiki', 'genshi')
 
 
-def plugme(app_config, options):
+def plugme(app_config: Any, options: dict[str, Any]) -> dict[str, Any]:
     """Called by ``tgext.pluggable.plug``: validate options and prepare the host config."""
     from . import model
 

@@ -1,10 +1,13 @@
 """Actions as users read them, and the page that loads their entities in batches."""
 
 import json
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
+from typing import Any
 
 from . import refs
 from .query import encode_cursor
+from .storage.base import ActionRecord, Ref, Storage
 from .timeutil import time_since
 
 _MISSING = object()
@@ -18,23 +21,29 @@ class Page:
     load the same way, only when asked for.
     """
 
-    def __init__(self, storage, records, read_state=None):
+    def __init__(
+        self,
+        storage: Storage,
+        records: Iterable[ActionRecord],
+        read_state: Callable[[list[Any]], tuple[Any, Any, Any]] | None = None,
+    ) -> None:
         self.storage = storage
         self.actions = [Action(record, self) for record in records]
+        # ids -> (last seen, read until, ids marked read), for get_by_recipient's pages
         self._read_state = read_state
-        self._entities = None
-        self._recipients = None
-        self._marks = None
+        self._entities: dict[Ref, Any] | None = None
+        self._recipients: dict[Any, list[Any]] | None = None
+        self._marks: tuple[Any, Any, Any] | None = None
 
-    def known_entities(self, entities):
+    def known_entities(self, entities: Mapping[Ref, Any]) -> None:
         """Take entities the caller already holds ({Ref: entity}) instead of loading them."""
         self._entities = dict(entities)
 
-    def known_recipients(self, by_action):
+    def known_recipients(self, by_action: Mapping[Any, list[Any]]) -> None:
         """Take the recipients the caller already holds ({action id: [entity]})."""
         self._recipients = dict(by_action)
 
-    def entity(self, ref):
+    def entity(self, ref: Ref | None) -> Any:
         if ref is None:
             return None
         known = self._entities or {}
@@ -46,7 +55,7 @@ class Page:
         self._entities = {**known, **refs.resolve(self.storage, wanted)}
         return self._entities.get(ref)
 
-    def recipients(self, action):
+    def recipients(self, action: 'Action') -> list[Any] | None:
         if action.broadcast:
             return None
         if self._recipients is None or action.id not in self._recipients:
@@ -61,7 +70,7 @@ class Page:
             self._recipients = {**known, **loaded}
         return self._recipients[action.id]
 
-    def state(self, action):
+    def state(self, action: 'Action') -> tuple[bool | None, bool | None]:
         """(seen, read) of ``action`` for the page's recipient; (None, None) for streams."""
         if self._read_state is None:
             return None, None
@@ -84,7 +93,7 @@ class Action:
     reads as None.
     """
 
-    def __init__(self, record, page):
+    def __init__(self, record: ActionRecord, page: Page) -> None:
         self._page = page
         self.id = record.id
         self.actor_ref = record.actor
@@ -97,90 +106,95 @@ class Action:
         self.broadcast = record.broadcast
         self.public = record.public
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f'<Action {self.id} {self.actor_ref.type}:{self.actor_ref.id} {self.verb!r}>'
 
-    def __eq__(self, other):
+    def __eq__(self, other: object) -> bool:
         return isinstance(other, Action) and other.id == self.id
 
-    def __hash__(self):
+    def __hash__(self) -> int:
         return hash(self.id)
 
     @property
-    def refs(self):
+    def refs(self) -> tuple[Ref, Ref | None, Ref | None]:
         """The stored references of actor, target and action_obj (None where absent)."""
         return self.actor_ref, self.target_ref, self.action_obj_ref
 
     @property
-    def _id(self):
+    def _id(self) -> Any:
         """The 0.1.1 name of ``id`` (cache keys in the seed README use it)."""
         return self.id
 
     @property
-    def cursor(self):
+    def cursor(self) -> str:
         """Where the next page starts: ``query.before(action.cursor)`` gives older actions."""
         return encode_cursor(self)
 
     @property
-    def extra(self):
+    def extra(self) -> Any:
         """``extra`` as it was given to ``create``: a dict, a string, ..."""
         return None if self._extra is None else json.loads(self._extra)
 
     @property
-    def actor_entity(self):
+    def actor_entity(self) -> Any:
         return self._page.entity(self.actor_ref)
 
     @property
-    def target_entity(self):
+    def target_entity(self) -> Any:
         return self._page.entity(self.target_ref)
 
     @property
-    def action_obj_entity(self):
+    def action_obj_entity(self) -> Any:
         return self._page.entity(self.action_obj_ref)
 
     @property
-    def actor(self):
+    def actor(self) -> str | None:
         return refs.display(self.actor_entity)
 
     @property
-    def target(self):
+    def target(self) -> str | None:
         return refs.display(self.target_entity)
 
     @property
-    def action_obj(self):
+    def action_obj(self) -> Any:
         return self.action_obj_entity
 
     @property
-    def target_link(self):
+    def target_link(self) -> Any:
         """The target's ``as_link``, when its class has one."""
         link = getattr(self.target_entity, 'as_link', None)
         return link() if callable(link) else link
 
     @property
-    def recipients(self):
+    def recipients(self) -> list[Any] | None:
         """The entities it was delivered to; None for a broadcast."""
         return self._page.recipients(self)
 
     @property
-    def seen(self):
+    def seen(self) -> bool | None:
         """Whether the recipient it was read for has seen it (None outside ``get_by_recipient``)."""
         return self._page.state(self)[0]
 
     @property
-    def read(self):
+    def read(self) -> bool | None:
         """Whether the recipient it was read for has read it (None outside ``get_by_recipient``)."""
         return self._page.state(self)[1]
 
     @property
-    def timestamp_since(self):
+    def timestamp_since(self) -> str:
         return time_since(self.timestamp)
 
     @property
-    def timestamp_24_hh_mm(self):
+    def timestamp_24_hh_mm(self) -> str:
         """'HH:MM:SS' (UTC) as 0.1.1 gave it; its templates cut the seconds with ``[:-3]``."""
         return self.timestamp.strftime('%H:%M:%S')
 
-    def render_str(self, action=None, timestamp_since=False, timestamp_format=None):
+    def render_str(
+        self,
+        action: 'Action | None' = None,
+        timestamp_since: bool = False,
+        timestamp_format: Callable[[datetime], str] | None = None,
+    ) -> str:
         """``actor verb [action_obj] [target] time`` as one line of text.
 
         ``action`` is accepted for 0.1.1's ``render_str(action)`` call shape.

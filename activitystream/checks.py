@@ -5,7 +5,15 @@ driver a lone surrogate) with an error that names nothing and, on
 PostgreSQL, spoils the rest of the transaction: refuse them here, first.
 """
 
-from typing import Any
+from typing import Any, Literal, overload
+
+
+@overload
+def text(value: Any, argname: str, optional: Literal[False] = False) -> str: ...
+
+
+@overload
+def text(value: Any, argname: str, optional: bool) -> str | None: ...
 
 
 def text(value: Any, argname: str, optional: bool = False) -> str | None:

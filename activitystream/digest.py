@@ -15,13 +15,16 @@ moved after. Delivery stays at-least-once: a worker that dies between sending
 and moving the mark sends again, with the same ``Message-ID``.
 """
 
+from collections.abc import Callable, Sequence
 from datetime import datetime
+from email.message import EmailMessage
+from typing import Any
 
 from . import model, preferences, refs, unsubscribe
-from .delivery import drain
+from .delivery import DrainReport, drain
 from .formats import iso
 from .options import PERIODS
-from .storage.base import NewJob, Ref
+from .storage.base import Backend, DigestItem, Job, NewJob, Ref
 from .subscriptions.backends import mail
 from .timeutil import utcnow
 from .translation import _, ngettext
@@ -77,18 +80,18 @@ def schedule(period: str | None = None, now: datetime | None = None) -> int:
         after = page[-1]
 
 
-def run(period: str | None = None, now: datetime | None = None):
+def run(period: str | None = None, now: datetime | None = None) -> tuple[int, DrainReport]:
     """:func:`schedule`, then drain the outbox here: (queued, the drain's report)."""
     queued = schedule(period, now)
     return queued, drain()
 
 
-def _groups(items, entity):
+def _groups(items: Sequence[DigestItem], entity: Callable[[Ref], Any]) -> list[dict[str, Any]]:
     """The items grouped by (verb, target), the latest group first."""
-    groups = {}
+    groups: dict[tuple[str, Ref | None], list[DigestItem]] = {}
     for item in items:
         groups.setdefault((item.verb, item.target), []).append(item)
-    shown = []
+    shown: list[dict[str, Any]] = []
     for (verb, target), members in groups.items():
         actors = list(dict.fromkeys(refs.display(entity(i.actor)) for i in members if i.actor))
         found = entity(target) if target else None
@@ -129,7 +132,9 @@ def _subject(configured: str | None, period: str, count: int) -> str:
     return text.format(count=count)
 
 
-def message(recipient, items, period: str, key: str):
+def message(
+    recipient: Any, items: Sequence[DigestItem], period: str, key: str
+) -> EmailMessage | None:
     """The digest mail of ``items`` for ``recipient`` (an entity), or None without an address."""
     options = model.options()
     address = getattr(recipient, options['email_address_attribute'], None)
@@ -156,7 +161,7 @@ def message(recipient, items, period: str, key: str):
     return composed
 
 
-def digest_job(storage, job):
+def digest_job(storage: Backend, job: Job) -> None:
     """One recipient's digest of one period: send it unless its mark says it went."""
     payload = job.payload
     ref, period, key = Ref(*payload['recipient']), payload['period'], payload['key']

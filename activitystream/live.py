@@ -20,7 +20,7 @@ EVERYONE = '*'
 RETRY_AFTER = 30  # seconds to leave a Redis that failed alone
 PUSH_CHUNK = 1000  # channels per push job
 
-_down_until = {}
+_down_until: dict[str, float] = {}  # Redis URL -> when to try it again (time.monotonic)
 
 
 def channel(ref):

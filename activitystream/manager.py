@@ -20,14 +20,24 @@ start with every past broadcast unseen, and a count stays a bounded index range.
 """
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from itertools import islice
+from typing import Any, overload
 
 from . import checks, live, model, preferences, refs
 from .action import Action, Page
 from .query import ActionQuery, Source, _non_negative
-from .storage.base import REMOVED, ActionRecord, Cursor, NewAction, Ref, StreamFilter
+from .storage.base import (
+    REMOVED,
+    ActionRecord,
+    Backend,
+    Cursor,
+    NewAction,
+    Ref,
+    SeenState,
+    StreamFilter,
+)
 from .timeutil import to_utc, utcnow
 
 CREATE_ARGS = (
@@ -60,12 +70,17 @@ ERASED = (
 )
 MILLISECOND = timedelta(milliseconds=1)
 
+# a validated action: (what to write, {Ref: entity given}, the recipient entities given or None)
+Prepared = tuple[NewAction, dict[Ref, Any], list[Any] | None]
+# (limit, offset, before) -> records: one window of a stream
+Fetch = Callable[[int | None, int, Cursor | None], list[ActionRecord]]
 
-def _optional_ref(obj, argname):
+
+def _optional_ref(obj: Any, argname: str) -> Ref | None:
     return None if obj is None else refs.ref_of(obj, argname)
 
 
-def _verb(verb, argname):
+def _verb(verb: Any, argname: str) -> str:
     checks.text(verb, argname)
     if not verb.strip():
         raise ValueError(f'{argname} must not be empty')
@@ -74,7 +89,7 @@ def _verb(verb, argname):
     return verb
 
 
-def _extra(extra, argname):
+def _extra(extra: Any, argname: str) -> str | None:
     if extra is None:
         return None
     try:
@@ -83,7 +98,7 @@ def _extra(extra, argname):
         raise TypeError(f'{argname} is not JSON-serializable: {exc}') from None
 
 
-def _public(public, recipients, argname):
+def _public(public: Any, recipients: Any, argname: str) -> bool:
     if public is None:
         return recipients is None  # a broadcast is public, a targeted action private
     if not isinstance(public, bool):
@@ -91,7 +106,9 @@ def _public(public, recipients, argname):
     return public
 
 
-def _without(actor, recipient_refs, entities):
+def _without(
+    actor: Ref, recipient_refs: list[Ref] | None, entities: list[Any] | None
+) -> tuple[list[Ref] | None, list[Any] | None]:
     """The recipients but the actor: nobody is notified of their own action."""
     if recipient_refs is None or actor not in recipient_refs:
         return recipient_refs, entities
@@ -100,20 +117,20 @@ def _without(actor, recipient_refs, entities):
     return others, entities and entities[:index] + entities[index + 1 :]
 
 
-def _to_feeds(ids, prepared):
+def _to_feeds(ids: list[Any], prepared: list[Prepared]) -> None:
     """The site's feed manager (plug option ``feed_manager``) fans the new actions out."""
     manager = model.options().get('feed_manager')
     if manager is not None:
         manager.actions_created((id_, new) for id_, (new, _, _) in zip(ids, prepared, strict=True))
 
 
-def _batch(batch):
+def _batch(batch: int) -> int:
     if _non_negative(batch, 'batch') == 0:
         raise ValueError('batch must be at least 1, got 0')
     return batch
 
 
-def _without_orphans(storage, fetch, known):
+def _without_orphans(storage: Backend, fetch: Fetch, known: dict[Ref, Any]) -> Fetch:
     """``fetch`` leaving out the actions whose actor is gone (plug option ``hide_orphans``).
 
     A window is filled past them from where it ended, as feeds fill past
@@ -121,9 +138,9 @@ def _without_orphans(storage, fetch, known):
     found go to ``known`` for the page to use.
     """
 
-    def fetch_kept(limit, offset, before):
+    def fetch_kept(limit: int | None, offset: int, before: Cursor | None) -> list[ActionRecord]:
         records = fetch(limit, offset, before)
-        kept = []
+        kept: list[ActionRecord] = []
         known.clear()
         while True:
             actors = refs.resolve(storage, {r.actor for r in records} - set(known))
@@ -137,11 +154,11 @@ def _without_orphans(storage, fetch, known):
     return fetch_kept
 
 
-def _told(told, prepared):
+def _told(told: dict[Ref, None] | None, prepared: list[Prepared]) -> dict[Ref, None] | None:
     """``told`` plus the recipients of ``prepared`` (each once); None (everyone) for a broadcast."""
     if told is None or any(new.recipients is None for new, _, _ in prepared):
         return None
-    told.update(dict.fromkeys(r for new, _, _ in prepared for r in new.recipients))
+    told.update(dict.fromkeys(r for new, _, _ in prepared for r in new.recipients or ()))
     return told
 
 
@@ -152,30 +169,30 @@ class ActionManager:
     own ``ActionManager()`` (as the 0.1.1 README does) is the same thing.
     """
 
-    def __init__(self, storage=None):
+    def __init__(self, storage: Backend | None = None) -> None:
         self._storage = storage
 
     @property
-    def storage(self):
+    def storage(self) -> Backend:
         return self._storage or model.storage()
 
     # -- writing -----------------------------------------------------------
 
     def _prepare(
         self,
-        prefix,
-        actor=None,
-        verb=None,
-        target=None,
-        action_obj=None,
-        description=None,
-        extra=None,
-        recipients=None,
-        timestamp=None,
-        public=None,
-    ):
+        prefix: str,
+        actor: Any = None,
+        verb: Any = None,
+        target: Any = None,
+        action_obj: Any = None,
+        description: str | None = None,
+        extra: Any = None,
+        recipients: Any = None,
+        timestamp: datetime | None = None,
+        public: bool | None = None,
+    ) -> Prepared:
         """Validate one action's arguments; return (NewAction, {Ref: entity}, recipients)."""
-        known = {}
+        known: dict[Ref | None, Any] = {}
         actor_ref = refs.ref_of(actor, prefix + 'actor')
         known[actor_ref] = actor
         if verb is None:
@@ -199,17 +216,17 @@ class ActionManager:
             recipients=recipient_refs,
             public=_public(public, recipients, prefix + 'public'),
         )
-        known = {ref: e for ref, e in known.items() if ref is not None and not isinstance(e, Ref)}
+        given = {ref: e for ref, e in known.items() if ref is not None and not isinstance(e, Ref)}
         if recipient_entities and any(isinstance(e, Ref) for e in recipient_entities):
             recipient_entities = None  # given as references: load them when asked
-        return new, known, recipient_entities
+        return new, given, recipient_entities
 
-    def _store(self, prepared):
+    def _store(self, prepared: list[Prepared]) -> list[Action]:
         actions = self._insert(prepared)
         live.changed(_told({}, prepared))
         return actions
 
-    def _insert(self, prepared):
+    def _insert(self, prepared: list[Prepared]) -> list[Action]:
         """Write prepared actions; return them as Actions that read back without a query."""
         storage = self.storage
         ids = storage.insert_actions([new for new, _, _ in prepared])
@@ -238,17 +255,17 @@ class ActionManager:
 
     def create(
         self,
-        actor,
-        verb,
-        target=None,
-        action_obj=None,
-        description=None,
-        extra=None,
-        recipients=None,
-        timestamp=None,
-        public=None,
-        kind=None,
-    ):
+        actor: Any,
+        verb: str,
+        target: Any = None,
+        action_obj: Any = None,
+        description: str | None = None,
+        extra: Any = None,
+        recipients: Any = None,
+        timestamp: datetime | None = None,
+        public: bool | None = None,
+        kind: str | None = None,
+    ) -> Action:
         """Store an action and deliver it; return it.
 
         ``recipients=None`` is a broadcast: every recipient sees it. The actor
@@ -268,7 +285,7 @@ class ActionManager:
         )
         return self._store([self._for_web(prepared, verb if kind is None else kind)])[0]
 
-    def _for_web(self, prepared, kind):
+    def _for_web(self, prepared: Prepared, kind: str) -> Prepared:
         """``prepared`` without the recipients who turned the web channel of ``kind`` off."""
         new, known, entities = prepared
         if not new.recipients:
@@ -282,11 +299,11 @@ class ActionManager:
         new.recipients = [new.recipients[i] for i in kept]
         return new, known, entities and [entities[i] for i in kept]
 
-    def check(self, **arguments):
+    def check(self, **arguments: Any) -> None:
         """Raise what ``create(**arguments)`` would raise for them, writing nothing."""
         self._prepare('', **arguments)
 
-    def _item(self, index, item):
+    def _item(self, index: int, item: Any) -> Prepared:
         """``_prepare`` of ``create_many``'s item at ``index``; errors name it."""
         prefix = f'items[{index}].'
         if not isinstance(item, Mapping):
@@ -296,7 +313,15 @@ class ActionManager:
             raise TypeError(f'{prefix}{unknown[0]} is not an argument of create()')
         return self._prepare(prefix, **item)
 
-    def create_many(self, items):
+    # a list is validated whole and gives the actions; a generator is streamed and gives a count
+    # (a list typed as an Iterable still gives the list at run time: no overload can say so)
+    @overload
+    def create_many(self, items: Sequence[Mapping[str, Any]]) -> list[Action]: ...  # type: ignore[overload-overlap]
+
+    @overload
+    def create_many(self, items: Iterable[Mapping[str, Any]]) -> int: ...
+
+    def create_many(self, items: Iterable[Mapping[str, Any]]) -> list[Action] | int:
         """Store many actions in bulk: each item is a dict of ``create``'s arguments.
 
         Items are validated and written ``CREATE_CHUNK`` at a time, so memory
@@ -312,10 +337,14 @@ class ActionManager:
         if isinstance(items, (str, bytes, Mapping)) or not isinstance(items, Iterable):
             raise TypeError(f'items must be a list of dicts, got {type(items).__name__}')
         given = isinstance(items, Sequence)
-        if given and len(items) > CREATE_CHUNK:  # one chunk is validated whole anyway
+        if (
+            isinstance(items, Sequence) and len(items) > CREATE_CHUNK
+        ):  # one chunk is validated whole anyway
             for index, item in enumerate(items):
                 self._item(index, item)
-        numbered, created, count, told = enumerate(items), [], 0, {}
+        numbered, count = enumerate(items), 0
+        created: list[Action] = []
+        told: dict[Ref, None] | None = {}
         while chunk := [self._item(index, item) for index, item in islice(numbered, CREATE_CHUNK)]:
             if given:
                 created += self._insert(chunk)
@@ -329,12 +358,18 @@ class ActionManager:
 
     # -- reading -----------------------------------------------------------
 
-    def _query(self, fetch, total, read_state=None):
-        storage, known = self.storage, {}
+    def _query(
+        self,
+        fetch: Fetch,
+        total: Callable[[], int],
+        read_state: Callable[[list[Any]], tuple[Any, Any, Any]] | None = None,
+    ) -> ActionQuery:
+        storage = self.storage
+        known: dict[Ref, Any] = {}
         if model.options().get('hide_orphans'):
             fetch = _without_orphans(storage, fetch, known)
 
-        def page(records):
+        def page(records: list[ActionRecord]) -> Page:
             found = Page(storage, records, read_state)
             if known:
                 found.known_entities(known)
@@ -342,7 +377,7 @@ class ActionManager:
 
         return ActionQuery(Source(fetch, total, page, storage.action_id))
 
-    def get_by_recipient(self, recipient):
+    def get_by_recipient(self, recipient: Any) -> ActionQuery:
         """Actions delivered to ``recipient`` and broadcasts, newest first.
 
         Actions read through it tell ``seen`` and ``read`` for that recipient.
@@ -350,7 +385,7 @@ class ActionManager:
         ref = refs.ref_of(recipient, 'recipient')
         storage = self.storage
 
-        def read_state(ids):
+        def read_state(ids: list[Any]) -> tuple[datetime, datetime, set[Any]]:
             state = storage.seen_state(ref)
             last_seen = self._since(self._last_seen(recipient, state))
             return last_seen, self._since(state.read_until), storage.read_marks(ref, ids)
@@ -363,14 +398,14 @@ class ActionManager:
 
     def get_actions(
         self,
-        actor=None,
-        target=None,
-        action_obj=None,
-        verb=None,
-        limit=None,
-        viewer=None,
-        everything=False,
-    ):
+        actor: Any = None,
+        target: Any = None,
+        action_obj: Any = None,
+        verb: str | None = None,
+        limit: int | None = None,
+        viewer: Any = None,
+        everything: bool = False,
+    ) -> ActionQuery:
         """The stream of an actor, a target, an object and/or a verb, newest first.
 
         It holds the public actions, plus those ``viewer`` (an entity, say the
@@ -401,32 +436,39 @@ class ActionManager:
         start = utcnow() - model.options()['unseen_window']
         return start if watermark is None or watermark < start else watermark
 
-    def _seen_attribute(self, recipient):
+    def _seen_attribute(self, recipient: Any) -> str | None:
         name = model.options().get('seen_attribute', 'last_activity_seen')
         return name if hasattr(type(recipient), name) else None
 
-    def _last_seen(self, recipient, state):
+    def _last_seen(self, recipient: Any, state: SeenState | None) -> datetime | None:
+        """The recipient's seen attribute, else ``state`` (read only when it has none)."""
         attr = self._seen_attribute(recipient)
         if attr is None:
+            assert state is not None, 'a recipient without a seen attribute needs its SeenState'
             return state.last_seen
         value = getattr(recipient, attr)
         return None if value is None else to_utc(value, attr)
 
-    def last_seen(self, recipient):
+    def last_seen(self, recipient: Any) -> datetime | None:
         """When ``recipient`` last saw its notifications (naive UTC), or None."""
         ref = refs.ref_of(recipient, 'recipient')
         if self._seen_attribute(recipient):
             return self._last_seen(recipient, None)
         return self.storage.seen_state(ref).last_seen
 
-    def seen_until(self, recipient):
+    def seen_until(self, recipient: Any) -> datetime:
         """Notifications of ``recipient`` at or before this time count as seen (naive UTC).
 
         Its last-seen time, or the start of the ``unseen_window`` when that is later.
         """
         return self._since(self.last_seen(recipient))
 
-    def _advance(self, read, write, until):
+    def _advance(
+        self,
+        read: Callable[[], Any],
+        write: Callable[[datetime, Any], bool],
+        until: datetime,
+    ) -> tuple[bool, datetime | None]:
         """Move a watermark forward to ``until``: (moved, the value before).
 
         ``read()`` gives the stored value, ``write(until, expected)`` moves it
@@ -441,7 +483,9 @@ class ActionManager:
                 return True, before
         return False, before
 
-    def _advance_last_seen(self, recipient, ref, until):
+    def _advance_last_seen(
+        self, recipient: Any, ref: Ref, until: datetime
+    ) -> tuple[bool, datetime | None]:
         storage, attr = self.storage, self._seen_attribute(recipient)
         if attr is not None:
             return self._advance(
@@ -457,7 +501,7 @@ class ActionManager:
             until,
         )
 
-    def mark_seen(self, recipient, until=None):
+    def mark_seen(self, recipient: Any, until: datetime | None = None) -> datetime | None:
         """Mark the notifications of ``recipient`` seen up to ``until``; return the previous time.
 
         ``until`` (default: now) is capped at the newest notification the
@@ -476,7 +520,7 @@ class ActionManager:
             live.changed([ref])
         return previous
 
-    def read_until(self, recipient):
+    def read_until(self, recipient: Any) -> datetime:
         """Notifications of ``recipient`` at or before this time count as read (naive UTC).
 
         Its read-until watermark, or the start of the ``unseen_window`` when
@@ -485,23 +529,23 @@ class ActionManager:
         ref = refs.ref_of(recipient, 'recipient')
         return self._since(self.storage.seen_state(ref).read_until)
 
-    def count_not_seen_by_recipient(self, recipient):
+    def count_not_seen_by_recipient(self, recipient: Any) -> int:
         """How many actions visible to ``recipient`` are newer than its last-seen time."""
         ref = refs.ref_of(recipient, 'recipient')
         return self.storage.inbox_count(ref, self.seen_until(recipient))
 
     # -- read --------------------------------------------------------------
 
-    def _unread(self, ref, read_until):
+    def _unread(self, ref: Ref, read_until: datetime | None) -> int:
         storage, since = self.storage, self._since(read_until)
         return storage.inbox_count(ref, since) - storage.count_read_marks(ref, since)
 
-    def count_unread_by_recipient(self, recipient):
+    def count_unread_by_recipient(self, recipient: Any) -> int:
         """How many actions visible to ``recipient`` it has not read. Exact, no cap."""
         ref = refs.ref_of(recipient, 'recipient')
         return self._unread(ref, self.storage.seen_state(ref).read_until)
 
-    def _action_ids(self, actions):
+    def _action_ids(self, actions: Any) -> list[Any]:
         """Storage ids of ``actions`` (Actions or ids); errors name the bad item."""
         if isinstance(actions, Action):
             return [actions.id]
@@ -517,7 +561,7 @@ class ActionManager:
                 raise ValueError(f'actions[{index}] is not an action or an action id') from None
         return ids
 
-    def mark_read(self, recipient, actions=None):
+    def mark_read(self, recipient: Any, actions: Any = None) -> int:
         """Mark ``actions`` (all when None, broadcasts included) read; return how many changed.
 
         Only what this very call changed is counted: two requests marking the
@@ -533,7 +577,7 @@ class ActionManager:
         new = set(unread) - storage.read_marks(ref, unread)
         return len(storage.add_read_marks(ref, {id_: unread[id_] for id_ in new}))
 
-    def _mark_all_read(self, ref):
+    def _mark_all_read(self, ref: Ref) -> int:
         storage = self.storage
         newest = storage.newest_visible(ref)
         for _ in range(WATERMARK_TRIES):
@@ -546,7 +590,7 @@ class ActionManager:
                 return changed
         return 0
 
-    def mark_unread(self, recipient, actions):
+    def mark_unread(self, recipient: Any, actions: Any) -> int:
         """Mark ``actions`` unread again for ``recipient``; return how many changed.
 
         A per-item mark is dropped; an action under the read-until watermark
@@ -560,12 +604,10 @@ class ActionManager:
         changed = storage.delete_read_marks(ref, storage.read_marks(ref, visible))
         for _ in range(WATERMARK_TRIES):
             read_until = storage.seen_state(ref).read_until
+            if read_until is None:  # nothing was read up to a watermark
+                break
             start = self._since(None)
-            covered = {
-                id_: ts
-                for id_, ts in visible.items()
-                if read_until is not None and start < ts <= read_until
-            }
+            covered = {id_: ts for id_, ts in visible.items() if start < ts <= read_until}
             if not covered:
                 break
             rewound = min(covered.values()) - MILLISECOND
@@ -578,13 +620,16 @@ class ActionManager:
             live.changed([ref])
         return changed
 
-    def _read_between(self, ref, after, until, unread):
+    def _read_between(
+        self, ref: Ref, after: datetime, until: datetime, unread: set[Any]
+    ) -> dict[Any, datetime]:
         """{id: timestamp} of the actions visible to ``ref`` in (after, until], but ``unread``.
 
         Read a page at a time from the newest (the inbox index); the marks
         already there are left out.
         """
-        storage, found, before = self.storage, {}, None
+        storage, before = self.storage, None
+        found: dict[Any, datetime] = {}
         while True:
             page = storage.inbox(ref, CREATE_CHUNK, 0, before)
             for record in page:
@@ -600,7 +645,7 @@ class ActionManager:
 
     # -- dismissing and deleting --------------------------------------------
 
-    def dismiss(self, recipient, actions):
+    def dismiss(self, recipient: Any, actions: Any) -> int:
         """Take ``actions`` out of the inbox of ``recipient`` (its counts follow); how many.
 
         Others keep them, broadcasts included; the actions stay in the
@@ -615,7 +660,13 @@ class ActionManager:
             live.changed([ref])
         return len(taken)
 
-    def _remove(self, storage, records, counts, followers_now=False):
+    def _remove(
+        self,
+        storage: Backend,
+        records: list[ActionRecord],
+        counts: dict[str, int],
+        followers_now: bool = False,
+    ) -> set[Ref] | None:
         """Delete ``records`` with what hangs from them, into ``counts``; who was told.
 
         The site's feed manager gets their removal from the feeds (through the outbox).
@@ -630,9 +681,15 @@ class ActionManager:
             counts[kind] += number
         return told
 
-    def _delete_records(self, next_batch, counts, followers_now=False):
+    def _delete_records(
+        self,
+        next_batch: Callable[[], list[ActionRecord]],
+        counts: dict[str, int],
+        followers_now: bool = False,
+    ) -> dict[str, int]:
         """Remove the batches ``next_batch()`` gives until it gives none; tell those affected."""
-        storage, told = self.storage, set()
+        storage = self.storage
+        told: set[Ref] | None = set()
         while records := next_batch():
             found = self._remove(storage, records, counts, followers_now)
             told = None if told is None or found is None else told | found
@@ -640,7 +697,7 @@ class ActionManager:
             live.changed(told)
         return counts
 
-    def delete(self, actions):
+    def delete(self, actions: Any) -> dict[str, int]:
         """Delete actions (an Action, or a list of Actions or ids) and all that hangs from them.
 
         Their deliveries, dismissals and read marks go in the caller's
@@ -650,13 +707,19 @@ class ActionManager:
         ids = iter(self._action_ids(actions))
         storage = self.storage
 
-        def next_batch():
+        def next_batch() -> list[ActionRecord]:
             chunk = list(islice(ids, DELETE_BATCH))
             return storage.load_actions(chunk) if chunk else []
 
         return self._delete_records(next_batch, dict.fromkeys(REMOVED, 0))
 
-    def delete_actions(self, actor=None, target=None, action_obj=None, batch=DELETE_BATCH):
+    def delete_actions(
+        self,
+        actor: Any = None,
+        target: Any = None,
+        action_obj: Any = None,
+        batch: int = DELETE_BATCH,
+    ) -> dict[str, int]:
         """Delete every action of ``actor``, ``target`` and/or ``action_obj``, as ``delete`` does.
 
         "This post was removed: its activities go too". At least one is
@@ -675,7 +738,7 @@ class ActionManager:
             lambda: storage.stream(where, batch, 0), dict.fromkeys(REMOVED, 0)
         )
 
-    def erase(self, entity, batch=DELETE_BATCH):
+    def erase(self, entity: Any, batch: int = DELETE_BATCH) -> dict[str, int]:
         """Erase ``entity`` (the right to erasure): {kind: how many} were removed (``ERASED``).
 
         Every action it did (with what hangs from them), every delivery to it,
@@ -703,7 +766,7 @@ class ActionManager:
             manager.user_erased(ref)
         return counts
 
-    def _erase_jobs(self, storage, ref, batch):
+    def _erase_jobs(self, storage: Backend, ref: Ref, batch: int) -> int:
         """Delete the outbox jobs of ``ref``'s emits (their texts name it), a page at a time.
 
         Other jobs stay: deliveries to an entity the host deleted are dropped
@@ -715,7 +778,9 @@ class ActionManager:
             after = page[-1].id
         return gone
 
-    def purge(self, older_than, dry_run=False, batch=DELETE_BATCH):
+    def purge(
+        self, older_than: timedelta, dry_run: bool = False, batch: int = DELETE_BATCH
+    ) -> dict[str, int]:
         """Delete the actions older than ``older_than`` (a timedelta) with all that hangs from them.
 
         For retention (a Celery beat task, ``gearbox activitystream-purge``):

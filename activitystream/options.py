@@ -7,9 +7,15 @@ the option, when an option is unknown or malformed.
 import importlib
 import inspect
 import re
+from collections.abc import Callable
 from datetime import timedelta
+from typing import TYPE_CHECKING, Any
 
 from .redis_client import cluster_url
+
+if TYPE_CHECKING:
+    from .feeds import FeedManager
+    from .subscriptions.backends import BaseBackend
 
 BLUEPRINT_KEY = '_pluggable_activitystream_config'
 
@@ -132,14 +138,14 @@ _APPID = re.compile(r'^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$')
 _IDENTIFIER = re.compile(r'^[A-Za-z_][A-Za-z0-9_]*$')
 
 
-def _check_bool(name, value):
+def _check_bool(name: str, value: Any) -> None:
     if not isinstance(value, bool):
         raise ConfigurationError(
             f'activitystream option {name} must be True or False, got {value!r}'
         )
 
 
-def _check_positive(name, value, or_none=False, zero=False):
+def _check_positive(name: str, value: Any, or_none: bool = False, zero: bool = False) -> None:
     if value is None and or_none:
         return
     if isinstance(value, bool) or not isinstance(value, int) or value < (0 if zero else 1):
@@ -148,14 +154,14 @@ def _check_positive(name, value, or_none=False, zero=False):
         raise ConfigurationError(f'activitystream option {name} must be {what}, got {value!r}')
 
 
-def _check_seconds(name, value):
+def _check_seconds(name: str, value: Any) -> None:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
         raise ConfigurationError(
             f'activitystream option {name} must be a positive number of seconds, got {value!r}'
         )
 
 
-def validate(options):
+def validate(options: dict[str, Any]) -> dict[str, Any]:
     """Return the full option set, or raise ConfigurationError naming the bad option."""
     unknown = sorted(set(options) - set(PLUGGABLE) - set(DEFAULTS))
     if unknown:
@@ -216,7 +222,7 @@ def validate(options):
     return merged
 
 
-def _feed_manager(value):
+def _feed_manager(value: Any) -> 'FeedManager | None':
     """The FeedManager instance of the ``feed_manager`` option (or None)."""
     if value is None:
         return None
@@ -238,7 +244,7 @@ def _feed_manager(value):
     return value
 
 
-def _check_celery(merged):
+def _check_celery(merged: dict[str, Any]) -> None:
     """The ``celery`` runner needs Celery and an app: the host's, or one made from a broker URL."""
     try:
         from celery import Celery
@@ -280,7 +286,7 @@ def _check_celery(merged):
         )
 
 
-def _group_window(value):
+def _group_window(value: Any) -> timedelta:
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         value = timedelta(days=value)
     if not isinstance(value, timedelta) or value < timedelta(0):
@@ -291,7 +297,7 @@ def _group_window(value):
     return value
 
 
-def _window(value):
+def _window(value: Any) -> timedelta:
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         value = timedelta(days=value)
     if not isinstance(value, timedelta) or value <= timedelta(0):
@@ -302,7 +308,7 @@ def _window(value):
     return value
 
 
-def _callable(name, value):
+def _callable(name: str, value: Any) -> Callable[..., Any] | None:
     """``value`` as a callable (imported when it is a dotted path), or None."""
     if isinstance(value, str):
         try:
@@ -316,7 +322,7 @@ def _callable(name, value):
     return value
 
 
-def _import(path):
+def _import(path: str) -> Any:
     """The object named by ``pkg.module.Name`` or ``pkg.module:Name``."""
     module, _, name = path.replace(':', '.').rpartition('.')
     if not module:
@@ -327,7 +333,7 @@ def _import(path):
         raise ImportError(f'module {module!r} has no {name!r}') from None
 
 
-def resolve_backends(backends):
+def resolve_backends(backends: Any) -> dict[str, 'type[BaseBackend]']:
     """{name: backend class} from {name: dotted path or class}; ConfigurationError naming it."""
     from .subscriptions.backends import BaseBackend
 
@@ -335,7 +341,7 @@ def resolve_backends(backends):
         raise ConfigurationError(
             'activitystream option subscription_backends must be a dict of name -> dotted path'
         )
-    resolved = {}
+    resolved: dict[str, type[BaseBackend]] = {}
     for name, path in backends.items():
         where = f'activitystream option subscription_backends[{name!r}]'
         if not (isinstance(name, str) and _IDENTIFIER.match(name)):
@@ -356,7 +362,7 @@ def resolve_backends(backends):
     return resolved
 
 
-def _check_subscription_options(merged):
+def _check_subscription_options(merged: dict[str, Any]) -> None:
     merged['subscription_backends'] = resolve_backends(merged['subscription_backends'])
     url = merged['redis_url']
     if not (isinstance(url, str) and url.startswith(REDIS_SCHEMES)):
@@ -404,7 +410,7 @@ def _check_subscription_options(merged):
     _check_digest_options(merged)
 
 
-def kind_problem(kind) -> str | None:
+def kind_problem(kind: Any) -> str | None:
     """What is wrong with ``kind`` as a notification kind, or None."""
     if not isinstance(kind, str):
         return f'must be a string, got {type(kind).__name__}'
@@ -415,7 +421,7 @@ def kind_problem(kind) -> str | None:
     return None
 
 
-def channels_problem(channels) -> str | None:
+def channels_problem(channels: Any) -> str | None:
     """What is wrong with ``channels`` (a list of CHANNELS), or None."""
     if isinstance(channels, (str, bytes, dict)) or not isinstance(channels, (list, tuple, set)):
         return f'must be a list of {", ".join(CHANNELS)}, got {channels!r}'
@@ -425,14 +431,14 @@ def channels_problem(channels) -> str | None:
     return None
 
 
-def _kinds(kinds):
+def _kinds(kinds: Any) -> dict[str, dict[str, Any]]:
     """{kind: {'label': str, 'channels': tuple}} of the ``notification_kinds`` option."""
     if not isinstance(kinds, dict):
         raise ConfigurationError(
             'activitystream option notification_kinds must be a dict of kind -> '
             f"{{'label': ..., 'channels': [...]}}, got {kinds!r}"
         )
-    checked = {}
+    checked: dict[str, dict[str, Any]] = {}
     for kind, spec in kinds.items():
         where = f'activitystream option notification_kinds[{kind!r}]'
         problem = kind_problem(kind)
@@ -454,7 +460,7 @@ def _kinds(kinds):
     return checked
 
 
-def _check_digest_options(merged):
+def _check_digest_options(merged: dict[str, Any]) -> None:
     if merged['digest_period'] not in PERIODS:
         raise ConfigurationError(
             f'activitystream option digest_period must be one of {", ".join(PERIODS)}, '

@@ -20,10 +20,11 @@ Delivery reads the preferences of a whole page of recipients in one query.
 """
 
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 from . import checks, model, refs
 from .options import CHANNELS, PERIODS, channels_problem, kind_problem
-from .storage.base import Ref
+from .storage.base import PreferenceStorage, Ref
 from .timeutil import utcnow
 
 #: what a kind nobody declared goes to
@@ -39,7 +40,7 @@ def kinds() -> dict[str, dict]:
     return model.options()['notification_kinds']
 
 
-def checked_kind(kind, argname: str = 'kind') -> str:
+def checked_kind(kind: Any, argname: str = 'kind') -> str:
     """``kind`` when it can be a notification kind; TypeError/ValueError naming ``argname``."""
     checks.text(kind, argname)
     problem = kind_problem(kind)
@@ -64,7 +65,7 @@ def _joined(channels: Iterable[str]) -> str:
     return ','.join(c for c in CHANNELS if c in given)
 
 
-def get(user) -> dict[str, list[str]]:
+def get(user: Any) -> dict[str, list[str]]:
     """{kind: channels} of ``user`` for every declared kind (its choice, else the default)."""
     ref = refs.ref_of(user, 'user')
     stored = model.storage().preferences(ref)
@@ -74,7 +75,7 @@ def get(user) -> dict[str, list[str]]:
     }
 
 
-def set(user, kind: str, channels: Iterable[str]) -> list[str]:  # noqa: A001 - the issue's name
+def set(user: Any, kind: str, channels: Iterable[str]) -> list[str]:  # noqa: A001 - the issue's name
     """Store the channels of ``user`` for the declared ``kind`` ([] or None: off); return them."""
     ref = refs.ref_of(user, 'user')
     checked_kind(kind)
@@ -90,14 +91,14 @@ def set(user, kind: str, channels: Iterable[str]) -> list[str]:  # noqa: A001 - 
     return list(_parse(stored))
 
 
-def digest_period(user) -> str:
+def digest_period(user: Any) -> str:
     """``'daily'`` or ``'weekly'``: when ``user`` gets its digest (default: the option)."""
     ref = refs.ref_of(user, 'user')
     stored = model.storage().preferences_of(PERIOD_KIND, [ref]).get(ref)
     return stored or model.options()['digest_period']
 
 
-def set_digest_period(user, period: str) -> str:
+def set_digest_period(user: Any, period: str) -> str:
     """Send the digests of ``user`` ``'daily'`` or ``'weekly'``."""
     ref = refs.ref_of(user, 'user')
     if period not in PERIODS:
@@ -106,14 +107,16 @@ def set_digest_period(user, period: str) -> str:
     return period
 
 
-def periods_of(storage, recipients: Sequence[Ref]) -> dict[Ref, str]:
+def periods_of(storage: PreferenceStorage, recipients: Sequence[Ref]) -> dict[Ref, str]:
     """{recipient: digest period} for a page of recipients: one query."""
     stored = storage.preferences_of(PERIOD_KIND, recipients)
     default = model.options()['digest_period']
     return {r: stored.get(r, default) for r in recipients}
 
 
-def channels_for(storage, kind: str, recipients: Sequence[Ref], wanted: Iterable[str]):
+def channels_for(
+    storage: PreferenceStorage, kind: str, recipients: Sequence[Ref], wanted: Iterable[str]
+) -> dict[Ref, Any] | None:
     """{recipient: channels} of ``kind`` for a page of recipients: one query (or none).
 
     None when nothing can differ from the defaults for the ``wanted``
@@ -127,7 +130,7 @@ def channels_for(storage, kind: str, recipients: Sequence[Ref], wanted: Iterable
     return {r: _parse(stored[r]) if r in stored else default for r in recipients}
 
 
-def without_email(user, kind: str) -> None:
+def without_email(user: Any, kind: str) -> None:
     """Turn the e-mail of ``kind`` off for ``user`` (``EVERY_KIND``: of every declared kind).
 
     What an unsubscribe link does: ``email`` and ``digest`` go, ``web`` stays.

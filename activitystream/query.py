@@ -9,30 +9,37 @@ the same cost on page 1 and page 1000: a cursor is ``action.cursor``.
 
 import base64
 import binascii
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
-from .storage.base import Cursor
+from .storage.base import ActionRecord, Cursor
+
+if TYPE_CHECKING:
+    from .action import Action, Page
+
+T = TypeVar('T')
+Q = TypeVar('Q', bound='LazyQuery[Any]')
 
 
 @dataclass(frozen=True)
 class Source:
     """Where a query reads from: the storage calls of one stream."""
 
-    fetch: Callable  # (limit, offset, before) -> records
-    total: Callable  # () -> number of records in the stream
-    page: Callable  # records -> Page
-    action_id: Callable  # text -> the storage's action id, ValueError if it is none
+    fetch: Callable[[int | None, int, Cursor | None], list[ActionRecord]]
+    total: Callable[[], int]  # number of records in the stream
+    page: Callable[[list[ActionRecord]], 'Page']
+    action_id: Callable[[str], Any]  # the storage's action id, ValueError if it is none
 
 
-def encode_cursor(action):
+def encode_cursor(action: Any) -> str:
     """An opaque, URL-safe position: after it come the actions older than ``action``."""
     text = f'{action.timestamp.isoformat(timespec="milliseconds")}/{action.id}'
     return base64.urlsafe_b64encode(text.encode()).decode().rstrip('=')
 
 
-def decode_cursor(text, action_id):
+def decode_cursor(text: str, action_id: Callable[[str], Any]) -> Cursor:
     """The Cursor written by ``encode_cursor``; ValueError naming ``before`` otherwise."""
     try:
         padded = text + '=' * (-len(text) % 4)
@@ -46,7 +53,7 @@ def decode_cursor(text, action_id):
 MAX_WINDOW = 2**31 - 1
 
 
-def _non_negative(value, name):
+def _non_negative(value: Any, name: str) -> int:
     """``value`` as a window bound: an int from 0 to MAX_WINDOW, else an error naming ``name``."""
     if isinstance(value, bool) or not isinstance(value, int):
         raise TypeError(f'{name} must be an integer, got {type(value).__name__}')
@@ -57,7 +64,7 @@ def _non_negative(value, name):
     return value
 
 
-class LazyQuery:
+class LazyQuery(Generic[T]):
     """Paging by limit and offset, slicing and iteration over ``all()``.
 
     Subclasses say how to copy themselves with another window (``_copy``),
@@ -66,32 +73,42 @@ class LazyQuery:
 
     noun = 'item'
 
-    def __init__(self, limit=None, offset=0):
+    def __init__(self, limit: int | None = None, offset: int = 0) -> None:
         self._limit = limit
         self._offset = offset
 
-    def limit(self, n):
+    def _copy(self: Q, limit: int | None, offset: int) -> Q:
+        raise NotImplementedError
+
+    def _total(self) -> int:
+        raise NotImplementedError
+
+    def all(self) -> list[T]:
+        """The items as a list."""
+        raise NotImplementedError
+
+    def limit(self: Q, n: int | None) -> Q:
         """At most ``n`` items (``None`` for no limit)."""
         return self._copy(None if n is None else _non_negative(n, 'limit'), self._offset)
 
-    def offset(self, n):
+    def offset(self: Q, n: int) -> Q:
         """Skip the newest ``n`` items."""
         return self._copy(self._limit, _non_negative(n, 'offset'))
 
-    def first(self):
+    def first(self) -> T | None:
         """The newest item, or None."""
         found = self.limit(1).all()
         return found[0] if found else None
 
-    def count(self):
+    def count(self) -> int:
         """How many items ``all()`` would return."""
         left = max(0, self._total() - self._offset)
         return left if self._limit is None else min(left, self._limit)
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[T]:
         return iter(self.all())
 
-    def _window(self, start, stop):
+    def _window(self: Q, start: int, stop: int | None) -> Q:
         """This query's items [start:stop], as a query."""
         limit = None if stop is None else max(0, stop - start)
         if self._limit is not None:
@@ -99,7 +116,13 @@ class LazyQuery:
             limit = room if limit is None else min(limit, room)
         return self._copy(limit, _non_negative(self._offset + start, 'offset'))
 
-    def __getitem__(self, item):
+    @overload
+    def __getitem__(self, item: int) -> T: ...
+
+    @overload
+    def __getitem__(self, item: slice) -> list[T]: ...
+
+    def __getitem__(self, item: int | slice) -> T | list[T]:
         if isinstance(item, slice):
             if item.step not in (None, 1):
                 raise ValueError(f'slicing a query of {self.noun}s takes no step')
@@ -113,23 +136,29 @@ class LazyQuery:
         return found[0]
 
 
-class ActionQuery(LazyQuery):
+class ActionQuery(LazyQuery['Action']):
     noun = 'action'
 
-    def __init__(self, source, limit=None, offset=0, before=None):
+    def __init__(
+        self,
+        source: Source,
+        limit: int | None = None,
+        offset: int = 0,
+        before: Cursor | None = None,
+    ) -> None:
         super().__init__(limit, offset)
         self._source = source
         self._before = before
 
-    def _copy(self, limit, offset, before=None):
+    def _copy(self, limit: int | None, offset: int, before: Cursor | None = None) -> 'ActionQuery':
         return ActionQuery(self._source, limit, offset, before or self._before)
 
-    def _total(self):
+    def _total(self) -> int:
         if self._before is not None:
             raise ValueError('count() of a page after a cursor: count the query without before()')
         return self._source.total()
 
-    def before(self, cursor):
+    def before(self, cursor: Any) -> 'ActionQuery':
         """Only actions older than ``cursor`` (an ``action.cursor`` string, or the action)."""
         if hasattr(cursor, 'timestamp') and hasattr(cursor, 'id'):
             position = Cursor(cursor.timestamp, cursor.id)
@@ -139,7 +168,7 @@ class ActionQuery(LazyQuery):
             raise TypeError(f'before must be a cursor string or an action, got {cursor!r}')
         return self._copy(self._limit, self._offset, position)
 
-    def all(self):
+    def all(self) -> list['Action']:
         """The actions as a list; their entities load together on first use."""
         if self._limit == 0:
             return []

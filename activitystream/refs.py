@@ -6,23 +6,24 @@ references costs one query per entity class, never one per row.
 """
 
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
 
-from .storage.base import Ref
+from .storage.base import Ref, Storage
 
-_classes = {}  # class name -> mapped class, learnt from entities we were given
+_classes: dict[str, type] = {}  # class name -> mapped class, learnt from entities we were given
 
 
-_key_attributes = {}  # mapped class -> the attribute holding its primary key
+_key_attributes: dict[type, Any] = {}  # mapped class -> the attribute holding its primary key
 COMPOSITE = object()  # the key attribute of a class whose primary key has several columns
 
 
-def _sqla_key_attribute(cls):
+def _sqla_key_attribute(cls: type) -> Any:
     try:
         from sqlalchemy import inspect
     except ImportError:  # pragma: no cover - the package works without SQLAlchemy
         return None
-    mapper = inspect(cls, raiseerr=False)
+    mapper: Any = inspect(cls, raiseerr=False)
     if not hasattr(mapper, 'primary_key'):
         return None
     if len(mapper.primary_key) != 1:
@@ -30,7 +31,7 @@ def _sqla_key_attribute(cls):
     return mapper.get_property_by_column(mapper.primary_key[0]).key
 
 
-def _ming_key_attribute(cls):
+def _ming_key_attribute(cls: type) -> str | None:
     try:
         from ming.odm import mapper
     except ImportError:  # pragma: no cover - the package works without Ming
@@ -42,7 +43,7 @@ def _ming_key_attribute(cls):
     return '_id'
 
 
-def _key_attribute(cls):
+def _key_attribute(cls: type) -> Any:
     """Where instances of ``cls`` keep their primary key; None if it is not mapped.
 
     Looked up once per class: ``ref_of`` is on every read path.
@@ -55,7 +56,7 @@ def _key_attribute(cls):
         return found
 
 
-def _flushed_key(obj, attribute):
+def _flushed_key(obj: Any, attribute: str) -> Any:
     """The key of a pending SQLAlchemy entity, which gets one when its session flushes."""
     try:
         from sqlalchemy.orm import object_session
@@ -68,7 +69,7 @@ def _flushed_key(obj, attribute):
     return getattr(obj, attribute)
 
 
-def ref_of(obj, argname):
+def ref_of(obj: Any, argname: str) -> Ref:
     """The stored reference of host entity ``obj`` (a Ref stays one); errors name ``argname``."""
     if obj is None:
         raise ValueError(f'{argname} is required')
@@ -96,12 +97,12 @@ def ref_of(obj, argname):
     return Ref(cls.__name__, str(key))
 
 
-def forget_classes():
+def forget_classes() -> None:
     """Drop learnt classes: a new application has its own (see model.configure_models)."""
     _classes.clear()
 
 
-def ref_list(recipients, argname):
+def ref_list(recipients: Any, argname: str) -> tuple[list[Ref], list[Any]] | tuple[None, None]:
     """Refs and entities of an entity or a list of them (None stays None), deduplicated."""
     if recipients is None:
         return None, None
@@ -113,7 +114,8 @@ def ref_list(recipients, argname):
                 f'{argname} must be a list of mapped entities or None, '
                 f'got {type(recipients).__name__}'
             ) from None
-    found, entities = {}, []
+    found: dict[Ref, Any] = {}
+    entities: list[Any] = []
     for index, entity in enumerate(recipients):
         if entity is None:
             raise TypeError(f'{argname}[{index}] is None, not a mapped entity')
@@ -124,7 +126,7 @@ def ref_list(recipients, argname):
     return list(found), entities
 
 
-def _app_model_class(name):
+def _app_model_class(name: str) -> Any:
     from tgext.pluggable import app_model
 
     try:
@@ -133,7 +135,7 @@ def _app_model_class(name):
         return None
 
 
-def _mapped_classes():
+def _mapped_classes() -> Iterator[type]:
     """Every mapped class we can find, for types never seen by this process."""
     try:
         from ming.odm import Mapper
@@ -147,7 +149,7 @@ def _mapped_classes():
         yield from (m.class_ for m in registry.mappers)
 
 
-def entity_class(type_name):
+def entity_class(type_name: str) -> type | None:
     """The mapped class stored as ``type_name``, or None when there is none (any more)."""
     cls = _app_model_class(type_name)
     if not (isinstance(cls, type) and _key_attribute(cls) not in (None, COMPOSITE)):
@@ -159,10 +161,10 @@ def entity_class(type_name):
     return cls
 
 
-_key_types = {}  # mapped class -> the Python type of its primary key
+_key_types: dict[type, Any] = {}  # mapped class -> the Python type of its primary key
 
 
-def _key_type(cls):
+def _key_type(cls: type) -> Any:
     """The Python type of ``cls``'s primary key, looked up once per class."""
     try:
         return _key_types[cls]
@@ -171,11 +173,11 @@ def _key_type(cls):
         return found
 
 
-def _mapped_key_type(cls):
+def _mapped_key_type(cls: type) -> Any:
     try:
         from sqlalchemy import inspect
 
-        mapper = inspect(cls, raiseerr=False)
+        mapper: Any = inspect(cls, raiseerr=False)
         if mapper is not None and hasattr(mapper, 'primary_key'):
             return mapper.primary_key[0].type.python_type
     except (ImportError, NotImplementedError):
@@ -191,7 +193,7 @@ def _mapped_key_type(cls):
         return str
 
 
-def stored_key(cls, id_string):
+def stored_key(cls: type, id_string: str) -> Any:
     """Turn a stored id string back into the primary key value of ``cls``."""
     key_type = _key_type(cls)
     if key_type in (str, None) or not isinstance(key_type, type):
@@ -205,7 +207,7 @@ def stored_key(cls, id_string):
 INT64 = (-(2**63), 2**63 - 1)  # the keys databases store and compare
 
 
-def _strict_key(cls, id_string):
+def _strict_key(cls: type, id_string: str) -> Any:
     """``id_string`` as a primary key of ``cls``, or None when it cannot be one."""
     try:
         key = stored_key(cls, id_string)
@@ -221,7 +223,7 @@ def _strict_key(cls, id_string):
     return None if isinstance(key, int) and not INT64[0] <= key <= INT64[1] else key
 
 
-def find(storage, type_name, id_string):
+def find(storage: Storage, type_name: str, id_string: str) -> Any:
     """The entity stored as ``Ref(type_name, id_string)``, or None when there is none.
 
     For names that come from outside (a URL): an unknown class, a key that
@@ -230,28 +232,30 @@ def find(storage, type_name, id_string):
     reference can name one of its rows.
     """
     cls = entity_class(type_name)
-    if cls is not None and _key_attribute(cls) is COMPOSITE:
+    if cls is None:
+        return None
+    if _key_attribute(cls) is COMPOSITE:
         raise ValueError(f'{type_name} has a composite primary key: not supported')
-    key = None if cls is None else _strict_key(cls, id_string)
+    key = _strict_key(cls, id_string)
     found = [] if key is None else storage.load_entities(cls, [key])
     return found[0] if found else None
 
 
-def primary_key_of(entity):
+def primary_key_of(entity: Any) -> str:
     """The primary key value of a loaded entity, as stored (a string)."""
     return ref_of(entity, 'entity').id
 
 
-def resolve(storage, refs):
+def resolve(storage: Storage, refs: Iterable[Ref | None]) -> dict[Ref, Any]:
     """Load the entities behind ``refs``: one query per entity class.
 
     Returns {Ref: entity or None}; None stands for a deleted entity or class.
     """
-    by_type = {}
+    by_type: dict[str, set[str]] = {}
     for ref in refs:
         if ref is not None:
             by_type.setdefault(ref.type, set()).add(ref.id)
-    found = {}
+    found: dict[Ref, Any] = {}
     for type_name, ids in by_type.items():
         cls = entity_class(type_name)
         loaded = storage.load_entities(cls, [stored_key(cls, i) for i in ids]) if cls else []
@@ -268,7 +272,7 @@ DISPLAY_ATTRIBUTES = ('display_name', 'user_name', 'name', 'title')
 _LIBRARIES = ('builtins', 'sqlalchemy', 'ming')  # their __str__ is a repr: a record, a hash
 
 
-def _own_str(cls):
+def _own_str(cls: type) -> Any:
     """The ``__str__`` the host wrote for ``cls`` (or a base of its own), else None."""
     for klass in cls.__mro__:
         if '__str__' in vars(klass):
@@ -276,7 +280,7 @@ def _own_str(cls):
     return None
 
 
-def display(entity):
+def display(entity: Any) -> str | None:
     """How an entity is shown: never its ``repr``, which may hold an e-mail or a password hash.
 
     Its ``as_str`` (attribute or method), else a ``__str__`` its class defines,

@@ -28,7 +28,7 @@ def _settings_choice(params):
         for kind in kinds
         for channel in partials.CHANNEL_LABELS
     }
-    chosen = {kind: [] for kind in kinds}
+    chosen: dict[str, list[str]] = {kind: [] for kind in kinds}
     for name, value in params.items():
         if name in ('came_from', 'digest_period', '_csrf_token'):
             continue

@@ -45,7 +45,7 @@ def _load_site(opts):
 class OutboxCommand(Command):
     """Look at and act on activitystream's outbox of deliveries."""
 
-    default_action = None
+    default_action: str | None = None
 
     def get_parser(self, prog_name):
         parser = super().get_parser(prog_name)

@@ -3,7 +3,7 @@
 from collections.abc import Sequence
 
 from .. import model
-from ..storage.base import NewJob
+from ..storage.base import Backend, NewJob
 from ..timeutil import utcnow
 
 
@@ -16,7 +16,7 @@ class Queued:
     leaves nothing half-sent.
     """
 
-    def __init__(self, storage, ids: list) -> None:
+    def __init__(self, storage: Backend, ids: list) -> None:
         self._storage = storage
         self.ids = ids
 

@@ -13,12 +13,13 @@ import importlib
 import logging
 import threading
 import uuid
+from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import timedelta
 
 from .. import model
-from ..storage.base import PRIORITIES
+from ..storage.base import PRIORITIES, Backend, Job
 from ..timeutil import utcnow
 
 log = logging.getLogger('activitystream.delivery')
@@ -60,14 +61,14 @@ class DrainReport:
     done: int = 0
     retried: int = 0
     dead: int = 0
-    errors: list = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
 
     @property
     def jobs(self) -> int:
         return self.done + self.retried + self.dead
 
 
-def _handler(kind):
+def _handler(kind: str) -> Callable[[Backend, Job], Retry | None] | None:
     path = HANDLERS.get(kind)
     if path is None:
         return None
@@ -80,7 +81,7 @@ def backoff(attempts: int, base: float) -> timedelta:
     return min(timedelta(seconds=base * 2 ** max(0, attempts - 1)), BACKOFF_CAP)
 
 
-def _give_back(storage, job, owner, retry, report):
+def _give_back(storage: Backend, job: Job, owner: str, retry: Retry, report: DrainReport) -> None:
     options = model.options()
     dead = job.attempts >= options['delivery_max_attempts']
     when = utcnow() + backoff(job.attempts, options['delivery_backoff'])
@@ -101,11 +102,12 @@ def _give_back(storage, job, owner, retry, report):
         report.retried += 1
 
 
-def _do(job, owner, report):
+def _do(job: Job, owner: str, report: DrainReport) -> None:
     """One job in its own transaction, finished (deleted) in that same transaction."""
     handler = _handler(job.kind)
     try:
         with model.unit_of_work() as storage:
+            outcome: Retry | None  # None: done
             if handler is None:
                 outcome = Retry(f'no handler for jobs of kind {job.kind!r}')
             elif job.attempts > model.options()['delivery_max_attempts']:
@@ -173,7 +175,7 @@ def drain(limit: int | None = None, priority: str | None = None) -> DrainReport:
 class Worker(threading.Thread):
     """A thread of this process: runs ``work`` when kicked, and every ``poll`` seconds if given."""
 
-    def __init__(self, name: str, work, poll: float | None = None) -> None:
+    def __init__(self, name: str, work: Callable[[], object], poll: float | None = None) -> None:
         super().__init__(name=name, daemon=True)
         self.work = work
         self.poll = poll

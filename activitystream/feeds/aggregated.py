@@ -21,12 +21,12 @@ import base64
 import binascii
 import json
 from collections.abc import Iterable
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from .. import live, model, refs
-from ..action import Page
+from ..action import Action, Page
 from ..query import LazyQuery
-from ..storage.base import Ref
+from ..storage.base import ActionRecord, Ref, Storage
 from . import aggregated_lua as lua
 from .entries import EPOCH, MILLISECOND, Entry, entry_of, member_of
 from .pages import existing_records
@@ -88,7 +88,7 @@ class AggregatedActivity:
     None outside notification feeds.
     """
 
-    def __init__(self, row: _Row, actions: list, page: Page):
+    def __init__(self, row: _Row, actions: list[Action], page: Page) -> None:
         verb, target, activity_count, actor_count, _, latest = row.data
         self.key = row.key
         self.verb = verb
@@ -102,7 +102,7 @@ class AggregatedActivity:
         self._score = row.score
         self._page = page
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f'<AggregatedActivity {self.key} {self.actor_count} actors>'
 
     @property
@@ -114,7 +114,7 @@ class AggregatedActivity:
         return self.actor_count - len(self.latest_actor_refs)
 
     @property
-    def target(self):
+    def target(self) -> str | None:
         return refs.display(self._page.entity(self.target_ref))
 
     @property
@@ -136,18 +136,18 @@ def _decode_cursor(text: str) -> Entry:
 class _GroupsPage(Page):
     """A Page whose entities also include the groups' latest actors and targets."""
 
-    def __init__(self, storage, records, group_refs: set):
+    def __init__(self, storage: Storage, records: list[ActionRecord], group_refs: set[Ref]) -> None:
         super().__init__(storage, records)
         self._group_refs = group_refs
 
-    def entity(self, ref):
+    def entity(self, ref: Ref | None) -> Any:
         if ref is not None and self._entities is None:
             wanted = {r for a in self.actions for r in a.refs} | self._group_refs
             self.known_entities(refs.resolve(self.storage, wanted - {None}))
         return super().entity(ref)
 
 
-class GroupQuery(LazyQuery):
+class GroupQuery(LazyQuery['AggregatedActivity']):
     """A window of an aggregated feed, read lazily as AggregatedActivities, newest first.
 
     One round trip for the groups, one query for all their actions, then one
@@ -157,20 +157,26 @@ class GroupQuery(LazyQuery):
 
     noun = 'group'
 
-    def __init__(self, feed, limit=None, offset=0, before: Entry | None = None):
+    def __init__(
+        self,
+        feed: 'AggregatedRedisFeed',
+        limit: int | None = None,
+        offset: int = 0,
+        before: Entry | None = None,
+    ) -> None:
         super().__init__(limit, offset)
         self._feed = feed
         self._before = before
 
-    def _copy(self, limit, offset, before=None):
+    def _copy(self, limit: int | None, offset: int, before: Entry | None = None) -> 'GroupQuery':
         return GroupQuery(self._feed, limit, offset, before or self._before)
 
-    def _total(self):
+    def _total(self) -> int:
         if self._before is not None:
             raise ValueError('count() of a page after a cursor: count the feed instead')
         return self._feed.count()
 
-    def before(self, cursor) -> 'GroupQuery':
+    def before(self, cursor: Any) -> 'GroupQuery':
         """Only groups older than ``cursor`` (a ``group.cursor`` string, or the group)."""
         if isinstance(cursor, AggregatedActivity):
             position = Entry(cursor._score, cursor.key)
@@ -180,25 +186,26 @@ class GroupQuery(LazyQuery):
             raise TypeError(f'before must be a cursor string or a group, got {cursor!r}')
         return self._copy(self._limit, self._offset, position)
 
-    def all(self) -> list:
+    def all(self) -> list['AggregatedActivity']:
         if self._limit == 0:
             return []
         storage = model.storage()
         entries = self._feed.entries(self._offset, self._limit, self._before)
         kept, records = [], []
-        fill = self._offset == 0 and self._limit is not None
+        fill = self._limit if self._offset == 0 else None  # fill up to a limit from the top
         while True:
             rows = self._feed._rows(entries)
             found = existing_records(storage, [Entry(0, m) for row in rows for m in row.members])
             records += found
             alive = {member_of(record.id) for record in found}
             kept += [row for row in rows if alive.intersection(row.members)]
-            if not (fill and len(kept) < self._limit and len(entries) == self._limit):
+            if not (fill is not None and len(kept) < fill and len(entries) == fill):
                 break
             entries = self._feed.entries(0, self._limit, entries[-1])
         kept = kept[: self._limit]
-        group_refs = {_ref(text) for row in kept for text in [row.data[1], *row.data[5][1::2]]}
-        page = _GroupsPage(storage, records, group_refs - {None})
+        texts = [text for row in kept for text in [row.data[1], *row.data[5][1::2]]]
+        group_refs = {ref for ref in map(_ref, texts) if ref is not None}
+        page = _GroupsPage(storage, records, group_refs)
         by_member = {member_of(action.id): action for action in page.actions}
         return [
             AggregatedActivity(row, [by_member[m] for m in row.members if m in by_member], page)
@@ -217,11 +224,11 @@ class AggregatedRedisFeed(RedisFeed):
 
     key_format = 'feed:aggregated:%(user_id)s'
     max_length = 100
-    scripts = (ADD, REMOVE)
+    scripts: tuple[Script, ...] = (ADD, REMOVE)
     max_group_activities = 25
     max_latest_actors = 3
 
-    def __init_subclass__(cls, **kwargs):
+    def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         _positive(cls, 'max_group_activities')
         _positive(cls, 'max_latest_actors')
@@ -268,7 +275,7 @@ class AggregatedRedisFeed(RedisFeed):
         records = existing_records(model.storage(), missing)
         known = {member_of(record.id): entry_of(record) for record in records}
         return [
-            known.get(e.member) if e.verb is None else e
+            known[e.member] if e.verb is None else e
             for e in entries
             if e.verb is not None or e.member in known
         ]
@@ -340,11 +347,12 @@ class AggregatedRedisFeed(RedisFeed):
             if data is not None
         ]
 
-    def query(self) -> GroupQuery:
+    # an aggregated feed reads as groups, not actions: not a RedisFeed's FeedQuery
+    def query(self) -> GroupQuery:  # type: ignore[override]
         """The feed as a lazy query of groups: ``.limit(n)``, ``.before(cursor)``, ``.all()``..."""
         return GroupQuery(self)
 
-    def before(self, cursor) -> GroupQuery:
+    def before(self, cursor: Any) -> GroupQuery:  # type: ignore[override]  # groups, as query()
         """The groups older than ``cursor`` (a ``group.cursor`` string, or the group)."""
         return self.query().before(cursor)
 
@@ -378,7 +386,7 @@ class NotificationRedisFeed(AggregatedRedisFeed):
             self.key_format % {'user_id': self.user_id},
         ]
 
-    def _script(self, script: Script, args: list):
+    def _script(self, script: Script, args: list) -> Any:
         return script(self.redis, self._keys(), args)
 
     def counts(self) -> tuple[int, int]:

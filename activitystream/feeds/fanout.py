@@ -35,12 +35,13 @@ def _entry(item) -> Entry | None:
 
 
 def _entries(value) -> tuple[Entry, ...]:
-    entries = [_entry(item) for item in value] if isinstance(value, list) else [None]
-    if None in entries:
+    parsed = [_entry(item) for item in value] if isinstance(value, list) else [None]
+    entries = tuple(entry for entry in parsed if entry is not None)
+    if len(entries) != len(parsed):
         raise ValueError(
             'add must be a list of [score, member] or [score, member, verb, actor, target]'
         )
-    return tuple(entries)
+    return entries
 
 
 def _entry_payload(entry: Entry) -> list:

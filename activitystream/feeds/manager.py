@@ -27,6 +27,7 @@ import importlib
 import itertools
 import uuid
 from collections.abc import Iterable, Iterator
+from typing import Any
 
 from .. import model, refs
 from ..action import Action
@@ -496,12 +497,12 @@ class FeedManager:
             if record.public and record.actor.type == self.user_type:
                 user_id = feed_user_id(record.actor.id)
                 members.setdefault(user_id, []).append(member_of(record.id))
-        for user_id, gone in members.items():
+        for user_id, left in members.items():
             if not followers_now:
-                enqueue([self._fanout_job(user_id, remove=gone)]).ready()
+                enqueue([self._fanout_job(user_id, remove=left)]).ready()
                 continue
             chunks = itertools.chain(
-                [self._own_chunk(user_id, remove=gone)], self.fanout_chunks(user_id, remove=gone)
+                [self._own_chunk(user_id, remove=left)], self.fanout_chunks(user_id, remove=left)
             )
             path = self.path()
             while part := list(itertools.islice(chunks, self.jobs_per_write)):
@@ -560,10 +561,10 @@ def record_of(action_id, new) -> ActionRecord:
     return ActionRecord(id=action_id, broadcast=new.recipients is None, public=new.public, **fields)
 
 
-def load_class(path: str) -> type:
-    """The class a ``module:Class`` path names (nested classes too)."""
+def load_class(path: str) -> Any:
+    """What a ``module:Class`` path names (nested classes too), None when nothing: check it."""
     module, _, name = path.partition(':')
-    found = importlib.import_module(module)
+    found: Any = importlib.import_module(module)
     for part in name.split('.'):
         found = getattr(found, part, None)
     return found

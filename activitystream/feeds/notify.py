@@ -48,11 +48,16 @@ def notification_jobs(manager, items: Iterable[tuple], *, remove: bool = False) 
         if key:
             by_recipients.setdefault(key, []).append(value)
     path = manager.path()
-    for ids, values in by_recipients.items():
-        change = {'remove' if remove else 'add': tuple(values)}
-        for start in range(0, len(ids), manager.fanout_chunk_size):
-            part = ids[start : start + manager.fanout_chunk_size]
-            chunk = FanoutChunk(part, (NOTIFICATION_FEED,), **change).to_payload()
+    for user_ids, values in by_recipients.items():
+        change = tuple(values)
+        for start in range(0, len(user_ids), manager.fanout_chunk_size):
+            part = user_ids[start : start + manager.fanout_chunk_size]
+            chunk = FanoutChunk(
+                part,
+                (NOTIFICATION_FEED,),
+                remove=change if remove else (),
+                add=() if remove else change,
+            ).to_payload()
             yield NewJob('feed', {'manager': path, 'chunk': chunk, 'if_built': not remove})
 
 

@@ -1,12 +1,18 @@
 """Reading a feed: its entries, then their actions from the database in one batch."""
 
+from typing import TYPE_CHECKING, Any
+
 from .. import model
-from ..action import Page
+from ..action import Action, Page
 from ..query import LazyQuery, decode_cursor
+from ..storage.base import ActionRecord, Storage
 from .entries import Entry, entry_of
 
+if TYPE_CHECKING:
+    from .redis_feed import RedisFeed
 
-def existing_records(storage, entries: list[Entry]) -> list:
+
+def existing_records(storage: Storage, entries: list[Entry]) -> list[ActionRecord]:
     """The ActionRecords of ``entries``, in their order; deleted actions are left out.
 
     One query, whatever the number of entries.
@@ -21,7 +27,7 @@ def existing_records(storage, entries: list[Entry]) -> list:
     return [found[id_] for id_ in ids if id_ in found]
 
 
-class FeedQuery(LazyQuery):
+class FeedQuery(LazyQuery[Action]):
     """A window of a feed, read lazily as our Actions, newest first.
 
     A window that starts at the top of the feed or at a cursor is filled past
@@ -32,20 +38,26 @@ class FeedQuery(LazyQuery):
 
     noun = 'action'
 
-    def __init__(self, feed, limit=None, offset=0, before: Entry | None = None):
+    def __init__(
+        self,
+        feed: 'RedisFeed',
+        limit: int | None = None,
+        offset: int = 0,
+        before: Entry | None = None,
+    ) -> None:
         super().__init__(limit, offset)
         self._feed = feed
         self._before = before
 
-    def _copy(self, limit, offset, before=None):
+    def _copy(self, limit: int | None, offset: int, before: Entry | None = None) -> 'FeedQuery':
         return FeedQuery(self._feed, limit, offset, before or self._before)
 
-    def _total(self):
+    def _total(self) -> int:
         if self._before is not None:
             raise ValueError('count() of a page after a cursor: count the feed instead')
         return self._feed.count()
 
-    def before(self, cursor):
+    def before(self, cursor: Any) -> 'FeedQuery':
         """Only actions older than ``cursor`` (an ``action.cursor`` string, or the action)."""
         if isinstance(cursor, str):
             cursor = decode_cursor(cursor, model.storage().action_id)
@@ -53,15 +65,15 @@ class FeedQuery(LazyQuery):
             raise TypeError(f'before must be a cursor string or an action, got {cursor!r}')
         return self._copy(self._limit, self._offset, entry_of(cursor, 'before'))
 
-    def all(self):
+    def all(self) -> list[Action]:
         """The actions as a list; their entities load together on first use."""
         if self._limit == 0:
             return []
         storage = model.storage()
         entries = self._feed.entries(self._offset, self._limit, self._before)
         records = existing_records(storage, entries)
-        fill = self._offset == 0 and self._limit is not None
-        while fill and len(records) < self._limit and len(entries) == self._limit:
+        fill = self._limit if self._offset == 0 else None  # fill up to a limit from the top
+        while fill is not None and len(records) < fill and len(entries) == fill:
             entries = self._feed.entries(0, self._limit, entries[-1])
             records += existing_records(storage, entries)
         return Page(storage, records[: self._limit]).actions

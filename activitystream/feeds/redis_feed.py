@@ -8,14 +8,18 @@ import heapq
 import itertools
 import re
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from functools import cache
+from typing import TYPE_CHECKING, Any, overload
 
 from .. import model
 from ..redis_client import client
 from .entries import Entry, entry_of, member_of
 from .pages import FeedQuery
 from .scripts import Script, execute
+
+if TYPE_CHECKING:
+    from ..action import Action
 
 # Entries older than (ARGV[1] score, ARGV[2] member), newest first: ARGV[4] of them
 # (-1: all) after skipping ARGV[3]. When the member is in the feed, its rank says
@@ -50,7 +54,7 @@ return 1
 _USER_ID = re.compile(r'^[^\s{}]{1,255}$')
 
 
-def _entries(flat) -> list[Entry]:
+def _entries(flat: Any) -> list[Entry]:
     """Entries of a ``WITHSCORES`` reply ([member, score, ...] or [(member, score), ...])."""
     if flat and not isinstance(flat[0], (tuple, list)):
         flat = zip(flat[::2], flat[1::2], strict=True)
@@ -67,7 +71,7 @@ def key_types() -> tuple[type, ...]:
     return int, str, uuid.UUID, ObjectId
 
 
-def feed_user_id(user_id, argname: str = 'user_id') -> str:
+def feed_user_id(user_id: Any, argname: str = 'user_id') -> str:
     """``user_id`` (a primary key: int, string, UUID, ObjectId) as the text feed keys hold."""
     if isinstance(user_id, bool) or not isinstance(user_id, key_types()):
         raise TypeError(f'{argname} must be a user id, got {type(user_id).__name__}')
@@ -97,7 +101,7 @@ class RedisFeed:
     #: the scripts ``queue_add`` and ``queue_remove`` may queue on a pipeline
     scripts: tuple[Script, ...] = (ADD_IF_BUILT,)
 
-    def __init_subclass__(cls, **kwargs):
+    def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         if not (isinstance(cls.key_format, str) and '%(user_id)s' in cls.key_format):
             raise TypeError(f'{cls.__name__}.key_format must be a string with %(user_id)s')
@@ -107,7 +111,7 @@ class RedisFeed:
         if isinstance(length, bool) or not isinstance(length, int) or length < 1:
             raise TypeError(f'{cls.__name__}.max_length must be a positive integer')
 
-    def __init__(self, user_id, *, options: Mapping | None = None):
+    def __init__(self, user_id: Any, *, options: Mapping | None = None) -> None:
         """``options``: the plug options, when the caller read them once for many feeds."""
         self.user_id = feed_user_id(user_id)
         options = model.options() if options is None else options
@@ -119,7 +123,7 @@ class RedisFeed:
         # the user feeds of followed actors too big to fan out: merged when read
         self.pulled: tuple[RedisFeed, ...] = ()
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f'<{type(self).__name__} {self.key}>'
 
     def all_keys(self) -> list[str]:
@@ -128,7 +132,7 @@ class RedisFeed:
 
     # -- writing -----------------------------------------------------------
 
-    def queue_add(self, pipe, entries: Iterable[Entry], *, if_built: bool = False) -> None:
+    def queue_add(self, pipe: Any, entries: Iterable[Entry], *, if_built: bool = False) -> None:
         """Queue on ``pipe`` the commands adding ``entries`` and trimming to ``max_length``.
 
         Adding an entry again changes nothing: writes are safe to repeat. With
@@ -145,15 +149,15 @@ class RedisFeed:
             pipe.zadd(self.key, mapping)
             pipe.zremrangebyrank(self.key, 0, -(self.max_length + 1))
 
-    def queue_remove(self, pipe, members: Iterable[str]) -> None:
+    def queue_remove(self, pipe: Any, members: Iterable[str]) -> None:
         """Queue on ``pipe`` the command removing ``members``."""
         pipe.zrem(self.key, *members)
 
-    def add(self, action) -> None:
+    def add(self, action: Any) -> None:
         """Add one action (an Action, or anything with ``id`` and ``timestamp``)."""
         self.add_many([action])
 
-    def add_many(self, actions) -> None:
+    def add_many(self, actions: Iterable[Any]) -> None:
         """Add actions and trim to ``max_length``: one round trip."""
         if isinstance(actions, (str, bytes, Mapping)) or not isinstance(actions, Iterable):
             raise TypeError(f'actions must be a list of actions, got {type(actions).__name__}')
@@ -161,7 +165,7 @@ class RedisFeed:
         if entries:
             execute(self.redis, lambda pipe: self.queue_add(pipe, entries), self.scripts)
 
-    def remove(self, action) -> None:
+    def remove(self, action: Any) -> None:
         """Remove an action, given as an Action or its id (it may be gone from the database)."""
         action_id = getattr(action, 'id', action)
         try:
@@ -215,12 +219,18 @@ class RedisFeed:
         """The feed as a lazy query: ``.limit(n)``, ``.before(cursor)``, ``.all()``..."""
         return FeedQuery(self)
 
-    def __getitem__(self, item):
+    @overload
+    def __getitem__(self, item: int) -> 'Action': ...
+
+    @overload
+    def __getitem__(self, item: slice) -> list['Action']: ...
+
+    def __getitem__(self, item: int | slice) -> 'Action | list[Action]':
         return self.query()[item]
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator['Action']:
         return iter(self.query().all())
 
-    def before(self, cursor) -> FeedQuery:
+    def before(self, cursor: Any) -> FeedQuery:
         """The actions older than ``cursor`` (an ``action.cursor`` string, or the action)."""
         return self.query().before(cursor)

@@ -9,7 +9,7 @@ write is idempotent.
 """
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from redis.exceptions import NoScriptError, ResponseError
 
@@ -43,7 +43,7 @@ def _run(redis, build: Callable) -> tuple[list, list]:
     return replies, [reply for reply in replies if isinstance(reply, Exception)]
 
 
-def execute(redis, build: Callable, scripts: list[Script]) -> list:
+def execute(redis, build: Callable, scripts: Sequence[Script]) -> list:
     """Queue commands with ``build(pipe)`` on a pipeline of ``redis`` and run them.
 
     When Redis does not know one of ``scripts``, they are loaded and the

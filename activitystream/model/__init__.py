@@ -7,18 +7,21 @@ metadata; Ming needs no merging, its indexes are ensured on first use.
 Everything else reaches the database through :func:`storage`.
 """
 
+from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from typing import Any
 
 import tg
 from tgext.pluggable import PluggableSession
 
 from ..options import BLUEPRINT_KEY, DEFAULTS, ConfigurationError
+from ..storage.base import Backend
 from . import renaming
 
 DBSession = PluggableSession()
-backend = None
-_storage = None
+backend: str | None = None
+_storage: Backend | None = None
 _schema_ready = False
 _SQLA_NAMES = (
     'DeclarativeBase',
@@ -35,7 +38,7 @@ _SQLA_NAMES = (
 )
 
 
-def init_model(app_session):
+def init_model(app_session: Any) -> None:
     """tgext.pluggable calls this once it has copied our tables into the host's metadata."""
     DBSession.configure(app_session)
     if backend == 'sqlalchemy' and options().get('rename_tables'):
@@ -45,12 +48,12 @@ def init_model(app_session):
         renaming.follow_renames(schema.DeclarativeBase.metadata, host_metadata)
 
 
-def options():
+def options() -> dict[str, Any]:
     """The validated plug options of the running application."""
     return tg.config.get(BLUEPRINT_KEY, DEFAULTS)
 
 
-def _chosen_backend(conf):
+def _chosen_backend(conf: Any) -> str:
     wanted = options().get('backend', 'auto')
     if wanted != 'auto':
         return wanted
@@ -64,7 +67,7 @@ def _chosen_backend(conf):
     )
 
 
-def configure_models(conf=None, app=None):
+def configure_models(conf: Any = None, app: Any = None) -> None:
     """Pick the storage backend from the host's configuration (config_ready milestone)."""
     global backend, _storage, _schema_ready
     from .. import refs
@@ -91,11 +94,11 @@ def configure_models(conf=None, app=None):
 
 
 # a delivery runner's unit of work, while one runs in this thread or task
-_working = ContextVar('activitystream_unit_of_work', default=None)
+_working: ContextVar[Backend | None] = ContextVar('activitystream_unit_of_work', default=None)
 
 
 @contextmanager
-def unit_of_work():
+def unit_of_work() -> Iterator[Backend]:
     """Run a block in a transaction of its own, outside the host's; commit it when it ends.
 
     Inside it, :func:`storage` (so ``am`` and the backends) is that
@@ -110,12 +113,12 @@ def unit_of_work():
             _working.reset(token)
 
 
-def in_unit_of_work():
+def in_unit_of_work() -> bool:
     """Whether this code runs inside :func:`unit_of_work` (a delivery runner)."""
     return _working.get() is not None
 
 
-def storage():
+def storage() -> Backend:
     """The active storage; its schema is ensured on first use in a process."""
     global _schema_ready
     working = _working.get()

@@ -14,13 +14,13 @@ several apps) would prefix the names twice.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # a Ming-only site may have no SQLAlchemy
-    from sqlalchemy import MetaData
+    from sqlalchemy import Constraint, Index, MetaData
 
 
-def restore_names(metadata: MetaData, models: Iterable[type]) -> None:
+def restore_names(metadata: MetaData, models: Iterable[Any]) -> None:
     """Give our tables their own names back, before tgext.pluggable renames them."""
     for name, table in metadata.tables.items():  # the key is the name at creation
         table.name = table.fullname = name
@@ -37,6 +37,7 @@ def follow_renames(metadata: MetaData, host_metadata: MetaData) -> None:
         host_metadata.remove(host_metadata.tables[table.name])
         copy = table.to_metadata(host_metadata)
         prefix = table.name.removesuffix(name)
-        for item in (*copy.indexes, *copy.constraints):
+        named: list[Index | Constraint] = [*copy.indexes, *copy.constraints]
+        for item in named:
             if isinstance(item.name, str):
                 item.name = prefix + item.name

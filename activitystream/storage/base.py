@@ -11,6 +11,7 @@ All datetimes crossing this line are naive UTC with millisecond precision
 import json
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -607,10 +608,14 @@ class OutboxStorage(ABC):
         """
 
     @abstractmethod
-    def unit_of_work(self) -> Any:
+    def unit_of_work(self) -> AbstractContextManager['Backend']:
         """A context manager giving a storage whose writes commit together when it exits.
 
         SQL: a session of its own, committed on success, rolled back on error
         (so a job's effects and its finishing commit together). MongoDB:
         this storage, writing at once.
         """
+
+
+class Backend(Storage, SubscriptionStorage, OutboxStorage, PreferenceStorage):
+    """Every contract at once: what a backend implements and ``model.storage()`` returns."""

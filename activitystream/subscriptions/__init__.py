@@ -14,14 +14,16 @@ Subscribing to a user is following that user.
 """
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from datetime import datetime
 from string import Formatter
+from typing import Any
 
 from .. import checks, model, preferences, refs
-from ..delivery import drain, enqueue
+from ..delivery import DrainReport, drain, enqueue
 from ..delivery.runner import backoff
 from ..formats import iso
-from ..storage.base import NewJob
+from ..storage.base import Backend, NewJob, Ref
 from ..timeutil import to_utc, utcnow
 from .backends import BaseBackend
 from .backends.actions import DEFAULT_VERB
@@ -56,7 +58,7 @@ __all__ = [
 ]
 
 
-def subscribe(subscriber, obj):
+def subscribe(subscriber: Any, obj: Any) -> bool:
     """Subscribe ``subscriber`` to ``obj``; True if new, False if it already was (a no-op)."""
     pair = refs.ref_of(subscriber, 'subscriber'), refs.ref_of(obj, 'obj')
     new = model.storage().subscribe(*pair, utcnow())
@@ -66,7 +68,7 @@ def subscribe(subscriber, obj):
     return new
 
 
-def unsubscribe(subscriber, obj):
+def unsubscribe(subscriber: Any, obj: Any) -> bool:
     """Unsubscribe ``subscriber`` from ``obj``; False (a no-op) if it was not subscribed."""
     pair = refs.ref_of(subscriber, 'subscriber'), refs.ref_of(obj, 'obj')
     gone = model.storage().unsubscribe(*pair)
@@ -76,21 +78,21 @@ def unsubscribe(subscriber, obj):
     return gone
 
 
-def is_subscribed(subscriber, obj):
+def is_subscribed(subscriber: Any, obj: Any) -> bool:
     """Whether ``subscriber`` is subscribed to ``obj``."""
     ref = refs.ref_of(obj, 'obj')
     return bool(model.storage().subscribed(refs.ref_of(subscriber, 'subscriber'), [ref]))
 
 
-def subscribed_to(subscriber, objs):
+def subscribed_to(subscriber: Any, objs: Iterable[Any]) -> list[Any]:
     """Of ``objs``, those ``subscriber`` is subscribed to, in one query (for pages of toggles)."""
-    subscriber = refs.ref_of(subscriber, 'subscriber')
+    who = refs.ref_of(subscriber, 'subscriber')
     given = {refs.ref_of(o, f'objs[{i}]'): o for i, o in enumerate(objs)}
-    found = model.storage().subscribed(subscriber, list(given))
+    found = model.storage().subscribed(who, list(given))
     return [o for ref, o in given.items() if ref in found]
 
 
-def subscribers_of(obj):
+def subscribers_of(obj: Any) -> EntityQuery:
     """The subscribers of ``obj``, newest first, as a lazy query (``.limit(n).all()``...)."""
     ref = refs.ref_of(obj, 'obj')
     storage = model.storage()
@@ -101,7 +103,7 @@ def subscribers_of(obj):
     )
 
 
-def subscriptions_of(subscriber):
+def subscriptions_of(subscriber: Any) -> EntityQuery:
     """The objects ``subscriber`` is subscribed to, newest first, as a lazy query."""
     ref = refs.ref_of(subscriber, 'subscriber')
     storage = model.storage()
@@ -112,7 +114,7 @@ def subscriptions_of(subscriber):
     )
 
 
-def retry_failed(limit=None):
+def retry_failed(limit: int | None = None) -> DrainReport:
     """Deliver again, now, what failed: dead letters and deliveries waiting out their backoff.
 
     Then drains the outbox (at most ``limit`` jobs) in this process and
@@ -127,7 +129,7 @@ def retry_failed(limit=None):
     return drain(limit)
 
 
-def _chosen_backends(backends):
+def _chosen_backends(backends: Iterable[str] | None) -> dict[str, type[BaseBackend]]:
     configured = model.options()['subscription_backends']
     if backends is None:
         return configured
@@ -142,7 +144,7 @@ def _chosen_backends(backends):
     return chosen
 
 
-def _formatted(text, values):
+def _formatted(text: str, values: Mapping[str, Any]) -> str:
     try:
         return Formatter().vformat(text, (), values)
     except KeyError as exc:
@@ -155,12 +157,12 @@ def _formatted(text, values):
         raise ValueError(f'text cannot be formatted with format_kwargs: {exc}') from None
 
 
-def _check_keywords(backends, kwargs):
+def _check_keywords(backends: list[BaseBackend], kwargs: Mapping[str, Any]) -> None:
     """A keyword no chosen backend takes is a mistake (``verbe=``), unless one takes any."""
     declared = [b.accepts for b in backends]
     if not backends or any(taken is None for taken in declared):
         return
-    known = set().union(*declared)
+    known: set[str] = set().union(*(taken for taken in declared if taken is not None))
     unknown = sorted(set(kwargs) - known)
     if unknown:
         raise TypeError(
@@ -169,35 +171,42 @@ def _check_keywords(backends, kwargs):
         )
 
 
-def _recipients(storage, subscribers, only, only_entities, excluded):
+def _recipients(
+    storage: Backend,
+    subscribers: list[Ref] | None,
+    only: list[Ref] | None,
+    only_entities: list[Any] | None,
+    excluded: list[Ref] | None,
+) -> list[tuple[Ref, Any]]:
     """[(Ref, entity)] to deliver to, of ``subscribers`` (None: exactly ``only``).
 
     One query per entity class.
     """
-    excluded = set(excluded or ())
-    if subscribers is None:
-        return [(r, e) for r, e in zip(only, only_entities, strict=True) if r not in excluded]
-    given = {} if only is None else dict(zip(only, only_entities, strict=True))
-    wanted = [r for r in subscribers if r not in excluded and (only is None or r in given)]
+    left_out = set(excluded or ())
+    if subscribers is None:  # emit() has made sure there is send_only_to then
+        assert only is not None and only_entities is not None
+        return [(r, e) for r, e in zip(only, only_entities, strict=True) if r not in left_out]
+    given = {} if only is None else dict(zip(only, only_entities or (), strict=True))
+    wanted = [r for r in subscribers if r not in left_out and (only is None or r in given)]
     loaded = refs.resolve(storage, [r for r in wanted if r not in given])
     found = [(r, given[r] if r in given else loaded[r]) for r in wanted]
     return [(r, e) for r, e in found if e is not None]
 
 
 def emit(
-    text,
-    subscribers_of=None,
-    dont_send_to=None,
-    send_only_to=None,
-    actor=None,
-    actor_display_self='You',
-    actor_display_other=None,
-    format_kwargs=None,
-    backends=None,
-    timestamp=None,
-    kind=None,
-    **kwargs,
-):
+    text: str,
+    subscribers_of: Any = None,
+    dont_send_to: Any = None,
+    send_only_to: Any = None,
+    actor: Any = None,
+    actor_display_self: str = 'You',
+    actor_display_other: str | None = None,
+    format_kwargs: Mapping[str, Any] | None = None,
+    backends: Iterable[str] | None = None,
+    timestamp: datetime | None = None,
+    kind: str | None = None,
+    **kwargs: Any,
+) -> None:
     """Send ``text`` to the subscribers of ``subscribers_of`` through the configured backends.
 
     Recipients: the subscribers of ``subscribers_of``, minus ``dont_send_to``
@@ -286,7 +295,9 @@ def emit(
     queued.ready()
 
 
-def _small_audience(storage, obj_ref, only):
+def _small_audience(
+    storage: Backend, obj_ref: Ref | None, only: list[Ref] | None
+) -> tuple[bool, list[Ref] | None]:
     """(whether the audience has at most ``emit_inline_limit`` recipients, its subscribers).
 
     The subscribers are None with no ``subscribers_of`` (the audience is ``only``)
@@ -294,19 +305,27 @@ def _small_audience(storage, obj_ref, only):
     """
     limit = model.options()['emit_inline_limit']
     if obj_ref is None:
+        assert only is not None  # emit() needs subscribers_of or send_only_to
         return len(only) <= limit, None
     found = storage.subscribers(obj_ref, limit + 1, 0)
     return (True, found) if len(found) <= limit else (False, None)
 
 
-def _deliver_now(storage, backends, payload, audience, texts, kwargs):
+def _deliver_now(
+    storage: Backend,
+    backends: list[BaseBackend],
+    payload: dict[str, Any],
+    audience: tuple[Any, Any, Any, Any],
+    texts: dict[bool, str],
+    kwargs: dict[str, Any],
+) -> None:
     """Backends that write to the database (notifications), inside the caller's transaction.
 
     What fails is queued for a later retry.
     """
     recipients = _recipients(storage, *audience)
     actor = payload['actor'] and refs.Ref(*payload['actor'])
-    wanted = {b.channel for b in backends} - {None}
+    wanted = {b.channel for b in backends if b.channel is not None}
     page = [ref for ref, _ in recipients]
     channels = preferences.channels_for(storage, payload['kind'], page, wanted) if wanted else None
     failed, errors = {}, []

@@ -117,6 +117,8 @@ def emit_job(storage, job):
     only = None if payload['only'] is None else _refs(payload['only'])
     after = None
     if payload['obj'] is None:  # exactly send_only_to
+        if only is None:  # emit() wants subscribers_of or send_only_to: a job made elsewhere
+            raise ValueError(f'emit job {job.id} has neither obj nor only')
         page = only[step * size : (step + 1) * size]
         more = (step + 1) * size < len(only)
     else:
@@ -206,10 +208,11 @@ def _channels(storage, kind, pending, configured):
         return None
     wanted = {'digest' if n == DIGEST else getattr(configured.get(n), 'channel', None)
               for n in pending}  # fmt: skip
-    if not wanted - {None}:
+    channels = {c for c in wanted if c is not None}
+    if not channels:
         return None
     page = sorted({r for rs in pending.values() for r in rs})
-    return preferences.channels_for(storage, kind, page, wanted - {None})
+    return preferences.channels_for(storage, kind, page, channels)
 
 
 def _hold(storage, kind, payload, kwargs, recipients):

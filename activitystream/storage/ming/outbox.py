@@ -15,6 +15,7 @@ from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from ..base import Job, NewJob, OutboxStorage, given_back
 from .schema import CLAIM_ORDER, CLAIMABLE, OUTBOX
+from .session import OnSession
 
 DUPLICATE_KEY = 11000
 
@@ -40,8 +41,8 @@ def _dead(ids: Sequence | None) -> dict:
     return {'dead': True} if ids is None else {'dead': True, '_id': {'$in': list(ids)}}
 
 
-class MingOutbox(OutboxStorage):
-    """The :class:`OutboxStorage` half of ``MingStorage`` (needs its ``_c``)."""
+class MingOutbox(OnSession, OutboxStorage):
+    """The :class:`OutboxStorage` half of ``MingStorage``."""
 
     transactional = False
 

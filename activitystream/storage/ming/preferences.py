@@ -2,12 +2,14 @@
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from pymongo import ASCENDING as ASC
 from pymongo.errors import DuplicateKeyError
 
 from ..base import DigestItem, NewDigestItem, PreferenceStorage, Ref
 from .schema import DIGEST_ITEMS, DIGEST_MARKS, PREFERENCES, RECIPIENT
+from .session import OnSession
 
 
 def _of(ref):
@@ -23,8 +25,8 @@ def _ref(doc, prefix):
     return None if type_ is None else Ref(type_, doc[prefix + '_id'])
 
 
-class MingPreferences(PreferenceStorage):
-    """Needs ``_c`` of ``MingStorage``."""
+class MingPreferences(OnSession, PreferenceStorage):
+    """The :class:`PreferenceStorage` half of ``MingStorage``."""
 
     def preferences(self, recipient: Ref) -> dict[str, str]:
         found = self._c(PREFERENCES).find(_of(recipient), {'kind': 1, 'channels': 1})
@@ -51,9 +53,9 @@ class MingPreferences(PreferenceStorage):
 
     def digest_recipients(self, after: Ref | None, until: datetime, limit: int) -> list[Ref]:
         """A skip scan of the index: one ``find`` per recipient (MongoDB has no DISTINCT page)."""
-        found = []
+        found: list[Ref] = []
         while len(found) < limit:
-            spec = {'created': {'$lte': until}}
+            spec: dict[str, Any] = {'created': {'$lte': until}}
             if after is not None:
                 spec['$or'] = [
                     {'recipient_type': {'$gt': after.type}},

@@ -31,6 +31,8 @@ Documents mirror the SQLAlchemy tables field by field (see ``storage/sqla/schema
   ``last_key``, ``sent``; unique per (recipient, period).
 """
 
+from typing import Any
+
 from pymongo import ASCENDING as ASC
 from pymongo import DESCENDING as DESC
 
@@ -61,7 +63,7 @@ CLAIM_ORDER = [('available_at', ASC), ('_id', ASC)]
 CLAIMABLE = {'ready': True, 'dead': False}
 
 # collection -> list of (keys, options)
-INDEXES = {
+INDEXES: dict[str, list[tuple[list[tuple[str, int]], dict[str, Any]]]] = {
     ACTIONS: [
         ([('actor_type', ASC), ('actor_id', ASC)] + STREAM_ORDER, {}),
         ([('target_type', ASC), ('target_id', ASC)] + STREAM_ORDER, {}),

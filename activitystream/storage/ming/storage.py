@@ -6,13 +6,14 @@ documents need no object mapping, and bulk writes stay one ``insert_many``.
 
 from contextlib import nullcontext, suppress
 from itertools import islice
+from typing import Any
 
 from bson import ObjectId
 from ming.odm import mapper, state
 from pymongo.errors import DuplicateKeyError
 
 from .. import keyset
-from ..base import REMOVED, ActionRecord, Ref, SeenState, Storage, SubscriptionStorage
+from ..base import REMOVED, ActionRecord, Backend, Ref, SeenState
 from .migrations import ensure_indexes
 from .outbox import MingOutbox
 from .preferences import MingPreferences
@@ -124,14 +125,8 @@ def _page(collection, spec, order, id_field, limit, offset, before, projection=N
     return list(islice(found, offset, None if limit is None else offset + limit))
 
 
-class MingStorage(Storage, SubscriptionStorage, MingOutbox, MingPreferences):
+class MingStorage(Backend, MingOutbox, MingPreferences):
     name = 'ming'
-
-    def __init__(self, session):
-        self.session = session
-
-    def _c(self, name):
-        return self.session.impl.db[name]
 
     def ensure_schema(self):
         ensure_indexes(self.session.impl.db)
@@ -259,7 +254,7 @@ class MingStorage(Storage, SubscriptionStorage, MingOutbox, MingPreferences):
     def newest_public_by_actors(self, actors, limit):
         if not actors:
             return []
-        ids_by_type = {}
+        ids_by_type: dict[str, list[str]] = {}
         for actor in actors:
             ids_by_type.setdefault(actor.type, []).append(actor.id)
         each = [{'actor_type': t, 'actor_id': {'$in': ids}} for t, ids in ids_by_type.items()]
@@ -286,7 +281,7 @@ class MingStorage(Storage, SubscriptionStorage, MingOutbox, MingPreferences):
         return [_record(doc) for doc in self._c(ACTIONS).find({'_id': {'$in': list(action_ids)}})]
 
     def recipients_of(self, action_ids):
-        found = {}
+        found: dict[Any, list[Ref]] = {}
         spec = dict(TARGETED, action_id={'$in': list(action_ids)})
         for name, extra in ((DELIVERIES, {}), (DISMISSALS, {'broadcast': False})):
             for d in self._c(name).find(dict(spec, **extra), {'action': 0}):
@@ -391,7 +386,8 @@ class MingStorage(Storage, SubscriptionStorage, MingOutbox, MingPreferences):
         return True
 
     def _entity_collection(self, entity):
-        return self._c(mapper(entity).collection.m.collection_name)
+        collection: Any = mapper(entity).collection  # a Ming document class, its manager in .m
+        return self._c(collection.m.collection_name)
 
     def entity_attribute(self, entity, attribute):
         doc = self._entity_collection(entity).find_one({'_id': entity._id}, {attribute: 1})

@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..base import Job, NewJob, OutboxStorage, given_back
 from .schema import OutboxJob
+from .session import OnSession
 
 outbox = OutboxJob.__table__
 NO_SYNC = {'synchronize_session': False}
@@ -47,8 +48,8 @@ def _held(job_id, owner: str) -> tuple:
     return outbox.c.id == job_id, outbox.c.owner == owner
 
 
-class SQLAOutbox(OutboxStorage):
-    """The :class:`OutboxStorage` half of ``SQLAStorage`` (needs its ``session``)."""
+class SQLAOutbox(OnSession, OutboxStorage):
+    """The :class:`OutboxStorage` half of ``SQLAStorage``."""
 
     transactional = True
 
@@ -98,8 +99,8 @@ class SQLAOutbox(OutboxStorage):
         )
         if self.session.get_bind().dialect.name != 'postgresql':
             return due
-        due = due.cte('due').prefix_with('MATERIALIZED')
-        return select(due.c.id)
+        picked = due.cte('due').prefix_with('MATERIALIZED')
+        return select(picked.c.id)
 
     def claim_jobs(self, owner, limit, now, lease_until, priority='high') -> list:
         stmt = (

@@ -9,6 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from ..base import DigestItem, NewDigestItem, PreferenceStorage, Ref
 from .schema import DigestItem as DigestTable
 from .schema import DigestMark, Preference
+from .session import OnSession
 
 prefs = Preference.__table__
 items = DigestTable.__table__
@@ -30,8 +31,8 @@ def _ref(type_, id_):
     return None if type_ is None else Ref(type_, id_)
 
 
-class SQLAPreferences(PreferenceStorage):
-    """Needs ``session``, ``_run`` and ``_insert_or`` of ``SQLAStorage``."""
+class SQLAPreferences(OnSession, PreferenceStorage):
+    """The :class:`PreferenceStorage` half of ``SQLAStorage``."""
 
     def preferences(self, recipient: Ref) -> dict[str, str]:
         stmt = select(prefs.c.kind, prefs.c.channels).where(_of(prefs, recipient))

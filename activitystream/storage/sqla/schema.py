@@ -7,6 +7,8 @@ table into the host's metadata, so the host's ``gearbox setup-app`` (or
 to the host is needed.
 """
 
+from typing import Any
+
 from sqlalchemy import (
     BigInteger,
     Boolean,
@@ -23,7 +25,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import declarative_base
 from sqlalchemy.sql import and_, false, true
 
-DeclarativeBase = declarative_base()
+# Any: a base made at run time is no class to mypy (these are 1.x-style Column models)
+DeclarativeBase: Any = declarative_base()
 
 # SQLite only autoincrements an INTEGER PRIMARY KEY.
 ActionId = BigInteger().with_variant(Integer(), 'sqlite')

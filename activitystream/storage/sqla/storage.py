@@ -11,6 +11,7 @@ import functools
 from contextlib import contextmanager
 from datetime import timezone
 from functools import cache
+from typing import Any
 
 import transaction
 from sqlalchemy import (
@@ -36,7 +37,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from .. import keyset
-from ..base import REMOVED, ActionRecord, Ref, SeenState, Storage, SubscriptionStorage
+from ..base import REMOVED, ActionRecord, Backend, Ref, SeenState
 from .outbox import SQLAOutbox
 from .preferences import SQLAPreferences
 from .schema import Action, ActionId, Delivery, Dismissal, ReadMark, Subscription
@@ -334,14 +335,8 @@ def _by_actors_lateral():
     return stmt.order_by(each.c.timestamp.desc(), each.c.id.desc()).limit(_bound_int('limit'))
 
 
-class SQLAStorage(Storage, SubscriptionStorage, SQLAOutbox, SQLAPreferences):
+class SQLAStorage(Backend, SQLAOutbox, SQLAPreferences):
     name = 'sqlalchemy'
-
-    def __init__(self, session):
-        self.session = session
-
-    def _run(self, stmt, params=None):
-        return self.session.execute(stmt, params)
 
     def _read(self, stmt, params):
         """Run a prebuilt SELECT on the session's connection: no ORM layer on the hot path."""
@@ -369,7 +364,7 @@ class SQLAStorage(Storage, SubscriptionStorage, SQLAOutbox, SQLAPreferences):
             for a in new_actions
         ]
         opts = {'insertmanyvalues_page_size': BULK_PAGE}
-        stmt = insert(Action).returning(Action.id, sort_by_parameter_order=True)
+        stmt: Any = insert(Action).returning(Action.id, sort_by_parameter_order=True)
         ids = list(self.session.execute(stmt, rows, execution_options=opts).scalars())
         delivered = [
             dict(action_id=id_, recipient_type=r.type, recipient_id=r.id, timestamp=a.timestamp)
@@ -440,7 +435,7 @@ class SQLAStorage(Storage, SubscriptionStorage, SQLAOutbox, SQLAPreferences):
         return _records(self._read(LOAD_ACTIONS, {'ids': list(action_ids)}))
 
     def recipients_of(self, action_ids):
-        found = {}
+        found: dict[Any, list[Ref]] = {}
         for row in self._read(RECIPIENTS_OF, {'ids': list(action_ids)}):
             found.setdefault(row.action_id, []).append(Ref(row.recipient_type, row.recipient_id))
         return found
@@ -452,21 +447,6 @@ class SQLAStorage(Storage, SubscriptionStorage, SQLAOutbox, SQLAPreferences):
     def seen_state(self, recipient):
         row = self._read(SEEN_STATE, _params('recipient', recipient)).first()
         return SeenState() if row is None else SeenState(row.last_seen, row.read_until)
-
-    def _insert_or(self, model):
-        """An INSERT that can skip or update rows already there, where the dialect has one.
-
-        Two requests of one user may mark the same things at once; the loser
-        must not fail on the primary key.
-        """
-        dialect = self.session.get_bind().dialect.name
-        if dialect == 'postgresql':
-            from sqlalchemy.dialects.postgresql import insert as dialect_insert
-        elif dialect == 'sqlite':
-            from sqlalchemy.dialects.sqlite import insert as dialect_insert
-        else:
-            return None
-        return dialect_insert(model)
 
     def _compare_and_set(self, model, where, column, until, expected):
         """UPDATE ``column`` to ``until`` where it still is ``expected`` and is older: one row?"""
@@ -719,11 +699,11 @@ class SQLAStorage(Storage, SubscriptionStorage, SQLAOutbox, SQLAPreferences):
         ):
             return  # say, a runner's kick: one after the commit is enough
 
-        def run(committed):
+        def run(committed: bool) -> None:
             if committed:
                 callback()
 
-        run.callback = callback
+        run.callback = callback  # type: ignore[attr-defined]  # found again by the check above
         current.addAfterCommitHook(run)
 
     def commit(self):

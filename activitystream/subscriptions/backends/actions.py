@@ -1,5 +1,7 @@
 """The ``activitystream`` backend: emitted messages become notifications."""
 
+from typing import Any
+
 from ... import refs
 from ...manager import am
 from .base import BaseBackend
@@ -47,7 +49,7 @@ class ActivityStreamBackend(BaseBackend):
 
     def emit_many(self, deliveries, **kwargs):
         actor = refs.ref_of(self._arguments('', [])['actor'], 'actor')
-        by_text = {}
+        by_text: dict[str, list[Any]] = {}
         for recipient, text in deliveries:
             if refs.ref_of(recipient, 'recipient') != actor:  # not notified of their own action
                 by_text.setdefault(text, []).append(recipient)

@@ -1,6 +1,9 @@
 """What a subscription backend is: a way to deliver emitted messages."""
 
 from abc import ABC, abstractmethod
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
 
 from ...timeutil import utcnow
 
@@ -30,32 +33,40 @@ class BaseBackend(ABC):
     #: the kind of the notification being delivered (see ``activitystream.preferences``)
     kind: str | None = None
 
-    def __init__(self, name=None, actor=None, subscribers_of=None, timestamp=None):
+    def __init__(
+        self,
+        name: str | None = None,
+        actor: Any = None,
+        subscribers_of: Any = None,
+        timestamp: datetime | None = None,
+    ) -> None:
         self.name = name
         self.actor = actor
         self.subscribers_of = subscribers_of
         self.timestamp = timestamp or utcnow()
 
-    def check(self, **kwargs):  # noqa: B027 - optional: most backends take any kwargs
+    def check(self, **kwargs: Any) -> None:  # noqa: B027 - optional: most backends take any kwargs
         """Raise TypeError/ValueError for ``emit()`` keyword arguments this backend rejects.
 
         Called before anything is delivered, so bad input sends nothing.
         """
 
     @abstractmethod
-    def emit(self, recipient, text, **kwargs):
+    def emit(self, recipient: Any, text: str, **kwargs: Any) -> None:
         """Deliver ``text`` (formatted for this recipient) to ``recipient``.
 
         ``kwargs`` are the extra keyword arguments of ``emit()``, untouched.
         Raise to report a failure: the delivery is then kept for the retry command.
         """
 
-    def emit_many(self, deliveries, **kwargs):
+    def emit_many(
+        self, deliveries: Iterable[tuple[Any, str]], **kwargs: Any
+    ) -> list[tuple[Any, str, Exception]]:
         """Deliver each (recipient, text); return the failed ones as (recipient, text, error).
 
         Override it to deliver in bulk (one connection, one statement).
         """
-        failed = []
+        failed: list[tuple[Any, str, Exception]] = []
         for recipient, text in deliveries:
             try:
                 self.emit(recipient, text, **kwargs)
