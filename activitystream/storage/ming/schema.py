@@ -70,6 +70,7 @@ INDEXES = {
     READS: [
         ([('recipient_type', ASC), ('recipient_id', ASC), ('action_id', ASC)], {'unique': True}),
         ([('recipient_type', ASC), ('recipient_id', ASC), ('timestamp', DESC)], {}),
+        ([('action_id', ASC)], {}),  # deleting actions deletes their marks by action
     ],
     DISMISSALS: [
         (
