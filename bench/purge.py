@@ -49,7 +49,8 @@ def parse(argv):
     p.add_argument('--read-share', type=float, default=0.02, help='deliveries also marked read')
     p.add_argument('--dismiss-share', type=float, default=0.002, help='deliveries dismissed')
     p.add_argument('--users', type=int, default=1000, help='random users the reader cycles over')
-    p.add_argument('--baseline', type=float, default=30, help='seconds of reads before the purge')
+    p.add_argument('--baseline', type=float, default=15, help='seconds of reads before a purge')
+    p.add_argument('--repeat', type=int, default=5, help='purges of a fresh copy per batch size')
     p.add_argument('--database', default='activitystream_bench_purge', help='name prefix')
     p.add_argument('--reload', action='store_true', help='load the template even if it matches')
     p.add_argument('--out', type=pathlib.Path, default=RESULTS, help='purge.json + purge.md here')
@@ -60,6 +61,8 @@ def parse(argv):
         args.batches = [int(b) for b in args.batches.split(',')]
     except ValueError:
         p.error(f'--batches must be integers separated by commas, got {args.batches!r}')
+    if args.repeat < 1:
+        p.error(f'--repeat must be at least 1, got {args.repeat}')
     if not 0 < args.share < 1:
         p.error(f'--share must lie between 0 and 1, got {args.share}')
     return args
@@ -411,29 +414,54 @@ def run_once(args, template, cutoff, batch, work):
     drop_database(database)
 
     def phase(start, end):
-        inside = [s for s in samples if start <= s[0] <= end]
-        return {
-            'q1': stats([s[1] for s in inside]) if inside else None,
-            'q2': stats([s[2] for s in inside]) if inside else None,
-        }
+        return [s[1:] for s in samples if start <= s[0] <= end]
 
-    transactions = purged.pop('transactions_ms')
-    removed = purged['removed']
+    return {
+        'copy_s': copied_s,
+        'loadavg': [load_start, os.getloadavg()],
+        **purged,
+        'baseline': phase(baseline_from, purged['started']),
+        'during': phase(purged['started'], purged['ended']),
+    }
+
+
+def _phase(samples):
+    return {q: stats([s[i] for s in samples]) if samples else None for i, q in enumerate(KEYS)}
+
+
+KEYS = ('q1', 'q2')
+SAME = ('before', 'expected_removed', 'expected_left', 'removed', 'left', 'left_older')
+
+
+def combine(batch, runs):
+    """One batch size's figures over its repeats: durations, pooled transactions and reads."""
+    first = runs[0]
+    if any(r[k] != first[k] for r in runs for k in SAME):  # copies of one template
+        raise RuntimeError(f'bench.purge: repeats of batch {batch} removed different rows')
+    durations = sorted(r['duration_s'] for r in runs)
+    median = durations[len(durations) // 2]
+    transactions = [ms for r in runs for ms in r['transactions_ms']]
+    removed = first['removed']
     return {
         'batch': batch,
-        'copy_s': copied_s,
-        'loadavg_at_start': load_start,
-        'loadavg_at_end': os.getloadavg(),
-        **purged,
+        **{k: first[k] for k in SAME},
+        'repeats': len(runs),
+        'verified': all(r['verified'] for r in runs),
+        'durations_s': [r['duration_s'] for r in runs],
+        'duration_s': median,
+        'deliveries_per_s': removed['deliveries'] / median,
+        'actions_per_s': removed['actions'] / median,
         'transactions': {
             'n': len(transactions),
             'longest_ms': max(transactions),
             **{k: v for k, v in stats(transactions).items() if k in ('p50', 'p99', 'mean')},
         },
-        'deliveries_per_s': removed['deliveries'] / purged['duration_s'],
-        'actions_per_s': removed['actions'] / purged['duration_s'],
-        'baseline': phase(baseline_from, purged['started']),
-        'during': phase(purged['started'], purged['ended']),
+        'statements': first['statements'],  # of the first repeat
+        'copy_s': [r['copy_s'] for r in runs],
+        'loadavg_at_start': runs[0]['loadavg'][0],
+        'loadavg_at_end': runs[-1]['loadavg'][1],
+        'baseline': _phase([s for r in runs for s in r['baseline']]),
+        'during': _phase([s for r in runs for s in r['during']]),
     }
 
 
@@ -466,7 +494,8 @@ def main(argv=None):
     print(f'[purge] cutoff {cutoff}: {acts} activities, {older} deliveries older', flush=True)
     for batch in args.batches:
         print(f'[purge] batch {batch}', flush=True)
-        run = run_once(args, template, cutoff, batch, work)
+        run = combine(batch, [run_once(args, template, cutoff, batch, work)
+                              for _ in range(args.repeat)])  # fmt: skip
         # the dataset's own count of what is older, less the dismissed (no delivery now)
         dismissed = run['expected_removed']['dismissals']
         run['agrees_with_dataset'] = run['expected_removed']['deliveries'] + dismissed == older
@@ -513,7 +542,8 @@ def report(out):
         f'marked read and {ds["dismissed"]:,} dismissed; '
         + (f'loaded for this run in {out["load_s"]:.0f} s. ' if out['loaded_now'] else
            f'template loaded earlier (in {out["load_s"]:.0f} s) and copied per run. ')
-        + f'Cutoff {out["cutoff"]}: the oldest {out["cutoff_dataset"]["activities_older"]:,} '
+        + f'{out["args"]["repeat"]} purges of a fresh copy per batch size. '
+        f'Cutoff {out["cutoff"]}: the oldest {out["cutoff_dataset"]["activities_older"]:,} '
         f'activities and {out["cutoff_dataset"]["deliveries_older"]:,} deliveries '
         f'({out["args"]["share"]:.0%}).',
         '',
@@ -522,7 +552,7 @@ def report(out):
     for r in out['runs']:
         t = r['transactions']
         rows.append([
-            r['batch'], f'{r["duration_s"]:.1f}',
+            r['batch'], f'{r["duration_s"]:.1f} ({_range(r["durations_s"])})',
             ' / '.join(f'{r["removed"][k]:,}' for k in KINDS),
             f'{r["deliveries_per_s"]:,.0f}', t['n'],
             f'{t["p50"]:.0f} / {t["p99"]:.0f} / {t["longest_ms"]:.0f}',
@@ -532,7 +562,7 @@ def report(out):
         table(
             [
                 'batch',
-                'purge (s)',
+                'purge (s): median (range)',
                 'removed: actions / deliveries / dismissals / read marks',
                 'deliveries/s',
                 'transactions',
@@ -542,7 +572,8 @@ def report(out):
             rows,
         ),  # fmt: skip
         '',
-        'The reader, one process, Q1 then Q2 for random users without a pause (ms; n samples):',
+        'The reader, one process, Q1 then Q2 for random users without a pause; each repeat '
+        'has a baseline and a purge, pooled here (ms; n samples):',
         '',
     ]
     rows = []
@@ -568,7 +599,7 @@ def report(out):
             rows,
         ),  # fmt: skip
         '',
-        'Where the purge spends its time (all statements of the run, by kind):',
+        'Where the purge spends its time (the statements of the first repeat, by kind):',
         '',
     ]
     rows = []
@@ -581,8 +612,12 @@ def report(out):
         f'batch {r["batch"]}: {_load(r["loadavg_at_start"])} -> {_load(r["loadavg_at_end"])}'
         for r in out['runs']
     )
-    lines += [f'Load average around each run: {loads}.', '']
+    lines += [f'Load average around each batch size: {loads}.', '']
     return '\n'.join(lines)
+
+
+def _range(values):
+    return f'{min(values):.1f}-{max(values):.1f}'
 
 
 def _load(triple):

@@ -19,6 +19,7 @@ def test_the_purge_bench_runs_at_a_tiny_size(tmp_path):
     try:
         out = purge.main([
             '--size', 'tiny', '--batches', '200', '--baseline', '0.5', '--users', '30',
+            '--repeat', '2',
             '--read-share', '0.05', '--dismiss-share', '0.01',
             '--database', prefix, '--out', str(tmp_path),
         ])  # fmt: skip
@@ -34,7 +35,8 @@ def test_the_purge_bench_runs_at_a_tiny_size(tmp_path):
     assert removed['read_marks'] > 0 and removed['dismissals'] > 0
     # ~10% of the deliveries, in ceil(actions / 200) batches and one empty look
     assert 0.09 < older['deliveries_older'] / out['dataset']['deliveries'] < 0.11
-    assert run['transactions']['n'] == -(-removed['actions'] // 200) + 1
+    assert run['repeats'] == len(run['durations_s']) == 2
+    assert run['transactions']['n'] == 2 * (-(-removed['actions'] // 200) + 1)
     assert run['baseline']['q1']['n'] > 0 and run['baseline']['q2']['n'] > 0
     assert json.loads((tmp_path / 'purge.json').read_text())['runs'][0]['batch'] == 200
     assert '| 200 |' in (tmp_path / 'purge.md').read_text()
