@@ -70,7 +70,8 @@ bench-feeds: $(STAMP)
 	$(PY) -m bench.feeds $(BENCH_ARGS)
 
 # retention (issue 11): am.purge of the oldest 10% of the seed deliveries on PostgreSQL, batch
-# 500 and 5,000, while another process reads Q1/Q2; loads a template database of its own once
-# (~8 minutes), then copies it per run. bench/results/purge.{json,md}
+# 500 and 5,000, 5 purges each, while another process reads Q1/Q2; loads a template database
+# of its own once (~8 minutes; kept for the next run), then copies it per purge (~5 minutes
+# in all). bench/results/purge.{json,md}
 bench-purge: $(BENCH_STAMP)
 	$(PY) -m bench.purge --size seed $(BENCH_ARGS)

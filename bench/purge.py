@@ -2,9 +2,9 @@
 
 The seed dataset is loaded once into a template database of its own (with a
 share of the deliveries marked read or dismissed, written in SQL in the rows
-``am.mark_read`` and ``am.dismiss`` leave); each run copies it to a fresh
-database (``CREATE DATABASE ... TEMPLATE``), so every batch size starts from
-the same rows. The cutoff falls between two activities, where the oldest
+``am.mark_read`` and ``am.dismiss`` leave); each purge (``--repeat`` per batch
+size) runs on a fresh copy of it (``CREATE DATABASE ... TEMPLATE``), so every
+one starts from the same rows. The cutoff falls between two activities, where the oldest
 ``--share`` of the deliveries ends.
 
 Three processes per run: this one, a reader asking Q1 (the latest 10) and Q2
@@ -331,7 +331,7 @@ def purge_worker(job):
 # -- the run ------------------------------------------------------------------------
 
 
-def _spawn(args, role, job, path):
+def _spawn(role, job, path):
     path.write_text(json.dumps(job, default=str))
     cmd = [sys.executable, '-m', 'bench.purge', '--worker', role, '--job', str(path)]
     return subprocess.Popen(cmd, cwd=ROOT)
@@ -370,7 +370,7 @@ def ensure_template(args, data, work):
     print(f'[purge] loading {args.size} into {template}', flush=True)
     job = dict(key=key, size=args.size, template=template, read_every=key['read_every'],
                dismiss_every=key['dismiss_every'])  # fmt: skip
-    proc = _spawn(args, 'load', job, work / 'load.json')
+    proc = _spawn('load', job, work / 'load.json')
     if proc.wait() != 0:
         raise RuntimeError('bench.purge: the load failed')
     return template, template_meta(template), True
@@ -388,14 +388,14 @@ def run_once(args, template, cutoff, batch, work):
         path.unlink(missing_ok=True)
     common = dict(size=args.size, database=database)
     purger = _spawn(
-        args, 'purge',
+        'purge',
         dict(common, batch=batch, cutoff=cutoff.isoformat(), ready=files['ready'],
              go=files['go'], result=files['result']),
         work / f'{batch}-purge.json',
     )  # fmt: skip
     _await(files['ready'], (purger, 'purger'))  # its counts before: nothing else runs yet
     reader = _spawn(
-        args, 'read',
+        'read',
         dict(common, users=args.users, seed=SEED, ready=files['reader-ready'],
              stop=files['stop'], samples=files['samples']),
         work / f'{batch}-read.json',
