@@ -23,7 +23,22 @@ demo: $(STAMP)
 	cd sample-app && $(abspath $(VENV))/bin/gearbox setup-app -c development.ini
 	cd sample-app && $(abspath $(VENV))/bin/gearbox serve -c development.ini
 
-test: $(STAMP) lint
+# axe-core for the browser test's accessibility check (package.json, package-lock.json)
+AXE := node_modules/axe-core/axe.min.js
+
+$(AXE): package.json package-lock.json
+	npm ci --no-audit --no-fund || npm install --no-audit --no-fund
+	touch $(AXE)
+
+# SecantusDB (a MongoDB wire-protocol server) in a venv of its own: the test run
+# starts it on a free port and runs the Ming tests on it too (tests/secantus.py)
+SECANTUS := .venv-secantus/bin/secantusd-py
+
+$(SECANTUS):
+	$(PYTHON) -m venv .venv-secantus
+	.venv-secantus/bin/python -m pip install --quiet 'secantusdb==0.7.0b3'
+
+test: $(STAMP) lint $(AXE) $(SECANTUS)
 	$(PY) -m pytest
 
 lint: $(STAMP)
@@ -36,12 +51,12 @@ format: $(STAMP)
 
 # Compile the gettext catalogs (the .mo files are committed, so users need no Babel).
 i18n: $(STAMP)
-	$(VENV)/bin/pybabel extract -F pyproject.toml -o activitystream/i18n/activitystream.pot activitystream
+	$(VENV)/bin/pybabel extract -F pyproject.toml -k l_ --project tgapp-activitystream -o activitystream/i18n/activitystream.pot activitystream
 	$(VENV)/bin/pybabel update -i activitystream/i18n/activitystream.pot -d activitystream/i18n -D activitystream
 	$(VENV)/bin/pybabel compile -d activitystream/i18n -D activitystream
 
 clean:
-	rm -rf $(VENV) build dist *.egg-info
+	rm -rf $(VENV) .venv-secantus build dist *.egg-info
 
 # Benchmarks (bench/, docs/benchmarks.md); not part of `make test`. PostgreSQL from
 # ACTIVITYSTREAM_PG_URL (default postgres@127.0.0.1/test), MongoDB when ACTIVITYSTREAM_MONGO_URL is set.

@@ -38,14 +38,15 @@ SECRET_KEYS = (
 )
 
 
-def _key() -> bytes:
+def derived_key(purpose: bytes = PURPOSE) -> bytes:
+    """A key for ``purpose`` alone, derived from the site's secret."""
     for name in SECRET_KEYS:
         value = tg.config.get(name)
         if value:
-            return hmac.new(str(value).encode(), PURPOSE, hashlib.sha256).digest()
+            return hmac.new(str(value).encode(), purpose, hashlib.sha256).digest()
     raise ConfigurationError(
-        'activitystream needs a secret for its CSRF tokens: set activitystream.csrf_secret '
-        '(or sa_auth.cookie_secret) in your configuration'
+        'activitystream needs a secret for its CSRF tokens and unsubscribe links: set '
+        'activitystream.csrf_secret (or sa_auth.cookie_secret) in your configuration'
     )
 
 
@@ -67,7 +68,7 @@ def login_mark() -> str:
 def _signature(user, issued: int) -> str:
     ref = refs.ref_of(user, 'user')
     message = json.dumps([ref.type, ref.id, login_mark(), issued]).encode()
-    return hmac.new(_key(), message, hashlib.sha256).hexdigest()
+    return hmac.new(derived_key(), message, hashlib.sha256).hexdigest()
 
 
 def token_for(user, now: float | None = None) -> str:

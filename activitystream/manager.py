@@ -24,7 +24,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from itertools import islice
 
-from . import checks, live, model, refs
+from . import checks, live, model, preferences, refs
 from .action import Action, Page
 from .query import ActionQuery, Source, _non_negative
 from .storage.base import REMOVED, ActionRecord, Cursor, NewAction, Ref, StreamFilter
@@ -49,7 +49,15 @@ CREATE_CHUNK = 1000
 # delete, delete_actions, erase and purge remove this many actions per batch by default
 DELETE_BATCH = 500
 # what erase removes besides the actions and what hangs from them
-ERASED = (*REMOVED, 'seen', 'subscriptions', 'outbox_jobs')
+ERASED = (
+    *REMOVED,
+    'seen',
+    'subscriptions',
+    'outbox_jobs',
+    'preferences',
+    'digest_items',
+    'digest_marks',
+)
 MILLISECOND = timedelta(milliseconds=1)
 
 
@@ -239,6 +247,7 @@ class ActionManager:
         recipients=None,
         timestamp=None,
         public=None,
+        kind=None,
     ):
         """Store an action and deliver it; return it.
 
@@ -248,11 +257,30 @@ class ActionManager:
         broadcast is public and a targeted action is not. Bad arguments raise
         TypeError/ValueError naming the argument, and then nothing is written.
         Open ``events`` streams of the recipients are told after the commit.
+        ``kind`` (default: the verb) is the notification's kind: recipients
+        who turned its ``web`` channel off are left out (one query, only for
+        a declared kind; see ``activitystream.preferences``).
         """
+        if kind is not None:
+            preferences.checked_kind(kind)
         prepared = self._prepare(
             '', actor, verb, target, action_obj, description, extra, recipients, timestamp, public
         )
-        return self._store([prepared])[0]
+        return self._store([self._for_web(prepared, verb if kind is None else kind)])[0]
+
+    def _for_web(self, prepared, kind):
+        """``prepared`` without the recipients who turned the web channel of ``kind`` off."""
+        new, known, entities = prepared
+        if not new.recipients:
+            return prepared
+        channels = preferences.channels_for(self.storage, kind, new.recipients, ['web'])
+        if channels is None:
+            return prepared
+        kept = [i for i, r in enumerate(new.recipients) if 'web' in channels[r]]
+        if len(kept) == len(new.recipients):
+            return prepared
+        new.recipients = [new.recipients[i] for i in kept]
+        return new, known, entities and [entities[i] for i in kept]
 
     def check(self, **arguments):
         """Raise what ``create(**arguments)`` would raise for them, writing nothing."""
@@ -448,6 +476,15 @@ class ActionManager:
             live.changed([ref])
         return previous
 
+    def read_until(self, recipient):
+        """Notifications of ``recipient`` at or before this time count as read (naive UTC).
+
+        Its read-until watermark, or the start of the ``unseen_window`` when
+        that is later; actions marked read one by one after it are read too.
+        """
+        ref = refs.ref_of(recipient, 'recipient')
+        return self._since(self.storage.seen_state(ref).read_until)
+
     def count_not_seen_by_recipient(self, recipient):
         """How many actions visible to ``recipient`` are newer than its last-seen time."""
         ref = refs.ref_of(recipient, 'recipient')
@@ -586,11 +623,11 @@ class ActionManager:
         ids = [record.id for record in records]
         broadcast = any(record.broadcast for record in records)
         told = None if broadcast else {r for rs in storage.recipients_of(ids).values() for r in rs}
+        manager = model.options().get('feed_manager')
+        if manager is not None:  # first: it reads the recipients of the notification feeds
+            manager.actions_deleted(records, followers_now)
         for kind, number in storage.delete_actions(ids).items():
             counts[kind] += number
-        manager = model.options().get('feed_manager')
-        if manager is not None:
-            manager.actions_deleted(records, followers_now)
         return told
 
     def _delete_records(self, next_batch, counts, followers_now=False):
@@ -643,10 +680,11 @@ class ActionManager:
 
         Every action it did (with what hangs from them), every delivery to it,
         its seen state, read marks and dismissals, its subscriptions both
-        ways and the outbox work of its emits; its feeds are dropped and its
-        actions leave its followers' feeds. In the caller's transaction (call
-        it where the host deletes the entity, or see ``erase_on_delete``),
-        ``batch`` actions and jobs at a time.
+        ways, the outbox work of its emits, its notification preferences,
+        the digest items held for it or of its doing and its digest marks;
+        its feeds are dropped and its actions leave its followers' feeds. In
+        the caller's transaction (call it where the host deletes the entity,
+        or see ``erase_on_delete``), ``batch`` actions and jobs at a time.
         """
         ref = refs.ref_of(entity, 'entity')
         batch, storage = _batch(batch), self.storage
@@ -658,6 +696,8 @@ class ActionManager:
             counts[kind] += number
         counts['subscriptions'] = storage.delete_subscriptions(ref)
         counts['outbox_jobs'] = self._erase_jobs(storage, ref, batch)
+        counts['preferences'] = storage.delete_preferences(ref)
+        counts.update(storage.delete_digests(ref))
         manager = model.options().get('feed_manager')
         if manager is not None:
             manager.user_erased(ref)

@@ -85,6 +85,18 @@ DEFAULTS = {
     'email_subject': '{text}',
     'email_renderer': 'kajiki',
     'email_template': 'activitystream.templates.email.notification',
+    # notification kinds the host declares: kind (a verb, or emit's kind=) ->
+    # {'label': shown on the settings page, 'channels': defaults among web, email, digest}
+    'notification_kinds': {},
+    # digests: the period of recipients who chose none ('daily' or 'weekly'), the
+    # subject (a format string of {count} and {period}), the templates, items per digest
+    'digest_period': 'daily',
+    'digest_subject': None,  # None: "Your daily digest: 4 notifications", translated
+    'digest_template': 'activitystream.templates.email.digest',
+    'digest_max_items': 200,
+    # how mails leave: 'smtp' (the activitystream.smtp_* settings) or 'tgext.mailer'
+    # (the site's own mailer, which sends when the transaction commits)
+    'mail_transport': 'smtp',
     # events streams open at once, each holding a server thread: per user, and in
     # this process (None: a quarter of the server's threads when it tells, else 4);
     # more are refused (429) and the page polls unseen_count.json instead
@@ -100,8 +112,18 @@ DEFAULTS = {
     # readers who have not read their feeds for this many days get no fan-out;
     # their feeds are written again from the database when next read (0: never)
     'feeds_inactive_days': 30,
+    # the notification menu shows consecutive notifications with the same verb and
+    # target within this window as one row (a timedelta or a number of days; 0: never)
+    'group_window': timedelta(days=1),
+    # where the menu's "See all" goes: None for our own page (/activitystream/all),
+    # or the path of the host's page (one that renders partials.notifications_page)
+    'notifications_page_url': None,
 }
 EMAIL_RENDERERS = ('kajiki', 'genshi')
+CHANNELS = ('web', 'email', 'digest')
+PERIODS = ('daily', 'weekly')
+MAIL_TRANSPORTS = ('smtp', 'tgext.mailer')
+MAX_KIND = 255
 REDIS_SCHEMES = ('redis://', 'rediss://', 'unix://')
 
 BACKENDS = ('auto', 'sqlalchemy', 'ming')
@@ -178,6 +200,12 @@ def validate(options):
     for name in ('delivery_backoff', 'delivery_poll'):
         _check_seconds(name, merged[name])
     merged['unseen_window'] = _window(merged['unseen_window'])
+    merged['group_window'] = _group_window(merged['group_window'])
+    page_url = merged['notifications_page_url']
+    if page_url is not None and not (isinstance(page_url, str) and page_url.startswith('/')):
+        raise ConfigurationError(
+            f'activitystream option notifications_page_url must be a path or None, got {page_url!r}'
+        )
     merged['stream_access'] = _callable('stream_access', merged['stream_access'])
     _check_positive('events_per_user', merged['events_per_user'])
     _check_positive('events_per_process', merged['events_per_process'], or_none=True)
@@ -250,6 +278,17 @@ def _check_celery(merged):
         raise ConfigurationError(
             f'activitystream option celery_queue must be a queue name, got {queue!r}'
         )
+
+
+def _group_window(value):
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        value = timedelta(days=value)
+    if not isinstance(value, timedelta) or value < timedelta(0):
+        raise ConfigurationError(
+            'activitystream option group_window must be a non-negative timedelta or number of '
+            f'days, got {value!r}'
+        )
+    return value
 
 
 def _window(value):
@@ -355,8 +394,83 @@ def _check_subscription_options(merged):
             f'activitystream option email_renderer must be one of {", ".join(EMAIL_RENDERERS)}, '
             f'got {merged["email_renderer"]!r}'
         )
-    template = merged['email_template']
-    if not (isinstance(template, str) and _APPID.match(template) and '.' in template):
+    for name in ('email_template', 'digest_template'):
+        template = merged[name]
+        if not (isinstance(template, str) and _APPID.match(template) and '.' in template):
+            raise ConfigurationError(
+                f'activitystream option {name} must be a dotted template name, got {template!r}'
+            )
+    merged['notification_kinds'] = _kinds(merged['notification_kinds'])
+    _check_digest_options(merged)
+
+
+def kind_problem(kind) -> str | None:
+    """What is wrong with ``kind`` as a notification kind, or None."""
+    if not isinstance(kind, str):
+        return f'must be a string, got {type(kind).__name__}'
+    if not kind.strip() or len(kind) > MAX_KIND:
+        return f'must be 1 to {MAX_KIND} characters, not blank'
+    if kind.startswith('*'):
+        return 'must not start with * (kept for the package)'
+    return None
+
+
+def channels_problem(channels) -> str | None:
+    """What is wrong with ``channels`` (a list of CHANNELS), or None."""
+    if isinstance(channels, (str, bytes, dict)) or not isinstance(channels, (list, tuple, set)):
+        return f'must be a list of {", ".join(CHANNELS)}, got {channels!r}'
+    unknown = [c for c in channels if c not in CHANNELS]
+    if unknown:
+        return f'has {unknown[0]!r}, not one of {", ".join(CHANNELS)}'
+    return None
+
+
+def _kinds(kinds):
+    """{kind: {'label': str, 'channels': tuple}} of the ``notification_kinds`` option."""
+    if not isinstance(kinds, dict):
         raise ConfigurationError(
-            f'activitystream option email_template must be a dotted template name, got {template!r}'
+            'activitystream option notification_kinds must be a dict of kind -> '
+            f"{{'label': ..., 'channels': [...]}}, got {kinds!r}"
+        )
+    checked = {}
+    for kind, spec in kinds.items():
+        where = f'activitystream option notification_kinds[{kind!r}]'
+        problem = kind_problem(kind)
+        if problem:
+            raise ConfigurationError(f'{where}: the kind {problem}')
+        if not isinstance(spec, dict):
+            raise ConfigurationError(f"{where} must be a dict with 'label' and 'channels'")
+        unknown = sorted(set(spec) - {'label', 'channels'})
+        if unknown:
+            raise ConfigurationError(f'{where}: unknown key {unknown[0]!r} (label, channels)')
+        label = spec.get('label', kind)
+        if not (isinstance(label, str) and label.strip()):
+            raise ConfigurationError(f'{where}: label must be a non-empty string, got {label!r}')
+        channels = spec.get('channels', ['web', 'email'])
+        problem = channels_problem(channels)
+        if problem:
+            raise ConfigurationError(f'{where}: channels {problem}')
+        checked[kind] = {'label': label, 'channels': tuple(c for c in CHANNELS if c in channels)}
+    return checked
+
+
+def _check_digest_options(merged):
+    if merged['digest_period'] not in PERIODS:
+        raise ConfigurationError(
+            f'activitystream option digest_period must be one of {", ".join(PERIODS)}, '
+            f'got {merged["digest_period"]!r}'
+        )
+    try:
+        if merged['digest_subject'] is not None:
+            merged['digest_subject'].format(count=0, period='daily')
+    except (AttributeError, IndexError, KeyError, ValueError):
+        raise ConfigurationError(
+            'activitystream option digest_subject must be a format string using only '
+            f'{{count}} and {{period}}, got {merged["digest_subject"]!r}'
+        ) from None
+    _check_positive('digest_max_items', merged['digest_max_items'])
+    if merged['mail_transport'] not in MAIL_TRANSPORTS:
+        raise ConfigurationError(
+            f'activitystream option mail_transport must be one of {", ".join(MAIL_TRANSPORTS)}, '
+            f'got {merged["mail_transport"]!r}'
         )

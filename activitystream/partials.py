@@ -10,23 +10,36 @@ from markupsafe import Markup
 from tg.render import render
 from tgext.pluggable import plug_url
 
-from . import csrf, formats, refs, subscriptions
+from . import csrf, formats, grouping, model, preferences, refs, subscriptions
 from .manager import am
-from .translation import _
+from .translation import _, babel_locale, l_
 
 TEMPLATES = 'activitystream.templates.partials.'
 
 
-def _render(name, values, cache=None):
+def render_partial(name, values, cache=None, page=False):
+    """Our template ``name`` (or the host's replacement) with the host's engine, as Markup.
+
+    A fragment, or with ``page`` a whole HTML document.
+    """
     template = TEMPLATES + name
     engine = 'genshi' if tg.config.get('default_renderer') == 'genshi' else 'kajiki'
     replaced = tg.config.get('_pluggable_templates_replacements', {}).get(template)
     if replaced:
         engine, template = replaced.split(':', 1)
-    options = {'doctype': None} if engine == 'genshi' else {'is_fragment': True}
+    if page:
+        options = {'doctype': 'html5'} if engine == 'genshi' else {}
+    else:
+        options = {'doctype': None} if engine == 'genshi' else {'is_fragment': True}
     if cache:
         values = dict(values, tg_cache=cache)
     return Markup(render(values, engine, template, **options))
+
+
+def notifications_page_url() -> str:
+    """Where "See all" goes: the plug option ``notifications_page_url``, else our page."""
+    path = model.options().get('notifications_page_url')
+    return tg.url(path) if path else plug_url('activitystream', '/all')
 
 
 def _recipient(recipient):
@@ -41,52 +54,154 @@ def _cache(key_parts, expire):
     return None if not expire else {'key': ':'.join(map(str, key_parts)), 'expire': expire}
 
 
+BADGE_MAX = 99
+
+
+def badge_text(count: int) -> str:
+    """What the badge shows: the count, '99+' above 99 (the exact count is in its label)."""
+    return f'{BADGE_MAX}+' if count > BADGE_MAX else str(count)
+
+
+def _labels(unseen: int) -> dict:
+    not_seen = _('Notifications not seen yet')
+    return dict(
+        title=_('Notifications'),
+        empty=_('No notifications yet'),
+        not_seen=not_seen,
+        # the badge counts notifications, not rows: a row of five counts five
+        count=f'{not_seen}: {unseen}',
+        mark_all=_('Mark all as read'),
+        see_all=_('See all'),
+        dismiss=_('Dismiss'),
+        unseen=_('New:'),
+        unread=_('Unread:'),
+        older=_('Older notifications'),
+    )
+
+
+def _rows(recipient, limit, before=None, read=True):
+    """(rows as dicts, the page's actions): one page read, then grouped (no query per row)."""
+    query = am.get_by_recipient(recipient)
+    if before is not None:
+        query = query.before(before)
+    actions = query.limit(limit).all()
+    seen_until = am.seen_until(recipient)
+    window = model.options().get('group_window', grouping.DEFAULT_WINDOW)
+    groups = grouping.group(actions, window, lambda a: a.timestamp > seen_until)
+    return [grouping.as_row(g, read) for g in groups], actions
+
+
+def _list(rows, token, newest, labels):
+    values = dict(
+        rows=rows,
+        token=token,
+        newest=newest,
+        labels=labels,
+        url=lambda path: plug_url('activitystream', path),
+    )
+    return render_partial('notifications_list', values)
+
+
+def _urls(token, newest, labels, limit=None):
+    """The data attributes activitystream.js reads: endpoints, the token, the newest shown."""
+    url = lambda path, **params: plug_url('activitystream', path, params=params)  # noqa: E731
+    return {
+        'data-notifications-url': url('/notifications.json', **({'limit': limit} if limit else {})),
+        'data-unseen-url': url('/unseen_count.json'),
+        'data-events-url': url('/events'),
+        'data-seen-url': url('/ajax_update_last_seen_of_a_recipient'),
+        'data-see-url': url('/see'),
+        'data-open-url': url('/open'),
+        'data-dismiss-url': url('/dismiss'),
+        'data-mark-read-url': url('/mark_read'),
+        'data-csrf-token': token,
+        'data-newest': newest,
+        'data-word-dismiss': labels['dismiss'],
+        'data-word-unseen': labels['unseen'],
+        'data-word-unread': labels['unread'],
+    }
+
+
 def notifications_menu(recipient=None, limit=10, cache_expire=None):
-    """A dropdown with the unseen badge and the latest notifications, each a ``see`` link.
+    """A Bootstrap 5 style dropdown: the unseen badge and the latest notifications, grouped.
 
     It costs the page query, one query per entity class shown, the unseen
     count and (unless the recipient keeps ``last_activity_seen``) its
-    last-seen time. With ``cache_expire`` the HTML is cached per recipient
-    and per state, so a new notification or a visit shows at once.
+    last-seen time, whatever the grouping. With ``cache_expire`` the HTML is
+    cached per recipient and per state, so a new notification or a visit shows at once.
     """
     recipient = _recipient(recipient)
     if recipient is None:
         return Markup('')
-    actions = am.get_by_recipient(recipient).limit(limit).all()
-    seen_until = am.seen_until(recipient)
+    rows, actions = _rows(recipient, limit, read=False)
     unseen = am.count_not_seen_by_recipient(recipient)
     ref = refs.ref_of(recipient, 'recipient')
     newest = actions[0] if actions else None
+    token = csrf.token_for(recipient)
+    labels = _labels(unseen)
+    newest_iso = newest and formats.iso(newest.timestamp)
     values = dict(
-        actions=actions,
+        rows=_list(rows, token, newest_iso, labels),
+        empty=not rows,
         unseen=unseen,
-        is_unseen=lambda a: a.timestamp > seen_until,
-        newest=newest and formats.iso(newest.timestamp),
-        token=csrf.token_for(recipient),
-        url=lambda path: plug_url('activitystream', path),
+        badge=badge_text(unseen),
+        menu_id=f'activitystream-menu-{ref.type}-{ref.id}'.replace(' ', '_'),
+        data=_urls(token, newest_iso, labels, limit),
+        see_all=notifications_page_url(),
         script=tg.url('/_pluggable/activitystream/js/activitystream.js'),
         stylesheet=tg.url('/_pluggable/activitystream/css/activitystream.css'),
-        labels=dict(
-            title=_('Notifications'),
-            empty=_('No notifications yet'),
-        ),
+        labels=labels,
     )
     key = ('activitystream-menu', ref.type, ref.id, limit, unseen, newest and newest.cursor)
-    key += (csrf.login_mark(),)  # its token is the login's
-    return _render('notifications_menu', values, _cache(key, cache_expire))
+    key += (csrf.login_mark(), str(babel_locale()))  # its token is the login's
+    return render_partial('notifications_menu', values, _cache(key, cache_expire))
 
 
-def unread_badge(recipient=None):
-    """The number of notifications not seen yet, kept live by activitystream.js."""
+def notifications_page(recipient=None, limit=20, before=None):
+    """Every notification, grouped as in the menu, a page at a time (``before``: a cursor).
+
+    Hosts render it in a page of their own (and point ``notifications_page_url``
+    at it), or use ours at /activitystream/all. Raises ValueError for a bad cursor.
+    """
     recipient = _recipient(recipient)
     if recipient is None:
         return Markup('')
+    rows, actions = _rows(recipient, limit, before)
+    token = csrf.token_for(recipient)
+    newest = actions[0] if actions else None
+    newest_iso = newest and formats.iso(newest.timestamp)
+    labels = _labels(am.count_not_seen_by_recipient(recipient))
+    more = len(actions) == limit
     values = dict(
-        unseen=am.count_not_seen_by_recipient(recipient),
-        label=_('Notifications not seen yet'),
-        unseen_url=plug_url('activitystream', '/unseen_count.json'),
+        rows=_list(rows, token, newest_iso, labels),
+        empty=not rows,
+        data=_urls(token, newest_iso, labels),
+        older=more and tg.url(tg.request.path, params=dict(before=actions[-1].cursor)),
+        stylesheet=tg.url('/_pluggable/activitystream/css/activitystream.css'),
+        script=tg.url('/_pluggable/activitystream/js/activitystream.js'),
+        labels=labels,
     )
-    return _render('unread_badge', values)
+    return render_partial('notifications_page', values)
+
+
+def unread_badge(recipient=None):
+    """The number of notifications not seen yet, kept live by activitystream.js.
+
+    Hidden at zero, '99+' above 99; its label (and the live region that
+    announces changes) has the exact number of notifications.
+    """
+    recipient = _recipient(recipient)
+    if recipient is None:
+        return Markup('')
+    unseen = am.count_not_seen_by_recipient(recipient)
+    values = dict(
+        unseen=unseen,
+        badge=badge_text(unseen),
+        labels=_labels(unseen),
+        unseen_url=plug_url('activitystream', '/unseen_count.json'),
+        events_url=plug_url('activitystream', '/events'),
+    )
+    return render_partial('unread_badge', values)
 
 
 def bootstrap_widget(
@@ -104,7 +219,7 @@ def bootstrap_widget(
         display=refs.display,
     )
     cache = None if cache_key is None else {'key': cache_key, 'expire': cache_expire}
-    return _render('bootstrap_widget', values, cache)
+    return render_partial('bootstrap_widget', values, cache)
 
 
 def subscription_toggle(obj, subscribed=None, came_from=None):
@@ -129,4 +244,69 @@ def subscription_toggle(obj, subscribed=None, came_from=None):
         token=csrf.token_for(user),
         label=_('Unsubscribe') if subscribed else _('Subscribe'),
     )
-    return _render('subscription_toggle', values)
+    return render_partial('subscription_toggle', values)
+
+
+CHANNEL_LABELS = {
+    'web': l_('On this site'),
+    'email': l_('By e-mail, at once'),
+    'digest': l_('In my e-mail digest'),
+}
+PERIOD_LABELS = {'daily': l_('Daily'), 'weekly': l_('Weekly')}
+
+
+def field_name(kind: str, channel: str) -> str:
+    """The settings form's checkbox of ``channel`` for ``kind``."""
+    return f'{kind}:{channel}'
+
+
+def notification_settings(user=None, came_from=None, saved=False):
+    """The logged-in user's notification settings: a fieldset per declared kind.
+
+    A form posting to ``settings`` with the user's CSRF token: one labelled
+    checkbox per channel (none checked: that kind is off) and the digest
+    period; ``saved`` shows a status line saying the choice was stored.
+    """
+    user = _recipient(user)
+    if user is None:
+        return Markup('')
+    chosen = preferences.get(user)
+    kinds = [
+        dict(
+            label=spec['label'],
+            channels=[
+                dict(
+                    name=field_name(kind, channel),
+                    id=f'activitystream-{index}-{channel}',
+                    label=_(CHANNEL_LABELS[channel]),
+                    checked=channel in chosen[kind],
+                )
+                for channel in CHANNEL_LABELS
+            ],
+        )
+        for index, (kind, spec) in enumerate(preferences.kinds().items())
+    ]
+    period = preferences.digest_period(user)
+    values = dict(
+        kinds=kinds,
+        periods=[
+            dict(value=p, label=_(label), checked=p == period) for p, label in PERIOD_LABELS.items()
+        ],
+        action=plug_url('activitystream', '/settings'),
+        came_from=came_from or '',
+        token=csrf.token_for(user),
+        saved=saved,
+        labels=dict(
+            title=_('Notification settings'),
+            digest=_('E-mail digest'),
+            save=_('Save'),
+            saved=_('Your choices were saved.'),
+            none=_('This site has no notification settings.'),
+        ),
+    )
+    return render_partial('notification_settings', values)
+
+
+def page(name: str, values: dict) -> Markup:
+    """A whole HTML page of ours (``settings_page``, ``unsubscribe_page``)."""
+    return render_partial(name, values, page=True)

@@ -4,9 +4,9 @@ Naive datetimes given by callers are read as UTC; aware ones are converted.
 Milliseconds because MongoDB stores no finer, and both backends must agree.
 """
 
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 
-from .translation import _, ngettext
+from .translation import babel_locale
 
 
 def to_utc(value, argname='timestamp'):
@@ -27,19 +27,13 @@ def utcnow():
 
 
 def time_since(timestamp, now=None):
-    """'less than 1 minute ago', 'about 5 minutes ago', ... in the current language."""
+    """'5 minutes ago', 'vor 5 Minuten', ... in the request's locale, through Babel's CLDR data.
+
+    Every locale Babel knows works, with its own plural rules; a time in the
+    future (another server's clock) reads as one second ago.
+    """
+    from babel.dates import format_timedelta
+
     now = now or utcnow()
-    minutes = int((now - timestamp).total_seconds() // 60)
-    if minutes < 1:
-        return _('less than 1 minute ago')
-    if minutes < 60:
-        return ngettext('about %(num)d minute ago', 'about %(num)d minutes ago', minutes) % {
-            'num': minutes
-        }
-    hours = minutes // 60
-    if hours < 24:
-        return ngettext('about %(num)d hour ago', 'about %(num)d hours ago', hours) % {'num': hours}
-    days = hours // 24
-    if days < 30:
-        return ngettext('about %(num)d day ago', 'about %(num)d days ago', days) % {'num': days}
-    return timestamp.strftime('%Y-%m-%d')
+    ago = min(timestamp - now, -timedelta(seconds=1))
+    return format_timedelta(ago, add_direction=True, locale=babel_locale())

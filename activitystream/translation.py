@@ -6,6 +6,7 @@ Outside a request (scripts, workers rendering e-mails) our catalogs are used
 in the configured default language (``i18n.lang``), English when unset.
 """
 
+import functools
 import gettext
 import os
 
@@ -62,3 +63,24 @@ _ = ugettext
 def l_(message):
     """Mark a string for extraction; translate it later with ``_()``."""
     return message
+
+
+@functools.lru_cache(maxsize=64)
+def _babel_locale(tag):
+    from babel import Locale, UnknownLocaleError
+
+    try:
+        return Locale.parse(tag.replace('-', '_'))
+    except (ValueError, TypeError, UnknownLocaleError):
+        return None
+
+
+def babel_locale():
+    """The Babel locale of the request's first language Babel knows (else the default, else en)."""
+    from babel import Locale
+
+    for lang in _languages()[0]:
+        found = _babel_locale(str(lang))
+        if found is not None:
+            return found
+    return Locale('en')

@@ -13,7 +13,7 @@ import pstats
 import time
 from datetime import datetime
 
-from activitystream import am
+from activitystream import am, grouping
 
 from .common import stats
 from .dataset import VERBS
@@ -71,10 +71,12 @@ class Bench:
         return am.count_not_seen_by_recipient(user)
 
     def r(self, user):
+        """The menu's rows: the page, its entities, grouped and shown (as notifications_menu)."""
         actions = am.get_by_recipient(user).limit(10).all()
         for a in actions:
             a.actor, a.target, a.action_obj, a.target_link  # noqa: B018 - resolve them
-        return actions
+        rows = grouping.group(actions, grouping.DEFAULT_WINDOW, lambda a: False)
+        return [grouping.as_row(row, read=False) for row in rows]
 
     def w(self, actor, recipients):
         self._written = am.create(actor, VERBS[0], target=self.posts[0], recipients=recipients)

@@ -1,5 +1,6 @@
 import pytest
 
+from . import secantus
 from .harness import BACKENDS, drop_postgresql_database, environment
 
 
@@ -17,3 +18,4 @@ def sqla_env(request):
 
 def pytest_sessionfinish(session, exitstatus):
     drop_postgresql_database()
+    secantus.stop()

@@ -32,25 +32,34 @@ def env(request, redis):
 
 
 @contextlib.contextmanager
-def round_trips(redis):
-    """Count the requests sent to Redis while the block runs (a pipeline sends one).
+def sends(record):
+    """Call ``record(connection, command)`` for each request sent to Redis while the block runs.
 
-    Each is one write of packed commands, then their replies are read. A ping
-    first, so that ``redis`` (the client the block uses) has a connection ready.
+    Each request is one write of packed commands (a pipeline's are one).
     """
-    redis.ping()
-    sent = []
     original = AbstractConnection.send_packed_command
 
     def counting(self, command, check_health=True):
-        sent.append(command)
+        record(self, command)
         return original(self, command, check_health)
 
     AbstractConnection.send_packed_command = counting
     try:
-        yield sent
+        yield
     finally:
         AbstractConnection.send_packed_command = original
+
+
+@contextlib.contextmanager
+def round_trips(redis):
+    """The requests sent to Redis while the block runs (a pipeline sends one).
+
+    A ping first, so that ``redis`` (the client the block uses) has a connection ready.
+    """
+    redis.ping()
+    sent = []
+    with sends(lambda _, command: sent.append(command)):
+        yield sent
 
 
 def snapshot(redis, prefix):

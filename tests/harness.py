@@ -11,6 +11,7 @@ import contextlib
 import itertools
 import os
 import tempfile
+import urllib.parse
 
 import pytest
 import tg
@@ -20,13 +21,15 @@ from tg.configuration import milestones
 from tgext.pluggable import plug
 from webtest import TestApp
 
+from . import secantus
 from .hosts.common import AuthMetadata
 
 IN_CI = os.environ.get('CI', '').lower() == 'true'
 PG_URL = os.environ.get(
     'ACTIVITYSTREAM_PG_URL', 'postgresql+psycopg2://postgres@127.0.0.1:5432/test'
 )
-MONGO_URL = os.environ.get('ACTIVITYSTREAM_MONGO_URL')  # a real MongoDB, when given
+# a MongoDB server: the one named, else SecantusDB started for this run (tests/secantus.py)
+MONGO_URL = os.environ.get('ACTIVITYSTREAM_MONGO_URL') or secantus.start()
 
 BACKENDS = ['sqlite', 'postgresql', 'ming'] + (['mongodb'] if MONGO_URL else [])
 
@@ -115,6 +118,20 @@ def sqlite_url():
     return 'sqlite:///' + os.path.join(_state['tmpdir'], f'test-{_state["generation"]}.sqlite')
 
 
+def mongo_url(database: str) -> str:
+    """``ACTIVITYSTREAM_MONGO_URL`` naming ``database``, its options kept.
+
+    TG appends ``ming.db`` to ``ming.url`` as text, which breaks a URL with
+    options (``mongodb://h/?directConnection=true`` + ``/db``): the database
+    goes into the URL's path instead, and pymongo checks the result.
+    """
+    from pymongo.uri_parser import parse_uri
+
+    url = urllib.parse.urlunsplit(urllib.parse.urlsplit(MONGO_URL)._replace(path=f'/{database}'))
+    parse_uri(url)
+    return url
+
+
 def blueprint_for(backend):
     """Host configuration for ``backend``, as a quickstarted app would have it."""
     if backend in ('sqlite', 'postgresql'):
@@ -125,12 +142,12 @@ def blueprint_for(backend):
     else:
         from .hosts import minghost as package
 
-        url = MONGO_URL if backend == 'mongodb' else 'mim:///'
+        name = f'activitystream_test_{os.getpid()}'
         db = {
             'use_ming': True,
             'use_sqlalchemy': False,
-            'ming.url': url,
-            'ming.db': f'activitystream_test_{os.getpid()}',
+            'ming.url': mongo_url(name) if backend == 'mongodb' else 'mim:///',
+            'ming.db': '' if backend == 'mongodb' else name,
             'tm.enabled': False,
         }
     model = package.model
@@ -229,6 +246,7 @@ class _Statements(list):
 
 
 class SQLAEnv(Env):
+    sql = True  # a transaction spans the writes (Ming on mim:// or a server: False)
     team_key = 'slug'
 
     def close(self):
@@ -289,6 +307,7 @@ class SQLAEnv(Env):
 
 
 class MingEnv(Env):
+    sql = False
     team_key = '_id'
 
     def close(self):

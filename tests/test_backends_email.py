@@ -74,8 +74,16 @@ def test_links_are_absolute_with_the_site_url(smtp, backend):
     subscriptions.emit('Plan changed', subscribers_of=doc, backends=['email'])
     env.commit()
     text, html = parts(mailbox.messages[0])
-    assert text == 'Plan changed\n\nhttps://example.com/documents/Plan\n'
+    settings = 'https://example.com/activitystream/settings'
+    assert text == (
+        f'Plan changed\n\nhttps://example.com/documents/Plan\n\n--\n'
+        f'Choose which e-mails you get: {settings}\n'
+    )
     assert '<a href="https://example.com/documents/Plan">' in html
+    assert f'<a href="{settings}">Choose which e-mails you get</a>' in html
+    unsubscribe = str(mailbox.messages[0]['List-Unsubscribe'])
+    assert unsubscribe.startswith('<https://example.com/activitystream/mail/unsubscribe?')
+    assert mailbox.messages[0]['List-Unsubscribe-Post'] == 'List-Unsubscribe=One-Click'
 
 
 @pytest.mark.parametrize('backend', BACKENDS)
@@ -107,7 +115,10 @@ def test_the_genshi_templates(smtp, backend):
     subscriptions.emit('Plan & co changed', subscribers_of=doc, backends=['email'])
     env.commit()
     text, html = parts(mailbox.messages[0])
-    assert text == 'Plan & co changed\n\nhttps://example.com/documents/Plan\n'
+    assert text == (
+        'Plan & co changed\n\nhttps://example.com/documents/Plan\n\n--\n'
+        'Choose which e-mails you get: https://example.com/activitystream/settings\n'
+    )
     assert 'Plan &amp; co changed</p>' in html
 
 

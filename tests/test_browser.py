@@ -2,9 +2,12 @@
 
 The site is served by ``gearbox serve`` in its own process on 127.0.0.1 (the
 demo data of ``gearbox setup-app``), so what the browser sees crosses real HTTP,
-real server-sent events through Redis, and the real login form.
+real server-sent events through Redis, and the real login form. axe-core (the
+npm package of package.json, installed by ``make test``) checks the menu and
+the "See all" page in both colour schemes.
 """
 
+import json
 import os
 import shutil
 import time
@@ -19,6 +22,12 @@ from .harness import IN_CI
 ROOT = Path(__file__).parent.parent
 CHROMIUM = shutil.which('chromium') or shutil.which('chromium-browser')
 SCREENSHOT = ROOT / 'docs' / 'notifications-menu.png'
+SCREENSHOTS = {
+    'light': SCREENSHOT,
+    'dark': ROOT / 'docs' / 'notifications-menu-dark.png',
+    'mobile': ROOT / 'docs' / 'notifications-menu-mobile.png',
+}
+AXE = ROOT / 'node_modules' / 'axe-core' / 'axe.min.js'
 FLAGS = [
     '--no-sandbox',
     '--disable-gpu',
@@ -59,8 +68,8 @@ def chromium():
         browser.close()
 
 
-def log_in(browser, site, user_name):
-    context = browser.new_context(viewport={'width': 1100, 'height': 700})
+def log_in(browser, site, user_name, width=1100, height=700, scheme='light'):
+    context = browser.new_context(viewport={'width': width, 'height': height}, color_scheme=scheme)
     page = context.new_page()
     page.goto(f'{site}/login')
     page.fill('input[name=login]', user_name)
@@ -139,7 +148,7 @@ def test_live_badge_menu_and_click(site, chromium):
         alice.screenshot(path=str(SCREENSHOT))
 
     with alice.expect_navigation():
-        first.locator('button').click()
+        first.locator('.activitystream-link').click()
     assert alice.url == f'{site}/users/alice'
     assert badge(alice).inner_text() == '0'
 
@@ -176,4 +185,239 @@ def test_following_fills_the_timeline_and_unfollowing_empties_it(site, chromium)
     carol.wait_for_load_state()
     timeline_has(carol, site, 'Dave Bowman', False)
     assert carol.locator('#timeline li').count() > 0  # alice's and bob's stay
+    carol.context.close()
+
+
+def test_the_grouped_menu_shows_two_commenters_in_one_row_and_opening_clears_its_badge(
+    site, chromium
+):
+    erin = log_in(chromium, site, 'erin')
+    erin.fill('form#publish textarea[name=text]', 'Picnic on Sunday')
+    with erin.expect_navigation():
+        erin.click('form#publish button[type=submit]')
+    post_url = erin.url
+    for name in ('alice', 'dave'):
+        page = log_in(chromium, site, name)
+        page.goto(post_url)
+        page.fill('form#comment textarea[name=text]', f'{name} brings cake')
+        with page.expect_navigation():
+            page.click('form#comment button[type=submit]')
+        page.context.close()
+
+    row = erin.locator('#grouped-menu li.group', has_text='Picnic on Sunday')
+    deadline = time.monotonic() + 20
+    while True:  # the delivery thread writes the feed a moment after each comment
+        erin.goto(f'{site}/')
+        if row.count() and 'Alice' in row.text_content():
+            break
+        menu = erin.locator('#grouped-menu').text_content()
+        assert time.monotonic() < deadline, f'no row of both commenters in {menu!r}'
+        time.sleep(0.2)
+    assert row.count() == 1
+    text = ' '.join(row.locator('a').text_content().split())
+    assert text == 'Dave Bowman and Alice Liddell commented on “Picnic on Sunday”'
+    assert 'unseen' in row.get_attribute('class')
+    unseen_rows = erin.locator('#grouped-menu li.group.unseen').count()
+    grouped_badge = erin.locator('#grouped-badge')
+    assert int(grouped_badge.text_content()) == unseen_rows >= 1
+
+    erin.click('#grouped-menu summary')
+    erin.wait_for_function('() => document.getElementById("grouped-badge").textContent === "0"')
+    erin.goto(f'{site}/')
+    assert grouped_badge.text_content() == '0'
+    assert 'unseen' not in row.get_attribute('class')
+    erin.context.close()
+
+
+# -- issue 12: grouping, actions, keyboard, layout, axe ---------------------------------
+
+
+@pytest.fixture(scope='module')
+def axe_source():
+    if not AXE.exists():
+        if IN_CI:
+            pytest.fail(f'{AXE} is missing (CI=true: make test runs npm ci)')
+        pytest.skip('axe-core is not installed: npm ci')
+    return AXE.read_text()
+
+
+def axe_violations(page, source, context):
+    """Serious and critical axe-core violations (WCAG 2.x A/AA) inside ``context``."""
+    if not page.evaluate('() => Boolean(window.axe)'):
+        page.add_script_tag(content=source)
+    found = page.evaluate(
+        """context => axe.run(context, {runOnly: {type: 'tag',
+             values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa']}})
+           .then(r => r.violations.map(v => ({id: v.id, impact: v.impact,
+             nodes: v.nodes.map(n => n.target.join(' ') + ': ' + n.failureSummary)})))""",
+        context,
+    )
+    return [v for v in found if v['impact'] in ('serious', 'critical')]
+
+
+def focused(page):
+    return page.evaluate(
+        "() => document.activeElement.className + '|' + document.activeElement.textContent.trim()"
+    )
+
+
+def menu_open(page):
+    return page.locator('nav .activitystream-toggle').get_attribute('aria-expanded') == 'true'
+
+
+def open_by_keyboard(page):
+    """Tab from the top of the page to the menu's button, then Enter: all a keyboard user has."""
+    page.keyboard.press('Tab')
+    for _ in range(10):
+        if 'activitystream-toggle' in focused(page):
+            break
+        page.keyboard.press('Tab')
+    assert 'activitystream-toggle' in focused(page)
+    page.keyboard.press('Enter')
+    page.locator('nav .activitystream-panel').wait_for(state='visible')
+    page.wait_for_function(  # reloaded and marked seen: the badge goes
+        '() => document.querySelector("nav .activitystream-badge").hidden'
+    )
+
+
+def save(page, name, tmp_path):
+    path = SCREENSHOTS[name] if os.environ.get('ACTIVITYSTREAM_WRITE_SCREENSHOT') else None
+    page.screenshot(path=str(path or tmp_path / f'{name}.png'))
+
+
+@pytest.mark.parametrize('scheme', ['light', 'dark'])
+def test_keyboard_only_use_and_axe(site, chromium, axe_source, scheme, tmp_path):
+    """carol's menu, at 1280 px: Tab, Enter, arrows, Escape; axe finds nothing serious."""
+    carol = log_in(chromium, site, 'carol', width=1280, height=800, scheme=scheme)
+    carol.goto(f'{site}/')
+    toggle = carol.locator('nav .activitystream-toggle')
+    assert toggle.get_attribute('aria-controls') == carol.locator(
+        'nav .activitystream-panel'
+    ).get_attribute('id')
+    open_by_keyboard(carol)
+    assert menu_open(carol)
+    rows = carol.locator('nav .activitystream-item')
+    grouped = carol.locator('nav .activitystream-item[data-ids*=","]')
+    assert grouped.count() >= 1  # the tea party's comments, one row
+    assert ' and ' in grouped.first.locator('b').inner_text()
+
+    carol.keyboard.press('ArrowDown')
+    assert 'activitystream-mark-all' in focused(carol)
+    carol.keyboard.press('ArrowDown')
+    first_link = focused(carol)
+    assert 'activitystream-link' in first_link
+    carol.keyboard.press('ArrowDown')
+    assert focused(carol) != first_link and 'activitystream-link' in focused(carol)
+    carol.keyboard.press('End')
+    assert 'activitystream-all' in focused(carol)
+    carol.keyboard.press('ArrowDown')  # wraps round
+    assert 'activitystream-mark-all' in focused(carol)
+    outline = carol.evaluate('() => getComputedStyle(document.activeElement).outlineStyle')
+    assert outline != 'none'  # focus is visible
+    carol.keyboard.press('Escape')
+    assert not menu_open(carol) and 'activitystream-toggle' in focused(carol)
+    assert carol.locator('nav .activitystream-panel').is_hidden()
+
+    carol.keyboard.press('Enter')
+    carol.locator('nav .activitystream-panel').wait_for(state='visible')
+    assert rows.count() >= 3
+    background = carol.evaluate(
+        """() => getComputedStyle(document.querySelector('nav .activitystream-panel'))
+                 .backgroundColor"""
+    )
+    assert background == ('rgb(22, 27, 34)' if scheme == 'dark' else 'rgb(255, 255, 255)')
+    assert axe_violations(carol, axe_source, '.activitystream-menu') == []
+    save(carol, scheme, tmp_path)
+
+    carol.mouse.click(5, 400)  # outside: it closes
+    assert not menu_open(carol)
+    carol.context.close()
+
+
+def test_the_menu_fits_a_phone(site, chromium, axe_source, tmp_path):
+    """390 px wide: the panel is a sheet under the navbar, the width of the window."""
+    carol = log_in(chromium, site, 'carol', width=390, height=760)
+    carol.goto(f'{site}/')
+    carol.click('nav .activitystream-toggle')
+    panel = carol.locator('nav .activitystream-panel')
+    panel.wait_for(state='visible')
+    box = panel.bounding_box()
+    nav = carol.locator('nav').bounding_box()
+    assert box['x'] >= 0 and box['x'] + box['width'] <= 390
+    assert box['width'] >= 380
+    assert abs(box['y'] - (nav['y'] + nav['height'])) <= 2
+    row = carol.locator('nav .activitystream-item').first.bounding_box()
+    assert row['x'] >= 0 and row['x'] + row['width'] <= 390  # no row cut
+    assert axe_violations(carol, axe_source, '.activitystream-menu') == []
+    save(carol, 'mobile', tmp_path)
+    carol.context.close()
+
+
+def counts(page, site):
+    return page.evaluate(
+        "url => fetch(url, {credentials: 'same-origin'}).then(r => r.json())",
+        f'{site}/activitystream/',
+    )
+
+
+def test_open_a_group_dismiss_and_mark_all(site, chromium):
+    """bob: a grouped row opens its post and reads all its members; x dismisses; mark all."""
+    bob = log_in(chromium, site, 'bob')
+    bob.goto(f'{site}/')
+    unread = counts(bob, site)['unread_count']
+    bob.click('nav .activitystream-toggle')
+    grouped = bob.locator('nav .activitystream-item[data-ids*=","]').first
+    grouped.wait_for()
+    members = len(grouped.get_attribute('data-ids').split(','))
+    with bob.expect_navigation():
+        grouped.locator('.activitystream-link').click()
+    assert '/posts/' in bob.url
+    assert counts(bob, site)['unread_count'] == unread - members
+
+    bob.click('nav .activitystream-toggle')
+    rows = bob.locator('nav .activitystream-item')
+    rows.first.wait_for()
+    before = rows.count()
+    gone = rows.first.get_attribute('data-ids')
+    rows.first.locator('.activitystream-dismiss').click()
+    bob.wait_for_function(
+        'n => document.querySelectorAll("nav .activitystream-item").length === n', arg=before - 1
+    )
+    assert 'activitystream-link' in focused(bob)  # focus moved to the next row
+    bob.reload()
+    assert bob.locator(f'nav .activitystream-item[data-ids="{gone}"]').count() == 0
+
+    bob.click('nav .activitystream-toggle')
+    bob.locator('nav .activitystream-mark-all').click()
+    bob.wait_for_function(
+        '() => !document.querySelector("nav .activitystream-unseen, nav .activitystream-unread")'
+    )
+    assert counts(bob, site)['unread_count'] == 0
+    bob.context.close()
+
+
+@pytest.mark.parametrize('scheme', ['light', 'dark'])
+def test_see_all_pages_back_in_time(site, chromium, axe_source, scheme):
+    carol = log_in(chromium, site, 'carol', scheme=scheme)
+    carol.goto(f'{site}/')
+    carol.click('nav .activitystream-toggle')
+    with carol.expect_navigation():
+        carol.click('nav .activitystream-all')
+    assert carol.url.startswith(f'{site}/activitystream/all')
+    total = len(carol.locator('.activitystream-item').all())
+    carol.goto(f'{site}/activitystream/all?limit=2')
+    shown = []
+    for _ in range(20):
+        shown += carol.locator('.activitystream-item').evaluate_all(
+            'rows => rows.map(r => r.dataset.ids)'
+        )
+        assert axe_violations(carol, axe_source, 'body') == []
+        older = carol.locator('a.activitystream-older')
+        if older.count() == 0:
+            break
+        with carol.expect_navigation():
+            older.click()
+    ids = [i for row in shown for i in row.split(',')]
+    assert len(ids) == len(set(ids)) and len(shown) >= total  # nothing twice, nothing skipped
+    assert json.loads(json.dumps(shown))
     carol.context.close()

@@ -42,7 +42,7 @@ def test_a_generator_is_written_chunk_by_chunk(env, small_chunks):
     assert am.create_many(iter([])) == 0
     pushed = [row for job in model.storage().jobs(False, None) for row in job.payload['to']]
     assert sorted(pushed) == sorted(
-        ['User', str(p.user_id if env.backend != 'ming' else p._id)] for p in people
+        ['User', str(p.user_id if env.sql else p._id)] for p in people
     )  # each recipient told once, all chunks
 
 
@@ -51,7 +51,7 @@ def test_a_bad_item_of_a_generator_stops_before_its_chunk(env, small_chunks):
     with pytest.raises(ValueError, match=r'items\[7\]\.verb must not be empty'):
         am.create_many(items(alice, people, 10, bad_at=7))
     assert verbs(env) == sorted(f'v{i}' for i in range(6))  # the chunks before it
-    if env.backend != 'ming':  # the caller's transaction takes them back
+    if env.sql:  # the caller's transaction takes them back
         env.clear_session()
         assert verbs(env) == []
 

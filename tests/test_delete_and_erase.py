@@ -6,7 +6,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from activitystream import am, model, subscriptions
+from activitystream import am, digest, model, preferences, subscriptions
 from activitystream.erasure import erase_on_delete, keep_on_delete
 from activitystream.refs import ref_of
 from activitystream.storage.base import NewJob
@@ -14,6 +14,7 @@ from activitystream.timeutil import utcnow
 
 from .clock import recent
 from .harness import BACKENDS, build_app
+from .test_digest import NOW, digest_app, smtp  # noqa: F401 - smtp: a fixture
 
 T0 = recent()
 
@@ -198,6 +199,9 @@ def test_erase_takes_everything_of_an_entity(env):
         'seen': 1,
         'subscriptions': 3,  # bob to her, hers to the plan and to carol
         'outbox_jobs': 1,
+        'preferences': 0,
+        'digest_items': 0,
+        'digest_marks': 0,
     }
     assert state(bob) == (0, 0, 0, [])
     assert state(carol) == (1, 1, 1, ['replied'])
@@ -230,8 +234,64 @@ def test_erase_counts_each_kind_exactly(env):
         'seen': 1,
         'subscriptions': 0,
         'outbox_jobs': 0,
+        'preferences': 0,
+        'digest_items': 0,
+        'digest_marks': 0,
     }
     assert state(bob) == (1, 1, 0, ['c1'])
+
+
+@pytest.fixture(params=BACKENDS)
+def digesting(request, smtp):  # noqa: F811 - the fixture imported above
+    smtp[0].messages.clear()
+    return digest_app(request.param, smtp[1])
+
+
+def held(user):
+    """The verbs and actors' names of what ``user`` holds for its next digest."""
+    items = model.storage().digest_items(ref_of(user, 'user'), NOW + dt.timedelta(days=9), 99)
+    return sorted((i.verb, i.actor.id) for i in items)
+
+
+def test_erase_takes_preferences_digest_items_and_marks(digesting, smtp):  # noqa: F811
+    """Bob's choices, his mark, what is held for him and what he did held for others go."""
+    env = digesting
+    alice, bob, carol = (env.user(f'{n}@example.com') for n in ('alice', 'bob', 'carol'))
+    plan = env.document('Plan')
+    for user in (alice, bob):
+        subscriptions.subscribe(user, plan)
+    preferences.set(bob, 'liked', ['digest'])
+    preferences.set(bob, 'commented', ['web'])
+    preferences.set_digest_period(bob, 'daily')
+    env.commit()
+
+    def emit(actor, verb):
+        subscriptions.emit(f'{{actor}} {verb} Plan', subscribers_of=plan, actor=actor, verb=verb)
+        env.commit()
+
+    emit(carol, 'liked')
+    assert digest.run('daily', now=NOW)[1].done == 1  # bob's digest: his mark for the day
+    emit(carol, 'liked')  # held for bob
+    emit(bob, 'commented')  # held for alice: commented goes to web and digest by default
+    emit(carol, 'commented')  # held for alice; bob chose web only
+    assert held(bob) == [('liked', ref_of(carol, 'carol').id)]
+    assert held(alice) == sorted(('commented', ref_of(u, 'u').id) for u in (bob, carol))
+    removed = am.erase(bob)
+    assert {k: removed[k] for k in ('preferences', 'digest_items', 'digest_marks')} == {
+        'preferences': 3,  # liked, commented and his period
+        'digest_items': 2,  # carol's like held for him, his comment held for alice
+        'digest_marks': 1,
+    }
+    env.commit()
+    env.clear_session()
+    assert held(bob) == []
+    assert held(alice) == [('commented', ref_of(carol, 'carol').id)]
+    assert preferences.get(bob) == {'commented': ['web', 'digest'], 'liked': ['web', 'email']}
+    assert model.storage().digest_marks([ref_of(bob, 'bob')], 'daily') == {}
+    assert digest.run('daily', now=NOW + dt.timedelta(days=1))[0] == 1  # alice's, not his
+    digests = [m['To'] for m in smtp[0].messages if 'digest' in m['Subject']]
+    assert digests == ['bob@example.com', 'alice@example.com']
+    assert {k: am.erase(bob)[k] for k in removed} == dict.fromkeys(removed, 0)
 
 
 @pytest.fixture

@@ -12,7 +12,6 @@ import datetime as dt
 
 import pytest
 from redis.cluster import key_slot
-from redis.connection import AbstractConnection
 from redis.exceptions import ClusterCrossSlotError
 
 from activitystream import am, live, model, refs, subscriptions
@@ -104,18 +103,13 @@ def keys_by_node(cluster, prefix: str) -> dict[int, set[bytes]]:
 def feed_requests():
     """Counts, per node port, the requests written to feed keys while the block runs."""
     sent = collections.Counter()
-    original = AbstractConnection.send_packed_command
 
-    def counting(self, command, check_health=True):
+    def record(connection, command):
         if b'{feed:' in b''.join(command):
-            sent[self.port] += 1
-        return original(self, command, check_health)
+            sent[connection.port] += 1
 
-    AbstractConnection.send_packed_command = counting
-    try:
+    with feeds_support.sends(record):
         yield sent
-    finally:
-        AbstractConnection.send_packed_command = original
 
 
 def pins(env, count, actor=None, step=dt.timedelta(minutes=1)):

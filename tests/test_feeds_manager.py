@@ -61,7 +61,7 @@ def test_an_activity_reaches_the_user_and_its_subscribers_after_the_commit(env):
     manager = PinManager()
     action = pin(alice, board)
     manager.add_user_activity(alice, action)
-    if env.backend != 'ming':  # SQL: nothing reaches Redis before the commit
+    if env.sql:  # SQL: nothing reaches Redis before the commit
         assert manager.get_feeds(bob)['normal'].count() == 0
     env.commit()
     for user in (alice, bob, carol):

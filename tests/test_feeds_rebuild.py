@@ -6,7 +6,7 @@ import pytest
 import transaction
 
 from activitystream import am, model, subscriptions
-from activitystream.feeds import FeedManager, RedisFeed
+from activitystream.feeds import AggregatedRedisFeed, FeedManager, RedisFeed
 
 from . import feeds_support
 from . import subscription_support as support
@@ -132,3 +132,22 @@ def test_a_rebuild_writes_only_what_is_committed(backend, redis):
     assert manager.get_feeds(alice)['home'].count() == 0
     transaction.abort()
     assert manager.get_feeds(alice)['home'].count() == 0
+
+
+class GroupedHome(AggregatedRedisFeed):
+    key_format = 'feed:grouped:%(user_id)s'
+
+
+class GroupedManager(HomeManager):
+    feed_classes = dict(home=HomeFeed, grouped=GroupedHome)
+
+
+def test_an_aggregated_feed_comes_back_on_a_redis_that_lost_its_scripts(env, redis):
+    _, (alice, *_), made = network(env)
+    lose_everything(redis)
+    redis.script_flush()  # a new or restarted server: no script loaded
+    feeds = GroupedManager().get_feeds(alice)
+    groups = feeds['grouped'][:25]
+    shown = made['alice'] + made['bob'] + made['carol']
+    assert sum(group.activity_count for group in groups) == len(shown)
+    assert {a.id for group in groups for a in group.actions} == set(ids(shown))

@@ -68,7 +68,7 @@ def test_emit_pushes_to_each_recipient_once_after_the_commit(site):
         subscriptions.subscribe(person, doc)
     names = listen(listener, alice, bob, carol)
     subscriptions.emit('{actor} changed it', subscribers_of=doc, actor=alice)
-    if env.backend != 'ming':  # SQL: nothing before the commit
+    if env.sql:  # SQL: nothing before the commit
         time.sleep(0.2)
         assert pushed(listener, wait=0.2) == []
     env.commit()

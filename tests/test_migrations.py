@@ -6,6 +6,8 @@ way ``create_all`` made it then, filled through the API, and upgraded by the
 gearbox commands; the result must be what ``create_all`` makes today.
 """
 
+import os
+
 import pytest
 import sqlalchemy as sa
 import transaction
@@ -29,8 +31,19 @@ from .harness import (
 )
 
 SQL = [b for b in BACKENDS if b in ('sqlite', 'postgresql')]
-OURS = ('actions', 'deliveries', 'seen', 'reads', 'dismissals', 'subscriptions', 'outbox')
-HEAD = '0004'
+OURS = (
+    'actions',
+    'deliveries',
+    'seen',
+    'reads',
+    'dismissals',
+    'subscriptions',
+    'outbox',
+    'preferences',
+    'digest_items',
+    'digest_marks',
+)
+HEAD = '0005'
 
 
 def live_app(global_conf, **local_conf):
@@ -63,7 +76,7 @@ def schema_of_create_all(env, prefix):
     if env.backend == 'sqlite':
         engine, url = sa.create_engine(sqlite_url().replace('.sqlite', '-fresh.sqlite')), None
     else:
-        url = new_postgresql_database('activitystream_migrations_fresh')
+        url = new_postgresql_database(f'activitystream_migrations_fresh_{os.getpid()}')
         engine = sa.create_engine(url)
     try:
         env.model.metadata.create_all(engine)
@@ -243,13 +256,17 @@ def test_the_revisions_alone_make_todays_schema_and_take_it_back(site, tmp_path)
     assert described(env.engine, prefix) == today
 
     assert migrate(tmp_path, 'downgrade') == 0  # one step back: no index of reads by action
-    assert version(env.engine, prefix) == ['0003']
+    assert version(env.engine, prefix) == ['0004']
     reads = today['reads']
     without = [i for i in reads['indexes'] if i[0] != f'{prefix}ix_activitystream_reads_action']
     assert len(without) == len(reads['indexes']) - 1
-    at_0003 = {**today, 'reads': {**reads, 'indexes': without}}
-    assert described(env.engine, prefix) == at_0003
+    at_0004 = {**today, 'reads': {**reads, 'indexes': without}}
+    assert described(env.engine, prefix) == at_0004
 
+    assert migrate(tmp_path, 'downgrade') == 0  # one more: no preferences, no digests
+    assert version(env.engine, prefix) == ['0003']
+    at_0003 = {**at_0004, 'preferences': None, 'digest_items': None, 'digest_marks': None}
+    assert described(env.engine, prefix) == at_0003
     assert migrate(tmp_path, 'downgrade') == 0  # and one more: no dismissals
     assert version(env.engine, prefix) == ['0002']
     assert described(env.engine, prefix) == {**at_0003, 'dismissals': None}
@@ -352,11 +369,11 @@ def test_ming_steps_drop_what_1_0_superseded_once_and_ensure_the_indexes(backend
         assert set(map(tuple, superseded)) <= set(map(tuple, index_keys(db, collection)))
 
     assert migrate(tmp_path, 'upgrade') == 0
-    assert 'Ming steps done: [1]' in capsys.readouterr().out
+    assert 'Ming steps done: [1, 2]' in capsys.readouterr().out
     for collection, indexes in INDEXES.items():
         wanted = sorted([(f, int(w)) for f, w in keys] for keys, _ in indexes)
         assert [k for k in index_keys(db, collection) if k != [('_id', 1)]] == wanted
-    assert [d['_id'] for d in db[ming_steps.VERSIONS].find()] == [1]
+    assert [d['_id'] for d in db[ming_steps.VERSIONS].find()] == [1, 2]
     assert db[ACTIONS].count_documents({}) == 1
 
     assert migrate(tmp_path, 'upgrade') == 0
@@ -365,7 +382,7 @@ def test_ming_steps_drop_what_1_0_superseded_once_and_ensure_the_indexes(backend
     ming_steps.STEPS[0][2](db)  # a step is idempotent: run again, it changes nothing
     assert {collection: index_keys(db, collection) for collection in INDEXES} == after
     assert migrate(tmp_path, 'current') == 0
-    assert 'Ming step 1 of 1' in capsys.readouterr().out
+    assert 'Ming step 2 of 2' in capsys.readouterr().out
     assert migrate(tmp_path, 'downgrade') == 2
 
     db[ming_steps.VERSIONS].drop()

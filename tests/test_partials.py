@@ -40,15 +40,22 @@ def test_the_menu(page_env):
     env = page_env
     alice, bob, doc = seed(env)
     html = BeautifulSoup(env.app.get('/menu', extra_environ=env.login(bob)).text, 'html.parser')
-    menu = html.select_one('#menu .activitystream-menu')
+    menu = html.select_one('#menu .activitystream-menu.dropdown')
     assert menu['data-unseen-url'] == '/activitystream/unseen_count.json'
     assert menu['data-events-url'] == '/activitystream/events'
+    assert menu['data-open-url'] == '/activitystream/open'
+    assert menu['data-dismiss-url'] == '/activitystream/dismiss'
     assert menu['data-newest'] == iso(T0 + dt.timedelta(hours=1))
     assert csrf.is_valid(bob, menu['data-csrf-token'])
+    toggle = menu.select_one('button.activitystream-toggle.dropdown-toggle')
+    panel = menu.select_one('.activitystream-panel.dropdown-menu')
+    assert toggle['aria-expanded'] == 'false' and toggle['aria-controls'] == panel['id']
+    assert toggle['aria-label'] == 'Notifications (Notifications not seen yet: 1)'
     assert menu.select_one('.activitystream-badge').get_text() == '1'
+    assert menu.select_one('[aria-live=polite][role=status]') is not None
     items = menu.select('.activitystream-item')
-    texts = [' '.join(i.get_text().split()) for i in items]
-    assert texts[0].startswith('<Alice> waved ')
+    texts = [' '.join(i.select_one('.activitystream-text').get_text().split()) for i in items]
+    assert texts[0].startswith('New: <Alice> waved ')  # unseen: said in words, not by colour only
     assert texts[1].startswith('<Alice> edited Doc & <i>co</i> ')
     assert 'activitystream-unseen' in items[0]['class']
     assert 'activitystream-unseen' not in items[1]['class']
@@ -56,8 +63,11 @@ def test_the_menu(page_env):
     assert form['method'] == 'post' and form['action'] == '/activitystream/see'
     fields = {i['name']: i['value'] for i in form.select('input')}
     assert fields['target_link'] == '/documents/Doc & <i>co</i>'
+    assert fields['actions'] == items[1]['data-ids']
     assert csrf.is_valid(bob, fields['_csrf_token'])
-    assert items[0].form is None  # no target, no link
+    assert 'target_link' not in {i['name'] for i in items[0].form.select('input')}  # no target
+    assert items[1].select_one('.activitystream-dismiss')['aria-label'].startswith('Dismiss: ')
+    assert menu.select_one('a.activitystream-all')['href'] == '/activitystream/all'
     assert (
         html.select_one('#menu script')['src'] == '/_pluggable/activitystream/js/activitystream.js'
     )
@@ -153,7 +163,17 @@ def test_a_host_can_replace_a_template():
     assert html.select_one('#badge .custom-badge').get_text() == '1 new'
 
 
-@pytest.mark.parametrize('name', ['notifications_menu', 'unread_badge', 'bootstrap_widget'])
+@pytest.mark.parametrize(
+    'name',
+    [
+        'notifications_menu',
+        'notifications_list',
+        'notifications_page',
+        'page',
+        'unread_badge',
+        'bootstrap_widget',
+    ],
+)
 def test_genshi_twins_match_the_kajiki_templates(name):
     """One markup, written in the subset both engines read: the twins must not drift."""
     assert (TEMPLATES / f'{name}.html').read_text() == (TEMPLATES / f'{name}.xhtml').read_text()
@@ -171,6 +191,10 @@ def test_static_files_are_served(env):
         ('en', 'Notifications', 'No notifications yet'),
         ('it', 'Notifiche', 'Ancora nessuna notifica'),
         ('ru', 'Уведомления', 'Уведомлений пока нет'),
+        ('de', 'Benachrichtigungen', 'Noch keine Benachrichtigungen'),
+        ('fr', 'Notifications', 'Aucune notification pour le moment'),
+        ('es', 'Notificaciones', 'Todavía no hay notificaciones'),
+        ('pt-BR', 'Notificações', 'Nenhuma notificação ainda'),
     ],
 )
 def test_the_menu_speaks_the_request_language(env, language, title, empty):
@@ -178,8 +202,9 @@ def test_the_menu_speaks_the_request_language(env, language, title, empty):
     env.commit()
     page = env.app.get('/menu', headers={'Accept-Language': language}, extra_environ=env.login(bob))
     html = BeautifulSoup(page.text, 'html.parser')
-    assert html.select_one('#menu summary').contents[0].strip() == title
+    assert html.select_one('#menu .activitystream-title').get_text() == title
     assert html.select_one('#menu .activitystream-empty').get_text() == empty
+    assert html.select_one('#menu .activitystream-empty').get('hidden') is None
 
 
 def test_the_legacy_widget_caches_under_its_key(env):
@@ -196,3 +221,30 @@ def test_the_legacy_widget_caches_under_its_key(env):
     assert 'poked' in again.select_one('#menu').get_text()  # the menu is not cached
     fresh = env.app.get('/menu?cache_key=other', extra_environ=env.login(bob)).text
     assert 'poked' in BeautifulSoup(fresh, 'html.parser').select_one('#widget').get_text()
+
+
+@pytest.mark.parametrize('backend', BACKENDS)
+def test_a_grouped_menu_costs_what_an_ungrouped_one_does(backend):
+    """Ten comments on one document are one row, read with the same queries as ten rows."""
+    env = environment(backend)
+    bob, doc = env.user('bob'), env.document('Tea party')
+    users = [env.user(f'u{i}') for i in range(3)]
+    env.commit()
+
+    def cost():
+        env.clear_session()
+        with env.count_queries() as sent:
+            page = env.app.get('/menu_of?user_name=bob')
+        return len(sent), BeautifulSoup(page.text, 'html.parser').select('.activitystream-item')
+
+    am.create(users[0], 'edited', target=doc, recipients=[bob])
+    env.commit()
+    one, rows = cost()
+    am.create_many(
+        [dict(actor=users[i % 3], verb='commented on', target=doc, recipients=[bob])
+         for i in range(10)]
+    )  # fmt: skip
+    env.commit()
+    grouped, rows = cost()
+    assert len(rows) == 1 and len(rows[0]['data-ids'].split(',')) == 10
+    assert grouped == one

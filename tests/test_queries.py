@@ -209,6 +209,31 @@ def test_cursor_paging_of_a_stream(env):
     assert len({a.id for a in page + rest}) == 5
 
 
+def test_cursor_pages_among_2000_actions_of_one_millisecond_read_one_page(env, monkeypatch):
+    alice, bob = env.user('alice'), env.user('bob')
+    am.create_many([dict(actor=alice, verb='tied', recipients=[bob], timestamp=T0)] * 2000)
+    pulled = []
+    if not env.sql:  # Ming reads after a cursor lazily: count what a page pulls
+        from activitystream.storage.ming import storage as ming_storage
+
+        original = ming_storage._after
+
+        def counted(*args):
+            for doc in original(*args):
+                pulled.append(1)
+                yield doc
+
+        monkeypatch.setattr(ming_storage, '_after', counted)
+    q, seen, page = am.get_by_recipient(bob), [], am.get_by_recipient(bob).limit(50).all()
+    while page:
+        seen += [a.id for a in page]
+        pulled.clear()
+        page = q.limit(50).before(page[-1].cursor).all()
+        assert len(pulled) <= 50  # never the rest of the millisecond
+    assert len(seen) == len(set(seen)) == 2000
+    assert seen == sorted(seen, reverse=True)  # one millisecond: newest id first
+
+
 @pytest.mark.parametrize('cursor', ['', 'nonsense', '!!!', 'MjAyNi0wNC0wMVQwOTowMDowMC4wMDAveA'])
 def test_a_malformed_cursor_is_refused(inbox, cursor):
     env, bob = inbox

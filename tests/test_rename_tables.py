@@ -58,7 +58,7 @@ def test_the_whole_api_works_on_renamed_tables(renamed):
         ('edited', True),
     ]
     marked = env.app.post(f'/{appid}/mark_read', token, extra_environ=login).json
-    assert marked == {'changed': 2, 'unread_count': 0}
+    assert marked == {'changed': 2, 'unread_count': 0, 'unseen_count': 3}  # read, not seen
     env.app.post(f'/{appid}/ajax_update_last_seen_of_a_recipient', token, extra_environ=login)
     assert env.app.get(f'/{appid}/', extra_environ=login).json == {
         'unseen_count': 0,

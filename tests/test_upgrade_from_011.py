@@ -143,7 +143,7 @@ def expected_pages(docs, size=4):
 @pytest.fixture(params=BACKENDS)
 def site(request):
     env = environment(request.param)
-    if env.backend == 'ming':
+    if not env.sql:
         database, source = env.db, []  # 0.1.1 wrote into the site's own database
     else:
         database, source = connect(SOURCE), ['--from', SOURCE]

@@ -14,11 +14,14 @@ from tg import TGController, abort, expose, redirect, request, response
 from tgext.pluggable import plug_url
 from webob.exc import HTTPFound, HTTPSeeOther
 
-from .. import formats, live, live_limits, refs
+from .. import formats, grouping, live, live_limits, model, refs
 from ..helpers import csrf_token
 from ..manager import am
+from ..partials import notifications_page_url
 from ..timeutil import to_utc
 from .access import actor_stream
+from .page import NotificationsPageController
+from .preferences import MailController, PreferenceEndpoints
 from .subscriptions import SubscriptionEndpoints
 from .support import (
     Endpoints,
@@ -62,11 +65,49 @@ def _timestamp(value, name):
         fail(400, str(exc))
 
 
-def _action_id(text):
+def _action_id(text, name='action'):
     try:
         return am.storage.action_id(text)
     except ValueError:
-        fail(400, 'action must be an action id')
+        fail(400, f'{name} must be an action id')
+
+
+def _listed_ids(text):
+    """A form's comma-separated ``actions`` (a row of the menu) as storage ids."""
+    ids = [i for i in text.split(',') if i]
+    if not 0 < len(ids) <= PAGE_MAX:
+        fail(400, f'actions must list 1 to {PAGE_MAX} action ids')
+    return [_action_id(i, 'actions') for i in ids]
+
+
+def _json_body():
+    """The request's JSON object (a row's ``actions`` and the like); 400 naming what is wrong."""
+    try:
+        body = request.json_body
+    except (ValueError, UnicodeDecodeError):
+        fail(400, 'the body must be a JSON object')
+    if not isinstance(body, dict):
+        fail(400, 'the body must be a JSON object')
+    unknown = sorted(set(body) - {'actions', 'until'})
+    if unknown:
+        fail(400, f'unknown field {unknown[0]!r}: only actions and until are read')
+    ids = body.get('actions')
+    if not (isinstance(ids, list) and 0 < len(ids) <= PAGE_MAX):
+        fail(400, f'actions must be a list of 1 to {PAGE_MAX} action ids')
+    if not all(isinstance(i, str) for i in ids):
+        fail(400, 'actions must hold action ids as strings')
+    until = body.get('until')
+    if until is not None and not isinstance(until, str):
+        fail(400, 'until must be an ISO 8601 timestamp')
+    until = until and _timestamp(until, 'until')
+    return [_action_id(i, 'actions') for i in ids], until
+
+
+def _counts(user):
+    return dict(
+        unseen_count=am.count_not_seen_by_recipient(user),
+        unread_count=am.count_unread_by_recipient(user),
+    )
 
 
 class AS2Controller(Endpoints):
@@ -93,8 +134,10 @@ class AS2Controller(Endpoints):
         return self._reply(actor_stream(ref), path, {}, limit, before)
 
 
-class RootController(SubscriptionEndpoints, TGController):
+class RootController(SubscriptionEndpoints, PreferenceEndpoints, TGController):
     as2 = AS2Controller()
+    mail = MailController()
+    all = NotificationsPageController()
 
     @expose('json')
     def index(self):
@@ -107,15 +150,21 @@ class RootController(SubscriptionEndpoints, TGController):
 
     @expose('json')
     def notifications(self, limit='10', before=None):
-        """The logged-in user's latest notifications, newest first, and the counts."""
+        """The logged-in user's latest notifications, newest first, and the counts.
+
+        ``items`` one by one, ``rows`` the same grouped as the menu shows them.
+        """
         user = current_user()
         actions, next_cursor = _page_of(am.get_by_recipient(user), limit, before)
+        seen_until = am.seen_until(user)
+        window = model.options().get('group_window', grouping.DEFAULT_WINDOW)
+        groups = grouping.group(actions, window, lambda a: a.timestamp > seen_until)
         return dict(
             items=[formats.as_json(a) for a in actions],
+            rows=[grouping.as_row(g) for g in groups],
             next=next_cursor,
-            unseen_count=am.count_not_seen_by_recipient(user),
-            unread_count=am.count_unread_by_recipient(user),
             csrf_token=csrf_token(),
+            **_counts(user),
         )
 
     @expose('json')
@@ -157,29 +206,54 @@ class RootController(SubscriptionEndpoints, TGController):
         """Mark one notification (``action`` id) or all of them read."""
         user = current_user()
         changed = am.mark_read(user, None if action is None else [_action_id(action)])
-        return dict(changed=changed, unread_count=am.count_unread_by_recipient(user))
+        return dict(changed=changed, **_counts(user))
+
+    @expose('json')
+    @state_changing
+    def open(self):
+        """A row of the menu was opened: JSON ``{"actions": [ids], "until": newest shown}``.
+
+        Marks every notification of the row read, and seen up to ``until``.
+        """
+        user = current_user()
+        ids, until = _json_body()
+        if until is not None:
+            am.mark_seen(user, until=until)
+        return dict(changed=am.mark_read(user, ids), **_counts(user))
+
+    @expose('json')
+    @state_changing
+    def dismiss(self):
+        """Take a row out of the inbox: JSON ``{"actions": [ids]}``; others keep theirs."""
+        user = current_user()
+        ids, _ = _json_body()
+        return dict(dismissed=am.dismiss(user, ids), **_counts(user))
 
     @expose()
-    def see(self, target_link=None, action=None, until=None):
+    def see(self, target_link=None, action=None, until=None, actions=None):
         """Go to a notification's target; on POST (with a token) mark seen and read too.
 
         Seen up to ``until``, the newest notification the menu showed (else the
-        newest there is). Only same-site targets: anything else is a 400, and
-        nothing changes.
+        newest there is); ``actions`` (comma-separated, a grouped row) are all
+        marked read. Only same-site targets: anything else is a 400, and
+        nothing changes; without one a POST comes back to the notification page.
         A GET (how 0.1.1 templates link) marks seen when it is the user's own
         navigation from this site, and only redirects otherwise.
         """
         current_user()
+        if target_link is None and request.method == 'POST':
+            target_link = notifications_page_url()
         target = same_site(target_link)
         if target is None:
             fail(400, 'target_link must be a path or a URL on this site')
         if request.method == 'POST':
             check_csrf()
             user = current_user()
-            clicked = None if action is None else _action_id(action)
+            clicked = [] if action is None else [_action_id(action)]
+            clicked += [] if actions is None else _listed_ids(actions)
             am.mark_seen(user, until=None if until in (None, '') else _timestamp(until, 'until'))
-            if clicked is not None:
-                am.mark_read(user, [clicked])
+            if clicked:
+                am.mark_read(user, clicked)
         elif request.method == 'GET' and same_origin_navigation():
             am.mark_seen(current_user())
         redirect(target, redirect_with=HTTPSeeOther if request.method == 'POST' else HTTPFound)

@@ -41,6 +41,8 @@ from .runner import drain
 log = logging.getLogger('activitystream.delivery')
 
 TASK = 'activitystream.drain'
+# the Celery beat task of digests: schedule it with args ('daily',) or ('weekly',)
+DIGEST_TASK = 'activitystream.digest'
 # publishing a drain: a few quick tries, then the outbox keeps the work for the next one
 PUBLISH_RETRY = {'max_retries': 2, 'interval_start': 0, 'interval_step': 0.2, 'interval_max': 0.2}
 
@@ -53,6 +55,14 @@ def _drain(task, priority: str | None = None) -> None:
     if drain(limit=1, priority=priority).jobs:
         send(task.app, priority)
         send(task.app, priority)
+
+
+def _digest(period: str | None = None) -> int:
+    """The beat task ``activitystream.digest``: queue the period's digests and drain."""
+    from ..digest import run
+
+    queued, _ = run(period)
+    return queued
 
 
 def queue_of(priority: str | None) -> str:
@@ -96,6 +106,7 @@ def celery_app() -> Celery:
                 retry_backoff_max=60,
                 max_retries=3,  # polls ask again anyway: retries only bridge a short outage
             )(_drain)
+            app.task(name=DIGEST_TASK, shared=False, acks_late=True, ignore_result=True)(_digest)
             _registered.add(app)
     return app
 

@@ -141,3 +141,29 @@ class WorkerCommand(Command):
 
         args = opts.celery_args
         return run_worker(args[1:] if args[:1] == ['--'] else args)
+
+
+class DigestCommand(Command):
+    """Send the digests of a period that are due (``gearbox activitystream-digest``)."""
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        _site_arguments(parser)
+        parser.add_argument(
+            '--period',
+            choices=('daily', 'weekly'),
+            default=None,
+            help='which digests (default: the digest_period option)',
+        )
+        return parser
+
+    def take_action(self, opts):
+        _load_site(opts)
+        from ..digest import run
+
+        queued, report = run(opts.period)
+        print(
+            f'activitystream-digest: {queued} digests queued, {report.done} jobs done, '
+            f'{report.retried} to retry, {report.dead} dead'
+        )
+        return 1 if report.retried or report.dead else 0

@@ -32,6 +32,7 @@ HANDLERS = {
     'deliver': 'activitystream.subscriptions.delivery:deliver_job',
     'fanout': 'activitystream.feeds.jobs:fanout_job',
     'feed': 'activitystream.feeds.jobs:feed_job',
+    'digest': 'activitystream.digest:digest_job',
 }
 BACKOFF_CAP = timedelta(hours=6)
 

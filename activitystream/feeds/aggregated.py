@@ -31,7 +31,7 @@ from . import aggregated_lua as lua
 from .entries import EPOCH, MILLISECOND, Entry, entry_of, member_of
 from .pages import existing_records
 from .redis_feed import RedisFeed
-from .scripts import Script
+from .scripts import Script, execute
 
 MAX_GROUP_KEY = 1000  # characters
 
@@ -247,6 +247,9 @@ class AggregatedRedisFeed(RedisFeed):
         parts = ('groups', 'actors', 'actn', 'acts')
         return [self.key, *(f'{self.key}:{p}' for p in parts), self.built_key]
 
+    def all_keys(self) -> list[str]:
+        return self._keys()
+
     def _live(self) -> list[str]:
         """[channel, feed name] of the live push after a write; none here."""
         return ['', '']
@@ -361,6 +364,7 @@ class NotificationRedisFeed(AggregatedRedisFeed):
     """
 
     key_format = 'feed:notification:%(user_id)s'
+    scripts = (ADD, REMOVE, MARK_ALL)
     #: the class name users are stored under (their live channel's name)
     user_type = 'User'
 
@@ -390,7 +394,12 @@ class NotificationRedisFeed(AggregatedRedisFeed):
 
     def mark_all(self, seen: bool = True, read: bool = False) -> None:
         """Mark every group seen (and read, with ``read=True``): O(1), one round trip."""
-        self._script(MARK_ALL, [_flag(seen, 'seen'), _flag(read, 'read'), *self._live()])
+        execute(self.redis, lambda pipe: self.queue_mark_all(pipe, seen, read), [MARK_ALL])
+
+    def queue_mark_all(self, pipe, seen: bool = True, read: bool = False) -> None:
+        """Queue ``mark_all`` on ``pipe``: a rebuild marks what its reader had seen so."""
+        args = [_flag(seen, 'seen'), _flag(read, 'read'), *self._live()]
+        MARK_ALL.queue(pipe, self._keys(), args)
 
     def mark_activity(self, group, seen: bool = True, read: bool = False) -> bool:
         """Mark one group (an AggregatedActivity, its key, or an action of it) seen / read.

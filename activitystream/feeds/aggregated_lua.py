@@ -90,6 +90,12 @@ local function push(channel, feed)
   redis.call('PUBLISH', channel,
              cjson.encode({feed = feed, unseen_count = c[1], unread_count = c[2]}))
 end
+local function note(changed, order, name)
+  if not changed[name] then
+    changed[name] = true
+    order[#order + 1] = name
+  end
+end
 local function save(order)
   for _, name in ipairs(order) do
     local g = groups[name]
@@ -141,10 +147,7 @@ for i = 7, #ARGV, 6 do
         latest(g[6], actor, score_text, k)
       end
       redis.call('ZADD', KEYS[1], 'GT', score, name)
-      if not changed[name] then
-        changed[name] = true
-        order[#order + 1] = name
-      end
+      note(changed, order, name)
     end
   end
 end
@@ -215,10 +218,7 @@ for i = 4, #ARGV do
       g[6] = list
       redis.call('ZADD', KEYS[1], 'XX', acts[1], name)
     end
-    if not changed[name] then
-      changed[name] = true
-      order[#order + 1] = name
-    end
+    note(changed, order, name)
   end
 end
 save(order)

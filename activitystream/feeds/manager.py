@@ -36,6 +36,7 @@ from ..storage.base import ActionRecord, NewJob, Ref
 from ..timeutil import utcnow
 from .entries import entry_of, member_of
 from .fanout import FanoutChunk, FanoutPriority
+from .notify import NOTIFICATION_FEED, notification_jobs, rebuild_notifications
 from .rebuild import newest_entries
 from .redis_feed import RedisFeed, feed_user_id, key_types
 from .scripts import execute
@@ -62,6 +63,9 @@ class FeedManager:
     feed_classes: dict[str, type[RedisFeed]] = {'normal': TimelineFeed}
     #: the feed of what a user did
     user_feed_class: type[RedisFeed] = UserFeed
+    #: the feed of what a user is notified of (actions with recipients, see
+    #: :mod:`.notify`), say a NotificationRedisFeed; None: none is kept
+    notification_feed_class: type[RedisFeed] | None = None
     #: the class name users are stored under in references (subscriptions, actors)
     user_type = 'User'
     #: followers written per Redis round trip
@@ -143,6 +147,18 @@ class FeedManager:
             feed.pulled = pulled
         return feeds
 
+    def get_notification_feed(self, user_id) -> RedisFeed:
+        """The notification feed of ``user_id`` (written again from its deliveries if lost).
+
+        The read keeps the reader active, as ``get_feeds`` does.
+        """
+        if self.notification_feed_class is None:
+            raise TypeError(f'{type(self).__name__} has no notification_feed_class')
+        user_id = self.user_id(user_id)
+        feed = self.notification_feed_class(user_id)
+        self._rebuild_lost([(user_id, feed)])
+        return feed
+
     def get_user_follower_ids(self, user_id) -> dict:
         """{FanoutPriority: ids} of the followers of ``user_id``: by default its subscribers.
 
@@ -210,6 +226,8 @@ class FeedManager:
     def _feed_class(self, name: str) -> type[RedisFeed]:
         if name == USER_FEED:
             return self.user_feed_class
+        if name == NOTIFICATION_FEED and self.notification_feed_class is not None:
+            return self.notification_feed_class
         try:
             return self.feed_classes[name]
         except KeyError:
@@ -317,8 +335,14 @@ class FeedManager:
         What they hold stays (writes are merges), trimmed to ``max_length``.
         """
         user_id = self.user_id(user_id)
-        feeds = [self.user_feed_class(user_id), *(c(user_id) for c in self.feed_classes.values())]
-        self._rebuild([(user_id, feed) for feed in feeds])
+        self._rebuild([(user_id, feed) for feed in self._all_feeds(user_id)])
+
+    def _all_feeds(self, user_id: str) -> list[RedisFeed]:
+        """The user feed, the feeds the user reads and its notification feed (if any)."""
+        classes = [self.user_feed_class, *self.feed_classes.values()]
+        if self.notification_feed_class is not None:
+            classes.append(self.notification_feed_class)
+        return [cls(user_id) for cls in classes]
 
     def _rebuild_lost(self, feeds: list[tuple[str, RedisFeed]]) -> None:
         """Rebuild those of ``feeds`` never built, lost by Redis, or let go; keep the others.
@@ -361,21 +385,34 @@ class FeedManager:
             pipe.set(feed.built_key, 1, ex=ttl)
         pipe.execute()
         groups: dict[tuple[str, bool], list[RedisFeed]] = {}
+        inboxes = []  # notification feeds: the actions delivered to their users
         for user_id, feed in feeds:  # a user feed holds the user's own actions only
+            if self._is_notification_feed(feed):
+                inboxes.append((self.user_ref(user_id), feed))
+                continue
             groups.setdefault((user_id, type(feed) is self.user_feed_class), []).append(feed)
-        pipe = redis.pipeline(transaction=False)
+        writes = []
         with model.unit_of_work() as storage:
+            rebuild_notifications(storage, redis, inboxes)
             for (user_id, own), chosen in groups.items():
                 actors = [self.user_ref(user_id)]
                 if not own:
                     actors += [Ref(self.user_type, f) for f in self._following(user_id)]
                 length = max(feed.max_length for feed in chosen)
                 entries = newest_entries(storage, dict.fromkeys(actors), length)
-                for feed in chosen:
-                    feed.queue_add(pipe, entries)
-                    if ttl:
-                        pipe.expire(feed.key, ttl)
-        pipe.execute()
+                writes += [(feed, entries) for feed in chosen]
+
+        def build(pipe):
+            for feed, entries in writes:
+                feed.queue_add(pipe, entries)
+            for feed in [feed for _, feed in inboxes] + [feed for feed, _ in writes] if ttl else ():
+                pipe.expire(feed.key, ttl)
+
+        execute(redis, build, list(dict.fromkeys(s for feed, _ in writes for s in feed.scripts)))
+
+    def _is_notification_feed(self, feed: RedisFeed) -> bool:
+        cls = self.notification_feed_class
+        return cls is not None and type(feed) is cls
 
     # -- the seed's API ----------------------------------------------------
 
@@ -403,12 +440,17 @@ class FeedManager:
         """``am.create``: queue the fan-out of the public actions done by users.
 
         ``created`` gives (action id, NewAction) pairs; others are left out.
+        With a ``notification_feed_class``, actions with recipients (private
+        ones too, broadcasts not) go to the recipients' notification feeds.
         """
-        jobs = [
-            self._fanout_job(feed_user_id(new.actor.id), add=(entry_of(record_of(id_, new)),))
-            for id_, new in created
-            if new.public and new.actor.type == self.user_type
-        ]
+        jobs, notified = [], []
+        for id_, new in created:
+            entry = entry_of(record_of(id_, new))
+            if new.public and new.actor.type == self.user_type:
+                jobs.append(self._fanout_job(feed_user_id(new.actor.id), add=(entry,)))
+            if new.recipients and self.notification_feed_class is not None:
+                notified.append((entry, new.recipients))
+        jobs += notification_jobs(self, notified)
         enqueue(jobs).ready()
 
     def followed(self, follower: Ref, followed: Ref) -> None:
@@ -439,8 +481,16 @@ class FeedManager:
 
         One ``fanout`` job per actor, which reads the followers when it runs;
         with ``followers_now`` (an erasure, whose subscriptions go in this
-        transaction) the followers are read now, into ``feed`` jobs.
+        transaction) the followers are read now, into ``feed`` jobs. Called
+        before their deliveries go: the recipients' notification feeds lose
+        them too.
         """
+        records = list(records)
+        if self.notification_feed_class is not None:
+            private = [record.id for record in records if not record.broadcast]
+            delivered = model.storage().recipients_of(private) if private else {}
+            gone = [(member_of(id_), recipients) for id_, recipients in delivered.items()]
+            enqueue(list(notification_jobs(self, gone, remove=True))).ready()
         members: dict[str, list[str]] = {}
         for record in records:
             if record.public and record.actor.type == self.user_type:
@@ -466,14 +516,13 @@ class FeedManager:
         """``am.erase``: drop the feeds of an erased user once the erasure commits."""
         if ref.type != self.user_type:
             return
-        user_id = feed_user_id(ref.id)
-        feeds = [self.user_feed_class(user_id), *(c(user_id) for c in self.feed_classes.values())]
+        feeds = self._all_feeds(feed_user_id(ref.id))
 
         def drop():
             pipe = self._redis().pipeline(transaction=False)
             for feed in feeds:  # one key per command: keys of several cluster slots
-                pipe.delete(feed.key)
-                pipe.delete(feed.built_key)
+                for key in feed.all_keys():
+                    pipe.delete(key)
             pipe.execute()
 
         model.storage().after_commit(drop)

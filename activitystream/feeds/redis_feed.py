@@ -122,6 +122,10 @@ class RedisFeed:
     def __repr__(self):
         return f'<{type(self).__name__} {self.key}>'
 
+    def all_keys(self) -> list[str]:
+        """Every key the feed writes (all in its slot): what dropping the feed deletes."""
+        return [self.key, self.built_key]
+
     # -- writing -----------------------------------------------------------
 
     def queue_add(self, pipe, entries: Iterable[Entry], *, if_built: bool = False) -> None:

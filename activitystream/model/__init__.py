@@ -29,6 +29,9 @@ _SQLA_NAMES = (
     'Dismissal',
     'Subscription',
     'OutboxJob',
+    'Preference',
+    'DigestItem',
+    'DigestMark',
 )
 
 

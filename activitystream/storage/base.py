@@ -122,6 +122,13 @@ class Storage(ABC):
         """
 
     @abstractmethod
+    def delivered(self, recipient: Ref, limit: int) -> list[ActionRecord]:
+        """The ``limit`` newest actions delivered to ``recipient`` (no broadcasts), newest first.
+
+        One range of the deliveries' recipient index: notification feeds are rebuilt from it.
+        """
+
+    @abstractmethod
     def inbox_count(self, recipient: Ref, after: datetime | None = None) -> int:
         """How many actions visible to ``recipient`` are newer than ``after``."""
 
@@ -326,6 +333,105 @@ class SubscriptionStorage(ABC):
     @abstractmethod
     def commit(self) -> None:
         """Commit what was written so far, for scripts (a request commits by itself)."""
+
+
+@dataclass
+class NewDigestItem:
+    """A notification held for a recipient's next digest (the ``digest`` channel)."""
+
+    recipient: Ref
+    kind: str
+    verb: str
+    actor: Ref | None
+    target: Ref | None
+    text: str
+    timestamp: datetime  # the emit's
+
+    def fields(self, now: datetime) -> dict:
+        """The stored fields of the item, as both backends write them (but the id)."""
+        return dict(
+            recipient_type=self.recipient.type,
+            recipient_id=self.recipient.id,
+            kind=self.kind,
+            verb=self.verb,
+            actor_type=self.actor and self.actor.type,
+            actor_id=self.actor and self.actor.id,
+            target_type=self.target and self.target.type,
+            target_id=self.target and self.target.id,
+            text=self.text,
+            timestamp=self.timestamp,
+            created=now,
+        )
+
+
+@dataclass
+class DigestItem(NewDigestItem):
+    """A held notification as stored: ``created`` is when it was held."""
+
+    id: Any = None
+    created: datetime | None = None
+
+
+class PreferenceStorage(ABC):
+    """Schema-and-queries contract of notification preferences and digests.
+
+    A preference is a recipient's channels for one kind, as text (``'email,web'``;
+    ``''`` is off). Digest items wait per recipient, oldest first; a digest mark
+    is the key of the last period a recipient was sent a digest for.
+    """
+
+    @abstractmethod
+    def preferences(self, recipient: Ref) -> dict[str, str]:
+        """{kind: channels} that ``recipient`` stored."""
+
+    @abstractmethod
+    def preferences_of(self, kind: str, recipients: Sequence[Ref]) -> dict[Ref, str]:
+        """{recipient: channels} of ``kind`` of the ``recipients`` storing one: one query."""
+
+    @abstractmethod
+    def set_preference(self, recipient: Ref, kind: str, channels: str, when: datetime) -> None:
+        """Store (insert or replace) the channels of ``recipient`` for ``kind``."""
+
+    @abstractmethod
+    def add_digest_items(self, items: Sequence[NewDigestItem], now: datetime) -> None:
+        """Hold items for digests, in one bulk write."""
+
+    @abstractmethod
+    def digest_recipients(self, after: Ref | None, until: datetime, limit: int) -> list[Ref]:
+        """Up to ``limit`` recipients holding items created at or before ``until``, after ``after``.
+
+        In (type, id) order, each read through the digest index.
+        """
+
+    @abstractmethod
+    def digest_items(self, recipient: Ref, until: datetime, limit: int) -> list[DigestItem]:
+        """Up to ``limit`` items of ``recipient`` created at or before ``until``, oldest first."""
+
+    @abstractmethod
+    def delete_digest_items(self, ids: Sequence) -> int:
+        """Delete held items (they were sent); how many."""
+
+    @abstractmethod
+    def digest_marks(self, recipients: Sequence[Ref], period: str) -> dict[Ref, str]:
+        """{recipient: key of the last ``period`` sent} for those that have one: one query."""
+
+    @abstractmethod
+    def advance_digest_mark(
+        self, recipient: Ref, period: str, key: str, expected: str | None, when: datetime
+    ) -> bool:
+        """Set the mark to ``key`` while it is still ``expected`` (None: none yet); True if set."""
+
+    @abstractmethod
+    def delete_preferences(self, recipient: Ref) -> int:
+        """Delete the preferences of ``recipient`` (erasure); how many."""
+
+    @abstractmethod
+    def delete_digests(self, entity: Ref) -> dict[str, int]:
+        """Delete the digest items held for ``entity`` or of its doing, and its marks (erasure).
+
+        {'digest_items': how many, 'digest_marks': how many}. Items of its doing
+        are found by a scan: they live only until the next digest goes.
+        """
 
 
 # the outbox's queues, claimed in this order: a backlog of LOW work (say, the

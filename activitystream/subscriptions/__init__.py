@@ -17,16 +17,19 @@ import uuid
 from collections.abc import Mapping
 from string import Formatter
 
-from .. import checks, model, refs
+from .. import checks, model, preferences, refs
 from ..delivery import drain, enqueue
 from ..delivery.runner import backoff
 from ..formats import iso
 from ..storage.base import NewJob
 from ..timeutil import to_utc, utcnow
 from .backends import BaseBackend
+from .backends.actions import DEFAULT_VERB
 from .backends.redis_lists import acknowledge, user_stream
 from .delivery import (
+    DIGEST,
     FailedDelivery,
+    allowed,
     checked_limit,
     deliver_job_for,
     encode_kwargs,
@@ -192,6 +195,7 @@ def emit(
     format_kwargs=None,
     backends=None,
     timestamp=None,
+    kind=None,
     **kwargs,
 ):
     """Send ``text`` to the subscribers of ``subscribers_of`` through the configured backends.
@@ -205,6 +209,9 @@ def emit(
     for everyone else; write ``{{`` and ``}}`` for literal braces.
     ``backends`` names some of the configured backends (default: all);
     ``timestamp`` dates what they store (default now; for back-fills);
+    ``kind`` names the notification's kind (default: the ``verb`` keyword, else
+    ``'notified'``), whose preferences decide who gets it by which channel
+    (see ``activitystream.preferences``);
     ``kwargs`` reach each backend's ``emit`` untouched.
 
     Keyword values must be JSON-able or entities: they wait in the outbox.
@@ -246,6 +253,13 @@ def emit(
     _check_keywords(chosen, kwargs)
     for backend in chosen:
         backend.check(**kwargs)
+    if kind is None:
+        kind = kwargs.get('verb', DEFAULT_VERB)
+        kind = preferences.checked_kind(kind, 'verb' if 'verb' in kwargs else 'kind')
+    else:
+        kind = preferences.checked_kind(kind)
+    for backend in chosen:
+        backend.kind = kind
     payload = dict(
         texts=[texts[False], texts[True]],
         actor=actor_ref and [actor_ref.type, actor_ref.id],
@@ -255,6 +269,7 @@ def emit(
         kwargs=encode_kwargs(kwargs),
         timestamp=iso(now),
         root=uuid.uuid4().hex,  # names this emit's jobs and deliveries, for good
+        kind=kind,
     )
     at_once = [b for b in chosen if not b.deferred]
     small, subscribers = _small_audience(storage, obj_ref, only) if at_once else (False, None)
@@ -262,6 +277,8 @@ def emit(
         later = [b.name for b in chosen if b.deferred]
     else:
         later, at_once = [b.name for b in chosen], []
+    if kind in preferences.kinds() and any(b.channel == 'email' for b in chosen):
+        later.append(DIGEST)  # recipients may have chosen a digest instead of mails
     queued = enqueue([NewJob('emit', dict(payload, backends=later))] if later else [])
     if at_once:
         audience = (subscribers, only, only_entities, excluded)
@@ -289,9 +306,16 @@ def _deliver_now(storage, backends, payload, audience, texts, kwargs):
     """
     recipients = _recipients(storage, *audience)
     actor = payload['actor'] and refs.Ref(*payload['actor'])
-    deliveries = [(entity, texts[ref == actor]) for ref, entity in recipients]
+    wanted = {b.channel for b in backends} - {None}
+    page = [ref for ref, _ in recipients]
+    channels = preferences.channels_for(storage, payload['kind'], page, wanted) if wanted else None
     failed, errors = {}, []
     for backend in backends:
+        deliveries = [
+            (entity, texts[ref == actor])
+            for ref, entity in recipients
+            if allowed(backend.channel, channels, ref)
+        ]
         lost = run(backend, deliveries, kwargs)
         if lost:
             failed[backend.name] = [refs.ref_of(r, 'recipient') for r, _, _ in lost]

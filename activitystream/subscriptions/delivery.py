@@ -18,15 +18,17 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from .. import model, refs
+from .. import model, preferences, refs
 from ..delivery.runner import LeaseLost, Retry
 from ..query import _non_negative
-from ..storage.base import NewJob, Ref
+from ..storage.base import NewDigestItem, NewJob, Ref
 from ..timeutil import to_utc, utcnow
 
 log = logging.getLogger('activitystream.subscriptions')
 
 REF_KEY = '$ref'
+#: the pending "backend" of a deliver job that holds notifications for digests
+DIGEST = '*digest'
 JSON_TYPES = (str, int, float, bool, list, tuple, dict, type(None))
 
 
@@ -100,6 +102,7 @@ def _entities(kwargs, entity):
 def deliver_job_for(payload, pending, root=None, step=0, when=None, error=None):
     """A ``deliver`` job of ``payload``'s message for ``pending`` ({backend: [Ref]})."""
     fields = {k: payload[k] for k in ('texts', 'actor', 'obj', 'kwargs', 'timestamp')}
+    fields.update(kind=payload.get('kind'))
     fields.update(pending={name: ref_list(rs) for name, rs in pending.items()})
     fields.update(root=root or uuid.uuid4().hex, step=step)
     key = None if root is None else f'emit:{root}:{step}'
@@ -155,15 +158,22 @@ def deliver_job(storage, job):
     entity = refs.resolve(storage, wanted - {None}).get
     when = _when(payload)
     texts = payload['texts']
+    kind = payload.get('kind')
+    channels = _channels(storage, kind, pending, configured)
     left, errors, names = {}, [], list(pending)
     for index, name in enumerate(names):
-        recipients = pending[name]
         cls = configured.get(name)
+        channel = 'digest' if name == DIGEST else cls and cls.channel
+        recipients = [r for r in pending[name] if allowed(channel, channels, r)]
+        if name == DIGEST:
+            _hold(storage, kind, payload, kwargs, recipients)
+            continue
         if cls is None:
             log.warning('dropped %d %s deliveries: no such backend now', len(recipients), name)
             continue
         backend = cls(name, entity(actor), entity(obj), when)
         backend.delivery_key = f'{payload["root"]}.{payload["step"]}'
+        backend.kind = kind
         deliveries = [
             (found, texts[ref == actor])
             for ref in recipients
@@ -183,6 +193,36 @@ def deliver_job(storage, job):
         return None
     pending = {name: ref_list(rs) for name, rs in left.items()}
     return Retry('; '.join(errors), dict(payload, pending=pending))
+
+
+def allowed(channel, channels, ref) -> bool:
+    """Whether ``ref`` takes ``channel`` (None: a backend that serves everyone)."""
+    return channel is None or channels is None or channel in channels[ref]
+
+
+def _channels(storage, kind, pending, configured):
+    """{recipient: channels} of the job's page: one query, or None (nothing to filter)."""
+    if kind is None:  # queued before kinds existed
+        return None
+    wanted = {'digest' if n == DIGEST else getattr(configured.get(n), 'channel', None)
+              for n in pending}  # fmt: skip
+    if not wanted - {None}:
+        return None
+    page = sorted({r for rs in pending.values() for r in rs})
+    return preferences.channels_for(storage, kind, page, wanted - {None})
+
+
+def _hold(storage, kind, payload, kwargs, recipients):
+    """Hold the message for the digests of ``recipients`` (one bulk write)."""
+    actor, obj = _ref(payload['actor']), _ref(payload['obj'])
+    verb = kwargs.get('verb') if isinstance(kwargs.get('verb'), str) else kind
+    texts, when = payload['texts'], _when(payload)
+    items = [
+        NewDigestItem(r, kind, verb, actor, obj, texts[r == actor], when)
+        for r in recipients
+        if r != actor  # nobody gets a digest of their own doing
+    ]
+    storage.add_digest_items(items, utcnow())
 
 
 @dataclass

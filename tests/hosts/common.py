@@ -103,6 +103,10 @@ class UserDisplay:
     def as_link(self):
         return f'/users/{self.user_name}'
 
+    @property
+    def as_avatar_url(self):
+        return f'/avatars/{self.user_name}.png'
+
 
 class TeamDisplay:
     """A class with no ``as_str``: shown with ``str()``."""

@@ -14,7 +14,15 @@ from pymongo import ASCENDING as ASC
 from pymongo import DESCENDING as DESC
 
 from ...timeutil import utcnow
-from .schema import ACTIONS, DELIVERIES, INDEXES, NEWEST_FIRST
+from .schema import (
+    ACTIONS,
+    DELIVERIES,
+    DIGEST_ITEMS,
+    DIGEST_MARKS,
+    INDEXES,
+    NEWEST_FIRST,
+    PREFERENCES,
+)
 
 VERSIONS = 'activitystream_migrations'
 
@@ -42,8 +50,16 @@ def _indexes_of_1_0(db: Any) -> None:
     _drop_indexes(db, DELIVERIES, [[('action_id', ASC), ('recipient_type', ASC)]])
 
 
+def _preferences_and_digests(db: Any) -> None:
+    """Preferences, held digest items and digest marks: their indexes."""
+    for collection in (PREFERENCES, DIGEST_ITEMS, DIGEST_MARKS):
+        for keys, options in INDEXES[collection]:
+            db[collection].create_index(keys, **options)
+
+
 STEPS: list[tuple[int, str, Callable[[Any], None]]] = [
     (1, 'indexes of 1.0: superseded ones dropped', _indexes_of_1_0),
+    (2, 'preferences and digests', _preferences_and_digests),
 ]
 HEAD = STEPS[-1][0]
 

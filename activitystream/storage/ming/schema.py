@@ -24,6 +24,11 @@ Documents mirror the SQLAlchemy tables field by field (see ``storage/sqla/schema
   ``object_id``, ``created``; unique per (subscriber, object).
 - ``activitystream_outbox``: the columns of the SQL outbox table, ``payload`` as JSON
   text too; ``key`` is left out when there is none (its unique index is sparse).
+- ``activitystream_preferences``: ``recipient_type``, ``recipient_id``, ``kind``,
+  ``channels`` (``'email,web'``; ``''``: off), ``updated``; unique per (recipient, kind).
+- ``activitystream_digest_items``: the columns of the SQL table, ``_id`` an ObjectId.
+- ``activitystream_digest_marks``: ``recipient_type``, ``recipient_id``, ``period``,
+  ``last_key``, ``sent``; unique per (recipient, period).
 """
 
 from pymongo import ASCENDING as ASC
@@ -37,6 +42,10 @@ READS = 'activitystream_reads'
 DISMISSALS = 'activitystream_dismissals'
 SUBSCRIPTIONS = 'activitystream_subscriptions'
 OUTBOX = 'activitystream_outbox'
+PREFERENCES = 'activitystream_preferences'
+DIGEST_ITEMS = 'activitystream_digest_items'
+DIGEST_MARKS = 'activitystream_digest_marks'
+RECIPIENT = [('recipient_type', ASC), ('recipient_id', ASC)]
 
 NEWEST_FIRST = [('timestamp', DESC), ('_id', DESC)]
 # ``public`` closes each stream index, as on SQL: public streams skip private ones in the index
@@ -92,4 +101,7 @@ INDEXES = {
         ([('key', ASC)], {'unique': True, 'sparse': True}),
         ([('priority', ASC), *CLAIM_ORDER], {'partialFilterExpression': CLAIMABLE}),
     ],
+    PREFERENCES: [([*RECIPIENT, ('kind', ASC)], {'unique': True})],
+    DIGEST_ITEMS: [([*RECIPIENT, ('created', ASC), ('_id', ASC)], {})],
+    DIGEST_MARKS: [([*RECIPIENT, ('period', ASC)], {'unique': True})],
 }

@@ -15,6 +15,7 @@ from .. import keyset
 from ..base import REMOVED, ActionRecord, Ref, SeenState, Storage, SubscriptionStorage
 from .migrations import ensure_indexes
 from .outbox import MingOutbox
+from .preferences import MingPreferences
 from .schema import (
     ACTIONS,
     BROADCAST,
@@ -89,29 +90,41 @@ def _filtered(docs, keep):
         yield from keep(batch)
 
 
+def _after(collection, spec, order, id_field, before, projection, wanted):
+    """What comes after the cursor ``before`` (timestamp, id), newest first, read lazily.
+
+    Two index ranges: the entries of its millisecond with a smaller id, then
+    the older ones (mim, Ming's in-memory MongoDB, has no ``$or`` inside an
+    ``$and`` to say it in one). Each is read only as far as the page needs.
+    """
+    same = dict(spec, timestamp=before.timestamp, **{id_field: {'$lt': before.id}})
+    older = dict(spec, timestamp={'$lt': before.timestamp})
+    for part in (same, older):
+        cursor = collection.find(part, projection).sort(order)
+        yield from cursor if wanted is None else cursor.limit(wanted)
+
+
 def _page(collection, spec, order, id_field, limit, offset, before, projection=None, keep=None):
     """A newest-first page of ``collection``, after the cursor ``before`` when given.
 
-    The cursor is (timestamp, id). The index range is cut at the timestamp;
-    the few entries sharing it to the millisecond are sorted out here, which
-    spares an ``$and`` of two ``$or`` (mim, Ming's in-memory MongoDB, has none).
-    ``keep`` filters what the query cannot (see :meth:`MingStorage.stream`).
+    ``keep`` filters what the query cannot (see :meth:`MingStorage.stream`);
+    the page is then filled past what it drops, a batch at a time.
     """
-    if before is not None:
-        spec = dict(spec, timestamp={'$lte': before.timestamp})
-    cursor = collection.find(spec, projection).sort(order)
-    if before is None and keep is None:
-        cursor = cursor.skip(offset)
-        return list(cursor if limit is None else cursor.limit(limit))
-    found = iter(cursor)
-    if before is not None:
-        found = (d for d in found if d['timestamp'] < before.timestamp or d[id_field] < before.id)
+    wanted = None if limit is None or keep is not None else offset + limit
+    if before is None:
+        cursor = collection.find(spec, projection).sort(order)
+        if keep is None:
+            cursor = cursor.skip(offset)
+            return list(cursor if limit is None else cursor.limit(limit))
+        found = iter(cursor)
+    else:
+        found = _after(collection, spec, order, id_field, before, projection, wanted)
     if keep is not None:
         found = _filtered(found, keep)
     return list(islice(found, offset, None if limit is None else offset + limit))
 
 
-class MingStorage(Storage, SubscriptionStorage, MingOutbox):
+class MingStorage(Storage, SubscriptionStorage, MingOutbox, MingPreferences):
     name = 'ming'
 
     def __init__(self, session):
@@ -192,6 +205,10 @@ class MingStorage(Storage, SubscriptionStorage, MingOutbox):
             keep=self._undismissed(recipient),
         )
         return [_record(entry['action']) for entry in entries]
+
+    def delivered(self, recipient, limit):
+        found = self._c(DELIVERIES).find(_is('recipient', recipient), {'action': 1})
+        return [_record(entry['action']) for entry in found.sort(INBOX_ORDER).limit(limit)]
 
     def inbox_count(self, recipient, after=None):
         dismissed = _newer(dict(_is('recipient', recipient), broadcast=True), after)

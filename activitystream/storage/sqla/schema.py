@@ -239,4 +239,68 @@ class OutboxJob(DeclarativeBase):
     )
 
 
-MODELS = (Action, Delivery, SeenState, ReadMark, Dismissal, Subscription, OutboxJob)
+class Preference(DeclarativeBase):
+    """A recipient's channels for one notification kind (``'email,web'``; ``''``: off).
+
+    The primary key reads one recipient's preferences, or one kind for a page
+    of recipients (a deliver job's), as ranges of it.
+    """
+
+    __tablename__ = 'activitystream_preferences'
+
+    recipient_type = Column(String(TYPE_LEN), primary_key=True)
+    recipient_id = Column(String(ID_LEN), primary_key=True)
+    kind = Column(Unicode(255), primary_key=True)
+    channels = Column(String(64), nullable=False)
+    updated = Column(DateTime, nullable=False)
+
+
+class DigestItem(DeclarativeBase):
+    """A notification held for a recipient's next digest."""
+
+    __tablename__ = 'activitystream_digest_items'
+
+    id = Column(ActionId, primary_key=True, autoincrement=True)
+    recipient_type = Column(String(TYPE_LEN), nullable=False)
+    recipient_id = Column(String(ID_LEN), nullable=False)
+    kind = Column(Unicode(255), nullable=False)
+    verb = Column(Unicode(255), nullable=False)
+    actor_type = Column(String(TYPE_LEN))
+    actor_id = Column(String(ID_LEN))
+    target_type = Column(String(TYPE_LEN))
+    target_id = Column(String(ID_LEN))
+    text = Column(UnicodeText, nullable=False)
+    timestamp = Column(DateTime, nullable=False)
+    created = Column(DateTime, nullable=False)
+
+    __table_args__ = (
+        Index(
+            'ix_activitystream_digest_items_recipient', recipient_type, recipient_id, created, id
+        ),
+    )
+
+
+class DigestMark(DeclarativeBase):
+    """The key of the last period (``2024-05-03``, ``2024-W18``) a recipient got a digest for."""
+
+    __tablename__ = 'activitystream_digest_marks'
+
+    recipient_type = Column(String(TYPE_LEN), primary_key=True)
+    recipient_id = Column(String(ID_LEN), primary_key=True)
+    period = Column(String(16), primary_key=True)
+    last_key = Column(String(32), nullable=False)
+    sent = Column(DateTime, nullable=False)
+
+
+MODELS = (
+    Action,
+    Delivery,
+    SeenState,
+    ReadMark,
+    Dismissal,
+    Subscription,
+    OutboxJob,
+    Preference,
+    DigestItem,
+    DigestMark,
+)

@@ -36,6 +36,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from .. import keyset
 from ..base import REMOVED, ActionRecord, Ref, SeenState, Storage, SubscriptionStorage
 from .outbox import SQLAOutbox
+from .preferences import SQLAPreferences
 from .schema import Action, ActionId, Delivery, Dismissal, ReadMark, Subscription
 from .schema import SeenState as SeenTable
 
@@ -192,6 +193,17 @@ BROADCASTS = select(actions.c.id, actions.c.timestamp).where(
     _broadcasts(), actions.c.id.in_(_ids())
 )
 VISIBLE = union_all(DELIVERED, BROADCASTS)
+_newest_delivered = _newest_first(
+    select(deliveries.c.action_id.label('id')).where(_matches(deliveries, 'recipient')),
+    deliveries,
+    deliveries.c.action_id,
+).limit(_bound_int('limit'))
+_newest_delivered = _newest_delivered.subquery('newest')
+DELIVERED_NEWEST = (
+    select(actions)
+    .join(_newest_delivered, actions.c.id == _newest_delivered.c.id)
+    .order_by(actions.c.timestamp.desc(), actions.c.id.desc())
+)
 NEWEST_VISIBLE = (
     select(func.max(deliveries.c.timestamp)).where(_matches(deliveries, 'recipient')),
     select(func.max(actions.c.timestamp)).where(_broadcasts()),
@@ -267,7 +279,7 @@ def _by_actors_statement(count):
     return stmt.limit(_bound_int('limit'))
 
 
-class SQLAStorage(Storage, SubscriptionStorage, SQLAOutbox):
+class SQLAStorage(Storage, SubscriptionStorage, SQLAOutbox, SQLAPreferences):
     name = 'sqlalchemy'
 
     def __init__(self, session):
@@ -321,6 +333,10 @@ class SQLAStorage(Storage, SubscriptionStorage, SQLAOutbox):
             params.update(limit=limit, top=offset + limit)
         stmt = _inbox_statement(limit is not None, before is not None)
         return _records(self._read(stmt, params))
+
+    def delivered(self, recipient, limit):
+        params = dict(_params('recipient', recipient), limit=limit)
+        return _records(self._read(DELIVERED_NEWEST, params))
 
     def inbox_count(self, recipient, after=None):
         params = dict(_params('recipient', recipient), after=after)

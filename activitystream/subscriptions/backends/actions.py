@@ -18,6 +18,7 @@ class ActivityStreamBackend(BaseBackend):
     """
 
     deferred = False  # the host's transaction commits or rolls it back with the rest
+    channel = 'web'
     accepts = frozenset({'verb', 'action_obj', 'extra', 'public'})
 
     def _arguments(

@@ -25,6 +25,10 @@ class BaseBackend(ABC):
     #: the keyword arguments of ``emit()`` it uses, or None for any (a mail
     #: template may use them all); a keyword no chosen backend uses is an error
     accepts: frozenset[str] | None = None
+    #: the preference channel it serves ('web', 'email'), or None: every recipient gets it
+    channel: str | None = None
+    #: the kind of the notification being delivered (see ``activitystream.preferences``)
+    kind: str | None = None
 
     def __init__(self, name=None, actor=None, subscribers_of=None, timestamp=None):
         self.name = name

@@ -11,6 +11,12 @@ SMTP settings come from the host's configuration (its .ini file)::
     activitystream.smtp_timeout = 10            # seconds
     activitystream.site_url = https://example.com   # makes links in mails absolute
 
+Or, with the ``mail_transport = 'tgext.mailer'`` plug option, the site's own
+``tgext.mailer`` (plugged, with its ``mail.*`` settings) carries the mails:
+its SMTP mailer sends each at once from the outbox worker, which already runs
+after the host's commit (its transactional ``send`` would wait for a commit
+the worker never makes). ``activitystream.smtp_from`` still names the sender.
+
 The address is the recipient's ``email_address`` attribute (the
 ``email_address_attribute`` option); recipients without one get no mail. The
 subject is the ``email_subject`` option formatted with the text (or the
@@ -19,14 +25,22 @@ plain-text and an HTML part, rendered from ``<email_template>.txt`` and
 ``.xhtml`` with Kajiki, or ``.genshi.txt`` and ``.html`` with Genshi (the
 ``email_renderer`` option). Templates get ``text``, ``subject``,
 ``recipient``, ``actor``, ``obj`` (``subscribers_of``), ``link`` (the
-absolute ``as_link`` of ``obj``, or None) and ``kwargs``.
+absolute ``as_link`` of ``obj``, or None), ``settings`` (the absolute URL of
+the notification settings page, or None) and ``kwargs``.
+
+With ``activitystream.site_url`` set, every mail carries RFC 8058's
+``List-Unsubscribe`` and ``List-Unsubscribe-Post`` headers: a signed link that
+turns the e-mail of the notification's kind off for its recipient, without a
+login (see ``activitystream.unsubscribe``).
 """
 
+import email
 import importlib.util
 import os
 import re
 import smtplib
 from contextlib import contextmanager
+from email import policy
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from functools import cache
@@ -34,17 +48,68 @@ from urllib.parse import urljoin, urlsplit
 
 import tg
 
-from ... import model, refs
+from ... import model, preferences, refs, unsubscribe
+from ...translation import _, l_
 from .base import BaseBackend
 
 SUBJECT_LENGTH = 78
+# the text of the settings link, translated into a context value (kajiki would translate a
+# literal with the request's translator, and a worker has no request)
+SETTINGS_LABEL = l_('Choose which e-mails you get')
 SECURITY = ('none', 'starttls', 'ssl')
+CRLF_COMPAT = policy.compat32.clone(linesep='\r\n')
 # renderer -> extensions of the (text, html) templates
 EXTENSIONS = {'kajiki': ('.txt', '.xhtml'), 'genshi': ('.genshi.txt', '.html')}
 
 
 def _setting(name, default):
     return tg.config.get(f'activitystream.{name}', default)
+
+
+def sender_address():
+    return _setting('smtp_from', 'activitystream@localhost')
+
+
+@contextmanager
+def _mailer_connection():
+    """The site's tgext.mailer as a connection with ``send_message``."""
+    from tgext.mailer import get_mailer
+
+    smtp = get_mailer(None).smtp_mailer
+
+    class Connection:
+        def send_message(self, mail):
+            # repoze.sendmail encodes headers again: hand it the wire form, read back plainly,
+            # that serializes with CRLF (smtplib sends bytes as given, and a strict server
+            # takes a long mail with bare LFs for one line too long)
+            plain = email.message_from_bytes(mail.as_bytes(), policy=CRLF_COMPAT)
+            smtp.send(str(mail['From']), [str(mail['To'])], plain)
+
+    yield Connection()
+
+
+def connection():
+    """A connection of the configured transport (``mail_transport``): ``send_message(mail)``."""
+    if model.options()['mail_transport'] == 'tgext.mailer':
+        return _mailer_connection()
+    return smtp_connection()
+
+
+def send(unsent):
+    """Send each (key, mail) over one connection; return the failed ones as (key, error)."""
+    failed = []
+    unsent = list(unsent)
+    try:
+        with connection() as smtp:
+            while unsent:
+                key, mail = unsent.pop(0)
+                try:
+                    smtp.send_message(mail)
+                except Exception as exc:  # noqa: BLE001 - a refused address, a dropped line
+                    failed.append((key, exc))
+    except Exception as exc:  # noqa: BLE001 - no connection: what is left unsent failed
+        failed += [(key, exc) for key, _ in unsent]
+    return failed
 
 
 @contextmanager
@@ -101,6 +166,39 @@ def templates(renderer, name):
     )
 
 
+def compose(address, subject, message_id, renderers, context):
+    """A mail with a plain-text and an HTML part rendered by ``renderers`` from ``context``."""
+    render_text, render_html = renderers
+    mail = EmailMessage()
+    mail['From'] = sender_address()
+    mail['To'] = address
+    mail['Subject'] = subject
+    mail['Date'] = formatdate()
+    mail['Message-ID'] = message_id
+    mail.set_content(render_text(context))
+    mail.add_alternative(render_html(context), subtype='html')
+    return mail
+
+
+def absolute_link(entity):
+    """The absolute ``as_link`` of ``entity`` (with ``activitystream.site_url``), or None."""
+    link = getattr(entity, 'as_link', None)
+    link = link() if callable(link) else link
+    if not isinstance(link, str):
+        return None
+    if urlsplit(link).scheme:
+        return link
+    site = _setting('site_url', None)
+    return urljoin(site, link) if site else None
+
+
+def stable_message_id(name: str) -> str:
+    """A Message-ID made of ``name`` alone: the same mail sent twice is seen as one."""
+    domain = str(sender_address()).rpartition('@')[2].strip('> ') or 'localhost'
+    local = re.sub(r'[^A-Za-z0-9.-]', '-', name)
+    return f'<activitystream.{local}@{domain}>'
+
+
 def _one_line(text):
     line = ' '.join(text.split())
     return line if len(line) <= SUBJECT_LENGTH else line[: SUBJECT_LENGTH - 1] + '…'
@@ -112,6 +210,8 @@ class EmailBackend(BaseBackend):
     One SMTP connection serves every recipient of an ``emit()`` call.
     """
 
+    channel = 'email'
+
     def _templates(self):
         options = model.options()
         return templates(options['email_renderer'], options['email_template'])
@@ -122,14 +222,7 @@ class EmailBackend(BaseBackend):
         self._templates()
 
     def _link(self):
-        link = getattr(self.subscribers_of, 'as_link', None)
-        link = link() if callable(link) else link
-        if not isinstance(link, str):
-            return None
-        if urlsplit(link).scheme:
-            return link
-        site = _setting('site_url', None)
-        return urljoin(site, link) if site else None
+        return absolute_link(self.subscribers_of)
 
     def message(self, recipient, text, subject=None, **kwargs):
         """The mail for ``recipient``, or None when it has no address."""
@@ -145,17 +238,12 @@ class EmailBackend(BaseBackend):
             actor=self.actor,
             obj=self.subscribers_of,
             link=self._link(),
+            settings=unsubscribe.site_url(unsubscribe.SETTINGS_PATH),
+            settings_label=_(SETTINGS_LABEL),
             kwargs=kwargs,
         )
-        render_text, render_html = self._templates()
-        mail = EmailMessage()
-        mail['From'] = _setting('smtp_from', 'activitystream@localhost')
-        mail['To'] = address
-        mail['Subject'] = subject
-        mail['Date'] = formatdate()
-        mail['Message-ID'] = self.message_id(recipient)
-        mail.set_content(render_text(context))
-        mail.add_alternative(render_html(context), subtype='html')
+        mail = compose(address, subject, self.message_id(recipient), self._templates(), context)
+        unsubscribe.headers(mail, recipient, self.kind or preferences.EVERY_KIND)
         return mail
 
     def message_id(self, recipient):
@@ -168,10 +256,7 @@ class EmailBackend(BaseBackend):
         if key is None:
             return make_msgid()
         ref = refs.ref_of(recipient, 'recipient')
-        sender = str(_setting('smtp_from', 'activitystream@localhost'))
-        domain = sender.rpartition('@')[2].strip('> ') or 'localhost'
-        local = re.sub(r'[^A-Za-z0-9.-]', '-', f'{key}.{ref.type}.{ref.id}')
-        return f'<activitystream.{local}@{domain}>'
+        return stable_message_id(f'{key}.{ref.type}.{ref.id}')
 
     def emit(self, recipient, text, **kwargs):
         failed = self.emit_many([(recipient, text)], **kwargs)
@@ -191,14 +276,5 @@ class EmailBackend(BaseBackend):
                 unsent.append((recipient, text, mail))
         if not unsent:
             return failed
-        try:
-            with smtp_connection() as smtp:
-                while unsent:
-                    recipient, text, mail = unsent.pop(0)
-                    try:
-                        smtp.send_message(mail)
-                    except Exception as exc:  # noqa: BLE001 - a refused address, a dropped line
-                        failed.append((recipient, text, exc))
-        except Exception as exc:  # noqa: BLE001 - no connection: what is left unsent failed
-            failed += [(recipient, text, exc) for recipient, text, _ in unsent]
-        return failed
+        lost = send(((recipient, text), mail) for recipient, text, mail in unsent)
+        return failed + [(recipient, text, exc) for (recipient, text), exc in lost]

@@ -17,6 +17,16 @@ SUBSCRIPTION_BACKENDS = {
     'activitystream': 'activitystream.subscriptions.backends.ActivityStreamBackend',
     'email': 'activitystream.subscriptions.backends.EmailBackend',
 }
+# The kinds of notification (activitystream's notification_kinds option, keyed by verb) and
+# where each goes unless a user chooses otherwise on /settings: the navbar menu (web), a mail
+# each (email) or the daily digest (digest, `gearbox activitystream-digest`). Only comments
+# are emitted to subscribers (lib/social.py), so only they can be mailed; posts and follows
+# reach the menu alone, and a user may turn them off there.
+NOTIFICATION_KINDS = {
+    'commented on': {'label': 'Comments on posts I follow', 'channels': ['web', 'email']},
+    'posted': {'label': 'New posts by people I follow', 'channels': ['web']},
+    'started following': {'label': 'New followers', 'channels': ['web']},
+}
 # activitystream's outbox and Redis options the ini may set as ``sampleapp.<option>``
 # (plug() runs before the ini is read): a site and the `gearbox activitystream-outbox
 # drain` processes beside it share the outbox with the same timings, and the Redis of
@@ -95,6 +105,7 @@ def make_base_config():
         base_config,
         'activitystream',
         subscription_backends=SUBSCRIPTION_BACKENDS,
+        notification_kinds=NOTIFICATION_KINDS,
         delivery_runner='thread',  # comment mails and feed fan-out never hold up a request
         feed_manager='sampleapp.lib.feeds:SiteFeeds',  # the home page's timelines
     )

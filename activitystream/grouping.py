@@ -1,0 +1,154 @@
+"""Notifications as the menu shows them: runs of the same verb on the same target, one row each.
+
+Grouping works on a page already read (``am.get_by_recipient(...).limit(n)``),
+so it adds no query: the actors and targets of the whole page load together,
+one query per entity class, as for the ungrouped page. A run is consecutive
+notifications (newest first) with the same verb and the same target, none
+older than ``window`` before the run's newest; notifications without a target
+are never grouped. ``window`` is the plug option ``group_window`` (a timedelta;
+zero turns grouping off).
+
+The counts in a row are exact for the notifications it holds; a run longer
+than the page read is cut where the page ends (the next page goes on from the
+oldest notification shown, so nothing is skipped).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from . import refs
+from .action import Action
+from .translation import _, ngettext
+
+# actors named in a row before "and N others"
+NAMED = 2
+DEFAULT_WINDOW = timedelta(days=1)
+
+
+@dataclass
+class Group:
+    """One row: its notifications newest first, all with the same verb and target."""
+
+    members: list[Action]
+    unseen: bool
+
+    @property
+    def newest(self) -> Action:
+        return self.members[0]
+
+    @property
+    def oldest(self) -> Action:
+        return self.members[-1]
+
+    @property
+    def ids(self) -> list[str]:
+        return [str(a.id) for a in self.members]
+
+    @property
+    def timestamp(self) -> datetime:
+        return self.newest.timestamp
+
+    @property
+    def actors(self) -> list:
+        """The distinct actor entities (None for deleted ones), newest first."""
+        seen, found = set(), []
+        for action in self.members:
+            if action.actor_ref not in seen:
+                seen.add(action.actor_ref)
+                found.append(action.actor_entity)
+        return found
+
+    @property
+    def read(self) -> bool | None:
+        """Whether every member is read (None outside ``get_by_recipient``)."""
+        states = [a.read for a in self.members]
+        return None if None in states else all(states)
+
+    @property
+    def who(self) -> str:
+        """'Alice', 'Alice and Bob', 'Alice, Bob and Carol', 'Alice, Bob and 3 others'."""
+        names = [refs.display(e) or _('someone') for e in self.actors]
+        if len(names) == 1:
+            return names[0]
+        if len(names) <= NAMED + 1:
+            return _('%(names)s and %(last)s') % {
+                'names': ', '.join(names[:-1]),
+                'last': names[-1],
+            }
+        others = len(names) - NAMED
+        return ngettext('%(names)s and %(num)d other', '%(names)s and %(num)d others', others) % {
+            'names': ', '.join(names[:NAMED]),
+            'num': others,
+        }
+
+    @property
+    def avatar_url(self) -> str | None:
+        """The newest actor's ``as_avatar_url`` (attribute or method), when its class has one."""
+        return avatar_url(self.newest.actor_entity)
+
+
+def avatar_url(entity) -> str | None:
+    """An entity's optional ``as_avatar_url`` (a property or a method), else None."""
+    url = getattr(entity, 'as_avatar_url', None)
+    return url() if callable(url) else url
+
+
+def _window(window) -> timedelta:
+    if isinstance(window, (int, float)) and not isinstance(window, bool):
+        window = timedelta(days=window)
+    if not isinstance(window, timedelta) or window < timedelta(0):
+        raise ValueError(f'window must be a non-negative timedelta, got {window!r}')
+    return window
+
+
+def group(
+    actions: Sequence[Action],
+    window: timedelta | float,
+    is_unseen: Callable[[Action], bool],
+) -> list[Group]:
+    """``actions`` (newest first) as rows; ``window`` 0 gives one row per notification."""
+    window = _window(window)
+    rows: list[Group] = []
+    for action in actions:
+        last = rows[-1] if rows else None
+        if (
+            last is not None
+            and window
+            and action.target_ref is not None
+            and action.target_ref == last.newest.target_ref
+            and action.verb == last.newest.verb
+            and last.timestamp - action.timestamp <= window
+        ):
+            last.members.append(action)
+            last.unseen = last.unseen or is_unseen(action)
+        else:
+            rows.append(Group([action], is_unseen(action)))
+    return rows
+
+
+def as_row(row: Group, read: bool = True) -> dict:
+    """What the menu, the page and notifications.json show of a row (text, never markup).
+
+    ``read=False`` leaves the read state out (None): the menu does not show it,
+    and so does not pay its queries.
+    """
+    from .formats import iso
+
+    newest = row.newest
+    return {
+        'ids': row.ids,
+        'count': len(row.members),
+        'who': row.who,
+        'verb': newest.verb,
+        'target': newest.target,
+        'link': newest.target_link,
+        'avatar': row.avatar_url,
+        'timestamp': iso(row.timestamp),
+        'since': newest.timestamp_since,
+        'unseen': row.unseen,
+        'read': row.read if read else None,
+        'cursor': row.oldest.cursor,
+    }
