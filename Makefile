@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install test lint typecheck format demo i18n clean bench bench-small bench-feeds
+.PHONY: install test lint typecheck format demo i18n clean bench bench-small bench-feeds bench-purge
 
 $(STAMP): pyproject.toml setup.py sample-app/setup.py
 	$(PYTHON) -m venv $(VENV)
@@ -87,3 +87,10 @@ bench-small: $(BENCH_STAMP)
 # real Redis under a prefix of its own: about a minute. Needs the test dependencies only.
 bench-feeds: $(STAMP)
 	$(PY) -m bench.feeds $(BENCH_ARGS)
+
+# retention (issue 11): am.purge of the oldest 10% of the seed deliveries on PostgreSQL, batch
+# 500 and 5,000, 5 purges each, while another process reads Q1/Q2; loads a template database
+# of its own once (~8 minutes; kept for the next run), then copies it per purge (~5 minutes
+# in all). bench/results/purge.{json,md}
+bench-purge: $(BENCH_STAMP)
+	$(PY) -m bench.purge --size seed $(BENCH_ARGS)

@@ -43,7 +43,7 @@ OURS = (
     'digest_items',
     'digest_marks',
 )
-HEAD = '0004'
+HEAD = '0005'
 
 
 def live_app(global_conf, **local_conf):
@@ -252,25 +252,24 @@ def test_the_revisions_alone_make_todays_schema_and_take_it_back(site, tmp_path)
     drop_ours(env.engine, prefix)
 
     assert migrate(tmp_path, 'upgrade') == 0
-    assert described(env.engine, prefix) == schema_of_create_all(env, prefix)
+    today = schema_of_create_all(env, prefix)
+    assert described(env.engine, prefix) == today
 
-    assert migrate(tmp_path, 'downgrade') == 0  # one step back: no preferences, no digests
+    assert migrate(tmp_path, 'downgrade') == 0  # one step back: no index of reads by action
+    assert version(env.engine, prefix) == ['0004']
+    reads = today['reads']
+    without = [i for i in reads['indexes'] if i[0] != f'{prefix}ix_activitystream_reads_action']
+    assert len(without) == len(reads['indexes']) - 1
+    at_0004 = {**today, 'reads': {**reads, 'indexes': without}}
+    assert described(env.engine, prefix) == at_0004
+
+    assert migrate(tmp_path, 'downgrade') == 0  # one more: no preferences, no digests
     assert version(env.engine, prefix) == ['0003']
-    assert described(env.engine, prefix) == {
-        **schema_of_create_all(env, prefix),
-        'preferences': None,
-        'digest_items': None,
-        'digest_marks': None,
-    }
-    assert migrate(tmp_path, 'downgrade') == 0  # one step back: no dismissals
+    at_0003 = {**at_0004, 'preferences': None, 'digest_items': None, 'digest_marks': None}
+    assert described(env.engine, prefix) == at_0003
+    assert migrate(tmp_path, 'downgrade') == 0  # and one more: no dismissals
     assert version(env.engine, prefix) == ['0002']
-    assert described(env.engine, prefix) == {
-        **schema_of_create_all(env, prefix),
-        'dismissals': None,
-        'preferences': None,
-        'digest_items': None,
-        'digest_marks': None,
-    }
+    assert described(env.engine, prefix) == {**at_0003, 'dismissals': None}
     assert migrate(tmp_path, 'downgrade', '0001') == 0  # the previous schema
     assert version(env.engine, prefix) == ['0001']
     previous = described(env.engine, prefix)

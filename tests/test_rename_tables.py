@@ -93,7 +93,7 @@ def test_foreign_key_and_index_names_follow_the_renamed_tables(backend):
     assert key['options'].get('ondelete') == 'CASCADE'
     # unique per database: two sites sharing one must not collide
     indexes = [i['name'] for name in named.values() for i in found.get_indexes(name)]
-    assert len(indexes) == 12 and all(i.startswith('notes_ix_activitystream_') for i in indexes)
+    assert len(indexes) == 13 and all(i.startswith('notes_ix_activitystream_') for i in indexes)
     if backend == 'postgresql':
         primary = found.get_pk_constraint(named['deliveries'])['name']
         assert primary == 'notes_pk_activitystream_deliveries'

@@ -27,11 +27,14 @@ def database_name(size):
     return f'activitystream_bench_{size}'
 
 
-def postgresql_url(size):
-    """The bench's own database on the PostgreSQL server, created if missing."""
+def postgresql_url(size, name=None):
+    """The bench's own database on the PostgreSQL server, created if missing.
+
+    ``name`` defaults to the size's database.
+    """
     import sqlalchemy as sa
 
-    name = database_name(size)
+    name = name or database_name(size)
     admin = sa.create_engine(PG_URL, isolation_level='AUTOCOMMIT')
     with admin.connect() as conn:
         found = conn.execute(sa.text('SELECT 1 FROM pg_database WHERE datname = :n'), {'n': name})
@@ -41,12 +44,12 @@ def postgresql_url(size):
     return PG_URL.rsplit('/', 1)[0] + '/' + name
 
 
-def _database(backend, size):
+def _database(backend, size, name=None):
     if backend == 'sqlite':
         DATA_DIR.mkdir(parents=True, exist_ok=True)
         return {'use_sqlalchemy': True, 'sqlalchemy.url': f'sqlite:///{DATA_DIR}/{size}.sqlite'}
     if backend == 'postgresql':
-        return {'use_sqlalchemy': True, 'sqlalchemy.url': postgresql_url(size)}
+        return {'use_sqlalchemy': True, 'sqlalchemy.url': postgresql_url(size, name)}
     if backend == 'mongodb' and not MONGO_URL:
         raise RuntimeError('the mongodb backend needs ACTIVITYSTREAM_MONGO_URL')
     return {
@@ -57,8 +60,11 @@ def _database(backend, size):
     }
 
 
-def build_app(backend, size):
-    """The TG app for ``backend`` (sqlite, postgresql, ming, mongodb), as a :class:`Host`."""
+def build_app(backend, size, database=None):
+    """The TG app for ``backend`` (sqlite, postgresql, ming, mongodb), as a :class:`Host`.
+
+    ``database``: a PostgreSQL database other than the size's (a bench that writes).
+    """
     if backend in SQL_BACKENDS:
         from . import sahost as package
     else:
@@ -78,7 +84,7 @@ def build_app(backend, size):
             'trace_errors.enable': False,
             'errorpage.enabled': False,
             'tm.enabled': backend in SQL_BACKENDS,
-            **_database(backend, size),
+            **_database(backend, size, database),
         }
     )
     # the dataset lies before a fixed END: counts must look back past its first day

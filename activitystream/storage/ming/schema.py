@@ -81,6 +81,7 @@ INDEXES: dict[str, list[tuple[list[tuple[str, int]], dict[str, Any]]]] = {
     READS: [
         ([('recipient_type', ASC), ('recipient_id', ASC), ('action_id', ASC)], {'unique': True}),
         ([('recipient_type', ASC), ('recipient_id', ASC), ('timestamp', DESC)], {}),
+        ([('action_id', ASC)], {}),  # deleting actions deletes their marks by action
     ],
     DISMISSALS: [
         (

@@ -133,6 +133,9 @@ class ReadMark(DeclarativeBase):
 
     __table_args__ = (
         Index('ix_activitystream_reads_time', recipient_type, recipient_id, timestamp),
+        # deleting actions (purge, delete, erase) finds their marks here; without it, the
+        # foreign key's cascade scanned the whole table once per deleted action
+        Index('ix_activitystream_reads_action', action_id),
     )
 
 
