@@ -193,20 +193,37 @@
     if (empty) { empty.hidden = root.querySelectorAll('.activitystream-item').length > 0; }
   }
 
+  // Rows the reader acts on (open, dismiss, mark all) while a reload is on its way
+  // must not come back with it: a reload started before the last act keeps the list.
+  function acted(root) { root.setAttribute('data-acted', String(Date.now())); }
+
   function reload(root) {
     var list = root.querySelector('.activitystream-list');
     var said = words(root);
+    var started = Date.now();
     return fetch(root.getAttribute('data-notifications-url'), {credentials: 'same-origin'})
       .then(function (reply) { return reply.json(); })
       .then(function (body) {
-        if (body.items.length) {
+        var stale = Number(root.getAttribute('data-acted') || 0) >= started;
+        if (body.items.length && !stale) {
           var newest = body.items[0].timestamp;
+          var focused = list.contains(document.activeElement) &&
+            document.activeElement.closest('.activitystream-item');
+          var focusedIds = focused ? focused.getAttribute('data-ids') : null;
           list.textContent = '';
           body.rows.forEach(function (row) { list.appendChild(rowItem(root, row, newest, said)); });
           root.setAttribute('data-newest', newest);
+          if (focusedIds) {  // the reader keeps their place in the new list
+            each('.activitystream-item', function (item) {
+              if (item.getAttribute('data-ids') === focusedIds) {
+                var link = item.querySelector('.activitystream-link');
+                if (link) { link.focus(); }
+              }
+            }, list);
+          }
         }
         showEmpty(root);
-        setCount(body.unseen_count);
+        if (!stale) { setCount(body.unseen_count); }
       });
   }
 
@@ -240,6 +257,7 @@
       var form = event.target.closest('.activitystream-open');
       if (!form) { return; }
       event.preventDefault();
+      acted(root);
       var item = form.closest('.activitystream-item');
       var link = form.querySelector('.activitystream-link').getAttribute('data-link');
       var body = {actions: rowIds(item), until: root.getAttribute('data-newest')};
@@ -253,6 +271,7 @@
     root.addEventListener('click', function (event) {
       var dismiss = event.target.closest('.activitystream-dismiss');
       if (dismiss) {
+        acted(root);
         var item = dismiss.closest('.activitystream-item');
         send(root.getAttribute('data-dismiss-url'), token, {actions: rowIds(dismiss)}, true)
           .then(function (counts) {
@@ -266,6 +285,7 @@
         return;
       }
       if (event.target.closest('.activitystream-mark-all')) {
+        acted(root);
         // read, and seen up to the newest shown: the badge and the highlights go
         send(root.getAttribute('data-mark-read-url'), token, {}).then(function () {
           each('.activitystream-item', function (item) { markedRead(item, true); }, root);
