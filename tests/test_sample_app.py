@@ -420,63 +420,98 @@ def test_with_redis_down_the_home_page_shows_the_database_list(site, monkeypatch
     follow_form(alice, 'dave').submit(status=302)  # a follow too: its copy waits in the outbox
 
 
-def grouped(page):
-    """(badge, [(row text, unseen, unread)]) of the navbar's grouped notifications menu."""
-    menu = page.html.select_one('nav #grouped-menu')
-    rows = [
-        (' '.join(li.b.parent.get_text().split()), 'unseen' in li['class'], 'unread' in li['class'])
-        for li in menu.select('li.group')
-    ]
-    return int(menu.select_one('#grouped-badge').get_text()), rows
+def menu(page):
+    """(badge, [(who verb target, unseen)]) of activitystream's navbar menu."""
+    rows = []
+    for li in page.html.select('nav .activitystream-menu .activitystream-item'):
+        words = [li.b.get_text(), li.b.next_sibling.strip()] + [i.get_text() for i in li('i')]
+        rows.append((' '.join(words), 'activitystream-unseen' in li['class']))
+    return unseen(page), rows
 
 
-def test_the_grouped_menu_shows_who_did_what_and_marks_seen_and_read(site):
+def publish_with_comments(site, author, text, commenters):
+    """``author`` posts ``text``, each of ``commenters`` comments: the post's path."""
+    form = browser(site, author).get('/').forms['publish']
+    form['text'] = text
+    path = form.submit().maybe_follow().request.path
+    for name in commenters:
+        comment = browser(site, name).get(path).forms['comment']
+        comment['text'] = f'{name} is in'
+        comment.submit()
+    settled()  # the delivery thread has written the notification feeds
+    return path
+
+
+def unseen_in_inbox(user_name):
+    """How many notifications (not groups) ``user_name`` has not seen."""
+    from sampleapp import model
+
+    from activitystream import am
+
+    transaction.abort()
+    return am.count_not_seen_by_recipient(model.find_user(user_name))
+
+
+def test_the_navbar_menu_shows_the_feeds_groups_and_marks_them_seen_and_read(site):
+    """One menu, on the site's notification feed: three comments are one row, one badge."""
     carol = browser(site, 'carol')
-    publish = carol.get('/').forms['publish']
-    publish['text'] = 'Tea party'
-    post_page = publish.submit().maybe_follow()
-    for name in ('alice', 'bob', 'dave'):
-        form = browser(site, name).get(post_page.request.path).forms['comment']
-        form['text'] = f'{name} is in'
-        form.submit()
-    settled()
+    badge_before, inbox_before = unseen(carol.get('/')), unseen_in_inbox('carol')
+    post = publish_with_comments(site, 'carol', 'Tea party', ('alice', 'bob', 'dave'))
 
     home = carol.get('/')
-    badge, rows = grouped(home)
-    assert rows[0] == ('Dave, Bob and 1 other commented on “Tea party”', True, True)
-    assert badge == sum(unseen for _, unseen, _ in rows) >= 1
-    menu = home.html.select_one('#grouped-menu')
-    carol.post(menu['data-seen-url'], status=403)  # no CSRF token
-    reply = carol.post(menu['data-seen-url'], {'_csrf_token': menu['data-csrf-token']})
-    assert reply.json == {'unseen_count': 0}
-    home = carol.get('/')
-    assert grouped(home)[0] == 0
-    assert grouped(home)[1][0][1:] == (False, True)  # seen, still unread
-    assert unseen(home) == 0  # activitystream's menu was marked seen too
+    badge, rows = menu(home)
+    assert rows[0] == ('Dave, Bob and 1 other commented on “Tea party”', True)
+    assert unseen_in_inbox('carol') == inbox_before + 3
+    assert badge == badge_before + 1  # the feed's unseen groups, not notifications
+    page = carol.get('/activitystream/all?limit=100')
+    assert badge == len(page.html.select('.activitystream-item.activitystream-unseen'))
 
-    form = next(f for f in home.forms.values() if f.action == '/notifications_read')
-    assert form['group'].value and form['came_from'].value == '/'
+    # opening the menu: activitystream.js posts the newest shown with the token
+    nav = home.html.select_one('nav .activitystream-menu')
+    seen = {'until': nav['data-newest'], '_csrf_token': nav['data-csrf-token']}
+    carol.post(nav['data-seen-url'], {'until': seen['until']}, status=403)
+    assert menu(carol.get('/'))[0] == badge
+    carol.post(nav['data-seen-url'], seen)
+    badge, rows = menu(carol.get('/'))
+    assert badge == 0 and not any(new for _, new in rows)
+
+    # the row's own form (what a click does without script) reads the whole group
+    listed = carol.get('/activitystream/notifications.json').json
+    group = listed['rows'][0]
+    assert group['read'] is False and len(group['ids']) == 3
+    form = next(f for f in carol.get('/').forms.values() if f.action.endswith('/see'))
+    assert form['actions'].value == ','.join(group['ids'])
     form['_csrf_token'] = 'forged'
     form.submit(status=403)
-    form['_csrf_token'] = menu['data-csrf-token']
-    assert form.submit(status=302).location.endswith('/')
-    assert grouped(carol.get('/'))[1][0][1:] == (False, False)
+    assert carol.get('/activitystream/notifications.json').json['rows'][0]['read'] is False
+    form['_csrf_token'] = seen['_csrf_token']
+    assert form.submit(status=303).location.endswith(post)
+    after = carol.get('/activitystream/notifications.json').json
+    assert after['rows'][0]['read'] is True
+    assert after['unread_count'] == listed['unread_count'] - 1  # groups, as the badge
+    read = {item['id']: item['read'] for item in after['items']}
+    assert all(read[i] for i in group['ids'])  # and each notification in the inbox
 
 
-def test_with_redis_down_the_navbar_keeps_activitystreams_menu(site, monkeypatch):
+def test_with_redis_down_the_navbar_menu_groups_the_inbox(site, monkeypatch, caplog):
     from activitystream import model
 
-    alice = browser(site, 'alice')
-    assert alice.get('/').html.select_one('#grouped-menu') is not None
+    publish_with_comments(site, 'bob', 'Soup night', ('alice', 'carol'))
+    bob = browser(site, 'bob')
+    on_the_feed = unseen(bob.get('/'))
     closed = support.free_port()
     monkeypatch.setitem(model.options(), 'redis_url', f'redis://127.0.0.1:{closed}/0')
-    page = alice.get('/')
-    assert page.html.select_one('#grouped-menu') is None
-    assert page.html.select_one('nav .activitystream-menu .activitystream-badge') is not None
-    token = page.html.select_one('.activitystream-menu')['data-csrf-token']
-    alice.post('/notifications_seen', {'_csrf_token': token}, status=503)
-    reply = alice.post('/notifications_read', {'_csrf_token': token, 'group': 'x'}, status=302)
-    assert 'Notifications are unavailable' in reply.follow().text
+    with caplog.at_level('WARNING', logger='activitystream.feedmenu'):
+        page = bob.get('/')
+    badge, rows = menu(page)
+    assert badge == unseen_in_inbox('bob') > on_the_feed  # notifications, no longer groups
+    assert rows[0] == ('Carol and Alice commented on “Soup night”', True)  # grouped all the same
+    assert any('the inbox answers instead' in r.getMessage() for r in caplog.records)
+    nav = page.html.select_one('nav .activitystream-menu')
+    ids = page.html.select_one('nav .activitystream-item')['data-ids'].split(',')
+    headers = {'X-CSRF-Token': nav['data-csrf-token']}
+    opened = bob.post_json(nav['data-open-url'], {'actions': ids}, headers=headers)
+    assert opened.json['changed'] == 2 and opened.json['unseen_count'] == badge
 
 
 def settings_form(page):

@@ -172,42 +172,6 @@ class RootController(TGController):
         """
         return dict(saved=saved == '1')
 
-    @expose('json')
-    @require(not_anonymous())
-    @before_validate(csrf_checked)
-    def notifications_seen(self):
-        """The grouped menu was opened: every group seen, and activitystream's menu too.
-
-        activitystream's last-seen time moves as well, so a grouped feed written
-        again from the database (Redis lost) knows what was seen. A 503 with
-        Redis down: the page's script leaves the badge as it is.
-        """
-        user = current_user()
-        am.mark_seen(user)
-        try:
-            feed = feeds.manager().notifications(user)
-            feed.mark_all(seen=True)
-            return dict(unseen_count=feed.count_unseen())
-        except redis.RedisError as exc:
-            log.warning('grouped notifications of %s not marked seen: %s', user.user_name, exc)
-            abort(503, 'notifications are unavailable')
-
-    @expose()
-    @require(not_anonymous())
-    @before_validate(csrf_checked)
-    def notifications_read(self, group='', came_from=None):
-        """Mark one group of the grouped menu read, then back to ``came_from`` (same site)."""
-        back = back_to(came_from, HOME)
-        user = current_user()
-        try:
-            feeds.manager().notifications(user).mark_activity(group, seen=True, read=True)
-        except redis.RedisError as exc:
-            log.warning('group of %s not marked read: %s', user.user_name, exc)
-            flash('Notifications are unavailable; try again later.', 'warning')
-        except (TypeError, ValueError):
-            abort(400, 'group must be a group of your notifications')
-        redirect(back)
-
     @expose('sampleapp.templates.login')
     def login(self, came_from=HOME, login=''):
         """The form posts to repoze.who's /login_handler, which comes back to post_login."""

@@ -18,16 +18,18 @@ entries would come and go; and the menu already shows them.
 
 Notifications are also kept grouped (``notification_feed_class``): every
 action delivered to a user goes to its ``Notifications`` feed, where
-"Alice, Bob and 1 other commented on “Tea party”" is one row with exact
-unseen and unread counts: the navbar's "Grouped" menu (``grouped_menu``).
+"Alice, Bob and 1 other commented on “Tea party”" is one group with exact
+unseen and unread counts. activitystream's navbar menu shows those groups
+and counts its unseen groups in the badge (the inbox, grouped, when Redis
+is down); opening, marking and dismissing reach the feed and the inbox.
 """
 
 import logging
 
 import redis
 
-from activitystream import csrf, model
-from activitystream.feeds import AggregatedActivity, FeedManager, NotificationRedisFeed, RedisFeed
+from activitystream import model
+from activitystream.feeds import FeedManager, NotificationRedisFeed, RedisFeed
 from activitystream.redis_client import client
 
 log = logging.getLogger(__name__)
@@ -70,10 +72,6 @@ class SiteFeeds(FeedManager):
         """The timeline ``user`` reads (written again from the database if Redis lost it)."""
         return self.get_feeds(user)['timeline']
 
-    def notifications(self, user) -> Notifications:
-        """The grouped notifications of ``user`` (written again from the database if lost)."""
-        return self.get_notification_feed(user)
-
     def copy_now(self, follower, followed, follow: bool = True) -> None:
         """Do a follow's copy (or an unfollow's removal) right after the commit.
 
@@ -94,41 +92,6 @@ def _logged(copy, *pair: str) -> None:
         copy(*pair)
     except redis.RedisError as exc:
         log.warning('feed copy %s left to the outbox: %s', pair, exc)
-
-
-def who(group: AggregatedActivity) -> str:
-    """Who did it, for a row: 'Alice and Bob', 'Alice, Bob and 1 other', '... 3 others'."""
-    names = [name or '?' for name in group.latest_actors]
-    if group.others:
-        names.append(f'{group.others} other' + ('s' if group.others > 1 else ''))
-    return names[0] if len(names) == 1 else f'{", ".join(names[:-1])} and {names[-1]}'
-
-
-def grouped_menu(user, limit: int = 10) -> dict | None:
-    """The navbar's grouped menu of ``user``: its rows, unseen count and CSRF token.
-
-    None when Redis does not answer: the page shows activitystream's menu alone.
-    """
-    try:
-        feed = manager().notifications(user)
-        groups = feed[:limit]
-        unseen = feed.count_unseen()
-    except redis.RedisError as exc:
-        log.warning('grouped notifications of %s unavailable: %s', user.user_name, exc)
-        return None
-    rows = [
-        dict(
-            who=who(group),
-            verb=group.verb,
-            target=group.target,
-            link=group.actions[0].target_link if group.actions else None,
-            key=group.key,
-            seen=group.seen,
-            read=group.read,
-        )
-        for group in groups
-    ]
-    return dict(groups=rows, unseen=unseen, token=csrf.token_for(user))
 
 
 def manager() -> SiteFeeds:
