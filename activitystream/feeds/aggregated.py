@@ -25,11 +25,10 @@ from typing import Any, NamedTuple
 
 from .. import live, model, refs
 from ..action import Action, Page
-from ..query import LazyQuery
 from ..storage.base import ActionRecord, Ref, Storage
 from . import aggregated_lua as lua
 from .entries import EPOCH, MILLISECOND, Entry, entry_of, member_of
-from .pages import existing_records
+from .pages import WindowQuery, existing_records
 from .redis_feed import RedisFeed
 from .scripts import Script, execute
 
@@ -147,7 +146,7 @@ class _GroupsPage(Page):
         return super().entity(ref)
 
 
-class GroupQuery(LazyQuery['AggregatedActivity']):
+class GroupQuery(WindowQuery['AggregatedActivity']):
     """A window of an aggregated feed, read lazily as AggregatedActivities, newest first.
 
     One round trip for the groups, one query for all their actions, then one
@@ -156,25 +155,6 @@ class GroupQuery(LazyQuery['AggregatedActivity']):
     """
 
     noun = 'group'
-
-    def __init__(
-        self,
-        feed: 'AggregatedRedisFeed',
-        limit: int | None = None,
-        offset: int = 0,
-        before: Entry | None = None,
-    ) -> None:
-        super().__init__(limit, offset)
-        self._feed = feed
-        self._before = before
-
-    def _copy(self, limit: int | None, offset: int, before: Entry | None = None) -> 'GroupQuery':
-        return GroupQuery(self._feed, limit, offset, before or self._before)
-
-    def _total(self) -> int:
-        if self._before is not None:
-            raise ValueError('count() of a page after a cursor: count the feed instead')
-        return self._feed.count()
 
     def before(self, cursor: Any) -> 'GroupQuery':
         """Only groups older than ``cursor`` (a ``group.cursor`` string, or the group)."""

@@ -1,6 +1,6 @@
 """Reading a feed: its entries, then their actions from the database in one batch."""
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from .. import model
 from ..action import Action, Page
@@ -9,7 +9,9 @@ from ..storage.base import ActionRecord, Storage
 from .entries import Entry, entry_of
 
 if TYPE_CHECKING:
-    from .redis_feed import RedisFeed
+    from typing_extensions import Self  # typing has it from Python 3.11
+
+T = TypeVar('T')
 
 
 def existing_records(storage: Storage, entries: list[Entry]) -> list[ActionRecord]:
@@ -27,7 +29,33 @@ def existing_records(storage: Storage, entries: list[Entry]) -> list[ActionRecor
     return [found[id_] for id_ in ids if id_ in found]
 
 
-class FeedQuery(LazyQuery[Action]):
+class WindowQuery(LazyQuery[T]):
+    """A window of a feed read lazily, newest first, from its top, an offset or a cursor.
+
+    Subclasses say what a cursor is (``before``) and what an entry reads as (``all``).
+    """
+
+    def __init__(
+        self,
+        feed: Any,
+        limit: int | None = None,
+        offset: int = 0,
+        before: Entry | None = None,
+    ) -> None:
+        super().__init__(limit, offset)
+        self._feed = feed
+        self._before = before
+
+    def _copy(self, limit: int | None, offset: int, before: Entry | None = None) -> 'Self':
+        return type(self)(self._feed, limit, offset, before or self._before)
+
+    def _total(self) -> int:
+        if self._before is not None:
+            raise ValueError('count() of a page after a cursor: count the feed instead')
+        return self._feed.count()
+
+
+class FeedQuery(WindowQuery[Action]):
     """A window of a feed, read lazily as our Actions, newest first.
 
     A window that starts at the top of the feed or at a cursor is filled past
@@ -37,25 +65,6 @@ class FeedQuery(LazyQuery[Action]):
     """
 
     noun = 'action'
-
-    def __init__(
-        self,
-        feed: 'RedisFeed',
-        limit: int | None = None,
-        offset: int = 0,
-        before: Entry | None = None,
-    ) -> None:
-        super().__init__(limit, offset)
-        self._feed = feed
-        self._before = before
-
-    def _copy(self, limit: int | None, offset: int, before: Entry | None = None) -> 'FeedQuery':
-        return FeedQuery(self._feed, limit, offset, before or self._before)
-
-    def _total(self) -> int:
-        if self._before is not None:
-            raise ValueError('count() of a page after a cursor: count the feed instead')
-        return self._feed.count()
 
     def before(self, cursor: Any) -> 'FeedQuery':
         """Only actions older than ``cursor`` (an ``action.cursor`` string, or the action)."""
