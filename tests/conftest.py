@@ -1,6 +1,5 @@
 import pytest
 
-from . import secantus
 from .harness import BACKENDS, drop_postgresql_database, environment
 
 
@@ -18,4 +17,3 @@ def sqla_env(request):
 
 def pytest_sessionfinish(session, exitstatus):
     drop_postgresql_database()
-    secantus.stop()
