@@ -18,6 +18,9 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
+
+from babel import Locale
 
 from . import refs
 from .action import Action
@@ -53,7 +56,7 @@ class Group:
         return self.newest.timestamp
 
     @property
-    def actors(self) -> list:
+    def actors(self) -> list[Any]:
         """The distinct actor entities (None for deleted ones), newest first."""
         seen, found = set(), []
         for action in self.members:
@@ -97,13 +100,13 @@ def who(names: list[str], count: int) -> str:
     }
 
 
-def avatar_url(entity) -> str | None:
+def avatar_url(entity: Any) -> str | None:
     """An entity's optional ``as_avatar_url`` (a property or a method), else None."""
     url = getattr(entity, 'as_avatar_url', None)
     return url() if callable(url) else url
 
 
-def _window(window) -> timedelta:
+def _window(window: Any) -> timedelta:
     if isinstance(window, (int, float)) and not isinstance(window, bool):
         window = timedelta(days=window)
     if not isinstance(window, timedelta) or window < timedelta(0):
@@ -136,13 +139,15 @@ def group(
     return rows
 
 
-def as_rows(groups: Sequence[Group], read: bool = True) -> list[dict]:
+def as_rows(groups: Sequence[Group], read: bool = True) -> list[dict[str, Any]]:
     """``as_row`` of every row of one render, the clock and the locale read once for all."""
     now, locale = utcnow(), babel_locale()
     return [as_row(g, read, now, locale) for g in groups]
 
 
-def as_row(row: Group, read: bool = True, now: datetime | None = None, locale=None) -> dict:
+def as_row(
+    row: Group, read: bool = True, now: datetime | None = None, locale: Locale | None = None
+) -> dict[str, Any]:
     """What the menu, the page and notifications.json show of a row (text, never markup).
 
     ``read=False`` leaves the read state out (None): the menu does not show it,

@@ -5,6 +5,11 @@ Each renders with the host's ``default_renderer`` (Genshi when it is
 ``replace_template`` for its template name, so a host can restyle any of them.
 """
 
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
 import tg
 from markupsafe import Markup
 from tg.render import render
@@ -17,7 +22,9 @@ from .translation import _, babel_locale, l_
 TEMPLATES = 'activitystream.templates.partials.'
 
 
-def render_partial(name, values, cache=None, page=False):
+def render_partial(
+    name: str, values: dict[str, Any], cache: dict[str, Any] | None = None, page: bool = False
+) -> Markup:
     """Our template ``name`` (or the host's replacement) with the host's engine, as Markup.
 
     A fragment, or with ``page`` a whole HTML document.
@@ -27,6 +34,7 @@ def render_partial(name, values, cache=None, page=False):
     replaced = tg.config.get('_pluggable_templates_replacements', {}).get(template)
     if replaced:
         engine, template = replaced.split(':', 1)
+    options: dict[str, Any]
     if page:
         options = {'doctype': 'html5'} if engine == 'genshi' else {}
     else:
@@ -42,7 +50,7 @@ def notifications_page_url() -> str:
     return tg.url(path) if path else plug_url('activitystream', '/all')
 
 
-def _recipient(recipient):
+def _recipient(recipient: Any) -> Any:
     """The given recipient, else the logged-in user, else None (anonymous)."""
     if recipient is not None:
         return recipient
@@ -50,7 +58,7 @@ def _recipient(recipient):
     return identity.get('user')
 
 
-def _cache(key_parts, expire):
+def _cache(key_parts: Iterable[Any], expire: int | None) -> dict[str, Any] | None:
     return None if not expire else {'key': ':'.join(map(str, key_parts)), 'expire': expire}
 
 
@@ -62,7 +70,7 @@ def badge_text(count: int) -> str:
     return f'{BADGE_MAX}+' if count > BADGE_MAX else str(count)
 
 
-def _labels(unseen: int) -> dict:
+def _labels(unseen: int) -> dict[str, str]:
     not_seen = _('Notifications not seen yet')
     return dict(
         title=_('Notifications'),
@@ -79,15 +87,17 @@ def _labels(unseen: int) -> dict:
     )
 
 
-def _shown(recipient, limit, before=None, read=True):
+def _shown(
+    recipient: Any, limit: int, before: str | None = None, read: bool = True
+) -> tuple[list[dict[str, Any]], str | None, str | None, bool, int]:
     """(rows, the newest shown as ISO text, a mark of the newest, whether older rows follow,
     the unseen count): the notification feed's groups when the site keeps one
     (``feedmenu``), else one page of the inbox, grouped (no query per row).
     """
     feed = feedmenu.feed_of(recipient)
     rows = None if feed is None else feedmenu.rows(feed, limit, before)
-    counted = None if rows is None else feedmenu.counts(feed)
-    if counted is not None:
+    counted = None if feed is None or rows is None else feedmenu.counts(feed)
+    if rows is not None and counted is not None:
         for row in rows if not read else ():
             row['read'] = None  # as the inbox's menu: the menu does not show it
         first = rows[0] if rows else {}
@@ -102,14 +112,16 @@ def _shown(recipient, limit, before=None, read=True):
     newest = actions[0] if actions else None
     return (
         grouping.as_rows(groups, read),
-        newest and formats.iso(newest.timestamp),
-        newest and newest.cursor,
+        None if newest is None else formats.iso(newest.timestamp),
+        None if newest is None else newest.cursor,
         len(actions) == limit,
         am.count_not_seen_by_recipient(recipient),
     )
 
 
-def _list(rows, token, newest, labels):
+def _list(
+    rows: list[dict[str, Any]], token: str, newest: str | None, labels: dict[str, str]
+) -> Markup:
     values = dict(
         rows=rows,
         token=token,
@@ -120,7 +132,9 @@ def _list(rows, token, newest, labels):
     return render_partial('notifications_list', values)
 
 
-def _urls(token, newest, labels, limit=None):
+def _urls(
+    token: str, newest: str | None, labels: dict[str, str], limit: int | None = None
+) -> dict[str, Any]:
     """The data attributes activitystream.js reads: endpoints, the token, the newest shown."""
     url = lambda path, **params: plug_url('activitystream', path, params=params)  # noqa: E731
     return {
@@ -140,7 +154,9 @@ def _urls(token, newest, labels, limit=None):
     }
 
 
-def notifications_menu(recipient=None, limit=10, cache_expire=None):
+def notifications_menu(
+    recipient: Any = None, limit: int = 10, cache_expire: int | None = None
+) -> Markup:
     """A Bootstrap 5 style dropdown: the unseen badge and the latest notifications, grouped.
 
     It costs the page query, one query per entity class shown, the unseen
@@ -169,12 +185,12 @@ def notifications_menu(recipient=None, limit=10, cache_expire=None):
         stylesheet=tg.url('/_pluggable/activitystream/css/activitystream.css'),
         labels=labels,
     )
-    key = ('activitystream-menu', ref.type, ref.id, limit, unseen, newest)
+    key: tuple[Any, ...] = ('activitystream-menu', ref.type, ref.id, limit, unseen, newest)
     key += (csrf.login_mark(), str(babel_locale()))  # its token is the login's
     return render_partial('notifications_menu', values, _cache(key, cache_expire))
 
 
-def notifications_page(recipient=None, limit=20, before=None):
+def notifications_page(recipient: Any = None, limit: int = 20, before: str | None = None) -> Markup:
     """Every notification, grouped as in the menu, a page at a time (``before``: a cursor).
 
     Hosts render it in a page of their own (and point ``notifications_page_url``
@@ -198,7 +214,7 @@ def notifications_page(recipient=None, limit=20, before=None):
     return render_partial('notifications_page', values)
 
 
-def unread_badge(recipient=None):
+def unread_badge(recipient: Any = None) -> Markup:
     """The number of notifications not seen yet, kept live by activitystream.js.
 
     Hidden at zero, '99+' above 99; its label (and the live region that
@@ -219,8 +235,13 @@ def unread_badge(recipient=None):
 
 
 def bootstrap_widget(
-    actions, panel_title, panel_body_style, timestamp_since=False, cache_key=None, cache_expire=3600
-):
+    actions: Iterable[Any],
+    panel_title: str,
+    panel_body_style: str,
+    timestamp_since: bool = False,
+    cache_key: str | None = None,
+    cache_expire: int = 3600,
+) -> Markup:
     """0.1.1's Bootstrap panel of actions, same markup; cached when given a ``cache_key``.
 
     The key is yours: include the recipient in it when the panel is per user.
@@ -236,7 +257,9 @@ def bootstrap_widget(
     return render_partial('bootstrap_widget', values, cache)
 
 
-def subscription_toggle(obj, subscribed=None, came_from=None):
+def subscription_toggle(
+    obj: Any, subscribed: bool | None = None, came_from: str | None = None
+) -> Markup:
     """A Subscribe / Unsubscribe button on ``obj`` for the logged-in user (none when anonymous).
 
     A form posting to ``subscribe`` or ``unsubscribe`` that comes back to
@@ -274,7 +297,9 @@ def field_name(kind: str, channel: str) -> str:
     return f'{kind}:{channel}'
 
 
-def notification_settings(user=None, came_from=None, saved=False):
+def notification_settings(
+    user: Any = None, came_from: str | None = None, saved: bool = False
+) -> Markup:
     """The logged-in user's notification settings: a fieldset per declared kind.
 
     A form posting to ``settings`` with the user's CSRF token: one labelled
@@ -321,6 +346,6 @@ def notification_settings(user=None, came_from=None, saved=False):
     return render_partial('notification_settings', values)
 
 
-def page(name: str, values: dict) -> Markup:
+def page(name: str, values: dict[str, Any]) -> Markup:
     """A whole HTML page of ours (``settings_page``, ``unsubscribe_page``)."""
     return render_partial(name, values, page=True)

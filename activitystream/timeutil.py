@@ -4,9 +4,13 @@ Naive datetimes given by callers are read as UTC; aware ones are converted.
 Milliseconds because MongoDB stores no finer, and both backends must agree.
 """
 
+from __future__ import annotations
+
 import functools
 from datetime import date, datetime, timedelta, timezone
+from typing import Any
 
+from babel import Locale
 from babel.dates import TIMEDELTA_UNITS, format_timedelta
 
 from .translation import babel_locale
@@ -15,7 +19,7 @@ from .translation import babel_locale
 THRESHOLD = 0.85
 
 
-def to_utc(value, argname='timestamp'):
+def to_utc(value: Any, argname: str = 'timestamp') -> datetime:
     """Normalise ``value`` to naive UTC truncated to milliseconds."""
     if not isinstance(value, datetime):
         kind = 'a date without a time' if isinstance(value, date) else type(value).__name__
@@ -28,11 +32,13 @@ def to_utc(value, argname='timestamp'):
     return value.replace(microsecond=value.microsecond // 1000 * 1000)
 
 
-def utcnow():
+def utcnow() -> datetime:
     return to_utc(datetime.now(timezone.utc))
 
 
-def time_since(timestamp: datetime, now: datetime | None = None, locale=None) -> str:
+def time_since(
+    timestamp: datetime, now: datetime | None = None, locale: Locale | None = None
+) -> str:
     """'5 minutes ago', 'vor 5 Minuten', ... in the request's locale, through Babel's CLDR data.
 
     Every locale Babel knows works, with its own plural rules; a time in the
@@ -50,7 +56,7 @@ def time_since(timestamp: datetime, now: datetime | None = None, locale=None) ->
 
 
 @functools.lru_cache(maxsize=4096)
-def _ago(locale, unit: str, count: int) -> str:
+def _ago(locale: Locale, unit: str, count: int) -> str:
     """Babel's text for ``count`` ``unit``s ago; at threshold 1 it keeps exactly that unit."""
     per_unit = dict(TIMEDELTA_UNITS)[unit]
     ago = timedelta(seconds=-count * per_unit)

@@ -6,21 +6,27 @@ Outside a request (scripts, workers rendering e-mails) our catalogs are used
 in the configured default language (``i18n.lang``), English when unset.
 """
 
+from __future__ import annotations
+
 import functools
 import gettext
 import os
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from babel import Locale
 
 DOMAIN = 'activitystream'
 LOCALEDIR = os.path.join(os.path.dirname(__file__), 'i18n')
 
 
 @functools.lru_cache(maxsize=64)
-def _catalog(languages: tuple) -> gettext.NullTranslations:
+def _catalog(languages: tuple[str, ...]) -> gettext.NullTranslations:
     """Our catalog for these languages, looked up once (not a file search per string)."""
     return gettext.translation(DOMAIN, LOCALEDIR, languages=list(languages), fallback=True)
 
 
-def _languages():
+def _languages() -> tuple[list[Any], bool]:
     """The request's languages, or the configured default outside a request."""
     import tg
 
@@ -39,7 +45,7 @@ def _languages():
     return ([default] if default else ['en']), False
 
 
-def _translate(method, *args):
+def _translate(method: str, *args: Any) -> str:
     """Ask the request's translator (the host's words win), then our own catalogs."""
     langs, in_request = _languages()
     if in_request:
@@ -51,24 +57,24 @@ def _translate(method, *args):
     return getattr(_catalog(tuple(map(str, langs))), method)(*args)
 
 
-def ngettext(singular, plural, n):
+def ngettext(singular: str, plural: str, n: int) -> str:
     return _translate('ngettext', singular, plural, n)
 
 
-def ugettext(message):
+def ugettext(message: str) -> str:
     return _translate('gettext', message)
 
 
 _ = ugettext
 
 
-def l_(message):
+def l_(message: str) -> str:
     """Mark a string for extraction; translate it later with ``_()``."""
     return message
 
 
 @functools.lru_cache(maxsize=64)
-def _babel_locale(tag):
+def _babel_locale(tag: str) -> Locale | None:
     from babel import Locale, UnknownLocaleError
 
     try:
@@ -77,7 +83,7 @@ def _babel_locale(tag):
         return None
 
 
-def babel_locale():
+def babel_locale() -> Locale:
     """The Babel locale of the request's first language Babel knows (else the default, else en)."""
     from babel import Locale
 

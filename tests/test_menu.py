@@ -191,6 +191,13 @@ def test_opening_a_row_marks_all_its_members_read(env):
     assert all(read[i] for i in ids) and not all(read.values())
 
 
+def test_an_empty_until_opens_the_row_without_marking_seen(env):
+    bob, doc, users = tea_party(env)
+    ids = menu_rows(env, bob)[1]['data-ids'].split(',')
+    reply = post_json(env, bob, 'open', {'actions': ids, 'until': ''})
+    assert reply.json['changed'] == 5 and reply.json['unseen_count'] == 6
+
+
 def test_the_no_script_form_marks_the_row_read_too(env):
     bob, doc, users = tea_party(env)
     row = menu_rows(env, bob)[1]

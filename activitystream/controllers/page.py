@@ -19,12 +19,12 @@ PAGE_MAX = 100
 
 class NotificationsPageController(Endpoints):
     @expose(content_type='text/html')
-    def index(self, limit='20', before=None):
+    def index(self, limit: str = '20', before: str | None = None) -> Markup:
         """A page of grouped notifications; ``before`` is the cursor its "Older" link carries."""
         user = current_user()
-        limit = integer(limit, 'limit', 1, PAGE_MAX)
+        size = integer(limit, 'limit', 1, PAGE_MAX)
         try:
-            body = partials.notifications_page(user, limit, before or None)
+            body = partials.notifications_page(user, size, before or None)
         except ValueError as exc:
             fail(400, str(exc))
         lang = str(partials.babel_locale()).replace('_', '-')

@@ -6,8 +6,11 @@ a JSON body naming them; state changes only on POST with a CSRF token (but
 0.1.1's GET ``see`` links mark seen when the user follows them from the site).
 """
 
+from __future__ import annotations
+
 import hashlib
 from datetime import datetime
+from typing import Any
 
 import tg
 from tg import TGController, abort, expose, redirect, request, response
@@ -15,9 +18,12 @@ from tgext.pluggable import plug_url
 from webob.exc import HTTPFound, HTTPSeeOther
 
 from .. import feedmenu, formats, grouping, live, live_limits, model, refs
+from ..action import Action
 from ..helpers import csrf_token
+from ..live_limits import Held
 from ..manager import am
 from ..partials import notifications_page_url
+from ..query import ActionQuery
 from ..timeutil import to_utc
 from .access import actor_stream
 from .page import NotificationsPageController
@@ -38,23 +44,23 @@ from .support import (
 PAGE_MAX = 100
 
 
-def _url(path, params=None, qualified=False):
+def _url(path: str, params: dict[str, Any] | None = None, qualified: bool = False) -> str:
     return plug_url('activitystream', path, params=params, qualified=qualified)
 
 
-def _page_of(query, limit, before):
+def _page_of(query: ActionQuery, limit: str, before: str | None) -> tuple[list[Action], str | None]:
     """(actions, cursor of the next page or None) for the request's limit/before."""
-    limit = integer(limit, 'limit', 1, PAGE_MAX)
+    size = integer(limit, 'limit', 1, PAGE_MAX)
     if before:
         try:
             query = query.before(before)
         except ValueError as exc:
             fail(400, str(exc))
-    actions = query.limit(limit).all()
-    return actions, (actions[-1].cursor if len(actions) == limit else None)
+    actions = query.limit(size).all()
+    return actions, (actions[-1].cursor if len(actions) == size else None)
 
 
-def _timestamp(value, name):
+def _timestamp(value: Any, name: str) -> datetime:
     try:
         parsed = datetime.fromisoformat(value.replace('Z', '+00:00'))
     except (AttributeError, TypeError, ValueError):
@@ -65,14 +71,14 @@ def _timestamp(value, name):
         fail(400, str(exc))
 
 
-def _action_id(text, name='action'):
+def _action_id(text: str, name: str = 'action') -> Any:
     try:
         return am.storage.action_id(text)
     except ValueError:
         fail(400, f'{name} must be an action id')
 
 
-def _listed_ids(text):
+def _listed_ids(text: str) -> list[Any]:
     """A form's comma-separated ``actions`` (a row of the menu) as storage ids."""
     ids = [i for i in text.split(',') if i]
     if not 0 < len(ids) <= PAGE_MAX:
@@ -80,7 +86,7 @@ def _listed_ids(text):
     return [_action_id(i, 'actions') for i in ids]
 
 
-def _json_body():
+def _json_body() -> tuple[list[Any], datetime | None]:
     """The request's JSON object (a row's ``actions`` and the like); 400 naming what is wrong."""
     try:
         body = request.json_body
@@ -99,16 +105,16 @@ def _json_body():
     until = body.get('until')
     if until is not None and not isinstance(until, str):
         fail(400, 'until must be an ISO 8601 timestamp')
-    until = until and _timestamp(until, 'until')
+    until = _timestamp(until, 'until') if until else None  # '' as in the other endpoints
     return [_action_id(i, 'actions') for i in ids], until
 
 
-def _counts(user):
+def _counts(user: Any) -> dict[str, int]:
     """What the menu's badge and actions read back: the notification feed's, else the inbox's."""
     return feedmenu.menu_counts(user)
 
 
-def _mark_seen(user, until=None):
+def _mark_seen(user: Any, until: datetime | None = None) -> datetime | None:
     """Seen up to ``until`` in the inbox; every group seen in the notification feed (if any)."""
     previous = am.mark_seen(user, until=until)
     feedmenu.marked_all(user, seen=True, read=False)
@@ -118,7 +124,9 @@ def _mark_seen(user, until=None):
 class AS2Controller(Endpoints):
     """Activity Streams 2.0: the user's inbox and any entity's stream, cursor-paged."""
 
-    def _reply(self, query, path, params, limit, before):
+    def _reply(
+        self, query: ActionQuery, path: str, params: dict[str, Any], limit: str, before: str | None
+    ) -> dict[str, Any]:
         actions, next_cursor = _page_of(query, limit, before)
         base = request.host_url
         collection = _url(path, params, qualified=True)
@@ -128,12 +136,18 @@ class AS2Controller(Endpoints):
         return formats.as2_page(actions, page, collection, following, base)
 
     @expose('json')
-    def inbox(self, limit='20', before=None):
+    def inbox(self, limit: str = '20', before: str | None = None) -> dict[str, Any]:
         user = current_user()
         return self._reply(am.get_by_recipient(user), '/as2/inbox', {}, limit, before)
 
     @expose('json')
-    def actor(self, type_=None, id_=None, limit='20', before=None):
+    def actor(
+        self,
+        type_: str | None = None,
+        id_: str | None = None,
+        limit: str = '20',
+        before: str | None = None,
+    ) -> dict[str, Any]:
         ref = requested_ref(type_, id_)
         path = f'/as2/actor/{ref.type}/{ref.id}'
         return self._reply(actor_stream(ref), path, {}, limit, before)
@@ -145,7 +159,7 @@ class RootController(SubscriptionEndpoints, PreferenceEndpoints, TGController):
     all = NotificationsPageController()
 
     @expose('json')
-    def index(self):
+    def index(self) -> dict[str, int]:
         """The logged-in user's unseen and unread counts."""
         user = current_user()
         return dict(
@@ -154,7 +168,7 @@ class RootController(SubscriptionEndpoints, PreferenceEndpoints, TGController):
         )
 
     @expose('json')
-    def notifications(self, limit='10', before=None):
+    def notifications(self, limit: str = '10', before: str | None = None) -> dict[str, Any]:
         """The logged-in user's latest notifications, newest first, and the counts.
 
         ``items`` one by one, ``rows`` the same grouped as the menu shows them
@@ -178,7 +192,7 @@ class RootController(SubscriptionEndpoints, PreferenceEndpoints, TGController):
         )
 
     @expose('json')
-    def unseen_count(self):
+    def unseen_count(self) -> dict[str, int]:
         """The unseen count alone, for cheap polling: answers 304 while it is unchanged."""
         user = current_user()
         count = feedmenu.menu_counts(user, unread=False)['unseen_count']
@@ -192,7 +206,9 @@ class RootController(SubscriptionEndpoints, PreferenceEndpoints, TGController):
 
     @expose('json')
     @state_changing
-    def ajax_update_last_seen_of_a_recipient(self, _type=None, _id=None, until=None):
+    def ajax_update_last_seen_of_a_recipient(
+        self, _type: str | None = None, _id: str | None = None, until: str | None = None
+    ) -> dict[str, str | None]:
         """Mark the user's notifications seen up to ``until`` (default now).
 
         Returns the previous last-seen time. ``until`` is the newest
@@ -208,11 +224,11 @@ class RootController(SubscriptionEndpoints, PreferenceEndpoints, TGController):
                 fail(403, 'you can only update your own last-seen time')
         wanted = None if until in (None, '') else _timestamp(until, 'until')
         previous = _mark_seen(user, until=wanted)
-        return dict(last_activity_seen=previous and formats.iso(previous))
+        return dict(last_activity_seen=None if previous is None else formats.iso(previous))
 
     @expose('json')
     @state_changing
-    def mark_read(self, action=None):
+    def mark_read(self, action: str | None = None) -> dict[str, int]:
         """Mark one notification (``action`` id) or all of them read."""
         user = current_user()
         ids = None if action is None else [_action_id(action)]
@@ -225,7 +241,7 @@ class RootController(SubscriptionEndpoints, PreferenceEndpoints, TGController):
 
     @expose('json')
     @state_changing
-    def open(self):
+    def open(self) -> dict[str, int]:
         """A row of the menu was opened: JSON ``{"actions": [ids], "until": newest shown}``.
 
         Marks every notification of the row read, and seen up to ``until``.
@@ -240,7 +256,7 @@ class RootController(SubscriptionEndpoints, PreferenceEndpoints, TGController):
 
     @expose('json')
     @state_changing
-    def dismiss(self):
+    def dismiss(self) -> dict[str, int]:
         """Take a row out of the inbox: JSON ``{"actions": [ids]}``; others keep theirs."""
         user = current_user()
         ids, _ = _json_body()
@@ -249,7 +265,13 @@ class RootController(SubscriptionEndpoints, PreferenceEndpoints, TGController):
         return dict(dismissed=dismissed, **_counts(user))
 
     @expose()
-    def see(self, target_link=None, action=None, until=None, actions=None):
+    def see(
+        self,
+        target_link: str | None = None,
+        action: str | None = None,
+        until: str | None = None,
+        actions: str | None = None,
+    ) -> None:
         """Go to a notification's target; on POST (with a token) mark seen and read too.
 
         Seen up to ``until``, the newest notification the menu showed (else the
@@ -279,7 +301,7 @@ class RootController(SubscriptionEndpoints, PreferenceEndpoints, TGController):
         redirect(target, redirect_with=HTTPSeeOther if request.method == 'POST' else HTTPFound)
 
     @expose(content_type='text/event-stream')
-    def events(self):
+    def events(self) -> Held | None:
         """Server-sent events with the user's unseen count, pushed on every change.
 
         204 when nothing can be pushed (no Redis), 429 when the user or this process
@@ -299,12 +321,13 @@ class RootController(SubscriptionEndpoints, PreferenceEndpoints, TGController):
             return None
         storage = am.storage
 
-        def recount():
+        def recount() -> int:
             # the request is over: read afresh, then leave nothing open
             storage.forget()
-            cls = refs.entity_class(ref.type)
-            fresh = storage.load_entities(cls, [refs.stored_key(cls, ref.id)])
-            count = feedmenu.menu_counts(fresh[0], unread=False)['unseen_count'] if fresh else 0
+            fresh = refs.find(storage, ref.type, ref.id)
+            count = (
+                0 if fresh is None else feedmenu.menu_counts(fresh, unread=False)['unseen_count']
+            )
             storage.forget()
             return count
 
@@ -314,7 +337,13 @@ class RootController(SubscriptionEndpoints, PreferenceEndpoints, TGController):
         return held.serve(body)
 
     @expose(content_type='application/atom+xml')
-    def feed(self, limit='20', before=None, actor_type=None, actor_id=None):
+    def feed(
+        self,
+        limit: str = '20',
+        before: str | None = None,
+        actor_type: str | None = None,
+        actor_id: str | None = None,
+    ) -> str:
         """Atom: the user's notifications, or (with actor_type/actor_id) an entity's stream."""
         if actor_type is None and actor_id is None:
             user = current_user()

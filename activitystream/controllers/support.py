@@ -1,7 +1,11 @@
 """What every activitystream controller needs: who asks, bad input as 4xx, CSRF."""
 
+from __future__ import annotations
+
 import functools
 import re
+from collections.abc import Callable
+from typing import Any, NoReturn, ParamSpec, TypeVar
 from urllib.parse import quote, urlsplit
 
 from tg import TGController, abort, request
@@ -13,10 +17,14 @@ DEFAULT_PORTS = {'http': 80, 'https': 443}
 _NAME = re.compile(r'^[A-Za-z_][A-Za-z0-9_]{0,127}$')
 _URI_KEEPS = "!#$%&'()*+,/:;=?@[]~"  # reserved ASCII and escapes stay; letters, digits, -._ too
 
+P = ParamSpec('P')
+R = TypeVar('R')
 
-def fail(status, message, headers=None):
+
+def fail(status: int, message: str, headers: dict[str, str] | None = None) -> NoReturn:
     """Stop with ``status`` and a JSON body naming the problem (never an error page)."""
     abort(status, message, headers=headers, passthrough='json')
+    raise AssertionError('unreachable: tg.abort raises')  # tg has no hints to say so
 
 
 class Endpoints(TGController):
@@ -26,7 +34,7 @@ class Endpoints(TGController):
     a 400 naming the parameter, before any endpoint reads (or writes) anything.
     """
 
-    def _before(self, /, *remainder, **params):
+    def _before(self, /, *remainder: Any, **params: Any) -> None:
         for name, value in params.items():
             if isinstance(value, list):
                 fail(400, f'{name} must be given once')
@@ -34,7 +42,7 @@ class Endpoints(TGController):
                 fail(400, f'{name} must be text')
 
 
-def current_user():
+def current_user() -> Any:
     """The logged-in user entity; 401 for anonymous requests."""
     identity = request.identity or {}
     user = identity.get('user')
@@ -43,7 +51,7 @@ def current_user():
     return user
 
 
-def check_csrf():
+def check_csrf() -> None:
     """Stop unless this is a POST carrying the logged-in user's token (header or form)."""
     if request.method != 'POST':
         fail(405, 'use POST')
@@ -53,18 +61,18 @@ def check_csrf():
         fail(403, 'missing or invalid CSRF token')
 
 
-def state_changing(action):
+def state_changing(action: Callable[P, R]) -> Callable[P, R]:
     """Only POST, only with the logged-in user's CSRF token (header or form field)."""
 
     @functools.wraps(action)
-    def checked(*args, **kwargs):
+    def checked(*args: P.args, **kwargs: P.kwargs) -> R:
         check_csrf()
         return action(*args, **kwargs)
 
     return checked
 
 
-def integer(value, name, minimum, maximum):
+def integer(value: Any, name: str, minimum: int, maximum: int) -> int:
     """``value`` as an int in [minimum, maximum]; 400 naming ``name`` otherwise."""
     try:
         number = int(value)
@@ -75,7 +83,7 @@ def integer(value, name, minimum, maximum):
     return number
 
 
-def requested_ref(type_, id_):
+def requested_ref(type_: Any, id_: Any) -> Ref:
     """The entity reference a request names by ``type`` and ``id``; 400 when malformed."""
     if not (isinstance(type_, str) and _NAME.match(type_)):
         fail(400, 'type must be an entity class name')
@@ -84,7 +92,7 @@ def requested_ref(type_, id_):
     return Ref(type_, id_)
 
 
-def same_site(link):
+def same_site(link: Any) -> str | None:
     """``link`` as a URI fit for a Location header, when it stays on this site (a path, or a
     URL on the request's host); else None.
 
@@ -109,7 +117,7 @@ def same_site(link):
     return _as_uri(link) if same else None
 
 
-def _as_uri(link):
+def _as_uri(link: str) -> str | None:
     """``link`` with what a URI cannot hold percent-encoded; None for a lone surrogate."""
     try:
         return quote(link, safe=_URI_KEEPS)
