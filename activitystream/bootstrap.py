@@ -1,11 +1,14 @@
 """Run by the host's ``gearbox setup-app`` after its own bootstrap (tgext.pluggable)."""
 
+from __future__ import annotations
+
 import logging
+from typing import Any
 
 log = logging.getLogger(__name__)
 
 
-def bootstrap(command, conf, vars):
+def bootstrap(command: Any, conf: Any, vars: Any) -> None:
     """Tables come with the host's metadata; then the schema is migrated to the newest.
 
     A fresh database is stamped at the newest revision, an older one upgraded

@@ -15,10 +15,13 @@ no login is visible to us: the mark is empty and a token is bound to the user
 alone, for ``MAX_AGE``.
 """
 
+from __future__ import annotations
+
 import hashlib
 import hmac
 import json
 import time
+from typing import Any
 
 import tg
 
@@ -65,19 +68,19 @@ def login_mark() -> str:
     return data.get(LOGIN_MARK, str(ticket_time))
 
 
-def _signature(user, issued: int) -> str:
+def _signature(user: Any, issued: int) -> str:
     ref = refs.ref_of(user, 'user')
     message = json.dumps([ref.type, ref.id, login_mark(), issued]).encode()
     return hmac.new(derived_key(), message, hashlib.sha256).hexdigest()
 
 
-def token_for(user, now: float | None = None) -> str:
+def token_for(user: Any, now: float | None = None) -> str:
     """A token the given user's page sends back with state-changing requests."""
     issued = int(now if now is not None else time.time())
     return f'{issued}.{_signature(user, issued)}'
 
 
-def is_valid(user, token, now: float | None = None) -> bool:
+def is_valid(user: Any, token: Any, now: float | None = None) -> bool:
     """Whether ``token`` was issued to ``user``, in this login, within the last day."""
     if not isinstance(token, str) or token.count('.') != 1:
         return False

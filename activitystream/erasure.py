@@ -15,7 +15,10 @@ deleting it again erases again. Bulk deletes (``query.delete()``,
 for those yourself.
 """
 
+from __future__ import annotations
+
 from functools import cache
+from typing import Any
 
 _sqla_classes: set[type] = set()
 
@@ -40,7 +43,7 @@ def _mapping(cls: type) -> str:
         raise TypeError(f'cls must be a mapped class (SQLAlchemy or Ming), got {cls!r}') from None
 
 
-def _before_flush(session, flush_context, instances) -> None:
+def _before_flush(session: Any, flush_context: Any, instances: Any) -> None:
     from . import am
 
     doomed = tuple(_sqla_classes)
@@ -57,7 +60,7 @@ def _ming_extension() -> type:
     class EraseOnDelete(MapperExtension):
         """Erase an entity's activity before Ming deletes its document."""
 
-        def before_delete(self, instance, state, sess):
+        def before_delete(self, instance: Any, state: Any, sess: Any) -> None:
             from . import am
 
             am.erase(instance)
@@ -65,7 +68,7 @@ def _ming_extension() -> type:
     return EraseOnDelete
 
 
-def _ming_extensions(cls: type) -> tuple:
+def _ming_extensions(cls: type) -> tuple[Any, list[Any]]:
     from ming.odm import mapper
 
     found = mapper(cls)

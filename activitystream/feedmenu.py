@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from datetime import datetime
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from . import grouping, model, refs
 from .feeds.aggregated import AggregatedActivity, NotificationRedisFeed
@@ -25,7 +26,13 @@ from .manager import am
 from .timeutil import time_since, utcnow
 from .translation import _, babel_locale
 
+if TYPE_CHECKING:
+    from babel import Locale
+
+    from .feeds.manager import FeedManager
+
 log = logging.getLogger(__name__)
+T = TypeVar('T')
 
 
 def _redis_errors() -> tuple[type[Exception], ...]:
@@ -34,12 +41,14 @@ def _redis_errors() -> tuple[type[Exception], ...]:
     return (RedisError, OSError)
 
 
-def _manager():
+def _manager() -> FeedManager | None:
     manager = model.options().get('feed_manager')
-    return manager if getattr(manager, 'notification_feed_class', None) else None
+    cls = getattr(manager, 'notification_feed_class', None)
+    # a plain RedisFeed keeps no seen / read state: the menu reads the inbox then
+    return manager if isinstance(cls, type) and issubclass(cls, NotificationRedisFeed) else None
 
 
-def feed_of(recipient) -> NotificationRedisFeed | None:
+def feed_of(recipient: Any) -> NotificationRedisFeed | None:
     """The notification feed of ``recipient``; None without one, or when Redis fails.
 
     Its read keeps the reader active (feeds of inactive readers are not written).
@@ -47,10 +56,11 @@ def feed_of(recipient) -> NotificationRedisFeed | None:
     manager = _manager()
     if manager is None or refs.ref_of(recipient, 'recipient').type != manager.user_type:
         return None
-    return _guarded('read the notification feed', manager.get_notification_feed, recipient)
+    feed = _guarded('read the notification feed', manager.get_notification_feed, recipient)
+    return cast('NotificationRedisFeed | None', feed)  # _manager checked its class
 
 
-def _guarded(doing: str, call: Callable, *args):
+def _guarded(doing: str, call: Callable[..., T], *args: Any) -> T | None:
     """``call(*args)``, or None (and a warning) when Redis fails: the inbox answers instead."""
     try:
         return call(*args)
@@ -72,7 +82,7 @@ def rows(feed: NotificationRedisFeed, limit: int, before: str | None = None) -> 
     return [as_row(group, now, locale) for group in groups]
 
 
-def as_row(group: AggregatedActivity, now: datetime, locale) -> dict:
+def as_row(group: AggregatedActivity, now: datetime, locale: Locale) -> dict[str, Any]:
     """A feed group as ``grouping.as_row`` shows an inbox run: same fields, same texts."""
     from .formats import iso
 
@@ -99,7 +109,7 @@ def counts(feed: NotificationRedisFeed) -> tuple[int, int] | None:
     return _guarded('count the notification feed', feed.counts)
 
 
-def menu_counts(recipient, unread: bool = True) -> dict:
+def menu_counts(recipient: Any, unread: bool = True) -> dict[str, int]:
     """The counts the menu shows: the feed's groups, else the inbox's notifications.
 
     Without a feed, ``unread=False`` leaves the unread count (a query) out.
@@ -114,7 +124,7 @@ def menu_counts(recipient, unread: bool = True) -> dict:
     return found
 
 
-def opened(recipient, action_ids: Sequence) -> None:
+def opened(recipient: Any, action_ids: Sequence[Any]) -> None:
     """Rows holding ``action_ids`` were opened: their groups are seen and read in the feed."""
     feed = feed_of(recipient)
     if feed is None:
@@ -126,14 +136,14 @@ def opened(recipient, action_ids: Sequence) -> None:
             return
 
 
-def marked_all(recipient, seen: bool, read: bool) -> None:
+def marked_all(recipient: Any, seen: bool, read: bool) -> None:
     """Every group of the feed seen (the menu was opened) and / or read ("Mark all as read")."""
     feed = feed_of(recipient)
     if feed is not None:
         _guarded('mark the notification feed', feed.mark_all, seen, read)
 
 
-def dismissed(recipient, action_ids: Sequence) -> None:
+def dismissed(recipient: Any, action_ids: Sequence[Any]) -> None:
     """Actions dismissed from the inbox leave the feed's groups too: one round trip."""
     feed = feed_of(recipient)
     if feed is None or not action_ids:

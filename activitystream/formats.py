@@ -4,11 +4,19 @@ Pure functions from actions to documents; the controllers choose, page and
 authorize. Nothing here queries: a page's entities load in one batch.
 """
 
+from __future__ import annotations
+
 import re
-from datetime import timezone
+from collections.abc import Sequence
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
 from xml.etree import ElementTree as ET
 
 from . import refs
+
+if TYPE_CHECKING:
+    from .action import Action
+    from .storage.base import Ref
 
 AS2_CONTEXT = 'https://www.w3.org/ns/activitystreams'
 AS2_PUBLIC = 'https://www.w3.org/ns/activitystreams#Public'
@@ -58,7 +66,7 @@ AS2_TYPES = {
 }
 
 
-def iso(timestamp):
+def iso(timestamp: datetime) -> str:
     """Stored naive UTC as ISO 8601 with a Z, milliseconds kept."""
     return (
         timestamp.replace(tzinfo=timezone.utc)
@@ -67,7 +75,7 @@ def iso(timestamp):
     )
 
 
-def as_json(action):
+def as_json(action: Action) -> dict[str, Any]:
     """A notification as the menu's script needs it."""
     return {
         'id': str(action.id),
@@ -85,22 +93,22 @@ def as_json(action):
     }
 
 
-def as2_type(verb):
+def as2_type(verb: str) -> str:
     words = verb.split()
     return AS2_TYPES.get(words[0].lower(), 'Activity') if words else 'Activity'
 
 
-def absolute(base_url, link):
+def absolute(base_url: str, link: str) -> str:
     """``link`` (an entity's ``as_link``) as an absolute URL on ``base_url``."""
     return link if link.startswith(('http://', 'https://')) else base_url + link
 
 
-def _link_of(entity):
+def _link_of(entity: Any) -> Any:
     link = getattr(entity, 'as_link', None)
     return link() if callable(link) else link
 
 
-def _as2_object(ref, entity, base_url):
+def _as2_object(ref: Ref, entity: Any, base_url: str) -> dict[str, Any]:
     link = _link_of(entity)
     found = {
         'type': getattr(entity, 'as2_type', 'Object'),
@@ -113,7 +121,7 @@ def _as2_object(ref, entity, base_url):
     return found
 
 
-def as2_activity(action, base_url):
+def as2_activity(action: Action, base_url: str) -> dict[str, Any]:
     """One action as an AS2 Activity; ``to`` is Public for public actions only."""
     doc = {
         'id': f'urn:activitystream:action:{action.id}',
@@ -136,7 +144,13 @@ def as2_activity(action, base_url):
     return doc
 
 
-def as2_page(actions, page_url, collection_url, next_url, base_url):
+def as2_page(
+    actions: Sequence[Action],
+    page_url: str,
+    collection_url: str,
+    next_url: str | None,
+    base_url: str,
+) -> dict[str, Any]:
     """An AS2 OrderedCollectionPage of ``actions`` with cursor links.
 
     ``next`` leads to older activities; pages after the first have ``prev``
@@ -156,17 +170,24 @@ def as2_page(actions, page_url, collection_url, next_url, base_url):
     return page
 
 
-def xml_text(text):
+def xml_text(text: str) -> str:
     """``text`` with each character XML 1.0 forbids replaced by U+FFFD."""
     return _NOT_XML.sub('\ufffd', text)
 
 
-def atom_feed(actions, title, feed_url, alternate_url, next_url, base_url):
+def atom_feed(
+    actions: Sequence[Action],
+    title: str,
+    feed_url: str,
+    alternate_url: str,
+    next_url: str | None,
+    base_url: str,
+) -> bytes:
     """An Atom 1.0 feed of ``actions``; ElementTree escapes every text, ``xml_text``
     replaces what no escape can carry."""
     ET.register_namespace('', ATOM_NS)
 
-    def sub(parent, tag, text=None, **attrs):
+    def sub(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> ET.Element:
         attrs = {name: xml_text(value) for name, value in attrs.items()}
         element = ET.SubElement(parent, f'{{{ATOM_NS}}}{tag}', attrs)
         if text is not None:

@@ -18,14 +18,15 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
-
-from babel import Locale
+from typing import TYPE_CHECKING, Any
 
 from . import refs
 from .action import Action
 from .timeutil import time_since, utcnow
 from .translation import _, babel_locale, ngettext
+
+if TYPE_CHECKING:
+    from babel import Locale
 
 # actors named in a row before "and N others"
 NAMED = 2

@@ -1,11 +1,13 @@
 """Template helpers, reachable as ``h.activitystream.*`` in the host's templates."""
 
+from __future__ import annotations
+
 import tg
 
 from . import csrf
 
 
-def csrf_token():
+def csrf_token() -> str:
     """The logged-in user's CSRF token, for forms and scripts that POST to activitystream."""
     identity = tg.request.identity or {}
     user = identity.get('user')

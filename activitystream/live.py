@@ -7,12 +7,16 @@ Across processes this needs Redis (the ``redis_url`` option); without it, or
 while it is down, nothing is pushed and the browser polls instead.
 """
 
+from __future__ import annotations
+
 import json
 import logging
 import time
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
 
 from . import model, redis_client
-from .storage.base import NewJob
+from .storage.base import Job, NewJob, Ref, Storage
 
 log = logging.getLogger(__name__)
 
@@ -20,27 +24,27 @@ EVERYONE = '*'
 RETRY_AFTER = 30  # seconds to leave a Redis that failed alone
 PUSH_CHUNK = 1000  # channels per push job
 
-_down_until: dict[str, float] = {}  # Redis URL -> when to try it again (time.monotonic)
+_down_until: dict[str | None, float] = {}  # Redis URL -> when to try it again (time.monotonic)
 
 
-def channel(ref):
+def channel(ref: Ref | str) -> str:
     """The channel of ``ref`` (or EVERYONE) under the ``redis_prefix`` option.
 
     Sites sharing a Redis do not hear each other.
     """
-    name = EVERYONE if ref is EVERYONE else f'{ref.type}:{ref.id}'
+    name = f'{ref.type}:{ref.id}' if isinstance(ref, Ref) else EVERYONE
     return _prefix() + name
 
 
-def _prefix():
+def _prefix() -> str:
     return f'{model.options().get("redis_prefix", "activitystream")}:changed:'
 
 
-def _url():
+def _url() -> str | None:
     return model.options().get('redis_url')
 
 
-def client():
+def client() -> Any:
     """A Redis client for the configured URL; None without Redis or while it is down."""
     url = _url()
     if not url or _down_until.get(url, 0) > time.monotonic():
@@ -51,12 +55,12 @@ def client():
         return None
 
 
-def _failed(exc):
+def _failed(exc: Exception) -> None:
     _down_until[_url()] = time.monotonic() + RETRY_AFTER
     log.warning('activitystream: no live updates, Redis failed: %s', exc)
 
 
-def _publisher(redis):
+def _publisher(redis: Any) -> Any:
     """Where PUBLISH goes: ``redis``, or with a Redis Cluster one of its nodes.
 
     A cluster passes a message published on any node to the subscribers of
@@ -68,7 +72,7 @@ def _publisher(redis):
     return redis
 
 
-def _publish(channels):
+def _publish(channels: Iterable[str]) -> None:
     redis = client()
     if redis is None:
         return
@@ -83,7 +87,7 @@ def _publish(channels):
         _failed(exc)
 
 
-def changed(refs):
+def changed(refs: Iterable[Ref] | None) -> None:
     """Tell the streams of ``refs`` (None: of everyone) that their counts may have moved.
 
     A push job in the outbox, done after the commit: a rolled-back write
@@ -98,13 +102,13 @@ def changed(refs):
     enqueue([NewJob('push', {'to': rows[i : i + PUSH_CHUNK]}) for i in chunks]).ready()
 
 
-def push_job(storage, job):
+def push_job(storage: Storage, job: Job) -> None:
     """The outbox job of :func:`changed`: publish (a repeated push only causes a recount)."""
     prefix = _prefix()
     _publish([f'{prefix}{":".join(row)}' for row in job.payload['to']])
 
 
-def subscribe(ref):
+def subscribe(ref: Ref) -> Any:
     """A pub/sub listening for changes of ``ref``; None when nothing can be pushed."""
     redis_client = client()
     if redis_client is None:
@@ -118,11 +122,13 @@ def subscribe(ref):
         return None
 
 
-def event(count):
+def event(count: int) -> str:
     return f'event: unseen\ndata: {json.dumps({"unseen_count": count})}\n\n'
 
 
-def stream(pubsub, recount, first, lifetime, heartbeat=10):
+def stream(
+    pubsub: Any, recount: Callable[[], int], first: int, lifetime: float, heartbeat: float = 10
+) -> Iterator[bytes]:
     """Server-sent events: the count now, then whenever it changes, for ``lifetime`` seconds.
 
     The browser reconnects by itself after the stream ends, so no server

@@ -10,7 +10,7 @@ away, or garbage-collected without ever being read.
 import threading
 import weakref
 from collections import Counter
-from collections.abc import Hashable, Iterator
+from collections.abc import Callable, Hashable, Iterator
 
 from . import model
 
@@ -43,7 +43,7 @@ def process_cap(option: int | None, environ: dict) -> int:
 class Held:
     """An admitted stream: the WSGI body that gives its place back once, however it ends."""
 
-    def __init__(self, release) -> None:
+    def __init__(self, release: Callable[[], object]) -> None:
         self._body: Iterator[bytes] = iter(())
         self._release = weakref.finalize(self, release)
 

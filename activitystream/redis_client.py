@@ -6,7 +6,10 @@ A URL ending in ``?cluster=true`` names a Redis Cluster by one of its nodes
 site from one Redis to a cluster changes that option and nothing else.
 """
 
+from __future__ import annotations
+
 from functools import cache
+from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 CLUSTER = 'cluster'  # the query parameter saying that the URL names a cluster
@@ -38,7 +41,7 @@ def cluster_url(url: str) -> tuple[str, bool]:
 
 
 @cache
-def client(url: str):
+def client(url: str) -> Any:
     """The client of ``url``: ``redis.Redis``, or ``redis.cluster.RedisCluster`` for a cluster."""
     import redis
     from redis.cluster import RedisCluster
@@ -48,14 +51,14 @@ def client(url: str):
     return kind.from_url(url, socket_connect_timeout=2, socket_timeout=5)
 
 
-def is_cluster(redis) -> bool:
+def is_cluster(redis: Any) -> bool:
     """Whether ``redis`` (a client or a pipeline) talks to a Redis Cluster."""
     from redis.cluster import RedisCluster  # ClusterPipeline is one too
 
     return isinstance(redis, RedisCluster)
 
 
-def run_script(script, keys: list, args: list, pipe=None):
+def run_script(script: Any, keys: list[Any], args: list[Any], pipe: Any = None) -> Any:
     """Run ``script`` (from ``register_script``) now, or queue it on ``pipe``.
 
     redis-py's cluster pipelines queue EVALSHA but never load a script that a

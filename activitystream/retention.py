@@ -5,6 +5,8 @@ everything that hangs from them (``am.purge``), a batch per transaction,
 and prints what went (or, with ``--dry-run``, what would go).
 """
 
+from __future__ import annotations
+
 import argparse
 import re
 from datetime import timedelta
@@ -34,14 +36,14 @@ def batch(text: str) -> int:
     return int(text)
 
 
-def summary(counts: dict) -> str:
+def summary(counts: dict[str, int]) -> str:
     return ', '.join(f'{number} {kind.replace("_", " ")}' for kind, number in counts.items())
 
 
 class PurgeCommand(Command):
     """Delete activitystream's actions older than an age, with their deliveries and marks."""
 
-    def get_parser(self, prog_name):
+    def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
         parser = super().get_parser(prog_name)
         _site_arguments(parser)
         parser.add_argument(
@@ -53,7 +55,7 @@ class PurgeCommand(Command):
         )
         return parser
 
-    def take_action(self, opts):
+    def take_action(self, opts: argparse.Namespace) -> int:
         _load_site(opts)
         from . import am
 

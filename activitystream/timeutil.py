@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import functools
 from datetime import date, datetime, timedelta, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from babel import Locale
 from babel.dates import TIMEDELTA_UNITS, format_timedelta
 
 from .translation import babel_locale
+
+if TYPE_CHECKING:
+    from babel import Locale
 
 # format_timedelta's default: a unit is used from 0.85 of it up
 THRESHOLD = 0.85

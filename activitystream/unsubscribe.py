@@ -7,9 +7,13 @@ mail may stop that kind's mails, and nothing else. A digest's link names
 every kind (``preferences.EVERY_KIND``).
 """
 
+from __future__ import annotations
+
 import hashlib
 import hmac
 import json
+from collections.abc import MutableMapping
+from typing import Any
 from urllib.parse import urlencode, urljoin
 
 import tg
@@ -31,7 +35,7 @@ def signature(ref: Ref, kind: str) -> str:
     return hmac.new(derived_key(PURPOSE), message, hashlib.sha256).hexdigest()
 
 
-def is_valid(ref: Ref, kind: str, given) -> bool:
+def is_valid(ref: Ref, kind: str, given: Any) -> bool:
     """Whether ``given`` is the signature of (``ref``, ``kind``)."""
     return (
         isinstance(given, str)
@@ -46,7 +50,7 @@ def site_url(path: str) -> str | None:
     return urljoin(site, mount_point('activitystream') + path) if site else None
 
 
-def link(recipient, kind: str) -> str | None:
+def link(recipient: Any, kind: str) -> str | None:
     """The unsubscribe URL of ``recipient`` for ``kind`` (None without a site URL)."""
     ref = refs.ref_of(recipient, 'recipient')
     base = site_url(PATH)
@@ -56,7 +60,7 @@ def link(recipient, kind: str) -> str | None:
     return f'{base}?{query}'
 
 
-def headers(mail, recipient, kind: str) -> str | None:
+def headers(mail: MutableMapping[str, Any], recipient: Any, kind: str) -> str | None:
     """Add RFC 8058's ``List-Unsubscribe`` headers to ``mail``; return the link (or None)."""
     url = link(recipient, kind)
     if url is not None:

@@ -19,6 +19,7 @@ the source defaults to the site's own database.
 
 from __future__ import annotations
 
+import argparse
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -122,7 +123,7 @@ def _seen_pair(value: str) -> tuple[str, str]:
 class ImportCommand(Command):
     """Import tgapp-activitystream 0.1.1's actions (MongoDB) into the site's activitystream."""
 
-    def get_parser(self, prog_name):
+    def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
         parser = super().get_parser(prog_name)
         _site_arguments(parser)
         parser.add_argument(
@@ -147,7 +148,7 @@ class ImportCommand(Command):
         )
         return parser
 
-    def take_action(self, opts):
+    def take_action(self, opts: argparse.Namespace) -> int:
         _load_site(opts)
         from . import am, model
 

@@ -15,7 +15,7 @@ import pytest
 from bs4 import BeautifulSoup
 
 from activitystream import am, csrf, model
-from activitystream.feeds import FeedManager, NotificationRedisFeed
+from activitystream.feeds import FeedManager, NotificationRedisFeed, RedisFeed
 
 from . import feeds_support
 from .clock import recent
@@ -38,6 +38,17 @@ class MenuFeeds(FeedManager):
 
 
 MANAGER = 'tests.test_menu_feed:MenuFeeds'
+
+
+class PlainNotes(RedisFeed):
+    key_format = 'feed:plain:%(user_id)s'
+
+
+class PlainNoteFeeds(FeedManager):
+    """A notification feed without seen / read state: the menu cannot count it."""
+
+    feed_classes = {}
+    notification_feed_class = PlainNotes
 
 
 @pytest.fixture(params=BACKENDS)
@@ -214,6 +225,14 @@ def test_redis_down_the_inbox_answers_and_a_warning_is_logged(backend, caplog):
     assert badges(site, bob) == [('2', False), ('2', False)]
     warned = [r.getMessage() for r in caplog.records if r.name == 'activitystream.feedmenu']
     assert warned and all('the inbox answers instead' in m for m in warned)
+
+
+@pytest.mark.parametrize('backend', BACKENDS)
+def test_a_notification_feed_without_seen_state_leaves_the_menu_to_the_inbox(backend, redis):
+    site = feeds_app(backend, feed_manager='tests.test_menu_feed:PlainNoteFeeds')
+    bob = interleaved(site)
+    assert [text(r).split(' ', 2)[1] for r in menu_rows(site, bob)] == ['Dan', 'Carol', 'Alice']
+    assert badges(site, bob) == [('3', False), ('3', False)]
 
 
 def test_the_feed_menu_costs_the_same_for_1_or_10_groups(site, redis):

@@ -6,6 +6,11 @@ refuses anonymous readers; ``stream_access`` lets the host decide per reader
 and entity.
 """
 
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
 from tg import request
 
 from .. import model, refs
@@ -14,11 +19,14 @@ from ..options import ConfigurationError
 from ..storage.base import Ref
 from .support import fail
 
+if TYPE_CHECKING:
+    from ..query import ActionQuery
+
 EVERYTHING = 'everything'
 VERDICTS = (True, False, None, EVERYTHING)
 
 
-def _verdict(check, identity, ref):
+def _verdict(check: Callable[[Any, Any], Any], identity: Any, ref: Ref) -> Any:
     """What the host's ``stream_access`` says of ``ref`` for ``identity``."""
     try:
         entity = refs.find(model.storage(), ref.type, ref.id)
@@ -33,7 +41,7 @@ def _verdict(check, identity, ref):
     return verdict
 
 
-def actor_stream(ref: Ref):
+def actor_stream(ref: Ref) -> ActionQuery:
     """The actions of the actor ``ref`` that the requester may read (a lazy query).
 
     401 for an anonymous requester when anonymous streams are off, or when the

@@ -10,6 +10,11 @@ POST (a mail client's RFC 8058 one-click, or that form) turns the e-mail of
 the link's kind off.
 """
 
+from __future__ import annotations
+
+from typing import Any
+
+from markupsafe import Markup
 from tg import expose, redirect, request, response
 from tgext.pluggable import plug_url
 from webob.exc import HTTPSeeOther
@@ -20,7 +25,7 @@ from ..translation import _
 from .support import Endpoints, check_csrf, current_user, fail, requested_ref, same_site
 
 
-def _settings_choice(params):
+def _settings_choice(params: dict[str, Any]) -> tuple[dict[str, list[str]], str | None]:
     """{kind: [channels]} and the digest period of the settings form; 400 for anything else."""
     kinds = preferences.kinds()
     fields = {
@@ -48,7 +53,7 @@ class PreferenceEndpoints(Endpoints):
     """``settings``, for the RootController to inherit."""
 
     @expose(content_type='text/html')
-    def settings(self, **params):
+    def settings(self, **params: Any) -> Markup:
         """The logged-in user's notification settings; POST stores them and comes back (303)."""
         user = current_user()
         if request.method == 'POST':
@@ -69,7 +74,7 @@ class PreferenceEndpoints(Endpoints):
         return partials.page('settings_page', values)
 
 
-def _lang():
+def _lang() -> str:
     languages = getattr(request, 'languages', None) or ['en']
     return languages[0]
 
@@ -78,7 +83,14 @@ class MailController(Endpoints):
     """``unsubscribe``: the target of the links in every mail's ``List-Unsubscribe`` header."""
 
     @expose(content_type='text/html')
-    def unsubscribe(self, type=None, id=None, kind=None, sig=None, **params):
+    def unsubscribe(
+        self,
+        type: str | None = None,
+        id: str | None = None,
+        kind: str | None = None,
+        sig: str | None = None,
+        **params: Any,
+    ) -> Markup:
         ref = requested_ref(type, id)
         if not (isinstance(kind, str) and unsubscribe.is_valid(ref, kind, sig)):
             fail(403, 'this unsubscribe link is not valid')

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import tg
 from tg import TGController, abort, expose, redirect, request, response
@@ -18,12 +18,9 @@ from tgext.pluggable import plug_url
 from webob.exc import HTTPFound, HTTPSeeOther
 
 from .. import feedmenu, formats, grouping, live, live_limits, model, refs
-from ..action import Action
 from ..helpers import csrf_token
-from ..live_limits import Held
 from ..manager import am
 from ..partials import notifications_page_url
-from ..query import ActionQuery
 from ..timeutil import to_utc
 from .access import actor_stream
 from .page import NotificationsPageController
@@ -40,6 +37,11 @@ from .support import (
     same_site,
     state_changing,
 )
+
+if TYPE_CHECKING:
+    from ..action import Action
+    from ..live_limits import Held
+    from ..query import ActionQuery
 
 PAGE_MAX = 100
 
@@ -343,7 +345,7 @@ class RootController(SubscriptionEndpoints, PreferenceEndpoints, TGController):
         before: str | None = None,
         actor_type: str | None = None,
         actor_id: str | None = None,
-    ) -> str:
+    ) -> bytes:
         """Atom: the user's notifications, or (with actor_type/actor_id) an entity's stream."""
         if actor_type is None and actor_id is None:
             user = current_user()

@@ -6,6 +6,10 @@ primary key), as ``subscription_toggle`` writes them. The answer is JSON,
 or with ``came_from`` (a same-site URL) a redirect back to the page.
 """
 
+from __future__ import annotations
+
+from typing import Any
+
 from tg import expose, redirect
 from webob.exc import HTTPSeeOther
 
@@ -13,7 +17,7 @@ from .. import model, refs, subscriptions
 from .support import Endpoints, current_user, fail, requested_ref, same_site, state_changing
 
 
-def _target(type_, id_):
+def _target(type_: Any, id_: Any) -> Any:
     """The entity named by the request: 400 for malformed or unsupported names, 404 when
     there is none."""
     ref = requested_ref(type_, id_)
@@ -26,7 +30,7 @@ def _target(type_, id_):
     return found
 
 
-def _back_to(came_from):
+def _back_to(came_from: str | None) -> str | None:
     """Where to redirect after the change, checked before anything changes."""
     if came_from is None:
         return None
@@ -36,7 +40,7 @@ def _back_to(came_from):
     return target
 
 
-def _reply(obj, subscribed, changed, back):
+def _reply(obj: Any, subscribed: bool, changed: bool, back: str | None) -> dict[str, Any]:
     if back is not None:
         redirect(back, redirect_with=HTTPSeeOther)
     return dict(
@@ -51,7 +55,9 @@ class SubscriptionEndpoints(Endpoints):
 
     @expose('json')
     @state_changing
-    def subscribe(self, type=None, id=None, came_from=None):
+    def subscribe(
+        self, type: str | None = None, id: str | None = None, came_from: str | None = None
+    ) -> dict[str, Any]:
         """Subscribe the logged-in user to the object; a no-op when already subscribed."""
         user, back = current_user(), _back_to(came_from)
         obj = _target(type, id)
@@ -59,7 +65,9 @@ class SubscriptionEndpoints(Endpoints):
 
     @expose('json')
     @state_changing
-    def unsubscribe(self, type=None, id=None, came_from=None):
+    def unsubscribe(
+        self, type: str | None = None, id: str | None = None, came_from: str | None = None
+    ) -> dict[str, Any]:
         """Unsubscribe the logged-in user from the object; a no-op when not subscribed."""
         user, back = current_user(), _back_to(came_from)
         obj = _target(type, id)

@@ -57,7 +57,7 @@ def alembic_config(connection: Connection, prefix: str) -> Any:
     return config
 
 
-def _site_connection(config: Any):
+def _site_connection(config: Any) -> tuple[Any, str]:
     """Load the site of alembic's config file (as migrate-pluggable gives it): engine, prefix."""
     import os
 

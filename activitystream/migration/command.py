@@ -7,6 +7,11 @@ On SQLAlchemy it runs alembic on our revisions (the ones tgext.pluggable's
 ``current`` tells the last one done; Ming steps only go forward.
 """
 
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
 from gearbox.command import Command
 
 from ..delivery.command import _load_site, _site_arguments
@@ -18,14 +23,14 @@ DEFAULT_REVISION = {'upgrade': 'head', 'downgrade': '-1'}
 class MigrateCommand(Command):
     """Migrate activitystream's tables (alembic) or collections (Ming steps) of a site."""
 
-    def get_parser(self, prog_name):
+    def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
         parser = super().get_parser(prog_name)
         parser.add_argument('action', choices=ACTIONS, help='what to do')
         parser.add_argument('revision', nargs='?', default=None, help='target revision')
         _site_arguments(parser)
         return parser
 
-    def take_action(self, opts):
+    def take_action(self, opts: argparse.Namespace) -> int:
         _load_site(opts)
         from .. import model
 
@@ -43,7 +48,7 @@ class MigrateCommand(Command):
             alembic_command(connection, opts.action, *args)
         return 0
 
-    def _ming(self, action, db):
+    def _ming(self, action: str, db: Any) -> int:
         from ..storage.ming import migrations
 
         say = 'activitystream-migrate:'
