@@ -53,13 +53,13 @@ def _group_data(raw: bytes) -> list:
     return [verb, target, activity_count, actor_count, activities or [], latest or []]
 
 
-def _positive(cls, name: str) -> None:
+def _positive(cls: type, name: str) -> None:
     value = getattr(cls, name)
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise TypeError(f'{cls.__name__}.{name} must be a positive integer')
 
 
-def _flag(value, argname: str) -> str:
+def _flag(value: Any, argname: str) -> str:
     if not isinstance(value, bool):
         raise TypeError(f'{argname} must be True or False, got {value!r}')
     return '1' if value else '0'
@@ -260,7 +260,7 @@ class AggregatedRedisFeed(RedisFeed):
             if e.verb is not None or e.member in known
         ]
 
-    def queue_add(self, pipe, entries: Iterable[Entry], *, if_built: bool = False) -> None:
+    def queue_add(self, pipe: Any, entries: Iterable[Entry], *, if_built: bool = False) -> None:
         """Queue on ``pipe`` the script merging ``entries`` into their groups, then trimming.
 
         With ``if_built``, only a feed already built is written (the script
@@ -282,7 +282,7 @@ class AggregatedRedisFeed(RedisFeed):
             args += [entry.actor or '', entry.verb, entry.target or '']
         ADD.queue(pipe, self._keys(), args)
 
-    def queue_remove(self, pipe, members: Iterable[str]) -> None:
+    def queue_remove(self, pipe: Any, members: Iterable[str]) -> None:
         """Queue on ``pipe`` the script taking the activities ``members`` out of their groups."""
         members = list(members)
         if not all(isinstance(m, str) for m in members):
@@ -305,7 +305,7 @@ class AggregatedRedisFeed(RedisFeed):
         """The groups as (newest score, group key) entries, newest first: one round trip."""
         return self._own_entries(offset, count, before)
 
-    def _state(self, pipe, groups: list[str]) -> None:
+    def _state(self, pipe: Any, groups: list[str]) -> None:
         """Queue what ``_flags`` needs to say seen/read; nothing here."""
 
     def _flags(self, replies: list, count: int) -> list:
@@ -384,12 +384,12 @@ class NotificationRedisFeed(AggregatedRedisFeed):
         """Mark every group seen (and read, with ``read=True``): O(1), one round trip."""
         execute(self.redis, lambda pipe: self.queue_mark_all(pipe, seen, read), [MARK_ALL])
 
-    def queue_mark_all(self, pipe, seen: bool = True, read: bool = False) -> None:
+    def queue_mark_all(self, pipe: Any, seen: bool = True, read: bool = False) -> None:
         """Queue ``mark_all`` on ``pipe``: a rebuild marks what its reader had seen so."""
         args = [_flag(seen, 'seen'), _flag(read, 'read'), *self._live()]
         MARK_ALL.queue(pipe, self._keys(), args)
 
-    def mark_activity(self, group, seen: bool = True, read: bool = False) -> bool:
+    def mark_activity(self, group: Any, seen: bool = True, read: bool = False) -> bool:
         """Mark one group (an AggregatedActivity, its key, or an action of it) seen / read.
 
         False when the feed has no such group (say, trimmed since it was read).
@@ -408,7 +408,7 @@ class NotificationRedisFeed(AggregatedRedisFeed):
         args = [key, _flag(seen, 'seen'), _flag(read, 'read'), *self._live()]
         return bool(self._script(MARK_ONE, args))
 
-    def _state(self, pipe, groups: list[str]) -> None:
+    def _state(self, pipe: Any, groups: list[str]) -> None:
         pipe.zmscore(f'{self.key}:touch', groups)
         pipe.zmscore(f'{self.key}:seenmarks', groups)
         pipe.zmscore(f'{self.key}:readmarks', groups)

@@ -16,6 +16,7 @@ and take no part in order or equality: the same action is the same entry.
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from ..storage.base import Ref
 
@@ -39,7 +40,7 @@ class Entry:
     target: str | None = field(default=None, compare=False)
 
 
-def member_of(action_id) -> str:
+def member_of(action_id: Any) -> str:
     """The member naming ``action_id`` in a feed (fixed width, so ordered as the ids)."""
     if isinstance(action_id, bool):
         raise TypeError(f'not an action id: {action_id!r}')
@@ -60,7 +61,7 @@ def ref_text(ref: Ref | None) -> str | None:
     return None if ref is None else f'{ref.type}:{ref.id}'
 
 
-def _ref_field(action, name: str) -> str | None:
+def _ref_field(action: Any, name: str) -> str | None:
     """``Type:id`` of an Action's ``<name>_ref`` or an ActionRecord's ``<name>`` (a Ref)."""
     value = getattr(action, f'{name}_ref', None)
     if value is None:
@@ -68,7 +69,7 @@ def _ref_field(action, name: str) -> str | None:
     return ref_text(value) if isinstance(value, Ref) else None
 
 
-def entry_of(action, argname: str = 'action') -> Entry:
+def entry_of(action: Any, argname: str = 'action') -> Entry:
     """The entry of an action (anything with an ``id`` and a ``timestamp``).
 
     An Action or an ActionRecord also gives its verb, actor and target.

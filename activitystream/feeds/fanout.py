@@ -10,6 +10,7 @@ feeds group by, ``[score, member, verb, actor, target]``; both are read.
 
 from dataclasses import dataclass
 from enum import Enum
+from typing import Any
 
 from .entries import Entry
 from .redis_feed import feed_user_id
@@ -22,7 +23,7 @@ class FanoutPriority(str, Enum):
     LOW = 'low'
 
 
-def _entry(item) -> Entry | None:
+def _entry(item: Any) -> Entry | None:
     """The entry of ``[score, member]`` or ``[score, member, verb, actor, target]``, else None."""
     if not isinstance(item, list) or len(item) not in (2, 5):
         return None
@@ -34,7 +35,7 @@ def _entry(item) -> Entry | None:
     return Entry(score, member, *extra)
 
 
-def _entries(value) -> tuple[Entry, ...]:
+def _entries(value: Any) -> tuple[Entry, ...]:
     parsed = [_entry(item) for item in value] if isinstance(value, list) else [None]
     entries = tuple(entry for entry in parsed if entry is not None)
     if len(entries) != len(parsed):
@@ -52,7 +53,7 @@ def _entry_payload(entry: Entry) -> list:
     return [entry.score, entry.member, *extra]
 
 
-def _strings(value, argname):
+def _strings(value: Any, argname: str) -> tuple[str, ...]:
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise ValueError(f'{argname} must be a list of strings')
     return tuple(value)

@@ -8,8 +8,15 @@ the manager by its ``module:Class`` path, user ids, feed names, entries.
 Every job can run twice and leave the same feeds.
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from .fanout import FanoutChunk
 from .manager import FeedManager, load_class
+
+if TYPE_CHECKING:
+    from ..storage.base import Backend, Job
 
 
 def manager_of(payload: dict) -> FeedManager:
@@ -25,7 +32,7 @@ def manager_of(payload: dict) -> FeedManager:
     return cls()
 
 
-def fanout_job(storage, job) -> None:
+def fanout_job(storage: Backend, job: Job) -> None:
     """The actor's own feeds, then a ``feed`` job per chunk of followers."""
     manager = manager_of(job.payload)
     own = FanoutChunk.from_payload(job.payload['chunk'])
@@ -33,7 +40,7 @@ def fanout_job(storage, job) -> None:
     manager.fan_out(storage, own, job.payload['root'])
 
 
-def feed_job(storage, job) -> None:
+def feed_job(storage: Backend, job: Job) -> None:
     """One chunk of followers' feeds, or a follow's copy (or an unfollow's removal)."""
     payload = job.payload
     manager = manager_of(payload)

@@ -23,6 +23,8 @@ written again from the database on its next read. Feeds are a cache: one
 Redis lost (or never had) is written again the same way.
 """
 
+from __future__ import annotations
+
 import importlib
 import itertools
 import uuid
@@ -33,9 +35,9 @@ from .. import model, refs
 from ..action import Action
 from ..delivery import enqueue
 from ..redis_client import client
-from ..storage.base import ActionRecord, NewJob, Ref
+from ..storage.base import ActionRecord, NewAction, NewJob, OutboxStorage, Ref
 from ..timeutil import utcnow
-from .entries import entry_of, member_of
+from .entries import Entry, entry_of, member_of
 from .fanout import FanoutChunk, FanoutPriority
 from .notify import NOTIFICATION_FEED, notification_jobs, rebuild_notifications
 from .rebuild import newest_entries
@@ -103,12 +105,12 @@ class FeedManager:
         days = self._option('inactive_days', 'feeds_inactive_days')
         return days * 86400 if days else None
 
-    def _redis(self):
+    def _redis(self) -> Any:
         return client(model.options()['redis_url'])
 
     # -- users and feeds ---------------------------------------------------
 
-    def user_id(self, user, argname: str = 'user_id') -> str:
+    def user_id(self, user: Any, argname: str = 'user_id') -> str:
         """The feed id of ``user``: its primary key, the user entity or its Ref."""
         if isinstance(user, key_types()) and not isinstance(user, bool):
             return feed_user_id(user, argname)
@@ -117,18 +119,18 @@ class FeedManager:
             raise ValueError(f'{argname} is a {ref.type}, not a {self.user_type} (user_type)')
         return feed_user_id(ref.id, argname)
 
-    def user_ref(self, user) -> Ref:
+    def user_ref(self, user: Any) -> Ref:
         """The stored reference of ``user`` (as the subscriptions store and actions hold it)."""
         return Ref(self.user_type, self.user_id(user))
 
-    def get_user_feed(self, user_id) -> RedisFeed:
+    def get_user_feed(self, user_id: Any) -> RedisFeed:
         """The feed of what ``user_id`` did (written again from the database if Redis lost it)."""
         user_id = self.user_id(user_id)
         feed = self.user_feed_class(user_id)
         self._rebuild_lost([(user_id, feed)])
         return feed
 
-    def get_feeds(self, user_id) -> dict[str, RedisFeed]:
+    def get_feeds(self, user_id: Any) -> dict[str, RedisFeed]:
         """{name: feed} of the feeds ``user_id`` reads: the read keeps the reader active.
 
         Feeds Redis lost, or never had, or let go while the reader was away,
@@ -148,7 +150,7 @@ class FeedManager:
             feed.pulled = pulled
         return feeds
 
-    def get_notification_feed(self, user_id) -> RedisFeed:
+    def get_notification_feed(self, user_id: Any) -> RedisFeed:
         """The notification feed of ``user_id`` (written again from its deliveries if lost).
 
         The read keeps the reader active, as ``get_feeds`` does.
@@ -160,7 +162,7 @@ class FeedManager:
         self._rebuild_lost([(user_id, feed)])
         return feed
 
-    def get_user_follower_ids(self, user_id) -> dict:
+    def get_user_follower_ids(self, user_id: str) -> dict[FanoutPriority, Iterable[Any]]:
         """{FanoutPriority: ids} of the followers of ``user_id``: by default its subscribers.
 
         Override it to read follows from elsewhere, or to split followers by
@@ -168,7 +170,7 @@ class FeedManager:
         """
         return {FanoutPriority.HIGH: self._subscriber_ids(user_id)}
 
-    def get_user_following_ids(self, user_id) -> Iterable:
+    def get_user_following_ids(self, user_id: str) -> Iterable[Any]:
         """The ids of the users ``user_id`` follows: by default those it is subscribed to.
 
         Feeds are written again from it; override it with ``get_user_follower_ids``.
@@ -177,7 +179,7 @@ class FeedManager:
         found = model.storage().subscriptions(ref, None, 0)
         return [r.id for r in found if r.type == self.user_type]
 
-    def _subscriber_ids(self, user_id) -> Iterator[str]:
+    def _subscriber_ids(self, user_id: str) -> Iterator[str]:
         """The users subscribed to ``user_id``, read a chunk at a time."""
         storage, ref, after = model.storage(), self.user_ref(user_id), None
         while True:
@@ -187,14 +189,16 @@ class FeedManager:
                 return
             after = page[-1][1]
 
-    def follower_count(self, user_id) -> int:
+    def follower_count(self, user_id: str) -> int:
         """How many follow ``user_id``: by default its subscribers. Override it with
         ``get_user_follower_ids``; it decides whether the user is fanned out to."""
         return model.storage().subscriber_count(self.user_ref(user_id))
 
     # -- fan-out -----------------------------------------------------------
 
-    def fanout_chunks(self, user_id, add=(), remove=()) -> Iterator[FanoutChunk]:
+    def fanout_chunks(
+        self, user_id: Any, add: Iterable[Entry] = (), remove: Iterable[str] = ()
+    ) -> Iterator[FanoutChunk]:
         """The chunks writing ``add`` (entries) and ``remove`` (members) to the followers' feeds.
 
         HIGH priority first; the user's own feeds are not among them. Made
@@ -213,7 +217,7 @@ class FeedManager:
             for part in self._chunked(self._new_ids(ids, done)):
                 yield FanoutChunk(part, names, tuple(add), tuple(remove), priority)
 
-    def _new_ids(self, ids: Iterable, done: set) -> Iterator[str]:
+    def _new_ids(self, ids: Iterable[Any], done: set[str]) -> Iterator[str]:
         for index, user_id in enumerate(ids):
             user_id = feed_user_id(user_id, f'follower ids[{index}]')
             if user_id not in done:
@@ -244,7 +248,7 @@ class FeedManager:
         classes = [self._feed_class(name) for name in chunk.feeds]
         options = model.options()  # once: read per feed, it was a tenth of a chunk's time
 
-        def build(pipe):
+        def build(pipe: Any) -> None:
             for user_id in chunk.user_ids:
                 for cls in classes:
                     feed = cls(user_id, options=options)
@@ -256,17 +260,21 @@ class FeedManager:
         scripts = list(dict.fromkeys(s for cls in classes for s in cls.scripts))
         execute(self._redis(), build, scripts)
 
-    def _own_chunk(self, user_id, add=(), remove=()) -> FanoutChunk:
+    def _own_chunk(
+        self, user_id: str, add: Iterable[Entry] = (), remove: Iterable[str] = ()
+    ) -> FanoutChunk:
         """The user feed and the user's own feeds: they show the user's actions too."""
         return FanoutChunk((user_id,), (USER_FEED, *self.feed_classes), tuple(add), tuple(remove))
 
-    def _fanout_job(self, user_id: str, add=(), remove=()) -> NewJob:
+    def _fanout_job(
+        self, user_id: str, add: Iterable[Entry] = (), remove: Iterable[str] = ()
+    ) -> NewJob:
         """The job writing the user's own feeds, then fanning out to its followers."""
         chunk = self._own_chunk(user_id, add, remove)
         payload = {'manager': self.path(), 'chunk': chunk.to_payload(), 'root': uuid.uuid4().hex}
         return NewJob('fanout', payload)
 
-    def fan_out(self, storage, own: FanoutChunk, root: str) -> int:
+    def fan_out(self, storage: OutboxStorage, own: FanoutChunk, root: str) -> int:
         """Queue the ``feed`` jobs of the followers of ``own``'s user; return how many.
 
         Each job's key is unique to (``root``, chunk): a fan-out done again
@@ -330,7 +338,7 @@ class FeedManager:
 
     # -- the database is the truth -----------------------------------------
 
-    def rebuild_feeds(self, user_id) -> None:
+    def rebuild_feeds(self, user_id: Any) -> None:
         """Write the user feed and the feeds of ``user_id`` again from the database.
 
         What they hold stays (writes are merges), trimmed to ``max_length``.
@@ -355,7 +363,7 @@ class FeedManager:
         self._queue_touch(pipe, feeds)
         self._rebuild(self._lost(feeds, pipe.execute()))
 
-    def _queue_touch(self, pipe, feeds: list[tuple[str, RedisFeed]]) -> None:
+    def _queue_touch(self, pipe: Any, feeds: list[tuple[str, RedisFeed]]) -> None:
         ttl = self._ttl()
         for _, feed in feeds:
             if ttl:
@@ -364,7 +372,9 @@ class FeedManager:
             else:
                 pipe.exists(feed.built_key)
 
-    def _lost(self, feeds: list, replies: list) -> list:
+    def _lost(
+        self, feeds: list[tuple[str, RedisFeed]], replies: list[Any]
+    ) -> list[tuple[str, RedisFeed]]:
         """Those of ``feeds`` whose built marker was gone, from ``_queue_touch``'s replies."""
         built = replies[::2] if self._ttl() else replies
         return [pair for pair, found in zip(feeds, built, strict=True) if not found]
@@ -403,7 +413,7 @@ class FeedManager:
                 entries = newest_entries(storage, dict.fromkeys(actors), length)
                 writes += [(feed, entries) for feed in chosen]
 
-        def build(pipe):
+        def build(pipe: Any) -> None:
             for feed, entries in writes:
                 feed.queue_add(pipe, entries)
             for feed in [feed for _, feed in inboxes] + [feed for feed, _ in writes] if ttl else ():
@@ -417,7 +427,7 @@ class FeedManager:
 
     # -- the seed's API ----------------------------------------------------
 
-    def _checked_action(self, user_id: str, action) -> Action:
+    def _checked_action(self, user_id: str, action: Any) -> Action:
         if not isinstance(action, Action):
             raise TypeError(f'action must be an Action, got {type(action).__name__}')
         if not action.public:
@@ -426,7 +436,7 @@ class FeedManager:
             raise ValueError(f'action {action.id} was not done by user {user_id}')
         return action
 
-    def add_user_activity(self, user_id, action) -> None:
+    def add_user_activity(self, user_id: Any, action: Action) -> None:
         """Add ``action`` (a public one done by ``user_id``) to its feeds and its followers'.
 
         Queued in the outbox with the caller's transaction: written after the commit.
@@ -437,7 +447,7 @@ class FeedManager:
 
     # -- the site's hooks (plug option feed_manager) -----------------------
 
-    def actions_created(self, created: Iterable) -> None:
+    def actions_created(self, created: Iterable[tuple[Any, NewAction]]) -> None:
         """``am.create``: queue the fan-out of the public actions done by users.
 
         ``created`` gives (action id, NewAction) pairs; others are left out.
@@ -464,7 +474,7 @@ class FeedManager:
         if follower.type == followed.type == self.user_type:
             self.unfollow_user(follower.id, followed.id)
 
-    def remove_user_activity(self, user_id, action) -> None:
+    def remove_user_activity(self, user_id: Any, action: Any) -> None:
         """Take ``action`` (an Action or its id) out of the user's feeds and its followers'.
 
         For an action deleted from the database (or no longer public): feeds
@@ -519,7 +529,7 @@ class FeedManager:
             return
         feeds = self._all_feeds(feed_user_id(ref.id))
 
-        def drop():
+        def drop() -> None:
             pipe = self._redis().pipeline(transaction=False)
             for feed in feeds:  # one key per command: keys of several cluster slots
                 for key in feed.all_keys():
@@ -528,18 +538,18 @@ class FeedManager:
 
         model.storage().after_commit(drop)
 
-    def follow_user(self, user_id, target_user_id) -> None:
+    def follow_user(self, user_id: Any, target_user_id: Any) -> None:
         """Copy the ``follow_activity_limit`` latest actions of the target into the user's feeds.
 
         The follow itself is the host's to store (say, ``subscriptions.subscribe``).
         """
         self._queue_follow('follow', user_id, target_user_id)
 
-    def unfollow_user(self, user_id, target_user_id) -> None:
+    def unfollow_user(self, user_id: Any, target_user_id: Any) -> None:
         """Take the target's actions (those its user feed holds) out of the user's feeds."""
         self._queue_follow('unfollow', user_id, target_user_id)
 
-    def _queue_follow(self, op: str, user_id, target_user_id) -> None:
+    def _queue_follow(self, op: str, user_id: Any, target_user_id: Any) -> None:
         pair = [self.user_id(user_id), self.user_id(target_user_id, 'target_user_id')]
         enqueue([NewJob('feed', {'manager': self.path(), op: pair})]).ready()
 
@@ -554,7 +564,7 @@ class FeedManager:
         self.run_chunk(FanoutChunk((user_id,), tuple(self.feed_classes), remove=members))
 
 
-def record_of(action_id, new) -> ActionRecord:
+def record_of(action_id: Any, new: NewAction) -> ActionRecord:
     """The record a just written NewAction reads back as."""
     fields = {name: getattr(new, name) for name in ('actor', 'verb', 'target', 'action_obj')}
     fields.update(description=new.description, extra=new.extra, timestamp=new.timestamp)

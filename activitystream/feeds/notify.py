@@ -16,24 +16,32 @@ from the deliveries in the database, newest first, with its seen and read
 state taken from the recipient's watermarks (``am.seen_until``, read-until).
 """
 
+from __future__ import annotations
+
 import itertools
 from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING, Any
 
 from .. import refs
 from ..manager import ActionManager
-from ..storage.base import NewJob, Ref
+from ..storage.base import Backend, NewJob, Ref
 from .aggregated import NotificationRedisFeed
 from .entries import Entry, entry_of, score_of
 from .fanout import FanoutChunk
 from .redis_feed import RedisFeed, feed_user_id
 from .scripts import execute
 
+if TYPE_CHECKING:
+    from .manager import FeedManager
+
 NOTIFICATION_FEED = '@notification'  # a chunk's name for the manager's notification feed
 # a rebuild reads at most this many deliveries, whatever the feed could keep
 MAX_REBUILD = 5000
 
 
-def notification_jobs(manager, items: Iterable[tuple], *, remove: bool = False) -> Iterator[NewJob]:
+def notification_jobs(
+    manager: FeedManager, items: Iterable[tuple[Any, Iterable[Ref]]], *, remove: bool = False
+) -> Iterator[NewJob]:
     """``feed`` jobs writing actions to (or, with ``remove``, out of) notification feeds.
 
     ``items`` give (entry, recipients) pairs, or (member, recipients) to
@@ -67,7 +75,7 @@ def rebuild_length(feed: RedisFeed) -> int:
     return min(feed.max_length * per_group, MAX_REBUILD)
 
 
-def rebuild_notifications(storage, redis, feeds: list[tuple[Ref, RedisFeed]]) -> None:
+def rebuild_notifications(storage: Backend, redis: Any, feeds: list[tuple[Ref, RedisFeed]]) -> None:
     """Write ``feeds`` (recipient, notification feed) from the deliveries to their recipients.
 
     What a lost feed still holds goes first (an aggregated feed remembers
@@ -91,7 +99,7 @@ def rebuild_notifications(storage, redis, feeds: list[tuple[Ref, RedisFeed]]) ->
         entries = sorted(entry_of(r) for r in storage.delivered(ref, rebuild_length(feed)))
         plans.append((feed, entries, _watermarks(am, storage, ref)))
 
-    def build(pipe):
+    def build(pipe: Any) -> None:
         for feed, entries, marks in plans:
             _queue_parts(pipe, feed, entries, marks)
 
@@ -99,7 +107,7 @@ def rebuild_notifications(storage, redis, feeds: list[tuple[Ref, RedisFeed]]) ->
     execute(redis, build, scripts)
 
 
-def _watermarks(am: ActionManager, storage, ref: Ref) -> list[tuple[int, bool, bool]]:
+def _watermarks(am: ActionManager, storage: Backend, ref: Ref) -> list[tuple[int, bool, bool]]:
     """[(score, seen, read)]: up to each score the recipient's deliveries are seen / read."""
     entity = refs.resolve(storage, {ref}).get(ref)
     seen = score_of(am.seen_until(ref if entity is None else entity))
@@ -109,7 +117,9 @@ def _watermarks(am: ActionManager, storage, ref: Ref) -> list[tuple[int, bool, b
     return sorted([(seen, True, read > seen), (read, seen > read, True)])
 
 
-def _queue_parts(pipe, feed, entries: list[Entry], marks: list) -> None:
+def _queue_parts(
+    pipe: Any, feed: RedisFeed, entries: list[Entry], marks: list[tuple[int, bool, bool]]
+) -> None:
     """Queue ``entries`` (oldest first) on ``pipe``, marking seen / read at each watermark."""
     rest = iter(entries)
     pending = next(rest, None)

@@ -6,17 +6,19 @@ server), they are written again from actions and subscriptions, as Mastodon
 regenerates a home feed: the newest actions of each actor, merged.
 """
 
+from __future__ import annotations
+
 import heapq
 import itertools
 from collections.abc import Iterable
 
-from ..storage.base import Ref
+from ..storage.base import Ref, Storage
 from .entries import Entry, entry_of
 
 ACTORS_PER_QUERY = 100
 
 
-def newest_entries(storage, actors: Iterable[Ref], length: int) -> list[Entry]:
+def newest_entries(storage: Storage, actors: Iterable[Ref], length: int) -> list[Entry]:
     """The ``length`` newest entries of the public actions of ``actors``, newest first.
 
     One query per ``ACTORS_PER_QUERY`` actors, each for at most ``length``

@@ -8,8 +8,11 @@ the scripts and runs the pipeline again, which is safe because every feed
 write is idempotent.
 """
 
+from __future__ import annotations
+
 import hashlib
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from redis.exceptions import NoScriptError, ResponseError
 
@@ -21,11 +24,11 @@ class Script:
         self.body = body
         self.sha = hashlib.sha1(body.encode()).hexdigest()
 
-    def queue(self, pipe, keys: list, args: list) -> None:
+    def queue(self, pipe: Any, keys: list[Any], args: list[Any]) -> None:
         """Queue a call on ``pipe`` (every key the script touches is in ``keys``)."""
         pipe.evalsha(self.sha, len(keys), *keys, *args)
 
-    def __call__(self, redis, keys: list, args: list):
+    def __call__(self, redis: Any, keys: list[Any], args: list[Any]) -> Any:
         """Run it now: one round trip (two the first time a server sees it)."""
         return execute(redis, lambda pipe: self.queue(pipe, keys, args), [self])[0]
 
@@ -36,14 +39,14 @@ def _missing_script(error: Exception) -> bool:
     )
 
 
-def _run(redis, build: Callable) -> tuple[list, list]:
+def _run(redis: Any, build: Callable[[Any], object]) -> tuple[list[Any], list[Exception]]:
     pipe = redis.pipeline(transaction=False)
     build(pipe)
     replies = pipe.execute(raise_on_error=False)
     return replies, [reply for reply in replies if isinstance(reply, Exception)]
 
 
-def execute(redis, build: Callable, scripts: Sequence[Script]) -> list:
+def execute(redis: Any, build: Callable[[Any], object], scripts: Sequence[Script]) -> list[Any]:
     """Queue commands with ``build(pipe)`` on a pipeline of ``redis`` and run them.
 
     When Redis does not know one of ``scripts``, they are loaded and the
