@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from collections.abc import MutableMapping
+from email.message import Message
 from typing import Any
 from urllib.parse import urlencode, urljoin
 
@@ -60,7 +60,7 @@ def link(recipient: Any, kind: str) -> str | None:
     return f'{base}?{query}'
 
 
-def headers(mail: MutableMapping[str, Any], recipient: Any, kind: str) -> str | None:
+def headers(mail: Message, recipient: Any, kind: str) -> str | None:
     """Add RFC 8058's ``List-Unsubscribe`` headers to ``mail``; return the link (or None)."""
     url = link(recipient, kind)
     if url is not None:

@@ -25,9 +25,12 @@ whose worker died is delivered again; a task that cannot reach the
 database is retried with a backoff.
 """
 
+from __future__ import annotations
+
 import logging
 import threading
 import weakref
+from typing import Any
 
 import tg
 from celery import Celery, bootsteps
@@ -51,7 +54,7 @@ _registered: weakref.WeakSet = weakref.WeakSet()
 _lock = threading.Lock()
 
 
-def _drain(task, priority: str | None = None) -> None:
+def _drain(task: Any, priority: str | None = None) -> None:
     if drain(limit=1, priority=priority).jobs:
         send(task.app, priority)
         send(task.app, priority)
@@ -137,21 +140,21 @@ class Poll(bootsteps.StartStopStep):
 
     requires = {'celery.worker.components:Timer'}
 
-    def __init__(self, worker, **kwargs) -> None:
+    def __init__(self, worker: Any, **kwargs: Any) -> None:
         super().__init__(worker, **kwargs)
         self.timer = None
 
-    def start(self, worker) -> None:
+    def start(self, worker: Any) -> None:
         send_all(worker.app)
         every = model.options()['delivery_poll']
         self.timer = worker.timer.call_repeatedly(every, send_all, (worker.app,), priority=10)
 
-    def stop(self, worker) -> None:
+    def stop(self, worker: Any) -> None:
         if self.timer is not None:
             self.timer.cancel()
 
 
-def _fresh_connections(**_) -> None:
+def _fresh_connections(**_: Any) -> None:
     """A forked pool process opens database connections of its own, never its parent's."""
     engine = getattr(tg.config.get('tg.app_globals'), 'sa_engine', None)
     if engine is not None:

@@ -11,15 +11,22 @@ to some jobs. The exit status is 1 when work failed or stays dead.
 a Celery worker of the ``celery`` runner (see :mod:`.celery`).
 """
 
+from __future__ import annotations
+
 import argparse
 import os
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from gearbox.command import Command
+
+if TYPE_CHECKING:
+    from ..storage.base import Backend
 
 ACTIONS = ('status', 'list', 'drain', 'retry', 'purge')
 
 
-def _site_arguments(parser):
+def _site_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         '-c',
         '--config',
@@ -35,7 +42,7 @@ def _site_arguments(parser):
     )
 
 
-def _load_site(opts):
+def _load_site(opts: argparse.Namespace) -> None:
     """Configure the TG application of the config file (model, options, templates)."""
     from paste.deploy import loadapp
 
@@ -47,7 +54,7 @@ class OutboxCommand(Command):
 
     default_action: str | None = None
 
-    def get_parser(self, prog_name):
+    def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
         parser = super().get_parser(prog_name)
         if self.default_action is None:
             parser.add_argument('action', choices=ACTIONS, help='what to do')
@@ -57,35 +64,35 @@ class OutboxCommand(Command):
         parser.add_argument('--ids', nargs='*', default=None, help='only these jobs')
         return parser
 
-    def take_action(self, opts):
+    def take_action(self, opts: argparse.Namespace) -> int:
         _load_site(opts)
         action = self.default_action or opts.action
         return getattr(self, action)(opts)
 
-    def _storage(self):
+    def _storage(self) -> Backend:
         from .. import model
 
         return model.storage()
 
-    def _ids(self, opts):
+    def _ids(self, opts: argparse.Namespace) -> Sequence[Any] | None:
         if opts.ids is None:
             return None
         storage = self._storage()
         return [storage.action_id(i) for i in opts.ids]  # job ids are of the same kind
 
-    def status(self, opts):
+    def status(self, opts: argparse.Namespace) -> int:
         counts = self._storage().job_counts()
         print(f'activitystream-outbox: {counts["pending"]} pending, {counts["dead"]} dead')
         return 1 if counts['dead'] else 0
 
-    def list(self, opts):
+    def list(self, opts: argparse.Namespace) -> int:
         for job in self._storage().jobs(opts.dead, opts.limit):
             state = 'dead' if job.dead else f'due {job.available_at:%Y-%m-%d %H:%M:%S}'
             error = f' - {job.error}' if job.error else ''
             print(f'{job.id}\t{job.kind}\t{state}\tattempts {job.attempts}{error}')
         return 0
 
-    def drain(self, opts):
+    def drain(self, opts: argparse.Namespace) -> int:
         from . import drain
 
         report = drain(opts.limit)
@@ -95,7 +102,7 @@ class OutboxCommand(Command):
         )
         return 1 if report.retried or report.dead else 0
 
-    def retry(self, opts):
+    def retry(self, opts: argparse.Namespace) -> int:
         from ..timeutil import utcnow
 
         storage, ids, now = self._storage(), self._ids(opts), utcnow()
@@ -108,7 +115,7 @@ class OutboxCommand(Command):
         )
         return self.drain(opts)
 
-    def purge(self, opts):
+    def purge(self, opts: argparse.Namespace) -> int:
         storage = self._storage()
         purged = storage.purge_jobs(self._ids(opts))
         storage.commit()
@@ -125,7 +132,7 @@ class RetryCommand(OutboxCommand):
 class WorkerCommand(Command):
     """A Celery worker draining activitystream's outbox, the site of the config file loaded."""
 
-    def get_parser(self, prog_name):
+    def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
         parser = super().get_parser(prog_name)
         _site_arguments(parser)
         parser.add_argument(
@@ -135,7 +142,7 @@ class WorkerCommand(Command):
         )
         return parser
 
-    def take_action(self, opts):
+    def take_action(self, opts: argparse.Namespace) -> int:
         _load_site(opts)
         from .celery import run_worker  # Celery is an optional dependency
 
@@ -146,7 +153,7 @@ class WorkerCommand(Command):
 class DigestCommand(Command):
     """Send the digests of a period that are due (``gearbox activitystream-digest``)."""
 
-    def get_parser(self, prog_name):
+    def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
         parser = super().get_parser(prog_name)
         _site_arguments(parser)
         parser.add_argument(
@@ -157,7 +164,7 @@ class DigestCommand(Command):
         )
         return parser
 
-    def take_action(self, opts):
+    def take_action(self, opts: argparse.Namespace) -> int:
         _load_site(opts)
         from ..digest import run
 

@@ -330,6 +330,7 @@ def _deliver_now(
     channels = preferences.channels_for(storage, payload['kind'], page, wanted) if wanted else None
     failed, errors = {}, []
     for backend in backends:
+        assert backend.name is not None  # emit() names every backend it makes
         deliveries = [
             (entity, texts[ref == actor])
             for ref, entity in recipients

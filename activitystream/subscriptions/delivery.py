@@ -12,17 +12,27 @@ MongoDB, where it is written at once, the job records each backend done
 (:func:`_checkpoint`) so a job done again after a crash does not repeat it.
 """
 
+from __future__ import annotations
+
 import json
 import logging
 import uuid
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING, Any, cast
 
 from .. import model, preferences, refs
 from ..delivery.runner import LeaseLost, Retry
 from ..query import _non_negative
 from ..storage.base import NewDigestItem, NewJob, Ref
 from ..timeutil import to_utc, utcnow
+
+if TYPE_CHECKING:
+    from ..storage.base import Backend, Job, OutboxStorage, PreferenceStorage
+    from .backends.base import BaseBackend
+
+Failure = tuple[Any, str, Exception]  # (recipient, text, error) of a failed delivery
 
 log = logging.getLogger('activitystream.subscriptions')
 
@@ -32,10 +42,10 @@ DIGEST = '*digest'
 JSON_TYPES = (str, int, float, bool, list, tuple, dict, type(None))
 
 
-def encode_kwargs(kwargs):
+def encode_kwargs(kwargs: Mapping[str, Any]) -> str:
     """``emit()``'s keyword arguments as JSON text, entities as ``{"$ref": [type, id]}``."""
 
-    def entity(value):
+    def entity(value: Any) -> dict[str, list[str]]:
         try:
             ref = refs.ref_of(value, 'kwargs')
         except (TypeError, ValueError):
@@ -47,35 +57,37 @@ def encode_kwargs(kwargs):
     return json.dumps(kwargs, default=entity, sort_keys=True, allow_nan=False)
 
 
-def decode_kwargs(text):
+def decode_kwargs(text: str) -> dict[str, Any]:
     """What :func:`encode_kwargs` wrote, with Refs where entities were."""
     return json.loads(text, object_hook=lambda d: Ref(*d[REF_KEY]) if set(d) == {REF_KEY} else d)
 
 
-def checked_limit(limit):
+def checked_limit(limit: Any) -> int | None:
     """``limit`` when it is None or a non-negative integer; TypeError/ValueError otherwise."""
     return None if limit is None else _non_negative(limit, 'limit')
 
 
-def ref_list(found):
+def ref_list(found: Iterable[Ref]) -> list[list[str]]:
     """Refs as JSON: [[type, id], ...]."""
     return [[r.type, r.id] for r in found]
 
 
-def _refs(rows):
+def _refs(rows: Iterable[Sequence[str]] | None) -> list[Ref]:
     return [Ref(*row) for row in rows or ()]
 
 
-def _ref(row):
+def _ref(row: Sequence[str] | None) -> Ref | None:
     return None if row is None else Ref(*row)
 
 
-def _when(payload):
+def _when(payload: Mapping[str, Any]) -> datetime:
     """The emit's time, naive UTC as backends get it."""
     return to_utc(datetime.fromisoformat(payload['timestamp']))
 
 
-def run(backend, deliveries, kwargs):
+def run(
+    backend: BaseBackend, deliveries: list[tuple[Any, str]], kwargs: dict[str, Any]
+) -> list[Failure]:
     """Deliver through ``backend``; return the failures as (recipient, text, error)."""
     if not deliveries:
         return []
@@ -94,12 +106,19 @@ def run(backend, deliveries, kwargs):
     return failed
 
 
-def _entities(kwargs, entity):
+def _entities(kwargs: dict[str, Any], entity: Callable[[Ref], Any]) -> dict[str, Any]:
     """``kwargs`` with its Refs loaded again through ``entity(ref)``."""
     return {k: entity(v) if isinstance(v, Ref) else v for k, v in kwargs.items()}
 
 
-def deliver_job_for(payload, pending, root=None, step=0, when=None, error=None):
+def deliver_job_for(
+    payload: Mapping[str, Any],
+    pending: Mapping[str, Iterable[Ref]],
+    root: str | None = None,
+    step: int = 0,
+    when: datetime | None = None,
+    error: str | None = None,
+) -> NewJob:
     """A ``deliver`` job of ``payload``'s message for ``pending`` ({backend: [Ref]})."""
     fields = {k: payload[k] for k in ('texts', 'actor', 'obj', 'kwargs', 'timestamp')}
     fields.update(kind=payload.get('kind'))
@@ -109,20 +128,20 @@ def deliver_job_for(payload, pending, root=None, step=0, when=None, error=None):
     return NewJob('deliver', fields, key=key, available_at=when, error=error)
 
 
-def emit_job(storage, job):
+def emit_job(storage: Backend, job: Job) -> None:
     """One step of an ``emit`` job: a page of the audience becomes a ``deliver`` job."""
     payload, size = job.payload, model.options()['emit_page_size']
     root, step = payload['root'], payload.get('step', 0)
     excluded = set(_refs(payload['exclude']))
     only = None if payload['only'] is None else _refs(payload['only'])
-    after = None
-    if payload['obj'] is None:  # exactly send_only_to
+    after, obj = None, _ref(payload['obj'])
+    if obj is None:  # exactly send_only_to
         if only is None:  # emit() wants subscribers_of or send_only_to: a job made elsewhere
             raise ValueError(f'emit job {job.id} has neither obj nor only')
         page = only[step * size : (step + 1) * size]
         more = (step + 1) * size < len(only)
     else:
-        found = storage.subscriber_page(_ref(payload['obj']), payload.get('after'), size)
+        found = storage.subscriber_page(obj, payload.get('after'), size)
         page, more = [r for r, _ in found], len(found) == size
         after = found[-1][1] if found else None
     allowed = None if only is None else set(only)
@@ -137,18 +156,21 @@ def emit_job(storage, job):
     storage.add_jobs(jobs, utcnow(), ready=True)
 
 
-def _checkpoint(storage, job, rest):
+def _checkpoint(storage: OutboxStorage, job: Job, rest: Mapping[str, Iterable[Ref]]) -> None:
     """No transaction (MongoDB): the job keeps only ``rest``, so a replay skips what is done.
 
     What a backend wrote is then written once, unless the worker dies
     between that write and this one.
     """
     pending = {name: ref_list(rs) for name, rs in rest.items()}
-    if not storage.checkpoint_job(job.id, job.owner, dict(job.payload, pending=pending)):
+    owner = job.owner  # a job no worker holds has no lease to keep
+    if owner is None or not storage.checkpoint_job(
+        job.id, owner, dict(job.payload, pending=pending)
+    ):
         raise LeaseLost(job.id)
 
 
-def deliver_job(storage, job):
+def deliver_job(storage: Backend, job: Job) -> Retry | None:
     """A ``deliver`` job: its backends for its recipients; what failed is tried again."""
     payload = job.payload
     configured = model.options()['subscription_backends']
@@ -157,7 +179,7 @@ def deliver_job(storage, job):
     pending = {name: _refs(rows) for name, rows in payload['pending'].items()}
     wanted = {actor, obj} | {r for rs in pending.values() for r in rs}
     wanted |= {v for v in kwargs.values() if isinstance(v, Ref)}
-    entity = refs.resolve(storage, wanted - {None}).get
+    entity = cast('Callable[[Ref | None], Any]', refs.resolve(storage, wanted - {None}).get)
     when = _when(payload)
     texts = payload['texts']
     kind = payload.get('kind')
@@ -168,6 +190,7 @@ def deliver_job(storage, job):
         channel = 'digest' if name == DIGEST else cls and cls.channel
         recipients = [r for r in pending[name] if allowed(channel, channels, r)]
         if name == DIGEST:
+            assert kind is not None  # emit() holds digests of a declared kind only
             _hold(storage, kind, payload, kwargs, recipients)
             continue
         if cls is None:
@@ -193,16 +216,21 @@ def deliver_job(storage, job):
             _checkpoint(storage, job, {**left, **{n: pending[n] for n in names[index + 1 :]}})
     if not left:
         return None
-    pending = {name: ref_list(rs) for name, rs in left.items()}
-    return Retry('; '.join(errors), dict(payload, pending=pending))
+    rows = {name: ref_list(rs) for name, rs in left.items()}
+    return Retry('; '.join(errors), dict(payload, pending=rows))
 
 
-def allowed(channel, channels, ref) -> bool:
+def allowed(channel: str | None, channels: Mapping[Ref, Any] | None, ref: Ref) -> bool:
     """Whether ``ref`` takes ``channel`` (None: a backend that serves everyone)."""
     return channel is None or channels is None or channel in channels[ref]
 
 
-def _channels(storage, kind, pending, configured):
+def _channels(
+    storage: PreferenceStorage,
+    kind: str | None,
+    pending: Mapping[str, list[Ref]],
+    configured: Mapping[str, type[BaseBackend]],
+) -> dict[Ref, Any] | None:
     """{recipient: channels} of the job's page: one query, or None (nothing to filter)."""
     if kind is None:  # queued before kinds existed
         return None
@@ -215,10 +243,17 @@ def _channels(storage, kind, pending, configured):
     return preferences.channels_for(storage, kind, page, channels)
 
 
-def _hold(storage, kind, payload, kwargs, recipients):
+def _hold(
+    storage: PreferenceStorage,
+    kind: str,
+    payload: Mapping[str, Any],
+    kwargs: Mapping[str, Any],
+    recipients: Iterable[Ref],
+) -> None:
     """Hold the message for the digests of ``recipients`` (one bulk write)."""
     actor, obj = _ref(payload['actor']), _ref(payload['obj'])
-    verb = kwargs.get('verb') if isinstance(kwargs.get('verb'), str) else kind
+    verb = kwargs.get('verb')
+    verb = verb if isinstance(verb, str) else kind
     texts, when = payload['texts'], _when(payload)
     items = [
         NewDigestItem(r, kind, verb, actor, obj, texts[r == actor], when)
@@ -248,7 +283,7 @@ class FailedDelivery:
     id: object
 
 
-def failed_deliveries(limit=None):
+def failed_deliveries(limit: int | None = None) -> list[FailedDelivery]:
     """Deliveries that failed and wait for a retry or are dead letters, oldest first."""
     limit = checked_limit(limit)
     found = []

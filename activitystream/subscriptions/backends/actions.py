@@ -1,5 +1,8 @@
 """The ``activitystream`` backend: emitted messages become notifications."""
 
+from __future__ import annotations
+
+from collections.abc import Iterable
 from typing import Any
 
 from ... import refs
@@ -24,8 +27,15 @@ class ActivityStreamBackend(BaseBackend):
     accepts = frozenset({'verb', 'action_obj', 'extra', 'public'})
 
     def _arguments(
-        self, text, recipients, verb=DEFAULT_VERB, action_obj=None, extra=None, public=None, **_
-    ):
+        self,
+        text: str,
+        recipients: list[Any],
+        verb: str = DEFAULT_VERB,
+        action_obj: Any = None,
+        extra: Any = None,
+        public: bool | None = None,
+        **_: Any,
+    ) -> dict[str, Any]:
         """create()'s arguments; keywords for the other backends are theirs (emit checks them)."""
         return dict(
             actor=self.actor if self.actor is not None else self.subscribers_of,
@@ -39,15 +49,17 @@ class ActivityStreamBackend(BaseBackend):
             public=public,
         )
 
-    def check(self, **kwargs):
+    def check(self, **kwargs: Any) -> None:
         if self.actor is None and self.subscribers_of is None:
             raise ValueError('the activitystream backend needs an actor or subscribers_of')
         am.check(**self._arguments('', [], **kwargs))
 
-    def emit(self, recipient, text, **kwargs):
+    def emit(self, recipient: Any, text: str, **kwargs: Any) -> None:
         self.emit_many([(recipient, text)], **kwargs)
 
-    def emit_many(self, deliveries, **kwargs):
+    def emit_many(
+        self, deliveries: Iterable[tuple[Any, str]], **kwargs: Any
+    ) -> list[tuple[Any, str, Exception]]:
         actor = refs.ref_of(self._arguments('', [])['actor'], 'actor')
         by_text: dict[str, list[Any]] = {}
         for recipient, text in deliveries:

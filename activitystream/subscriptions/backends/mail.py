@@ -34,16 +34,20 @@ turns the e-mail of the notification's kind off for its recipient, without a
 login (see ``activitystream.unsubscribe``).
 """
 
+from __future__ import annotations
+
 import email
 import importlib.util
 import os
 import re
 import smtplib
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from email import policy
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from functools import cache
+from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import tg
@@ -60,25 +64,26 @@ SECURITY = ('none', 'starttls', 'ssl')
 CRLF_COMPAT = policy.compat32.clone(linesep='\r\n')
 # renderer -> extensions of the (text, html) templates
 EXTENSIONS = {'kajiki': ('.txt', '.xhtml'), 'genshi': ('.genshi.txt', '.html')}
+Render = Callable[[dict[str, Any]], str]  # a template: its context -> the text
 
 
-def _setting(name, default):
+def _setting(name: str, default: Any) -> Any:
     return tg.config.get(f'activitystream.{name}', default)
 
 
-def sender_address():
+def sender_address() -> Any:
     return _setting('smtp_from', 'activitystream@localhost')
 
 
 @contextmanager
-def _mailer_connection():
+def _mailer_connection() -> Iterator[Any]:
     """The site's tgext.mailer as a connection with ``send_message``."""
     from tgext.mailer import get_mailer
 
     smtp = get_mailer(None).smtp_mailer
 
     class Connection:
-        def send_message(self, mail):
+        def send_message(self, mail: EmailMessage) -> None:
             # repoze.sendmail encodes headers again: hand it the wire form, read back plainly,
             # that serializes with CRLF (smtplib sends bytes as given, and a strict server
             # takes a long mail with bare LFs for one line too long)
@@ -88,14 +93,14 @@ def _mailer_connection():
     yield Connection()
 
 
-def connection():
+def connection() -> AbstractContextManager[Any]:
     """A connection of the configured transport (``mail_transport``): ``send_message(mail)``."""
     if model.options()['mail_transport'] == 'tgext.mailer':
         return _mailer_connection()
     return smtp_connection()
 
 
-def send(unsent):
+def send(unsent: Iterable[tuple[Any, EmailMessage]]) -> list[tuple[Any, Exception]]:
     """Send each (key, mail) over one connection; return the failed ones as (key, error)."""
     failed = []
     unsent = list(unsent)
@@ -113,7 +118,7 @@ def send(unsent):
 
 
 @contextmanager
-def smtp_connection():
+def smtp_connection() -> Iterator[smtplib.SMTP]:
     """An SMTP connection made from the host's ``activitystream.smtp_*`` settings."""
     security = str(_setting('smtp_security', 'none')).lower()
     if security not in SECURITY:
@@ -131,7 +136,7 @@ def smtp_connection():
         yield smtp
 
 
-def _template_path(name, extension):
+def _template_path(name: str, extension: str) -> str:
     package, _, base = name.rpartition('.')
     try:
         spec = importlib.util.find_spec(package)
@@ -145,7 +150,7 @@ def _template_path(name, extension):
 
 
 @cache
-def templates(renderer, name):
+def templates(renderer: str, name: str) -> tuple[Render, Render]:
     """(text, html) render functions of template ``name``: each takes the context dict."""
     text_path, html_path = (_template_path(name, ext) for ext in EXTENSIONS[renderer])
     with open(text_path, encoding='utf-8') as text_file, open(html_path, encoding='utf-8') as html:
@@ -166,7 +171,13 @@ def templates(renderer, name):
     )
 
 
-def compose(address, subject, message_id, renderers, context):
+def compose(
+    address: str,
+    subject: str,
+    message_id: str,
+    renderers: tuple[Render, Render],
+    context: dict[str, Any],
+) -> EmailMessage:
     """A mail with a plain-text and an HTML part rendered by ``renderers`` from ``context``."""
     render_text, render_html = renderers
     mail = EmailMessage()
@@ -180,7 +191,7 @@ def compose(address, subject, message_id, renderers, context):
     return mail
 
 
-def absolute_link(entity):
+def absolute_link(entity: Any) -> str | None:
     """The absolute ``as_link`` of ``entity`` (with ``activitystream.site_url``), or None."""
     link = getattr(entity, 'as_link', None)
     link = link() if callable(link) else link
@@ -199,7 +210,7 @@ def stable_message_id(name: str) -> str:
     return f'<activitystream.{local}@{domain}>'
 
 
-def _one_line(text):
+def _one_line(text: str) -> str:
     line = ' '.join(text.split())
     return line if len(line) <= SUBJECT_LENGTH else line[: SUBJECT_LENGTH - 1] + '…'
 
@@ -212,19 +223,21 @@ class EmailBackend(BaseBackend):
 
     channel = 'email'
 
-    def _templates(self):
+    def _templates(self) -> tuple[Render, Render]:
         options = model.options()
         return templates(options['email_renderer'], options['email_template'])
 
-    def check(self, subject=None, **kwargs):
+    def check(self, subject: Any = None, **kwargs: Any) -> None:
         if subject is not None and not isinstance(subject, str):
             raise TypeError(f'subject must be a string, got {type(subject).__name__}')
         self._templates()
 
-    def _link(self):
+    def _link(self) -> str | None:
         return absolute_link(self.subscribers_of)
 
-    def message(self, recipient, text, subject=None, **kwargs):
+    def message(
+        self, recipient: Any, text: str, subject: str | None = None, **kwargs: Any
+    ) -> EmailMessage | None:
         """The mail for ``recipient``, or None when it has no address."""
         options = model.options()
         address = getattr(recipient, options['email_address_attribute'], None)
@@ -246,7 +259,7 @@ class EmailBackend(BaseBackend):
         unsubscribe.headers(mail, recipient, self.kind or preferences.EVERY_KIND)
         return mail
 
-    def message_id(self, recipient):
+    def message_id(self, recipient: Any) -> str:
         """Stable for one delivery job and recipient: a mail sent twice is seen as one.
 
         Delivery is at-least-once (a worker may die after sending, before
@@ -258,12 +271,14 @@ class EmailBackend(BaseBackend):
         ref = refs.ref_of(recipient, 'recipient')
         return stable_message_id(f'{key}.{ref.type}.{ref.id}')
 
-    def emit(self, recipient, text, **kwargs):
+    def emit(self, recipient: Any, text: str, **kwargs: Any) -> None:
         failed = self.emit_many([(recipient, text)], **kwargs)
         if failed:
             raise failed[0][2]
 
-    def emit_many(self, deliveries, **kwargs):
+    def emit_many(
+        self, deliveries: Iterable[tuple[Any, str]], **kwargs: Any
+    ) -> list[tuple[Any, str, Exception]]:
         """The mails first, then one connection for all (none when nobody has an address)."""
         failed, unsent = [], []
         for recipient, text in deliveries:

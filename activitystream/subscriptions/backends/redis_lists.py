@@ -9,12 +9,17 @@ atomic Lua scripts, so an item pushed meanwhile is never lost. The three keys
 of a user share a hash tag, so they live on one Redis Cluster node.
 """
 
+from __future__ import annotations
+
 import json
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from functools import cache
+from typing import Any
 
 from ... import model, refs
 from ...redis_client import client, run_script
+from ...storage.base import Ref
 from .base import BaseBackend
 
 GROUPS = ('undelivered', 'unacknowledged', 'acknowledged')
@@ -44,29 +49,31 @@ DONE_TTL = 7 * 24 * 3600  # seconds a delivery is remembered: longer than any re
 
 
 @cache
-def _move_script(url):
+def _move_script(url: str) -> Any:
     return client(url).register_script(MOVE)
 
 
 @cache
-def _push_once_script(url):
+def _push_once_script(url: str) -> Any:
     return client(url).register_script(PUSH_ONCE)
 
 
 class UserStreams:
     """The lists of the running application's Redis (the ``redis_*`` plug options)."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         options = model.options()
         self.url = options['redis_url']
         self.prefix = options['redis_prefix']
         self.length = options['redis_stream_length']
         self.redis = client(self.url)
 
-    def key(self, ref, group):
+    def key(self, ref: Ref, group: str) -> str:
         return f'{self.prefix}:stream:{{{ref.type}:{ref.id}}}:{group}'
 
-    def push(self, items, when, delivery_key=None):
+    def push(
+        self, items: Iterable[tuple[Ref, str]], when: datetime, delivery_key: str | None = None
+    ) -> None:
         """Add each (recipient Ref, text) to its undelivered list: one round trip for all.
 
         With ``delivery_key`` (an outbox job's), each push happens once per key.
@@ -84,11 +91,11 @@ class UserStreams:
                 run_script(once, [key, marker], [item, self.length, DONE_TTL], pipe)
         pipe.execute()
 
-    def move(self, ref, source, destination, pipe=None):
+    def move(self, ref: Ref, source: str, destination: str, pipe: Any = None) -> Any:
         keys = [self.key(ref, source), self.key(ref, destination)]
         return run_script(_move_script(self.url), keys, [self.length], pipe)
 
-    def read(self, ref, clear_undelivered):
+    def read(self, ref: Ref, clear_undelivered: bool) -> dict[str, list[tuple[datetime, str]]]:
         pipe = self.redis.pipeline(transaction=True)
         if clear_undelivered:
             self.move(ref, 'undelivered', 'unacknowledged', pipe)
@@ -100,7 +107,7 @@ class UserStreams:
         }
 
 
-def _item(raw):
+def _item(raw: bytes | str) -> tuple[datetime, str]:
     stamp, text = json.loads(raw)
     return EPOCH + timedelta(milliseconds=round(stamp * 1000)), text
 
@@ -108,16 +115,20 @@ def _item(raw):
 class RedisBackend(BaseBackend):
     """Pushes each message onto the recipient's ``undelivered`` list (see the module)."""
 
-    def emit(self, recipient, text, **kwargs):
+    def emit(self, recipient: Any, text: str, **kwargs: Any) -> None:
         self.emit_many([(recipient, text)])
 
-    def emit_many(self, deliveries, **kwargs):
+    def emit_many(
+        self, deliveries: Iterable[tuple[Any, str]], **kwargs: Any
+    ) -> list[tuple[Any, str, Exception]]:
         items = [(refs.ref_of(r, 'recipient'), text) for r, text in deliveries]
         UserStreams().push(items, self.timestamp, getattr(self, 'delivery_key', None))
         return []
 
 
-def user_stream(user, clear_undelivered=False):
+def user_stream(
+    user: Any, clear_undelivered: bool = False
+) -> dict[str, list[tuple[datetime, str]]]:
     """``user``'s stream: {'undelivered', 'unacknowledged', 'acknowledged'} -> [(datetime, text)].
 
     Newest first; datetimes are naive UTC. With ``clear_undelivered``, the
@@ -130,6 +141,6 @@ def user_stream(user, clear_undelivered=False):
     return UserStreams().read(refs.ref_of(user, 'user'), clear_undelivered)
 
 
-def acknowledge(user):
+def acknowledge(user: Any) -> int:
     """Move ``user``'s unacknowledged items to acknowledged; return how many moved."""
     return UserStreams().move(refs.ref_of(user, 'user'), 'unacknowledged', 'acknowledged')
