@@ -7,6 +7,8 @@ that way everywhere: create, copy, drop, rename. The broadcast index becomes
 partial: the broadcasts only, with their actor.
 """
 
+from typing import Any
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -28,7 +30,9 @@ def _columns() -> list:
     ]
 
 
-def _replace_deliveries(*constraints, sqlite_with_rowid: bool, join: bool = False) -> None:
+def _replace_deliveries(
+    *constraints: sa.Constraint, sqlite_with_rowid: bool, join: bool = False
+) -> None:
     """Copy the deliveries into a table with ``constraints``, which then takes their name."""
     deliveries = name('activitystream_deliveries')
     new = f'{deliveries}_new'
@@ -43,7 +47,7 @@ def _replace_deliveries(*constraints, sqlite_with_rowid: bool, join: bool = Fals
     op.rename_table(new, deliveries)
 
 
-def _broadcast_index(columns: list, **options) -> None:
+def _broadcast_index(columns: list[Any], **options: Any) -> None:
     index, actions = name('ix_activitystream_actions_broadcast'), name('activitystream_actions')
     op.drop_index(index, table_name=actions)
     op.create_index(index, actions, columns, **options)

@@ -4,10 +4,13 @@ No transaction spans the caller's writes here (``transactional = False``): the
 caller adds jobs not ready, writes, then marks them ready.
 """
 
+from __future__ import annotations
+
 import json
 from collections.abc import Sequence
 from contextlib import suppress
 from datetime import datetime
+from typing import Any
 
 from bson import ObjectId
 from pymongo import ReturnDocument
@@ -79,7 +82,9 @@ class MingOutbox(OnSession, OutboxStorage):
         if ids:
             self._c(OUTBOX).update_many({'_id': {'$in': list(ids)}}, {'$set': {'ready': True}})
 
-    def claim_jobs(self, owner, limit, now, lease_until, priority='high') -> list:
+    def claim_jobs(
+        self, owner: str, limit: int, now: datetime, lease_until: datetime, priority: str = 'high'
+    ) -> list:
         due = dict(CLAIMABLE, priority=priority, available_at={'$lte': now})
         lease = {'$set': {'available_at': lease_until, 'owner': owner}, '$inc': {'attempts': 1}}
         claimed = []
@@ -92,21 +97,31 @@ class MingOutbox(OnSession, OutboxStorage):
             claimed.append(_job(doc))
         return sorted(claimed, key=lambda job: job.id)  # as on SQL, where RETURNING has no order
 
-    def finish_job(self, job_id, owner: str) -> bool:
+    def finish_job(self, job_id: Any, owner: str) -> bool:
         return self._c(OUTBOX).delete_one({'_id': job_id, 'owner': owner}).deleted_count == 1
 
-    def checkpoint_job(self, job_id, owner: str, payload: dict) -> bool:
+    def checkpoint_job(self, job_id: Any, owner: str, payload: dict) -> bool:
         held = {'_id': job_id, 'owner': owner}
         update = {'$set': {'payload': json.dumps(payload, sort_keys=True)}}
         return self._c(OUTBOX).update_one(held, update).matched_count == 1
 
-    def reschedule_job(self, job_id, owner, available_at, payload=None, error=None, dead=False):
+    def reschedule_job(
+        self,
+        job_id: Any,
+        owner: str,
+        available_at: datetime,
+        payload: dict | None = None,
+        error: str | None = None,
+        dead: bool = False,
+    ) -> bool:
         values = given_back(available_at, payload, error, dead)
         held = {'_id': job_id, 'owner': owner}
         return self._c(OUTBOX).update_one(held, {'$set': values}).matched_count == 1
 
-    def jobs(self, dead, limit, kind=None, failed=False) -> list:
-        spec = {} if dead is None else {'dead': dead}
+    def jobs(
+        self, dead: bool | None, limit: int | None, kind: str | None = None, failed: bool = False
+    ) -> list:
+        spec: dict[str, Any] = {} if dead is None else {'dead': dead}
         if kind is not None:
             spec['kind'] = kind
         if failed:
@@ -132,7 +147,7 @@ class MingOutbox(OnSession, OutboxStorage):
     def purge_jobs(self, ids: Sequence | None) -> int:
         return self._c(OUTBOX).delete_many(_dead(ids)).deleted_count
 
-    def job_page(self, after, limit: int) -> list:
+    def job_page(self, after: Any, limit: int) -> list:
         spec = {} if after is None else {'_id': {'$gt': after}}
         return [_job(doc) for doc in self._c(OUTBOX).find(spec).sort('_id', 1).limit(limit)]
 

@@ -1,6 +1,8 @@
 """Preferences and digests on Ming: the ``PreferenceStorage`` half of ``MingStorage``."""
 
-from collections.abc import Sequence
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -9,20 +11,15 @@ from pymongo.errors import DuplicateKeyError
 
 from ..base import DigestItem, NewDigestItem, PreferenceStorage, Ref
 from .schema import DIGEST_ITEMS, DIGEST_MARKS, PREFERENCES, RECIPIENT
-from .session import OnSession
+from .session import OnSession, optional_ref_in, ref_in
 
 
-def _of(ref):
+def _of(ref: Ref) -> dict[str, str]:
     return {'recipient_type': ref.type, 'recipient_id': ref.id}
 
 
-def _among(recipients):
+def _among(recipients: Iterable[Ref]) -> dict[str, Any]:
     return {'$or': [_of(r) for r in recipients]}
-
-
-def _ref(doc, prefix):
-    type_ = doc.get(prefix + '_type')
-    return None if type_ is None else Ref(type_, doc[prefix + '_id'])
 
 
 class MingPreferences(OnSession, PreferenceStorage):
@@ -36,7 +33,7 @@ class MingPreferences(OnSession, PreferenceStorage):
         if not recipients:
             return {}
         found = self._c(PREFERENCES).find(dict(_among(recipients), kind=kind))
-        return {_ref(d, 'recipient'): d['channels'] for d in found}
+        return {ref_in(d, 'recipient'): d['channels'] for d in found}
 
     def set_preference(self, recipient: Ref, kind: str, channels: str, when: datetime) -> None:
         spec = dict(_of(recipient), kind=kind)
@@ -65,7 +62,7 @@ class MingPreferences(OnSession, PreferenceStorage):
             docs = list(cursor.sort(RECIPIENT).limit(1))
             if not docs:
                 break
-            after = _ref(docs[0], 'recipient')
+            after = ref_in(docs[0], 'recipient')
             found.append(after)
         return found
 
@@ -77,8 +74,8 @@ class MingPreferences(OnSession, PreferenceStorage):
                 recipient=recipient,
                 kind=d['kind'],
                 verb=d['verb'],
-                actor=_ref(d, 'actor'),
-                target=_ref(d, 'target'),
+                actor=optional_ref_in(d, 'actor'),
+                target=optional_ref_in(d, 'target'),
                 text=d['text'],
                 timestamp=d['timestamp'],
                 id=d['_id'],
@@ -96,9 +93,11 @@ class MingPreferences(OnSession, PreferenceStorage):
         if not recipients:
             return {}
         found = self._c(DIGEST_MARKS).find(dict(_among(recipients), period=period))
-        return {_ref(d, 'recipient'): d['last_key'] for d in found}
+        return {ref_in(d, 'recipient'): d['last_key'] for d in found}
 
-    def advance_digest_mark(self, recipient, period, key, expected, when) -> bool:
+    def advance_digest_mark(
+        self, recipient: Ref, period: str, key: str, expected: str | None, when: datetime
+    ) -> bool:
         spec = dict(_of(recipient), period=period)
         if expected is not None:
             change = {'$set': {'last_key': key, 'sent': when}}

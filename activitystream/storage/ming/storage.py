@@ -4,16 +4,20 @@ Queries go straight to the collections behind the host's Ming session: our
 documents need no object mapping, and bulk writes stay one ``insert_many``.
 """
 
-from contextlib import nullcontext, suppress
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager, nullcontext, suppress
+from datetime import datetime
 from itertools import islice
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bson import ObjectId
 from ming.odm import mapper, state
 from pymongo.errors import DuplicateKeyError
 
 from .. import keyset
-from ..base import REMOVED, ActionRecord, Backend, Ref, SeenState
+from ..base import REMOVED, ActionRecord, Backend, Cursor, NewAction, Ref, SeenState, StreamFilter
 from .migrations import ensure_indexes
 from .outbox import MingOutbox
 from .preferences import MingPreferences
@@ -29,20 +33,23 @@ from .schema import (
     SEEN,
     SUBSCRIPTIONS,
 )
+from .session import optional_ref_in, ref_in
+
+if TYPE_CHECKING:
+    from pymongo.collection import Collection
+
+Doc = dict[str, Any]  # a MongoDB document, spec or projection
+Keep = Callable[[list[Doc]], list[Doc]]  # what a page keeps of a batch of documents
+Order = list[tuple[str, int]]
 
 
-def _ref(doc, prefix):
-    type_ = doc.get(prefix + '_type')
-    return None if type_ is None else Ref(type_, doc[prefix + '_id'])
-
-
-def _record(doc):
+def _record(doc: Doc) -> ActionRecord:
     return ActionRecord(
         id=doc['_id'],
-        actor=_ref(doc, 'actor'),
+        actor=ref_in(doc, 'actor'),
         verb=doc['verb'],
-        target=_ref(doc, 'target'),
-        action_obj=_ref(doc, 'action_obj'),
+        target=optional_ref_in(doc, 'target'),
+        action_obj=optional_ref_in(doc, 'action_obj'),
         description=doc.get('description'),
         extra=doc.get('extra'),
         timestamp=doc['timestamp'],
@@ -51,23 +58,25 @@ def _record(doc):
     )
 
 
-def _is(prefix, ref):
+def _is(prefix: str, ref: Ref) -> Doc:
     return {prefix + '_type': ref.type, prefix + '_id': ref.id}
 
 
-def _not_by(prefix, ref):
+def _not_by(prefix: str, ref: Ref) -> Doc:
     """Spec: the (type, id) pair named ``prefix`` is not ``ref`` (mim has no working ``$nor``)."""
     return {'$or': [{prefix + '_type': {'$ne': ref.type}}, {prefix + '_id': {'$ne': ref.id}}]}
 
 
-def _compare_and_set(collection, where, field, until, expected):
+def _compare_and_set(
+    collection: Collection[Doc], where: Doc, field: str, until: datetime, expected: Any
+) -> bool:
     """Set ``field`` to ``until`` where it still is ``expected`` and is older: one document?"""
     older = {'$or': [{field: None}, {field: {'$lt': until}}]}
     where = dict(where, **{field: expected}, **older)
     return collection.update_one(where, {'$set': {field: until}}).modified_count == 1
 
 
-def _newer(spec, after):
+def _newer(spec: Doc, after: datetime | None) -> Doc:
     if after is not None:
         spec['timestamp'] = {'$gt': after}
     return spec
@@ -79,7 +88,7 @@ OLDEST_FIRST = [('timestamp', 1), ('_id', 1)]
 CHECK_BATCH = 100
 
 
-def _filtered(docs, keep):
+def _filtered(docs: Iterable[Doc], keep: Keep) -> Iterator[Doc]:
     """``docs`` in order, those ``keep(batch)`` keeps, asked a batch at a time."""
     batch = []
     for doc in docs:
@@ -91,7 +100,15 @@ def _filtered(docs, keep):
         yield from keep(batch)
 
 
-def _after(collection, spec, order, id_field, before, projection, wanted):
+def _after(
+    collection: Collection[Doc],
+    spec: Doc,
+    order: Order,
+    id_field: str,
+    before: Cursor,
+    projection: Doc | None,
+    wanted: int | None,
+) -> Iterator[Doc]:
     """What comes after the cursor ``before`` (timestamp, id), newest first, read lazily.
 
     Two index ranges: the entries of its millisecond with a smaller id, then
@@ -105,7 +122,17 @@ def _after(collection, spec, order, id_field, before, projection, wanted):
         yield from cursor if wanted is None else cursor.limit(wanted)
 
 
-def _page(collection, spec, order, id_field, limit, offset, before, projection=None, keep=None):
+def _page(
+    collection: Collection[Doc],
+    spec: Doc,
+    order: Order,
+    id_field: str,
+    limit: int | None,
+    offset: int,
+    before: Cursor | None,
+    projection: Doc | None = None,
+    keep: Keep | None = None,
+) -> list[Doc]:
     """A newest-first page of ``collection``, after the cursor ``before`` when given.
 
     ``keep`` filters what the query cannot (see :meth:`MingStorage.stream`);
@@ -128,10 +155,10 @@ def _page(collection, spec, order, id_field, limit, offset, before, projection=N
 class MingStorage(Backend, MingOutbox, MingPreferences):
     name = 'ming'
 
-    def ensure_schema(self):
+    def ensure_schema(self) -> None:
         ensure_indexes(self.session.impl.db)
 
-    def insert_actions(self, new_actions):
+    def insert_actions(self, new_actions: Sequence[NewAction]) -> list:
         docs, delivered = [], []
         for a in new_actions:
             doc = dict(_id=ObjectId(), **_is('actor', a.actor), verb=a.verb)
@@ -161,16 +188,16 @@ class MingStorage(Backend, MingOutbox, MingPreferences):
             raise
         return ids
 
-    def _inbox_spec(self, recipient, after=None):
+    def _inbox_spec(self, recipient: Ref, after: datetime | None = None) -> Doc:
         broadcasts = dict(BROADCAST, **_not_by('action.actor', recipient))
         return _newer({'$or': [_is('recipient', recipient), broadcasts]}, after)
 
-    def _dismissed_broadcasts(self, recipient, ids):
+    def _dismissed_broadcasts(self, recipient: Ref, ids: Iterable[Any]) -> set[Any]:
         """Of broadcasts ``ids``, those ``recipient`` dismissed (one query)."""
         spec = dict(_is('recipient', recipient), broadcast=True, action_id={'$in': list(ids)})
         return {d['action_id'] for d in self._c(DISMISSALS).find(spec, {'action_id': 1})}
 
-    def _undismissed(self, recipient):
+    def _undismissed(self, recipient: Ref) -> Keep | None:
         """A ``keep`` for :func:`_page`, or None when ``recipient`` dismissed no broadcast.
 
         The inbox entries of broadcasts are shared by every reader: those this
@@ -180,14 +207,16 @@ class MingStorage(Backend, MingOutbox, MingPreferences):
         if self._c(DISMISSALS).find_one(spec, {'_id': 1}) is None:
             return None
 
-        def keep(batch):
+        def keep(batch: list[Doc]) -> list[Doc]:
             shared = [d['action_id'] for d in batch if d.get('recipient_type') is None]
             gone = self._dismissed_broadcasts(recipient, shared) if shared else set()
             return [d for d in batch if d['action_id'] not in gone]
 
         return keep
 
-    def inbox(self, recipient, limit, offset, before=None):
+    def inbox(
+        self, recipient: Ref, limit: int | None, offset: int, before: Cursor | None = None
+    ) -> list[ActionRecord]:
         entries = _page(
             self._c(DELIVERIES),
             self._inbox_spec(recipient),
@@ -201,17 +230,17 @@ class MingStorage(Backend, MingOutbox, MingPreferences):
         )
         return [_record(entry['action']) for entry in entries]
 
-    def delivered(self, recipient, limit):
+    def delivered(self, recipient: Ref, limit: int) -> list[ActionRecord]:
         found = self._c(DELIVERIES).find(_is('recipient', recipient), {'action': 1})
         return [_record(entry['action']) for entry in found.sort(INBOX_ORDER).limit(limit)]
 
-    def inbox_count(self, recipient, after=None):
+    def inbox_count(self, recipient: Ref, after: datetime | None = None) -> int:
         dismissed = _newer(dict(_is('recipient', recipient), broadcast=True), after)
         return self._c(DELIVERIES).count_documents(self._inbox_spec(recipient, after)) - self._c(
             DISMISSALS
         ).count_documents(dismissed)
 
-    def _stream_spec(self, where, prefix=''):
+    def _stream_spec(self, where: StreamFilter, prefix: str = '') -> Doc:
         """What ``where`` asks of the actions (of the ``action.`` copies with ``prefix``)."""
         spec = {}
         for name in ('actor', 'target', 'action_obj'):
@@ -221,16 +250,16 @@ class MingStorage(Backend, MingOutbox, MingPreferences):
             spec[prefix + 'verb'] = where.verb
         return spec
 
-    def _visible_to(self, viewer):
+    def _visible_to(self, viewer: Ref) -> Keep:
         """A ``keep`` for :func:`_page`: what ``viewer`` may see of a batch of actions.
 
         Public ones and the viewer's own pass as they are; the other private ones
         pass when delivered to the viewer, asked for the whole batch at once.
         """
 
-        def keep(batch):
+        def keep(batch: list[Doc]) -> list[Doc]:
             private = [
-                d['_id'] for d in batch if d.get('public') is False and _ref(d, 'actor') != viewer
+                d['_id'] for d in batch if d.get('public') is False and ref_in(d, 'actor') != viewer
             ]
             delivered = set()
             if private:  # delivered to the viewer, or dismissed by it: still its to see
@@ -242,7 +271,9 @@ class MingStorage(Backend, MingOutbox, MingPreferences):
 
         return keep
 
-    def stream(self, where, limit, offset, before=None):
+    def stream(
+        self, where: StreamFilter, limit: int | None, offset: int, before: Cursor | None = None
+    ) -> list[ActionRecord]:
         spec, keep = self._stream_spec(where), None
         if where.viewer is not None and not where.everything:
             keep = self._visible_to(where.viewer)
@@ -251,7 +282,7 @@ class MingStorage(Backend, MingOutbox, MingPreferences):
         docs = _page(self._c(ACTIONS), spec, NEWEST_FIRST, '_id', limit, offset, before, keep=keep)
         return [_record(doc) for doc in docs]
 
-    def newest_public_by_actors(self, actors, limit):
+    def newest_public_by_actors(self, actors: Sequence[Ref], limit: int) -> list[ActionRecord]:
         if not actors:
             return []
         ids_by_type: dict[str, list[str]] = {}
@@ -262,7 +293,7 @@ class MingStorage(Backend, MingOutbox, MingPreferences):
         found = self._c(ACTIONS).find(spec).sort(NEWEST_FIRST).limit(limit)
         return [_record(doc) for doc in found]
 
-    def stream_count(self, where):
+    def stream_count(self, where: StreamFilter) -> int:
         spec = self._stream_spec(where)
         if where.everything:
             return self._c(ACTIONS).count_documents(spec)
@@ -277,18 +308,20 @@ class MingStorage(Backend, MingOutbox, MingPreferences):
         count = self._c(DELIVERIES).count_documents(delivered)
         return shown + count + self._c(DISMISSALS).count_documents(dismissed)
 
-    def load_actions(self, action_ids):
+    def load_actions(self, action_ids: Iterable) -> list[ActionRecord]:
         return [_record(doc) for doc in self._c(ACTIONS).find({'_id': {'$in': list(action_ids)}})]
 
-    def recipients_of(self, action_ids):
+    def recipients_of(self, action_ids: Iterable) -> dict[Any, list[Ref]]:
         found: dict[Any, list[Ref]] = {}
         spec = dict(TARGETED, action_id={'$in': list(action_ids)})
         for name, extra in ((DELIVERIES, {}), (DISMISSALS, {'broadcast': False})):
             for d in self._c(name).find(dict(spec, **extra), {'action': 0}):
-                found.setdefault(d['action_id'], []).append(_ref(d, 'recipient'))
+                found.setdefault(d['action_id'], []).append(ref_in(d, 'recipient'))
         return found
 
-    def _visible_entries(self, recipient, action_ids, projection):
+    def _visible_entries(
+        self, recipient: Ref, action_ids: Iterable[Any], projection: Doc | None
+    ) -> list[Doc]:
         """The inbox entries of ``recipient`` among ``action_ids`` (dismissed ones left out)."""
         spec = dict(self._inbox_spec(recipient), action_id={'$in': list(action_ids)})
         entries = list(self._c(DELIVERIES).find(spec, projection))
@@ -296,12 +329,12 @@ class MingStorage(Backend, MingOutbox, MingPreferences):
         gone = self._dismissed_broadcasts(recipient, shared) if shared else set()
         return [d for d in entries if d['action_id'] not in gone]
 
-    def visible(self, recipient, action_ids):
+    def visible(self, recipient: Ref, action_ids: Iterable) -> dict[Any, datetime]:
         projection = {'action_id': 1, 'timestamp': 1, 'recipient_type': 1}
         entries = self._visible_entries(recipient, action_ids, projection)
         return {d['action_id']: d['timestamp'] for d in entries}
 
-    def dismiss(self, recipient, action_ids):
+    def dismiss(self, recipient: Ref, action_ids: Iterable) -> set:
         """Dismissals first, then the deliveries they replace: a crash in between leaves
         the action in the inbox (and counted), and dismissing it again ends the move."""
         taken, moved = set(), []
@@ -319,15 +352,15 @@ class MingStorage(Backend, MingOutbox, MingPreferences):
             self._c(DELIVERIES).delete_many(spec)
         return taken
 
-    def delete_read_marks(self, recipient, action_ids):
+    def delete_read_marks(self, recipient: Ref, action_ids: Iterable) -> int:
         spec = dict(_is('recipient', recipient), action_id={'$in': list(action_ids)})
         return self._c(READS).delete_many(spec).deleted_count
 
-    def rewind_read_until(self, recipient, until, expected):
+    def rewind_read_until(self, recipient: Ref, until: datetime | None, expected: datetime) -> bool:
         where = dict(_is('recipient', recipient), read_until=expected)
         return self._c(SEEN).update_one(where, {'$set': {'read_until': until}}).modified_count == 1
 
-    def oldest_actions(self, before, after, limit):
+    def oldest_actions(self, before: datetime, after: Cursor | None, limit: int) -> list:
         spec = {'timestamp': {'$lt': before}}
         if after is not None:
             spec['timestamp']['$gte'] = after.timestamp
@@ -336,7 +369,7 @@ class MingStorage(Backend, MingOutbox, MingPreferences):
             found = (d for d in found if d['timestamp'] > after.timestamp or d['_id'] > after.id)
         return [_record(doc) for doc in islice(found, limit)]
 
-    def _of_actions(self, ids):
+    def _of_actions(self, ids: list[Any]) -> dict[str, tuple[str, Doc]]:
         """{kind: (collection, spec)} of what hangs from actions ``ids``, actions last."""
         among = {'action_id': {'$in': ids}}
         return {
@@ -346,11 +379,11 @@ class MingStorage(Backend, MingOutbox, MingPreferences):
             'actions': (ACTIONS, {'_id': {'$in': ids}}),
         }
 
-    def hanging(self, action_ids):
+    def hanging(self, action_ids: Sequence) -> dict[str, int]:
         found = self._of_actions(list(action_ids))
         return {kind: self._c(found[kind][0]).count_documents(found[kind][1]) for kind in REMOVED}
 
-    def delete_actions(self, action_ids):
+    def delete_actions(self, action_ids: Sequence) -> dict[str, int]:
         ids = list(action_ids)
         counts = {}
         for kind, (name, spec) in self._of_actions(ids).items():
@@ -359,20 +392,22 @@ class MingStorage(Backend, MingOutbox, MingPreferences):
             counts[kind] = self._c(name).delete_many(spec).deleted_count
         return counts
 
-    def delete_recipient(self, recipient):
+    def delete_recipient(self, recipient: Ref) -> dict[str, int]:
         key = _is('recipient', recipient)
         kinds = (('deliveries', DELIVERIES), ('dismissals', DISMISSALS), ('read_marks', READS))
         counts = {kind: self._c(name).delete_many(key).deleted_count for kind, name in kinds}
         counts['seen'] = self._c(SEEN).delete_many(key).deleted_count
         return counts
 
-    def seen_state(self, recipient):
+    def seen_state(self, recipient: Ref) -> SeenState:
         doc = self._c(SEEN).find_one(_is('recipient', recipient))
         return (
             SeenState() if doc is None else SeenState(doc.get('last_seen'), doc.get('read_until'))
         )
 
-    def advance_seen_state(self, recipient, field, until, expected):
+    def advance_seen_state(
+        self, recipient: Ref, field: str, until: datetime, expected: datetime | None
+    ) -> bool:
         key = _is('recipient', recipient)
         if _compare_and_set(self._c(SEEN), key, field, until, expected):
             return True
@@ -385,26 +420,28 @@ class MingStorage(Backend, MingOutbox, MingPreferences):
             return False
         return True
 
-    def _entity_collection(self, entity):
+    def _entity_collection(self, entity: Any) -> Collection[Doc]:
         collection: Any = mapper(entity).collection  # a Ming document class, its manager in .m
         return self._c(collection.m.collection_name)
 
-    def entity_attribute(self, entity, attribute):
+    def entity_attribute(self, entity: Any, attribute: str) -> Any:
         doc = self._entity_collection(entity).find_one({'_id': entity._id}, {attribute: 1})
         return None if doc is None else doc.get(attribute)
 
-    def advance_entity_attribute(self, entity, attribute, until, expected):
+    def advance_entity_attribute(
+        self, entity: Any, attribute: str, until: datetime, expected: Any
+    ) -> bool:
         where = {'_id': entity._id}
         moved = _compare_and_set(self._entity_collection(entity), where, attribute, until, expected)
         if moved:
             state(entity).set(attribute, until)  # shown, without dirtying the entity
         return moved
 
-    def read_marks(self, recipient, action_ids):
+    def read_marks(self, recipient: Ref, action_ids: Iterable) -> set:
         spec = dict(_is('recipient', recipient), action_id={'$in': list(action_ids)})
         return {d['action_id'] for d in self._c(READS).find(spec, {'action_id': 1})}
 
-    def add_read_marks(self, recipient, marks):
+    def add_read_marks(self, recipient: Ref, marks: dict[Any, datetime]) -> set:
         """One upsert per mark: exactly those this call wrote are counted (marks are few)."""
         added = set()
         for id_, ts in marks.items():
@@ -419,33 +456,33 @@ class MingStorage(Backend, MingOutbox, MingPreferences):
                 added.add(id_)
         return added
 
-    def count_read_marks(self, recipient, after):
+    def count_read_marks(self, recipient: Ref, after: datetime | None) -> int:
         return self._c(READS).count_documents(_newer(_is('recipient', recipient), after))
 
-    def drop_read_marks(self, recipient, until):
+    def drop_read_marks(self, recipient: Ref, until: datetime) -> None:
         spec = dict(_is('recipient', recipient), timestamp={'$lte': until})
         self._c(READS).delete_many(spec)
 
-    def newest_visible(self, recipient):
+    def newest_visible(self, recipient: Ref) -> datetime | None:
         newest = self._c(DELIVERIES).find_one(self._inbox_spec(recipient), sort=INBOX_ORDER)
         return None if newest is None else newest['timestamp']
 
-    def action_id(self, value):
+    def action_id(self, value: Any) -> Any:
         if isinstance(value, ObjectId):
             return value
         if not (isinstance(value, str) and ObjectId.is_valid(value)):
             raise ValueError(f'not an action id: {value!r}')
         return ObjectId(value)
 
-    def load_entities(self, cls, ids):
+    def load_entities(self, cls: Any, ids: list) -> list:  # a class Ming maps: its .query
         return cls.query.find({'_id': {'$in': ids}}).all()
 
-    def forget(self):
+    def forget(self) -> None:
         self.session.clear()
 
     # -- subscriptions -----------------------------------------------------
 
-    def subscribe(self, subscriber, obj, when):
+    def subscribe(self, subscriber: Ref, obj: Ref, when: datetime) -> bool:
         pair = dict(_is('subscriber', subscriber), **_is('object', obj))
         try:
             done = self._c(SUBSCRIPTIONS).update_one(
@@ -455,35 +492,37 @@ class MingStorage(Backend, MingOutbox, MingPreferences):
             return False
         return done.upserted_id is not None
 
-    def unsubscribe(self, subscriber, obj):
+    def unsubscribe(self, subscriber: Ref, obj: Ref) -> bool:
         pair = dict(_is('subscriber', subscriber), **_is('object', obj))
         return self._c(SUBSCRIPTIONS).delete_one(pair).deleted_count == 1
 
-    def delete_subscriptions(self, ref):
+    def delete_subscriptions(self, ref: Ref) -> int:
         return sum(
             self._c(SUBSCRIPTIONS).delete_many(_is(side, ref)).deleted_count
             for side in ('subscriber', 'object')
         )
 
-    def subscribed(self, subscriber, objs):
+    def subscribed(self, subscriber: Ref, objs: Sequence[Ref]) -> set[Ref]:
         wanted = [_is('object', o) for o in objs]
         if not wanted:
             return set()
         spec = dict(_is('subscriber', subscriber), **{'$or': wanted})
         found = self._c(SUBSCRIPTIONS).find(spec, {'object_type': 1, 'object_id': 1})
-        return {_ref(d, 'object') for d in found}
+        return {ref_in(d, 'object') for d in found}
 
-    def _other_side(self, side, ref, other, limit, offset):
+    def _other_side(
+        self, side: str, ref: Ref, other: str, limit: int | None, offset: int
+    ) -> list[Ref]:
         """The ``other`` side of the subscriptions whose ``side`` is ``ref``, newest first."""
         projection = {other + '_type': 1, other + '_id': 1}
         found = self._c(SUBSCRIPTIONS).find(_is(side, ref), projection)
         found = found.sort(NEWEST_OF_SIDE[other]).skip(offset)
-        return [_ref(d, other) for d in (found if limit is None else found.limit(limit))]
+        return [ref_in(d, other) for d in (found if limit is None else found.limit(limit))]
 
-    def subscribers(self, obj, limit, offset):
+    def subscribers(self, obj: Ref, limit: int | None, offset: int) -> list[Ref]:
         return self._other_side('object', obj, 'subscriber', limit, offset)
 
-    def subscriber_page(self, obj, after, limit):
+    def subscriber_page(self, obj: Ref, after: tuple | None, limit: int) -> list:
         """Keyset: what sorts after ``after``, one ``$or`` clause per column of the order."""
         spec = _is('object', obj)
         if after is not None:
@@ -495,25 +534,25 @@ class MingStorage(Backend, MingOutbox, MingPreferences):
             ]
         projection = {'created': 1, 'subscriber_type': 1, 'subscriber_id': 1}
         found = self._c(SUBSCRIPTIONS).find(spec, projection).sort(NEWEST_OF_SIDE['subscriber'])
-        refs = [(d['created'], _ref(d, 'subscriber')) for d in found.limit(limit)]
+        refs = [(d['created'], ref_in(d, 'subscriber')) for d in found.limit(limit)]
         return [(ref, keyset.position(created, ref)) for created, ref in refs]
 
-    def subscriber_count(self, obj):
+    def subscriber_count(self, obj: Ref) -> int:
         return self._c(SUBSCRIPTIONS).count_documents(_is('object', obj))
 
-    def subscriptions(self, subscriber, limit, offset):
+    def subscriptions(self, subscriber: Ref, limit: int | None, offset: int) -> list[Ref]:
         return self._other_side('subscriber', subscriber, 'object', limit, offset)
 
-    def subscription_count(self, subscriber):
+    def subscription_count(self, subscriber: Ref) -> int:
         return self._c(SUBSCRIPTIONS).count_documents(_is('subscriber', subscriber))
 
-    def after_commit(self, callback):
+    def after_commit(self, callback: Callable[[], None]) -> None:
         """MongoDB writes are not transactional here: at once."""
         callback()
 
-    def commit(self):
+    def commit(self) -> None:
         """Every write went to MongoDB already."""
 
-    def unit_of_work(self):
+    def unit_of_work(self) -> AbstractContextManager[Backend]:
         """This storage: MongoDB writes at once."""
         return nullcontext(self)

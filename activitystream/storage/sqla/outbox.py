@@ -6,9 +6,12 @@ so concurrent workers pass each other's rows by instead of waiting on them.
 SQLite writes one statement at a time, which is as safe.
 """
 
+from __future__ import annotations
+
 import json
 from collections.abc import Sequence
 from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, false, func, insert, select, true, update
 from sqlalchemy.exc import IntegrityError
@@ -17,11 +20,14 @@ from ..base import Job, NewJob, OutboxStorage, given_back
 from .schema import OutboxJob
 from .session import OnSession
 
+if TYPE_CHECKING:
+    from sqlalchemy import ColumnElement, Executable, Row
+
 outbox = OutboxJob.__table__
 NO_SYNC = {'synchronize_session': False}
 
 
-def _job(row) -> Job:
+def _job(row: Row) -> Job:
     return Job(
         id=row.id,
         kind=row.kind,
@@ -43,7 +49,7 @@ def _dead(ids: Sequence | None) -> list:
     return where if ids is None else where + [outbox.c.id.in_(list(ids))]
 
 
-def _held(job_id, owner: str) -> tuple:
+def _held(job_id: Any, owner: str) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
     """Clauses: job ``job_id`` while ``owner`` holds it (until another claim or a reschedule)."""
     return outbox.c.id == job_id, outbox.c.owner == owner
 
@@ -53,7 +59,7 @@ class SQLAOutbox(OnSession, OutboxStorage):
 
     transactional = True
 
-    def _write(self, stmt) -> int:
+    def _write(self, stmt: Executable) -> int:
         return self.session.execute(stmt, execution_options=NO_SYNC).rowcount
 
     def add_jobs(self, jobs: Sequence[NewJob], now: datetime, ready: bool = True) -> list:
@@ -78,7 +84,7 @@ class SQLAOutbox(OnSession, OutboxStorage):
         if ids:
             self._write(update(OutboxJob).where(outbox.c.id.in_(list(ids))).values(ready=True))
 
-    def _due(self, limit: int, now: datetime, priority: str):
+    def _due(self, limit: int, now: datetime, priority: str) -> Any:
         """The ids to claim, oldest first, locked (skipping rows other claims hold).
 
         PostgreSQL: a MATERIALIZED CTE, evaluated once whatever the plan (a
@@ -102,7 +108,9 @@ class SQLAOutbox(OnSession, OutboxStorage):
         picked = due.cte('due').prefix_with('MATERIALIZED')
         return select(picked.c.id)
 
-    def claim_jobs(self, owner, limit, now, lease_until, priority='high') -> list:
+    def claim_jobs(
+        self, owner: str, limit: int, now: datetime, lease_until: datetime, priority: str = 'high'
+    ) -> list:
         stmt = (
             update(OutboxJob)
             .where(outbox.c.id.in_(self._due(limit, now, priority)))
@@ -112,19 +120,29 @@ class SQLAOutbox(OnSession, OutboxStorage):
         rows = self.session.execute(stmt, execution_options=NO_SYNC).all()
         return [_job(row) for row in sorted(rows, key=lambda row: row.id)]
 
-    def finish_job(self, job_id, owner: str) -> bool:
+    def finish_job(self, job_id: Any, owner: str) -> bool:
         return self._write(delete(OutboxJob).where(*_held(job_id, owner))) == 1
 
-    def checkpoint_job(self, job_id, owner: str, payload: dict) -> bool:
+    def checkpoint_job(self, job_id: Any, owner: str, payload: dict) -> bool:
         stmt = update(OutboxJob).where(*_held(job_id, owner))
         return self._write(stmt.values(payload=json.dumps(payload, sort_keys=True))) == 1
 
-    def reschedule_job(self, job_id, owner, available_at, payload=None, error=None, dead=False):
+    def reschedule_job(
+        self,
+        job_id: Any,
+        owner: str,
+        available_at: datetime,
+        payload: dict | None = None,
+        error: str | None = None,
+        dead: bool = False,
+    ) -> bool:
         values = given_back(available_at, payload, error, dead)
         stmt = update(OutboxJob).where(*_held(job_id, owner)).values(**values)
         return self._write(stmt) == 1
 
-    def jobs(self, dead, limit, kind=None, failed=False) -> list:
+    def jobs(
+        self, dead: bool | None, limit: int | None, kind: str | None = None, failed: bool = False
+    ) -> list:
         stmt = select(outbox).order_by(outbox.c.created, outbox.c.id).limit(limit)
         if dead is not None:
             stmt = stmt.where(outbox.c.dead == dead)
@@ -157,7 +175,7 @@ class SQLAOutbox(OnSession, OutboxStorage):
     def purge_jobs(self, ids: Sequence | None) -> int:
         return self._write(delete(OutboxJob).where(*_dead(ids)))
 
-    def job_page(self, after, limit: int) -> list:
+    def job_page(self, after: Any, limit: int) -> list:
         stmt = select(outbox).order_by(outbox.c.id).limit(limit)
         if after is not None:
             stmt = stmt.where(outbox.c.id > after)

@@ -1,7 +1,10 @@
 """Preferences and digests on SQLAlchemy: the ``PreferenceStorage`` half of ``SQLAStorage``."""
 
-from collections.abc import Sequence
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
 from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, delete, insert, or_, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
@@ -11,23 +14,26 @@ from .schema import DigestItem as DigestTable
 from .schema import DigestMark, Preference
 from .session import OnSession
 
+if TYPE_CHECKING:
+    from sqlalchemy import ColumnElement, Table
+
 prefs = Preference.__table__
 items = DigestTable.__table__
 marks = DigestMark.__table__
 NO_SYNC = {'synchronize_session': False}
 
 
-def _of(table, ref):
+def _of(table: Table, ref: Ref) -> ColumnElement[bool]:
     return and_(table.c.recipient_type == ref.type, table.c.recipient_id == ref.id)
 
 
-def _among(table, recipients):
+def _among(table: Table, recipients: Iterable[Ref]) -> ColumnElement[bool]:
     return tuple_(table.c.recipient_type, table.c.recipient_id).in_(
         [(r.type, r.id) for r in recipients]
     )
 
 
-def _ref(type_, id_):
+def _ref(type_: str | None, id_: Any) -> Ref | None:
     return None if type_ is None else Ref(type_, id_)
 
 
@@ -115,7 +121,9 @@ class SQLAPreferences(OnSession, PreferenceStorage):
         stmt = select(*columns).where(marks.c.period == period, _among(marks, recipients))
         return {Ref(type_, id_): key for type_, id_, key in self._run(stmt)}
 
-    def advance_digest_mark(self, recipient, period, key, expected, when) -> bool:
+    def advance_digest_mark(
+        self, recipient: Ref, period: str, key: str, expected: str | None, when: datetime
+    ) -> bool:
         if expected is not None:
             where = and_(_of(marks, recipient), marks.c.period == period)
             stmt = update(DigestMark).where(where, marks.c.last_key == expected)

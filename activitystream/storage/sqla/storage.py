@@ -7,11 +7,14 @@ uses to commit, only notices DML sent through the session when it names a
 mapped class, and would otherwise roll a request that only wrote actions back.
 """
 
+from __future__ import annotations
+
 import functools
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import timezone
+from datetime import datetime, timezone
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import transaction
 from sqlalchemy import (
@@ -36,8 +39,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
+if TYPE_CHECKING:
+    from sqlalchemy import BindParameter, ColumnElement, CompoundSelect, Result, Select, Table
+
 from .. import keyset
-from ..base import REMOVED, ActionRecord, Backend, Ref, SeenState
+from ..base import REMOVED, ActionRecord, Backend, Cursor, NewAction, Ref, SeenState, StreamFilter
 from .outbox import SQLAOutbox
 from .preferences import SQLAPreferences
 from .schema import Action, ActionId, Delivery, Dismissal, ReadMark, Subscription
@@ -54,11 +60,11 @@ subs = Subscription.__table__
 BULK_PAGE = 5000
 
 
-def _ref(type_, id_):
+def _ref(type_: str | None, id_: Any) -> Ref | None:
     return None if type_ is None else Ref(type_, id_)
 
 
-def _records(result):
+def _records(result: Result) -> list[ActionRecord]:
     """ActionRecords of rows of ``select(actions)``: unpacked by position, the fast way."""
     return [
         ActionRecord(id_, Ref(a_type, a_id), verb, _ref(t_type, t_id), _ref(o_type, o_id),
@@ -68,12 +74,12 @@ def _records(result):
     ]  # fmt: skip
 
 
-def _is(table, prefix, ref):
+def _is(table: Table, prefix: str, ref: Ref) -> ColumnElement[bool]:
     """Clause: the (type, id) column pair named ``prefix`` equals ``ref``."""
     return and_(table.c[prefix + '_type'] == ref.type, table.c[prefix + '_id'] == ref.id)
 
 
-def _newest_first(stmt, table, id_col):
+def _newest_first(stmt: Select, table: Table, id_col: ColumnElement[Any]) -> Select:
     return stmt.order_by(table.c.timestamp.desc(), id_col.desc())
 
 
@@ -81,11 +87,11 @@ def _newest_first(stmt, table, id_col):
 # costs a cache lookup instead of building and compiling a statement.
 
 
-def _params(prefix, ref):
+def _params(prefix: str, ref: Ref) -> dict[str, str]:
     return {prefix + '_type': ref.type, prefix + '_id': ref.id}
 
 
-def _matches(table, prefix, param=None):
+def _matches(table: Table, prefix: str, param: str | None = None) -> ColumnElement[bool]:
     """Clause: the (type, id) pair named ``prefix`` equals the bound ``param_type/_id``.
 
     ``param`` defaults to ``prefix``.
@@ -97,7 +103,7 @@ def _matches(table, prefix, param=None):
     )
 
 
-def _dismissed(param, broadcast):
+def _dismissed(param: str, broadcast: ColumnElement[bool]) -> ColumnElement[bool]:
     """Clause: the bound ``param`` dismissed the action (a probe of the dismissals' key)."""
     return (
         select(dismissals.c.action_id)
@@ -112,7 +118,7 @@ def _dismissed(param, broadcast):
     )
 
 
-def _broadcasts(skip_dismissed=True):
+def _broadcasts(skip_dismissed: bool = True) -> ColumnElement[bool]:
     """Clause: broadcasts, but not the bound recipient's own (nobody is notified of those)
     nor, unless told, those it dismissed."""
     own = and_(
@@ -123,15 +129,15 @@ def _broadcasts(skip_dismissed=True):
     return and_(clause, ~_dismissed('recipient', true())) if skip_dismissed else clause
 
 
-def _cursor_params(before):
+def _cursor_params(before: Cursor | None) -> dict[str, Any]:
     return {} if before is None else {'before_ts': before.timestamp, 'before_id': before.id}
 
 
-def _bound_int(name):
+def _bound_int(name: str) -> BindParameter[int]:
     return bindparam(name, type_=Integer)
 
 
-def _older(table, id_col):
+def _older(table: Table, id_col: ColumnElement[Any]) -> ColumnElement[bool]:
     """Clause: (timestamp, id) comes after the bound cursor in newest-first order."""
     cursor = tuple_(bindparam('before_ts', type_=DateTime), bindparam('before_id', type_=ActionId))
     return tuple_(table.c.timestamp, id_col) < cursor
@@ -143,15 +149,15 @@ FIXED_IN = 64
 
 
 @functools.lru_cache(maxsize=1024)
-def _entities_statement(cls, count):
+def _entities_statement(cls: type, count: int | None) -> Select:
     """Host entities of ``cls`` by primary key, built once per class (and count of keys)."""
-    pk = inspect(cls).primary_key[0]
+    pk: Any = inspect(cls).primary_key[0]
     if count is None:
         return select(cls).where(pk.in_(bindparam('k', expanding=True)))
     return select(cls).where(pk.in_([bindparam(f'k{i}', type_=pk.type) for i in range(count)]))
 
 
-def _entities(cls, ids):
+def _entities(cls: type, ids: list[Any]) -> tuple[Select, dict[str, Any]]:
     """(statement, parameters) loading the entities of ``cls`` with keys ``ids``."""
     if len(ids) > FIXED_IN:
         return _entities_statement(cls, None), {'k': ids}
@@ -159,7 +165,7 @@ def _entities(cls, ids):
 
 
 @cache
-def _inbox_statement(limited, paged):
+def _inbox_statement(limited: bool, paged: bool) -> Select:
     """Deliveries to R and broadcasts, each an index-ordered top-(offset+limit), merged."""
     direct = select(deliveries.c.action_id.label('id'), deliveries.c.timestamp.label('ts'))
     direct = direct.where(_matches(deliveries, 'recipient'))
@@ -178,7 +184,7 @@ def _inbox_statement(limited, paged):
 
 
 @cache
-def _inbox_count_statement(since):
+def _inbox_count_statement(since: bool) -> Select:
     """Three index range counts: deliveries, broadcasts, less the broadcasts dismissed."""
     direct = select(func.count()).select_from(deliveries).where(_matches(deliveries, 'recipient'))
     bcast = select(func.count()).select_from(actions).where(_broadcasts(skip_dismissed=False))
@@ -192,7 +198,7 @@ def _inbox_count_statement(since):
     return select(counts)
 
 
-def _ids():
+def _ids() -> BindParameter[Any]:
     return bindparam('ids', expanding=True)
 
 
@@ -217,12 +223,15 @@ BROADCASTS = select(actions.c.id, actions.c.timestamp).where(
     _broadcasts(), actions.c.id.in_(_ids())
 )
 VISIBLE = union_all(DELIVERED, BROADCASTS)
-_newest_delivered = _newest_first(
-    select(deliveries.c.action_id.label('id')).where(_matches(deliveries, 'recipient')),
-    deliveries,
-    deliveries.c.action_id,
-).limit(_bound_int('limit'))
-_newest_delivered = _newest_delivered.subquery('newest')
+_newest_delivered = (
+    _newest_first(
+        select(deliveries.c.action_id.label('id')).where(_matches(deliveries, 'recipient')),
+        deliveries,
+        deliveries.c.action_id,
+    )
+    .limit(_bound_int('limit'))
+    .subquery('newest')
+)
 DELIVERED_NEWEST = (
     select(actions)
     .join(_newest_delivered, actions.c.id == _newest_delivered.c.id)
@@ -235,12 +244,12 @@ NEWEST_VISIBLE = (
 
 
 @cache
-def _read_mark_count_statement(since):
+def _read_mark_count_statement(since: bool) -> Select:
     stmt = select(func.count()).select_from(reads).where(_matches(reads, 'recipient'))
     return stmt.where(reads.c.timestamp > bindparam('after')) if since else stmt
 
 
-def _visible_to_viewer():
+def _visible_to_viewer() -> ColumnElement[bool]:
     """Clause: public, or done by the bound viewer, or delivered to it (primary-key probes)."""
     delivered = select(deliveries.c.action_id).where(
         deliveries.c.recipient_type == bindparam('viewer_type'),
@@ -263,13 +272,17 @@ VISIBILITY = {
 }
 
 
-def _stream_where(present, verb, visibility):
+def _stream_where(
+    present: tuple[str, ...], verb: bool, visibility: str
+) -> list[ColumnElement[bool]]:
     clauses = [_matches(actions, name) for name in present] + list(VISIBILITY[visibility])
     return clauses + [actions.c.verb == bindparam('verb')] if verb else clauses
 
 
 @cache
-def _stream_statement(present, verb, visibility, limited, paged):
+def _stream_statement(
+    present: tuple[str, ...], verb: bool, visibility: str, limited: bool, paged: bool
+) -> Select:
     stmt = select(actions).where(*_stream_where(present, verb, visibility))
     if paged:
         stmt = stmt.where(_older(actions, actions.c.id))
@@ -278,7 +291,7 @@ def _stream_statement(present, verb, visibility, limited, paged):
 
 
 @cache
-def _stream_count_statement(present, verb, visibility):
+def _stream_count_statement(present: tuple[str, ...], verb: bool, visibility: str) -> Select:
     where = _stream_where(present, verb, visibility)
     return select(func.count()).select_from(actions).where(*where)
 
@@ -286,7 +299,7 @@ def _stream_count_statement(present, verb, visibility):
 NOBODY = Ref('', '')  # no class is named ''
 
 
-def _newest_public_of(actor_type, actor_id):
+def _newest_public_of(actor_type: ColumnElement[Any], actor_id: ColumnElement[Any]) -> Select:
     """The public actions of one actor, newest first, at most the bound ``limit``."""
     return (
         select(actions)
@@ -297,12 +310,12 @@ def _newest_public_of(actor_type, actor_id):
     )
 
 
-def _newest_of_merged(merged):
+def _newest_of_merged(merged: Any) -> Select:
     return select(*merged.c).order_by(merged.c.timestamp.desc(), merged.c.id.desc())
 
 
 @cache
-def _by_actors_statement(count):
+def _by_actors_statement(count: int) -> Select:
     """The newest public actions of ``count`` actors: one index range each, merged.
 
     A UNION ALL of one subquery per actor (SQLite takes ORDER BY and LIMIT
@@ -317,7 +330,7 @@ def _by_actors_statement(count):
 
 
 @cache
-def _by_actors_lateral():
+def _by_actors_lateral() -> Select:
     """PostgreSQL: the same as one small statement whatever the number of actors.
 
     The actors come as two arrays, each read through the actor index by a
@@ -338,14 +351,14 @@ def _by_actors_lateral():
 class SQLAStorage(Backend, SQLAOutbox, SQLAPreferences):
     name = 'sqlalchemy'
 
-    def _read(self, stmt, params):
+    def _read(self, stmt: Select | CompoundSelect, params: dict[str, Any]) -> Any:
         """Run a prebuilt SELECT on the session's connection: no ORM layer on the hot path."""
         return self.session.connection().execute(stmt, params)
 
-    def ensure_schema(self):
+    def ensure_schema(self) -> None:
         """Tables are created by the host (setup-app / create_all)."""
 
-    def insert_actions(self, new_actions):
+    def insert_actions(self, new_actions: Sequence[NewAction]) -> list:
         rows = [
             dict(
                 actor_type=a.actor.type,
@@ -377,22 +390,26 @@ class SQLAStorage(Backend, SQLAOutbox, SQLAPreferences):
             self.session.connection().execute(insert(deliveries), delivered, execution_options=opts)
         return ids
 
-    def inbox(self, recipient, limit, offset, before=None):
+    def inbox(
+        self, recipient: Ref, limit: int | None, offset: int, before: Cursor | None = None
+    ) -> list[ActionRecord]:
         params = dict(_params('recipient', recipient), offset=offset, **_cursor_params(before))
         if limit is not None:
             params.update(limit=limit, top=offset + limit)
         stmt = _inbox_statement(limit is not None, before is not None)
         return _records(self._read(stmt, params))
 
-    def delivered(self, recipient, limit):
+    def delivered(self, recipient: Ref, limit: int) -> list[ActionRecord]:
         params = dict(_params('recipient', recipient), limit=limit)
         return _records(self._read(DELIVERED_NEWEST, params))
 
-    def inbox_count(self, recipient, after=None):
+    def inbox_count(self, recipient: Ref, after: datetime | None = None) -> int:
         params = dict(_params('recipient', recipient), after=after)
         return self._read(_inbox_count_statement(after is not None), params).scalar_one()
 
-    def _stream_params(self, where):
+    def _stream_params(
+        self, where: StreamFilter
+    ) -> tuple[tuple[tuple[str, ...], bool, str], dict[str, Any]]:
         """(the statement's shape, its parameters) for a stream filter."""
         present = tuple(n for n in ('actor', 'target', 'action_obj') if getattr(where, n))
         params = {}
@@ -406,13 +423,15 @@ class SQLAStorage(Backend, SQLAOutbox, SQLAPreferences):
             params.update(_params('viewer', where.viewer))
         return (present, where.verb is not None, visibility), params
 
-    def stream(self, where, limit, offset, before=None):
+    def stream(
+        self, where: StreamFilter, limit: int | None, offset: int, before: Cursor | None = None
+    ) -> list[ActionRecord]:
         shape, params = self._stream_params(where)
         params.update(offset=offset, limit=limit, **_cursor_params(before))
         stmt = _stream_statement(*shape, limit is not None, before is not None)
         return _records(self._read(stmt, params))
 
-    def newest_public_by_actors(self, actors, limit):
+    def newest_public_by_actors(self, actors: Sequence[Ref], limit: int) -> list[ActionRecord]:
         if not actors:
             return []
         if self.session.get_bind().dialect.name == 'postgresql':
@@ -427,28 +446,35 @@ class SQLAStorage(Backend, SQLAOutbox, SQLAPreferences):
             params.update({f'type{n}': actor.type, f'id{n}': actor.id})
         return _records(self._read(_by_actors_statement(size), params))
 
-    def stream_count(self, where):
+    def stream_count(self, where: StreamFilter) -> int:
         shape, params = self._stream_params(where)
         return self._read(_stream_count_statement(*shape), params).scalar_one()
 
-    def load_actions(self, action_ids):
+    def load_actions(self, action_ids: Iterable) -> list[ActionRecord]:
         return _records(self._read(LOAD_ACTIONS, {'ids': list(action_ids)}))
 
-    def recipients_of(self, action_ids):
+    def recipients_of(self, action_ids: Iterable) -> dict[Any, list[Ref]]:
         found: dict[Any, list[Ref]] = {}
         for row in self._read(RECIPIENTS_OF, {'ids': list(action_ids)}):
             found.setdefault(row.action_id, []).append(Ref(row.recipient_type, row.recipient_id))
         return found
 
-    def visible(self, recipient, action_ids):
+    def visible(self, recipient: Ref, action_ids: Iterable) -> dict[Any, datetime]:
         params = dict(_params('recipient', recipient), ids=list(action_ids))
         return {row[0]: row[1] for row in self._read(VISIBLE, params)}
 
-    def seen_state(self, recipient):
+    def seen_state(self, recipient: Ref) -> SeenState:
         row = self._read(SEEN_STATE, _params('recipient', recipient)).first()
         return SeenState() if row is None else SeenState(row.last_seen, row.read_until)
 
-    def _compare_and_set(self, model, where, column, until, expected):
+    def _compare_and_set(
+        self,
+        model: type,
+        where: ColumnElement[bool],
+        column: Any,
+        until: datetime,
+        expected: Any,
+    ) -> bool:
         """UPDATE ``column`` to ``until`` where it still is ``expected`` and is older: one row?"""
         still = column.is_(None) if expected is None else column == expected
         stmt = update(model).where(where, still, or_(column.is_(None), column < until))
@@ -456,7 +482,9 @@ class SQLAStorage(Backend, SQLAOutbox, SQLAPreferences):
         options = {'synchronize_session': False}
         return self.session.execute(stmt, execution_options=options).rowcount == 1
 
-    def advance_seen_state(self, recipient, field, until, expected):
+    def advance_seen_state(
+        self, recipient: Ref, field: str, until: datetime, expected: datetime | None
+    ) -> bool:
         where = _is(seen, 'recipient', recipient)
         if self._compare_and_set(SeenTable, where, seen.c[field], until, expected):
             return True
@@ -474,18 +502,20 @@ class SQLAStorage(Backend, SQLAOutbox, SQLAPreferences):
             return False
         return True
 
-    def _entity_column(self, entity, attribute):
+    def _entity_column(self, entity: Any, attribute: str) -> tuple[type, Any, ColumnElement[bool]]:
         """(mapped class, its table's column behind ``attribute``, the key clause of ``entity``)."""
         mapper = inspect(type(entity))
         column = mapper.get_property(attribute).columns[0]
         key = mapper.primary_key[0] == mapper.primary_key_from_instance(entity)[0]
         return mapper.class_, column, key
 
-    def entity_attribute(self, entity, attribute):
+    def entity_attribute(self, entity: Any, attribute: str) -> Any:
         _, column, key = self._entity_column(entity, attribute)
         return self._run(select(column).where(key)).scalar()
 
-    def advance_entity_attribute(self, entity, attribute, until, expected):
+    def advance_entity_attribute(
+        self, entity: Any, attribute: str, until: datetime, expected: Any
+    ) -> bool:
         cls, column, key = self._entity_column(entity, attribute)
         if getattr(column.type, 'timezone', False):
             until = until.replace(tzinfo=timezone.utc)  # what the column holds: an aware time
@@ -494,11 +524,11 @@ class SQLAStorage(Backend, SQLAOutbox, SQLAPreferences):
             set_committed_value(entity, attribute, until)
         return moved
 
-    def read_marks(self, recipient, action_ids):
+    def read_marks(self, recipient: Ref, action_ids: Iterable) -> set:
         params = dict(_params('recipient', recipient), ids=list(action_ids))
         return set(self._read(READ_MARKS, params).scalars())
 
-    def add_read_marks(self, recipient, marks):
+    def add_read_marks(self, recipient: Ref, marks: dict[Any, datetime]) -> set:
         if not marks:
             return set()
         key = dict(recipient_type=recipient.type, recipient_id=recipient.id)
@@ -510,27 +540,27 @@ class SQLAStorage(Backend, SQLAOutbox, SQLAPreferences):
         stmt = upsert.on_conflict_do_nothing().returning(ReadMark.action_id)
         return set(self._run(stmt, rows).scalars())
 
-    def count_read_marks(self, recipient, after):
+    def count_read_marks(self, recipient: Ref, after: datetime | None) -> int:
         stmt = _read_mark_count_statement(after is not None)
         return self._read(stmt, dict(_params('recipient', recipient), after=after)).scalar_one()
 
-    def drop_read_marks(self, recipient, until):
+    def drop_read_marks(self, recipient: Ref, until: datetime) -> None:
         old = reads.c.timestamp <= until
         stmt = delete(ReadMark).where(_is(reads, 'recipient', recipient), old)
         self.session.execute(stmt, execution_options={'synchronize_session': False})
 
-    def delete_read_marks(self, recipient, action_ids):
+    def delete_read_marks(self, recipient: Ref, action_ids: Iterable) -> int:
         ids = list(action_ids)
         if not ids:
             return 0
         marks = and_(_is(reads, 'recipient', recipient), reads.c.action_id.in_(ids))
         return self._write(delete(ReadMark).where(marks))
 
-    def rewind_read_until(self, recipient, until, expected):
+    def rewind_read_until(self, recipient: Ref, until: datetime | None, expected: datetime) -> bool:
         still = and_(_is(seen, 'recipient', recipient), seen.c.read_until == expected)
         return self._write(update(SeenTable).where(still).values(read_until=until)) == 1
 
-    def dismiss(self, recipient, action_ids):
+    def dismiss(self, recipient: Ref, action_ids: Iterable) -> set:
         params = dict(_params('recipient', recipient), ids=list(action_ids))
         if not params['ids']:
             return set()
@@ -555,7 +585,7 @@ class SQLAStorage(Backend, SQLAOutbox, SQLAPreferences):
             self._write(delete(Delivery).where(gone))
         return taken
 
-    def oldest_actions(self, before, after, limit):
+    def oldest_actions(self, before: datetime, after: Cursor | None, limit: int) -> list:
         stmt = select(actions).where(actions.c.timestamp < before)
         if after is not None:
             position = tuple_(actions.c.timestamp, actions.c.id)
@@ -563,7 +593,7 @@ class SQLAStorage(Backend, SQLAOutbox, SQLAPreferences):
         stmt = stmt.order_by(actions.c.timestamp, actions.c.id).limit(limit)
         return _records(self._run(stmt))
 
-    def _of_actions(self, ids):
+    def _of_actions(self, ids: list[Any]) -> dict[str, tuple[Table, ColumnElement[bool]]]:
         """(table, its clause on ``ids``) of each kind of REMOVED, actions last."""
         return {
             'read_marks': (reads, reads.c.action_id.in_(ids)),
@@ -572,12 +602,12 @@ class SQLAStorage(Backend, SQLAOutbox, SQLAPreferences):
             'actions': (actions, actions.c.id.in_(ids)),
         }
 
-    def hanging(self, action_ids):
+    def hanging(self, action_ids: Sequence) -> dict[str, int]:
         found = self._of_actions(list(action_ids))
         count = lambda table, where: select(func.count()).select_from(table).where(where)  # noqa: E731
         return {kind: self._run(count(*found[kind])).scalar_one() for kind in REMOVED}
 
-    def delete_actions(self, action_ids):
+    def delete_actions(self, action_ids: Sequence) -> dict[str, int]:
         found = self._of_actions(list(action_ids))
         models = {reads: ReadMark, dismissals: Dismissal, deliveries: Delivery, actions: Action}
         return {
@@ -585,7 +615,7 @@ class SQLAStorage(Backend, SQLAOutbox, SQLAPreferences):
             for kind, (table, where) in found.items()
         }
 
-    def delete_recipient(self, recipient):
+    def delete_recipient(self, recipient: Ref) -> dict[str, int]:
         kinds = (
             ('deliveries', Delivery, deliveries),
             ('dismissals', Dismissal, dismissals),
@@ -597,24 +627,24 @@ class SQLAStorage(Backend, SQLAOutbox, SQLAPreferences):
             for kind, model, table in kinds
         }
 
-    def newest_visible(self, recipient):
+    def newest_visible(self, recipient: Ref) -> datetime | None:
         params = _params('recipient', recipient)
         found = [self._read(stmt, params).scalar() for stmt in NEWEST_VISIBLE]
         found = [ts for ts in found if ts is not None]
         return max(found) if found else None
 
-    def action_id(self, value):
+    def action_id(self, value: Any) -> Any:
         if isinstance(value, str) and value.isascii() and value.isdigit():
             value = int(value)
         if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 2**63:
             raise ValueError(f'not an action id: {value!r}')
         return value
 
-    def load_entities(self, cls, ids):
+    def load_entities(self, cls: type, ids: list) -> list:
         ids = list(ids)
         return list(self.session.execute(*_entities(cls, ids)).scalars()) if ids else []
 
-    def forget(self):
+    def forget(self) -> None:
         import transaction
 
         transaction.abort()
@@ -622,7 +652,7 @@ class SQLAStorage(Backend, SQLAOutbox, SQLAPreferences):
 
     # -- subscriptions -----------------------------------------------------
 
-    def subscribe(self, subscriber, obj, when):
+    def subscribe(self, subscriber: Ref, obj: Ref, when: datetime) -> bool:
         row = dict(_params('subscriber', subscriber), **_params('object', obj), created=when)
         upsert = self._insert_or(Subscription)
         if upsert is not None:
@@ -634,20 +664,20 @@ class SQLAStorage(Backend, SQLAOutbox, SQLAPreferences):
             return False
         return True
 
-    def unsubscribe(self, subscriber, obj):
+    def unsubscribe(self, subscriber: Ref, obj: Ref) -> bool:
         stmt = delete(Subscription).where(
             _is(subs, 'subscriber', subscriber), _is(subs, 'object', obj)
         )
         options = {'synchronize_session': False}
         return self.session.execute(stmt, execution_options=options).rowcount == 1
 
-    def delete_subscriptions(self, ref):
+    def delete_subscriptions(self, ref: Ref) -> int:
         return sum(
             self._write(delete(Subscription).where(_is(subs, side, ref)))
             for side in ('subscriber', 'object')
         )
 
-    def subscribed(self, subscriber, objs):
+    def subscribed(self, subscriber: Ref, objs: Sequence[Ref]) -> set[Ref]:
         pairs = [(o.type, o.id) for o in objs]
         if not pairs:
             return set()
@@ -657,21 +687,23 @@ class SQLAStorage(Backend, SQLAOutbox, SQLAPreferences):
         )
         return {Ref(*row) for row in self._run(stmt)}
 
-    def _other_side(self, side, ref, other, limit, offset):
+    def _other_side(
+        self, side: str, ref: Ref, other: str, limit: int | None, offset: int
+    ) -> list[Ref]:
         """The ``other`` side of the subscriptions whose ``side`` is ``ref``, newest first."""
         columns = subs.c[other + '_type'], subs.c[other + '_id']
         stmt = select(*columns).where(_is(subs, side, ref))
         stmt = stmt.order_by(subs.c.created.desc(), *(c.desc() for c in columns))
         return [Ref(*row) for row in self._run(stmt.offset(offset).limit(limit))]
 
-    def _count_side(self, side, ref):
+    def _count_side(self, side: str, ref: Ref) -> int:
         stmt = select(func.count()).select_from(subs)
         return self._run(stmt.where(_is(subs, side, ref))).scalar_one()
 
-    def subscribers(self, obj, limit, offset):
+    def subscribers(self, obj: Ref, limit: int | None, offset: int) -> list[Ref]:
         return self._other_side('object', obj, 'subscriber', limit, offset)
 
-    def subscriber_page(self, obj, after, limit):
+    def subscriber_page(self, obj: Ref, after: tuple | None, limit: int) -> list:
         """Keyset: a range of the object index, read backwards from ``after``."""
         columns = subs.c.created, subs.c.subscriber_type, subs.c.subscriber_id
         stmt = select(*columns).where(_is(subs, 'object', obj))
@@ -681,16 +713,16 @@ class SQLAStorage(Backend, SQLAOutbox, SQLAPreferences):
         found = [(created, Ref(type_, id_)) for created, type_, id_ in self._run(stmt)]
         return [(ref, keyset.position(created, ref)) for created, ref in found]
 
-    def subscriber_count(self, obj):
+    def subscriber_count(self, obj: Ref) -> int:
         return self._count_side('object', obj)
 
-    def subscriptions(self, subscriber, limit, offset):
+    def subscriptions(self, subscriber: Ref, limit: int | None, offset: int) -> list[Ref]:
         return self._other_side('subscriber', subscriber, 'object', limit, offset)
 
-    def subscription_count(self, subscriber):
+    def subscription_count(self, subscriber: Ref) -> int:
         return self._count_side('subscriber', subscriber)
 
-    def after_commit(self, callback):
+    def after_commit(self, callback: Callable[[], None]) -> None:
         """A zope ``transaction`` after-commit hook, once per transaction and callback."""
         current = transaction.get()
         if any(
@@ -706,11 +738,11 @@ class SQLAStorage(Backend, SQLAOutbox, SQLAPreferences):
         run.callback = callback  # type: ignore[attr-defined]  # found again by the check above
         current.addAfterCommitHook(run)
 
-    def commit(self):
+    def commit(self) -> None:
         transaction.commit()
 
     @contextmanager
-    def unit_of_work(self):
+    def unit_of_work(self) -> Iterator[SQLAStorage]:
         """A session of its own: committed on success, rolled back on error, closed always."""
         with Session(self.session.get_bind(), expire_on_commit=False) as own, own.begin():
             yield SQLAStorage(own)
