@@ -19,7 +19,7 @@ from typing import Any
 
 @dataclass(frozen=True, order=True)
 class Ref:
-    """A host entity as stored: its class name and its primary key as a string."""
+    """A host entity as stored: its type name (see ``entities``) and its primary key as a string."""
 
     type: str
     id: str
