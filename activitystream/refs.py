@@ -105,12 +105,21 @@ DISPLAY_ATTRIBUTES = ('display_name', 'user_name', 'name', 'title')
 _LIBRARIES = ('builtins', 'sqlalchemy', 'ming')  # their __str__ is a repr: a record, a hash
 
 
+_OWN_STR: dict[type, Any] = {}  # asked once per class: a menu shows a name per row
+
+
 def _own_str(cls: type) -> Any:
     """The ``__str__`` the host wrote for ``cls`` (or a base of its own), else None."""
-    for klass in cls.__mro__:
-        if '__str__' in vars(klass):
-            return None if klass.__module__.split('.')[0] in _LIBRARIES else klass.__str__
-    return None
+    if cls not in _OWN_STR:
+        _OWN_STR[cls] = next(
+            (
+                None if klass.__module__.split('.')[0] in _LIBRARIES else klass.__str__
+                for klass in cls.__mro__
+                if '__str__' in vars(klass)
+            ),
+            None,
+        )
+    return _OWN_STR[cls]
 
 
 def display(entity: Any) -> str | None:
