@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import re
 from collections.abc import Callable
 from typing import Any, NoReturn, ParamSpec, TypeVar
 from urllib.parse import quote, urlsplit
@@ -11,10 +10,10 @@ from urllib.parse import quote, urlsplit
 from tg import TGController, abort, request
 
 from .. import csrf
+from ..options import TYPE_NAME
 from ..storage.base import Ref
 
 DEFAULT_PORTS = {'http': 80, 'https': 443}
-_NAME = re.compile(r'^[A-Za-z_][A-Za-z0-9_]{0,127}$')
 _URI_KEEPS = "!#$%&'()*+,/:;=?@[]~"  # reserved ASCII and escapes stay; letters, digits, -._ too
 
 P = ParamSpec('P')
@@ -85,7 +84,7 @@ def integer(value: Any, name: str, minimum: int, maximum: int) -> int:
 
 def requested_ref(type_: Any, id_: Any) -> Ref:
     """The entity reference a request names by ``type`` and ``id``; 400 when malformed."""
-    if not (isinstance(type_, str) and _NAME.match(type_)):
+    if not (isinstance(type_, str) and TYPE_NAME.match(type_)):
         fail(400, 'type must be an entity class name')
     if not (isinstance(id_, str) and 0 < len(id_) <= 128):
         fail(400, 'id must be an entity id')

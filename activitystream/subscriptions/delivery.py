@@ -27,6 +27,7 @@ from ..delivery.runner import LeaseLost, Retry
 from ..query import _non_negative
 from ..storage.base import NewDigestItem, NewJob, Ref
 from ..timeutil import to_utc, utcnow
+from .backends import configured_backends
 
 if TYPE_CHECKING:
     from ..storage.base import Backend, Job, OutboxStorage, PreferenceStorage
@@ -47,7 +48,7 @@ def encode_kwargs(kwargs: Mapping[str, Any]) -> str:
 
     def entity(value: Any) -> dict[str, list[str]]:
         try:
-            ref = refs.ref_of(value, 'kwargs')
+            ref = refs.ref_of(value, 'kwargs', flush=True)
         except (TypeError, ValueError):
             raise TypeError(
                 f'emit() keyword values must be JSON-able or entities, got {type(value).__name__}'
@@ -173,7 +174,7 @@ def _checkpoint(storage: OutboxStorage, job: Job, rest: Mapping[str, Iterable[Re
 def deliver_job(storage: Backend, job: Job) -> Retry | None:
     """A ``deliver`` job: its backends for its recipients; what failed is tried again."""
     payload = job.payload
-    configured = model.options()['subscription_backends']
+    configured = configured_backends()
     actor, obj = _ref(payload['actor']), _ref(payload['obj'])
     kwargs = decode_kwargs(payload['kwargs'])
     pending = {name: _refs(rows) for name, rows in payload['pending'].items()}
@@ -187,7 +188,7 @@ def deliver_job(storage: Backend, job: Job) -> Retry | None:
     left, errors, names = {}, [], list(pending)
     for index, name in enumerate(names):
         cls = configured.get(name)
-        channel = 'digest' if name == DIGEST else cls and cls.channel
+        channel = 'digest' if name == DIGEST else None if cls is None else cls.channel
         recipients = [r for r in pending[name] if allowed(channel, channels, r)]
         if name == DIGEST:
             assert kind is not None  # emit() holds digests of a declared kind only

@@ -39,15 +39,16 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
-if TYPE_CHECKING:
-    from sqlalchemy import BindParameter, ColumnElement, CompoundSelect, Result, Select, Table
-
 from .. import keyset
 from ..base import REMOVED, ActionRecord, Backend, Cursor, NewAction, Ref, SeenState, StreamFilter
+from .copy import copy_rows
 from .outbox import SQLAOutbox
 from .preferences import SQLAPreferences
 from .schema import Action, ActionId, Delivery, Dismissal, ReadMark, Subscription
 from .schema import SeenState as SeenTable
+
+if TYPE_CHECKING:
+    from sqlalchemy import BindParameter, ColumnElement, CompoundSelect, Result, Select, Table
 
 actions = Action.__table__
 deliveries = Delivery.__table__
@@ -384,10 +385,11 @@ class SQLAStorage(Backend, SQLAOutbox, SQLAPreferences):
             for id_, a in zip(ids, new_actions, strict=True)
             for r in a.recipients or ()
         ]
-        if delivered:
-            # Core on the same connection: the ORM insert above already told
-            # zope.sqlalchemy this transaction writes
-            self.session.connection().execute(insert(deliveries), delivered, execution_options=opts)
+        # Core (or COPY) on the same connection: the ORM insert above already
+        # told zope.sqlalchemy this transaction writes
+        connection = self.session.connection()
+        if delivered and not copy_rows(connection, deliveries, delivered, BULK_PAGE):
+            connection.execute(insert(deliveries), delivered, execution_options=opts)
         return ids
 
     def inbox(
@@ -642,7 +644,7 @@ class SQLAStorage(Backend, SQLAOutbox, SQLAPreferences):
 
     def load_entities(self, cls: type, ids: list) -> list:
         ids = list(ids)
-        return list(self.session.execute(*_entities(cls, ids)).scalars()) if ids else []
+        return list(self._run(*_entities(cls, ids)).scalars()) if ids else []
 
     def forget(self) -> None:
         import transaction
