@@ -14,12 +14,15 @@ from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 
-@dataclass(frozen=True, order=True)
-class Ref:
-    """A host entity as stored: its class name and its primary key as a string."""
+class Ref(NamedTuple):
+    """A host entity as stored: its class name and its primary key as a string.
+
+    A named tuple: pages build and hash dozens of these per call, and a tuple
+    is built, hashed and compared in C.
+    """
 
     type: str
     id: str
