@@ -7,7 +7,7 @@ import pytest
 from tg import FullStackApplicationConfigurator
 from tgext.pluggable import plug
 
-from activitystream import ConfigurationError, am, model
+from activitystream import ConfigurationError, am, model, storage
 
 from .harness import BACKENDS, blueprint_for, build_app, reset_tg
 
@@ -110,7 +110,7 @@ def test_seen_attribute_option():
 
 
 def test_the_api_says_when_nothing_is_plugged(monkeypatch):
-    monkeypatch.setattr(model, '_storage', None)
+    monkeypatch.setattr(storage, '_storage', None)
     with pytest.raises(ConfigurationError, match='activitystream is not plugged: call plug'):
         am.get_actions().all()
 

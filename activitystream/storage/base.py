@@ -18,7 +18,7 @@ from typing import Any, NamedTuple
 
 
 class Ref(NamedTuple):
-    """A host entity as stored: its class name and its primary key as a string.
+    """A host entity as stored: its type name (see ``entities``) and its primary key as a string.
 
     A named tuple: pages build and hash dozens of these per call, and a tuple
     is built, hashed and compared in C.

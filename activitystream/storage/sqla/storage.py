@@ -614,7 +614,7 @@ class SQLAStorage(Backend, SQLAOutbox, SQLAPreferences):
 
     def load_entities(self, cls, ids):
         ids = list(ids)
-        return list(self.session.execute(*_entities(cls, ids)).scalars()) if ids else []
+        return list(self._run(*_entities(cls, ids)).scalars()) if ids else []
 
     def forget(self):
         import transaction
