@@ -15,7 +15,7 @@ from .harness import BACKENDS, blueprint_for, build_app, reset_tg
 def plug_into_fresh_config(**options):
     reset_tg()
     cfg = FullStackApplicationConfigurator()
-    cfg.update_blueprint(blueprint_for('ming')[1])
+    cfg.update_blueprint(blueprint_for('ming'))
     plug(cfg, 'activitystream', **options)
     return cfg
 

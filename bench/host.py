@@ -1,4 +1,4 @@
-"""Build a real TG 2.5 application with activitystream plugged, per backend.
+"""The bench's host app, per backend: the ``hosts`` package on its bench model.
 
 The bench drives ``am`` in-process, outside requests, as a TG site's own code
 (a controller, a script, a worker) would: the same host configuration as a
@@ -10,17 +10,17 @@ import json
 import os
 import pathlib
 
-import tg
 import transaction
-from tg import FullStackApplicationConfigurator
-from tgext.pluggable import plug
 
-from ..common import PG_URL
-from ..dataset import history_window
+import hosts.app
+import hosts.models
+
+from .common import PG_URL
+from .dataset import history_window
 
 MONGO_URL = os.environ.get('ACTIVITYSTREAM_MONGO_URL')
-DATA_DIR = pathlib.Path(__file__).resolve().parent.parent / 'results' / 'db'
-SQL_BACKENDS = ('sqlite', 'postgresql')
+DATA_DIR = pathlib.Path(__file__).resolve().parent / 'results' / 'db'
+SQL_BACKENDS = hosts.app.SQL_BACKENDS
 
 
 def database_name(size):
@@ -45,19 +45,15 @@ def postgresql_url(size, name=None):
 
 
 def _database(backend, size, name=None):
+    """``(url, ming_db)`` of the bench's database on ``backend``."""
     if backend == 'sqlite':
         DATA_DIR.mkdir(parents=True, exist_ok=True)
-        return {'use_sqlalchemy': True, 'sqlalchemy.url': f'sqlite:///{DATA_DIR}/{size}.sqlite'}
+        return f'sqlite:///{DATA_DIR}/{size}.sqlite', ''
     if backend == 'postgresql':
-        return {'use_sqlalchemy': True, 'sqlalchemy.url': postgresql_url(size, name)}
+        return postgresql_url(size, name), ''
     if backend == 'mongodb' and not MONGO_URL:
         raise RuntimeError('the mongodb backend needs ACTIVITYSTREAM_MONGO_URL')
-    return {
-        'use_ming': True,
-        'use_sqlalchemy': False,
-        'ming.url': MONGO_URL if backend == 'mongodb' else 'mim:///',
-        'ming.db': database_name(size),
-    }
+    return MONGO_URL if backend == 'mongodb' else 'mim:///', database_name(size)
 
 
 def build_app(backend, size, database=None):
@@ -65,56 +61,25 @@ def build_app(backend, size, database=None):
 
     ``database``: a PostgreSQL database other than the size's (a bench that writes).
     """
-    if backend in SQL_BACKENDS:
-        from . import sahost as package
-    else:
-        from . import minghost as package
-    model = package.model
-    cfg = FullStackApplicationConfigurator()
-    cfg.update_blueprint(
-        {
-            'package': package,
-            'model': model,
-            'DBSession': model.DBSession,
-            'renderers': ['json', 'kajiki'],
-            'default_renderer': 'kajiki',
-            'session.enabled': False,
-            'cache.enabled': True,
-            'debug': False,
-            'trace_errors.enable': False,
-            'errorpage.enabled': False,
-            'tm.enabled': backend in SQL_BACKENDS,
-            **_database(backend, size, database),
-        }
-    )
+    model = hosts.models.model(sql=backend in SQL_BACKENDS, bench=True)
+    conf = hosts.app.blueprint(model, *_database(backend, size, database))
     # the dataset lies before a fixed END: counts must look back past its first day
     window = history_window()
-    plug(cfg, 'activitystream', unseen_window=window)
-    app = cfg.make_wsgi_app({}, {})
+    app = hosts.app.make_app(conf, unseen_window=window)
     kind = SQLAHost if backend in SQL_BACKENDS else MingHost
-    return kind(backend, size, app, model, window)
+    return kind(backend, app, model, size, window)
 
 
-class Host:
-    """A running host app: its model, and what the bench needs around it."""
+class BenchHost:
+    """What the bench needs around a running host: its size, and its data in bulk."""
 
-    def __init__(self, backend, size, app, model, unseen_window):
-        self.backend = backend
+    def __init__(self, backend, app, model, size, unseen_window):
+        super().__init__(backend, app, model)
         self.size = size
-        self.app = app
-        self.model = model
         self.unseen_window = unseen_window  # as plugged: the floor counts over the same
 
 
-class SQLAHost(Host):
-    @property
-    def engine(self):
-        return tg.config['tg.app_globals'].sa_engine
-
-    @property
-    def session(self):
-        return self.model.DBSession
-
+class SQLAHost(BenchHost, hosts.app.SQLAHost):
     def reset_schema(self):
         """Drop and create the host's and activitystream's tables."""
         transaction.abort()
@@ -135,9 +100,6 @@ class SQLAHost(Host):
         found = list(self.session.execute(select(cls)).scalars())
         self.session.expunge_all()
         return found
-
-    def commit(self):
-        transaction.commit()
 
     def read_meta(self):
         from sqlalchemy import inspect, select
@@ -171,35 +133,14 @@ class SQLAHost(Host):
 
     @contextlib.contextmanager
     def statements(self):
-        """The SQL statements sent while the block runs: (sql, parameters, executemany)."""
-        from sqlalchemy import event
-
-        seen = []
-
-        def record(conn, cursor, statement, parameters, context, executemany):
-            seen.append((statement, parameters, executemany))
-
-        event.listen(self.engine, 'before_cursor_execute', record)
-        try:
-            yield seen
-        finally:
-            event.remove(self.engine, 'before_cursor_execute', record)
-
-    def close(self):
-        transaction.abort()
-        self.session.remove()
-        self.engine.dispose()
+        """(sql, parameters, executemany) of each statement sent while the block runs."""
+        calls = []
+        with self.count_queries() as sent:
+            yield calls
+        calls.extend(zip(sent, sent.params, sent.executemany, strict=True))
 
 
-class MingHost(Host):
-    @property
-    def session(self):
-        return self.model.DBSession
-
-    @property
-    def db(self):
-        return self.session.impl.db
-
+class MingHost(BenchHost, hosts.app.MingHost):
     def reset_schema(self):
         self.session.clear()
         for name in list(self.db.list_collection_names()):
@@ -213,9 +154,6 @@ class MingHost(Host):
         found = cls.query.find().all()
         self.session.clear()
         return found
-
-    def commit(self):
-        self.session.flush_all()
 
     def read_meta(self):
         doc = self.db.bench_meta.find_one({'_id': 'dataset'})
@@ -231,36 +169,6 @@ class MingHost(Host):
         """The same pymongo (or mim) database, used without Ming (for the floor)."""
         return self.db
 
-    @contextlib.contextmanager
     def statements(self):
-        """The top-level collection operations sent while the block runs."""
-        from ming import mim
-        from pymongo.collection import Collection
-
-        cls = mim.Collection if self.backend == 'ming' else Collection
-        names = ('find', 'find_one', 'count_documents', 'insert_one', 'insert_many', 'aggregate')
-        originals = {name: getattr(cls, name) for name in names}
-        seen, depth = [], [0]
-
-        def spy(name, original):
-            def wrapper(*args, **kwargs):
-                if depth[0] == 0:
-                    seen.append((name, args[1:2]))
-                depth[0] += 1
-                try:
-                    return original(*args, **kwargs)
-                finally:
-                    depth[0] -= 1
-
-            return wrapper
-
-        for name, original in originals.items():
-            setattr(cls, name, spy(name, original))
-        try:
-            yield seen
-        finally:
-            for name, original in originals.items():
-                setattr(cls, name, original)
-
-    def close(self):
-        self.session.close_all()
+        """The names of the top-level collection operations sent while the block runs."""
+        return self.count_queries()

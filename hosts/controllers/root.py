@@ -1,4 +1,4 @@
-"""What the two test hosts share: their root controller and auth metadata."""
+"""The host's pages: the API used inside requests, as a TG2 site would (the bench makes none)."""
 
 import tg
 from markupsafe import Markup
@@ -6,25 +6,6 @@ from tg import TGController, expose, request, require
 from tg.predicates import not_anonymous
 
 from activitystream import am
-
-
-class AuthMetadata:
-    """Identity for ``REMOTE_USER`` requests: the user whose user_name it is."""
-
-    def __init__(self, find_user):
-        self.find_user = find_user
-
-    def authenticate(self, environ, identity):
-        return identity.get('login')
-
-    def get_user(self, identity, userid):
-        return self.find_user(userid)
-
-    def get_groups(self, identity, userid):
-        return []
-
-    def get_permissions(self, identity, userid):
-        return []
 
 
 class RootController(TGController):
@@ -55,7 +36,7 @@ class RootController(TGController):
         action = am.create(request.identity['user'], 'greeted', recipients=[recipient])
         return dict(id=str(action.id))
 
-    @expose('kajiki:tests.hosts.templates.notifications')
+    @expose('kajiki:hosts.templates.notifications')
     @require(not_anonymous())
     def seed_notifications(self):
         """The seed README's rendering recipe: one cached template per notification."""
@@ -64,13 +45,13 @@ class RootController(TGController):
         def render(n):
             cache = {'cache_key': n._id, 'cache_expire': 604800, 'cache_type': 'memory'}
             html = tg.render_template(
-                {'n': n, 'tg_cache': cache}, 'kajiki', 'tests.hosts.templates.notification'
+                {'n': n, 'tg_cache': cache}, 'kajiki', 'hosts.templates.notification'
             )
             return Markup(html)  # our own template's output, already escaped by Kajiki
 
         return dict(notifications=am.get_by_recipient(user).limit(10).all(), render=render)
 
-    @expose('tests.hosts.templates.menu')
+    @expose('hosts.templates.menu')
     @require(not_anonymous())
     def menu(self, limit='10', since='', cache_key=None):
         """A page with our partials, rendered by the default renderer (Kajiki or Genshi)."""
@@ -78,7 +59,7 @@ class RootController(TGController):
         actions = am.get_by_recipient(user).limit(5).all()
         return dict(limit=int(limit), actions=actions, since=bool(since), cache_key=cache_key)
 
-    @expose('tests.hosts.templates.menu_only')
+    @expose('hosts.templates.menu_only')
     def menu_of(self, user_name, cache_expire=None):
         """Only the menu partial, for a named recipient: to count what it costs."""
         recipient = tg.config['sa_auth.authmetadata'].get_user({}, user_name)
@@ -90,35 +71,3 @@ class RootController(TGController):
         from activitystream import model
 
         return dict(backend=model.backend, package=tg.config['package'].__name__)
-
-
-class UserDisplay:
-    """How the hosts' users show in templates: 0.1.1's ``as_str`` / ``as_link``."""
-
-    @property
-    def as_str(self):
-        return self.display_name or self.user_name
-
-    @property
-    def as_link(self):
-        return f'/users/{self.user_name}'
-
-    @property
-    def as_avatar_url(self):
-        return f'/avatars/{self.user_name}.png'
-
-
-class TeamDisplay:
-    """A class with no ``as_str``: shown with ``str()``."""
-
-    def __str__(self):
-        return f'team {self.name}'
-
-
-class DocumentDisplay:
-    @property
-    def as_str(self):
-        return self.title
-
-    def as_link(self):
-        return f'/documents/{self.title}'
