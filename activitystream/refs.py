@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
+from . import checks
 from .storage.base import Ref, Storage
 
 _classes: dict[str, type] = {}  # class name -> mapped class, learnt from entities we were given
@@ -74,7 +75,7 @@ def ref_of(obj: Any, argname: str) -> Ref:
     if obj is None:
         raise ValueError(f'{argname} is required')
     if isinstance(obj, Ref):
-        return obj
+        return checks.ref(obj, argname)
     cls = type(obj)
     if isinstance(obj, type):
         raise TypeError(f'{argname} must be a mapped entity instance, got the class {obj.__name__}')

@@ -16,10 +16,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+REF_PART_MAX = 128  # the longest class name, and the longest key string, a backend stores
+
 
 @dataclass(frozen=True, order=True)
 class Ref:
-    """A host entity as stored: its class name and its primary key as a string."""
+    """A host entity as stored: its class name and its primary key as a string.
+
+    Public (``activitystream.Ref``): scripts pass one wherever an entity is
+    expected, so an import need not load its entities (see ``checks.ref``).
+    """
 
     type: str
     id: str
