@@ -31,6 +31,10 @@ def parse(argv):
         '--ming-size', choices=list(SIZES), help='size for ming on mim:// (default: tiny)'
     )
     p.add_argument('--skip-load', action='store_true', help='reuse a database loaded earlier')
+    p.add_argument(
+        '--database',
+        help='PostgreSQL database name prefix (default activitystream_bench): <prefix>_<size>',
+    )
     p.add_argument('--scaling', action='store_true', help='also Q1/Q2 at tiny, small and seed')
     p.add_argument('--report', help='Markdown output (default: docs/benchmarks.md at seed size)')
     p.add_argument(
@@ -52,13 +56,14 @@ def worker(args):
 
     backend, size, mode = args.worker
     started = time.perf_counter()
-    host = build_app(backend, size)
+    database = f'{args.database}_{size}' if args.database and backend == 'postgresql' else None
+    host = build_app(backend, size, database)
     data = generate(size)
     out = {'backend': backend, 'size': size, 'mode': mode, 'phases_s': {}}
     out['loadavg_at_start'] = os.getloadavg()  # other work on the machine skews the numbers
     meta = host.read_meta() if args.skip_load else None
     wanted = data.summary()
-    same = ('seed', 'size', 'deliveries', 'unseen_median')  # unseen: the last-seen times
+    same = ('seed', 'size', 'deliveries', 'unseen_median', 'kinds')  # unseen: last-seen times
     if meta is None or any(meta.get(k) != wanted[k] for k in same):
         print(f'[{backend}/{size}] loading {wanted}', flush=True)
         meta = load(host, data)
@@ -76,13 +81,23 @@ def worker(args):
     users, posts = entities(host)
     bench = Bench(host, data, users, posts, args.budget, args.rounds)
     out['floor_rows'] = bench.floor.setup()
+    if bench.strict is not None:
+        # reused with the database only: a reload makes new tables for ours
+        out['strict'] = bench.strict.load(data, reuse=not out['loaded'])
+        print(f'[{backend}/{size}] strict floor: {out["strict"]}', flush=True)
     bench.floor.vacuum_analyze()
+    if out['loaded'] or 'sizes' not in meta:
+        # before any write of the measurements: a rolled-back row still takes its space
+        meta['sizes'] = dict(bench.sizes(), after_reuse=not out['loaded'])
+        host.write_meta(meta)
+    out['sizes'] = meta['sizes']
     out['phases_s']['floor_setup'] = time.perf_counter() - t0
     picked = data.pick_users(args.users, data.seed)
     out['users_measured'] = len(picked)
     out['agree'] = bench.agreement(picked)
     t0 = time.perf_counter()
     out['results'] = bench.reads(picked, with_r=mode == 'full')
+    out['kinds'] = bench.kinds()
     if mode == 'full':
         out['statements'] = bench.statement_counts(picked)
         out['explain'] = bench.explain(users[picked[0]])
@@ -133,6 +148,7 @@ def main(argv=None):
     passed = [
         '--users', str(args.users), '--rounds', str(args.rounds), '--budget', str(args.budget),
     ] + (['--skip-load'] if args.skip_load else [])  # fmt: skip
+    passed += ['--database', args.database] if args.database else []
     started = time.perf_counter()
     for backend, size, mode in todo:
         path = run_path(backend, size, mode)
