@@ -40,12 +40,29 @@ def parse(argv):
     p.add_argument(
         '--report-only', action='store_true', help="write the report from the last runs' JSON"
     )
+    p.add_argument(
+        '--results', type=pathlib.Path, default=RESULTS, help='where run JSON and reports go'
+    )
     p.add_argument('--worker', nargs=3, metavar=('BACKEND', 'SIZE', 'MODE'), help=argparse.SUPPRESS)
     return p.parse_args(argv)
 
 
-def run_path(backend, size, mode):
-    return RESULTS / 'runs' / f'{backend}-{size}-{mode}.json'
+def run_path(results, backend, size, mode):
+    return results / 'runs' / f'{backend}-{size}-{mode}.json'
+
+
+def quiet_outbox(host):
+    """Do what the load left in the outbox, then stop the outbox's thread.
+
+    Its poll claims work with an UPDATE every few seconds: on SQLite a write
+    lock the floors' writes would wait on, on both a thread beside the timed
+    calls. Nothing measured is committed, so nothing new is queued.
+    """
+    from activitystream.delivery import drain, stop_workers
+
+    stop_workers()
+    drain()
+    host.commit()
 
 
 def worker(args):
@@ -78,6 +95,7 @@ def worker(args):
         host.close()
         return
     t0 = time.perf_counter()
+    quiet_outbox(host)
     users, posts = entities(host)
     bench = Bench(host, data, users, posts, args.budget, args.rounds)
     out['floor_rows'] = bench.floor.setup()
@@ -109,7 +127,7 @@ def worker(args):
     host.close()
     out['phases_s']['total'] = time.perf_counter() - started
     out['loadavg_at_end'] = os.getloadavg()
-    path = run_path(backend, size, mode)
+    path = run_path(args.results, backend, size, mode)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(out, indent=1, default=str))
     print(f'[{backend}/{size}] {mode} done in {out["phases_s"]["total"]:.1f}s', flush=True)
@@ -143,20 +161,21 @@ def main(argv=None):
 
     todo = jobs(args)
     if args.report_only:
-        runs = [json.loads(run_path(*job).read_text()) for job in todo]
+        runs = [json.loads(run_path(args.results, *job).read_text()) for job in todo]
         return report.write(args, runs, sum(r['phases_s']['total'] for r in runs))
     passed = [
         '--users', str(args.users), '--rounds', str(args.rounds), '--budget', str(args.budget),
     ] + (['--skip-load'] if args.skip_load else [])  # fmt: skip
     passed += ['--database', args.database] if args.database else []
+    passed += ['--results', str(args.results)]
     started = time.perf_counter()
     for backend, size, mode in todo:
-        path = run_path(backend, size, mode)
+        path = run_path(args.results, backend, size, mode)
         path.unlink(missing_ok=True)
         cmd = [sys.executable, '-m', 'bench', '--worker', backend, size, mode] + passed
         if subprocess.run(cmd, cwd=ROOT).returncode != 0:
             sys.exit(f'bench: {backend}/{size} {mode} failed')
-    runs = [json.loads(run_path(*job).read_text()) for job in todo]
+    runs = [json.loads(run_path(args.results, *job).read_text()) for job in todo]
     elapsed = time.perf_counter() - started
     report.write(args, runs, elapsed)
 

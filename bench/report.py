@@ -16,7 +16,6 @@ from .common import table as _table
 from .dataset import DAY_MS, KINDS, SIZES, unseen_window_ms
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-RESULTS = ROOT / 'bench' / 'results'
 CHART = ROOT / 'docs' / 'benchmark-scaling.png'
 QUESTIONS = {
     'Q1': '`am.get_by_recipient(u).limit(10).all()`',
@@ -679,9 +678,10 @@ def write(args, runs, elapsed):
     checks = targets(runs, args.size)
     if any(len(sizes) > 1 for sizes in _scaling(runs).values()):
         chart(runs)
+    results = pathlib.Path(args.results)
     default = ROOT / 'docs' / 'benchmarks.md' if args.size == 'seed' else None
     path = pathlib.Path(args.report) if args.report else default
-    path = path or RESULTS / f'benchmarks-{args.size}.md'
+    path = path or results / f'benchmarks-{args.size}.md'
     text = render(args, runs, elapsed, info, checks, kept_sections(path))
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text)
@@ -692,8 +692,8 @@ def write(args, runs, elapsed):
         'targets': [{'target': t, 'measured': m, 'ok': ok} for t, m, ok in checks],
         'runs': runs,
     }
-    (RESULTS / f'benchmark-{args.size}.json').write_text(json.dumps(out, indent=1, default=str))
+    (results / f'benchmark-{args.size}.json').write_text(json.dumps(out, indent=1, default=str))
     if path == default and not update_readme(runs):
         print(f'README.rst: no markers ({README_START!r}): its table was not written')
     print(text)
-    print(f'written: {path}, {RESULTS / f"benchmark-{args.size}.json"}')
+    print(f'written: {path}, {results / f"benchmark-{args.size}.json"}')
