@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install test lint typecheck format demo i18n clean bench bench-small bench-feeds bench-purge
+.PHONY: install test lint typecheck docs format demo i18n clean bench bench-small bench-feeds bench-purge
 
 $(STAMP): pyproject.toml setup.py sample-app/setup.py
 	$(PYTHON) -m venv $(VENV)
@@ -38,7 +38,7 @@ $(SECANTUS):
 	$(PYTHON) -m venv .venv-secantus
 	.venv-secantus/bin/python -m pip install --quiet 'secantusdb==0.7.0b3'
 
-test: $(STAMP) lint typecheck $(AXE) $(SECANTUS)
+test: $(STAMP) lint typecheck docs $(AXE) $(SECANTUS)
 	$(PY) -m pytest
 
 lint: $(STAMP)
@@ -48,6 +48,18 @@ lint: $(STAMP)
 # mypy on the package, configured in pyproject.toml ([tool.mypy])
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy
+
+# The documentation site (docs/, Sphinx): docs/_build/html/index.html. Any warning, a
+# broken cross-reference included (-n), fails the build; -E reads every page each time, so
+# a warning never hides in a cached page. `make test` builds it.
+DOCS_STAMP := $(VENV)/.docs-installed
+
+$(DOCS_STAMP): $(STAMP) pyproject.toml
+	$(PY) -m pip install --quiet -e '.[docs]'
+	touch $(DOCS_STAMP)
+
+docs: $(DOCS_STAMP)
+	$(VENV)/bin/sphinx-build -E -W --keep-going -n -b html docs docs/_build/html
 
 format: $(STAMP)
 	$(VENV)/bin/ruff check --fix .
@@ -60,7 +72,7 @@ i18n: $(STAMP)
 	$(VENV)/bin/pybabel compile -d activitystream/i18n -D activitystream
 
 clean:
-	rm -rf $(VENV) .venv-secantus build dist *.egg-info
+	rm -rf $(VENV) .venv-secantus build dist *.egg-info docs/_build
 
 # Benchmarks (bench/, docs/benchmarks.md); not part of `make test`. PostgreSQL from
 # ACTIVITYSTREAM_PG_URL (default postgres@127.0.0.1/test), MongoDB when ACTIVITYSTREAM_MONGO_URL is set.

@@ -22,12 +22,17 @@ RENDERERS = ('json', 'kajiki', 'genshi')
 
 
 def plugme(app_config: Any, options: dict[str, Any]) -> dict[str, Any]:
-    """Called by ``tgext.pluggable.plug``: validate options and prepare the host config."""
-    from . import model
+    """Called by ``tgext.pluggable.plug``: validate options and prepare the host config.
+
+    The backend is chosen when TG's configuration is ready (``storage.configure``).
+    """
+    from . import storage
+    from .subscriptions.backends import resolve_backends
 
     options = validate(options)
+    options['subscription_backends'] = resolve_backends(options['subscription_backends'])
     app_config.update_blueprint({BLUEPRINT_KEY: options})
-    milestones.config_ready.register(model.configure_models)
+    milestones.config_ready.register(storage.configure)
     try:
         renderers = list(app_config.get_blueprint_value('renderers'))
     except KeyError:

@@ -7,6 +7,7 @@ PostgreSQL, spoils the rest of the transaction: refuse them here, first.
 
 from typing import Any, Literal, overload
 
+from .options import TYPE_NAME
 from .storage.base import REF_PART_MAX, Ref
 
 
@@ -41,8 +42,8 @@ def _unstorable(value: str) -> str | None:
     return None
 
 
-def _ref_part(value: Any) -> str | None:
-    """What is wrong with one half of a Ref, or None when any backend can store it."""
+def _ref_id(value: Any) -> str | None:
+    """What is wrong with a Ref's id, or None when any backend can store it."""
     if not isinstance(value, str):
         return f'must be a string, got {type(value).__name__}'
     if not value:
@@ -52,29 +53,40 @@ def _ref_part(value: Any) -> str | None:
     return _unstorable(value)
 
 
-def _plain(part: Any) -> bool:
-    """The common case, checked at C speed: a short non-empty ASCII string without NUL."""
-    return (
-        type(part) is str
-        and 0 < len(part) <= REF_PART_MAX
-        and part.isascii()
-        and '\x00' not in part
-    )
+def _ref_type(value: Any) -> str | None:
+    """What is wrong with a Ref's type, or None when it can name a type (see entities)."""
+    if not isinstance(value, str):
+        return f'must be a string, got {type(value).__name__}'
+    if not TYPE_NAME.match(value):
+        return (
+            f'must be 1 to {REF_PART_MAX} letters, digits or underscores, not starting '
+            f'with a digit; got {value!r}'
+        )
+    return None
 
 
 def ref(value: Ref, argname: str) -> Ref:
     """A stored reference given in place of an entity, unchanged when it can be stored.
 
-    ``Ref('User', '42')``: the class name as the entities of that class are
-    stored (``type(entity).__name__``) and the primary key as a string
-    (``str(key)``). Nothing is loaded or looked up: a name no class has reads
-    back as a deleted entity. A malformed one is a ValueError naming the argument.
-    An import passes millions: the common case costs two calls.
+    ``Ref('User', '42')``: the type name the entities of that class are stored
+    under (the class name unless the host names it otherwise, see
+    ``activitystream.entities``) and the primary key as a string (``str(key)``).
+    Nothing is loaded or looked up: a name no class has reads back as a deleted
+    entity. A malformed one is a ValueError naming the argument. An import
+    passes millions: the common case costs a match and a few C calls.
     """
-    if _plain(value.type) and _plain(value.id):
+    id_ = value.id
+    if (
+        type(id_) is str
+        and 0 < len(id_) <= REF_PART_MAX
+        and id_.isascii()
+        and '\x00' not in id_
+        and type(value.type) is str
+        and TYPE_NAME.match(value.type)
+    ):
         return value
-    for part in ('type', 'id'):
-        wrong = _ref_part(getattr(value, part))
+    for part, check in (('type', _ref_type), ('id', _ref_id)):
+        wrong = check(getattr(value, part))
         if wrong is not None:
             raise ValueError(f'{argname} is a malformed Ref: its {part} {wrong}')
     return value

@@ -76,8 +76,8 @@ Prepared = tuple[NewAction, dict[Ref, Any], list[Any] | None]
 Fetch = Callable[[int | None, int, Cursor | None], list[ActionRecord]]
 
 
-def _optional_ref(obj: Any, argname: str) -> Ref | None:
-    return None if obj is None else refs.ref_of(obj, argname)
+def _optional_ref(obj: Any, argname: str, flush: bool = False) -> Ref | None:
+    return None if obj is None else refs.ref_of(obj, argname, flush)
 
 
 def _verb(verb: Any, argname: str) -> str:
@@ -193,16 +193,18 @@ class ActionManager:
     ) -> Prepared:
         """Validate one action's arguments; return (NewAction, {Ref: entity}, recipients)."""
         known: dict[Ref | None, Any] = {}
-        actor_ref = refs.ref_of(actor, prefix + 'actor')
+        actor_ref = refs.ref_of(actor, prefix + 'actor', flush=True)
         known[actor_ref] = actor
         if verb is None:
             raise ValueError(f'{prefix}verb is required')
         verb = _verb(verb, prefix + 'verb')
-        target_ref = _optional_ref(target, prefix + 'target')
-        obj_ref = _optional_ref(action_obj, prefix + 'action_obj')
+        target_ref = _optional_ref(target, prefix + 'target', flush=True)
+        obj_ref = _optional_ref(action_obj, prefix + 'action_obj', flush=True)
         known.update({target_ref: target, obj_ref: action_obj})
         checks.text(description, prefix + 'description', optional=True)
-        recipient_refs, recipient_entities = refs.ref_list(recipients, prefix + 'recipients')
+        recipient_refs, recipient_entities = refs.ref_list(
+            recipients, prefix + 'recipients', flush=True
+        )
         recipient_refs, recipient_entities = _without(actor_ref, recipient_refs, recipient_entities)
         when = utcnow() if timestamp is None else to_utc(timestamp, prefix + 'timestamp')
         new = NewAction(

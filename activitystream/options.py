@@ -1,23 +1,29 @@
 """Plug options: defaults and validation at plug time.
 
 ``plug(base_config, 'activitystream', **options)`` fails right there, naming
-the option, when an option is unknown or malformed.
+the option, when an option is unknown or malformed. The delivery backends of
+``subscription_backends`` are imported and checked by plugme
+(``subscriptions.backends.resolve_backends``): this module imports no layer above it.
 """
 
 import importlib
-import inspect
 import re
 from collections.abc import Callable
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
+import tg
+
 from .redis_client import cluster_url
 
 if TYPE_CHECKING:
     from .feeds import FeedManager
-    from .subscriptions.backends import BaseBackend
 
 BLUEPRINT_KEY = '_pluggable_activitystream_config'
+NOT_PLUGGED = (
+    "activitystream is not plugged: call plug(base_config, 'activitystream') "
+    'in your config/app_cfg.py and start the application first'
+)
 
 
 class ConfigurationError(ValueError):
@@ -75,6 +81,10 @@ DEFAULTS = {
     # activitystream backend still writes the notifications inside the request
     'emit_page_size': 1000,
     'emit_inline_limit': 1000,
+    # the names references store for host classes, instead of the class name:
+    # {'name': class or its dotted path}; a class may say its own with
+    # __activitystream_type__ (see activitystream.entities)
+    'entity_types': {},
     # subscriptions.emit() delivers through these: name -> dotted path (or class)
     'subscription_backends': {
         'activitystream': 'activitystream.subscriptions.backends.ActivityStreamBackend',
@@ -135,7 +145,14 @@ REDIS_SCHEMES = ('redis://', 'rediss://', 'unix://')
 BACKENDS = ('auto', 'sqlalchemy', 'ming')
 RUNNERS = ('inline', 'thread', 'celery')
 _APPID = re.compile(r'^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$')
-_IDENTIFIER = re.compile(r'^[A-Za-z_][A-Za-z0-9_]*$')
+IDENTIFIER = re.compile(r'^[A-Za-z_][A-Za-z0-9_]*$')
+# an entity type name: what the endpoints take in URLs and the type columns hold
+TYPE_NAME = re.compile(r'^[A-Za-z_][A-Za-z0-9_]{0,127}$')
+
+
+def current() -> dict[str, Any]:
+    """The validated plug options of the running application."""
+    return tg.config.get(BLUEPRINT_KEY, DEFAULTS)
 
 
 def _check_bool(name: str, value: Any) -> None:
@@ -187,7 +204,7 @@ def validate(options: dict[str, Any]) -> dict[str, Any]:
             f'got {merged["backend"]!r}'
         )
     attr = merged['seen_attribute']
-    if not (isinstance(attr, str) and _IDENTIFIER.match(attr)):
+    if not (isinstance(attr, str) and IDENTIFIER.match(attr)):
         raise ConfigurationError(
             f'activitystream option seen_attribute must be an attribute name, got {attr!r}'
         )
@@ -213,6 +230,7 @@ def validate(options: dict[str, Any]) -> dict[str, Any]:
             f'activitystream option notifications_page_url must be a path or None, got {page_url!r}'
         )
     merged['stream_access'] = _callable('stream_access', merged['stream_access'])
+    merged['entity_types'] = _entity_types(merged['entity_types'])
     _check_positive('events_per_user', merged['events_per_user'])
     _check_positive('events_per_process', merged['events_per_process'], or_none=True)
     _check_subscription_options(merged)
@@ -229,12 +247,7 @@ def _feed_manager(value: Any) -> 'FeedManager | None':
     from .feeds import FeedManager  # needs redis: only for sites with feeds
 
     if isinstance(value, str):
-        try:
-            value = _import(value)
-        except ImportError as exc:
-            raise ConfigurationError(
-                f'activitystream option feed_manager: cannot import {value!r}: {exc}'
-            ) from None
+        value = imported('activitystream option feed_manager', value)
     if isinstance(value, type) and issubclass(value, FeedManager):
         value = value()
     if not isinstance(value, FeedManager):
@@ -265,12 +278,7 @@ def _check_celery(merged: dict[str, Any]) -> None:
             'your app has its broker'
         )
     if isinstance(app, str):
-        try:
-            app = merged['celery_app'] = _import(app)
-        except ImportError as exc:
-            raise ConfigurationError(
-                f'activitystream option celery_app: cannot import {merged["celery_app"]!r}: {exc}'
-            ) from None
+        app = merged['celery_app'] = imported('activitystream option celery_app', app)
     if app is not None and not isinstance(app, Celery):
         raise ConfigurationError(
             f'activitystream option celery_app must be a Celery app or its dotted path, got {app!r}'
@@ -312,7 +320,7 @@ def _callable(name: str, value: Any) -> Callable[..., Any] | None:
     """``value`` as a callable (imported when it is a dotted path), or None."""
     if isinstance(value, str):
         try:
-            value = _import(value)
+            value = import_dotted(value)
         except ImportError as exc:
             raise ConfigurationError(f'activitystream option {name}: {exc}') from None
     if value is not None and not callable(value):
@@ -322,7 +330,7 @@ def _callable(name: str, value: Any) -> Callable[..., Any] | None:
     return value
 
 
-def _import(path: str) -> Any:
+def import_dotted(path: str) -> Any:
     """The object named by ``pkg.module.Name`` or ``pkg.module:Name``."""
     module, _, name = path.replace(':', '.').rpartition('.')
     if not module:
@@ -333,37 +341,41 @@ def _import(path: str) -> Any:
         raise ImportError(f'module {module!r} has no {name!r}') from None
 
 
-def resolve_backends(backends: Any) -> dict[str, 'type[BaseBackend]']:
-    """{name: backend class} from {name: dotted path or class}; ConfigurationError naming it."""
-    from .subscriptions.backends import BaseBackend
+def imported(where: str, path: str) -> Any:
+    """The object of dotted ``path``, for the option ``where`` names; its error says why not."""
+    try:
+        return import_dotted(path)
+    except ImportError as exc:
+        raise ConfigurationError(f'{where}: cannot import {path!r}: {exc}') from None
 
-    if not isinstance(backends, dict):
+
+def _entity_types(value: Any) -> dict[str, type]:
+    """{type name: class} of the ``entity_types`` option (classes or their dotted paths)."""
+    if not isinstance(value, dict):
         raise ConfigurationError(
-            'activitystream option subscription_backends must be a dict of name -> dotted path'
+            'activitystream option entity_types must be a dict of type name -> class or '
+            f'its dotted path, got {value!r}'
         )
-    resolved: dict[str, type[BaseBackend]] = {}
-    for name, path in backends.items():
-        where = f'activitystream option subscription_backends[{name!r}]'
-        if not (isinstance(name, str) and _IDENTIFIER.match(name)):
-            raise ConfigurationError(f'{where}: the name must be an identifier')
-        cls = path
-        if isinstance(path, str):
-            try:
-                cls = _import(path)
-            except ImportError as exc:
-                raise ConfigurationError(f'{where}: cannot import {path!r}: {exc}') from None
-        if not (isinstance(cls, type) and issubclass(cls, BaseBackend)):
+    named: dict[str, type] = {}
+    for name, cls in value.items():
+        where = f'activitystream option entity_types[{name!r}]'
+        if not (isinstance(name, str) and TYPE_NAME.match(name)):
             raise ConfigurationError(
-                f'{where}: {path!r} is not a subclass of activitystream.subscriptions.BaseBackend'
+                f'{where}: the name must be 1 to 128 letters, digits or underscores, '
+                'not starting with a digit'
             )
-        if inspect.isabstract(cls):
-            raise ConfigurationError(f'{where}: {cls.__name__} does not implement emit()')
-        resolved[name] = cls
-    return resolved
+        if isinstance(cls, str):
+            cls = imported(where, cls)
+        if not isinstance(cls, type):
+            raise ConfigurationError(f'{where} must be a class or its dotted path, got {cls!r}')
+        taken = [n for n, c in named.items() if c is cls]
+        if taken:
+            raise ConfigurationError(f'{where}: {cls.__name__} is named {taken[0]!r} already')
+        named[name] = cls
+    return named
 
 
 def _check_subscription_options(merged: dict[str, Any]) -> None:
-    merged['subscription_backends'] = resolve_backends(merged['subscription_backends'])
     url = merged['redis_url']
     if not (isinstance(url, str) and url.startswith(REDIS_SCHEMES)):
         raise ConfigurationError(
@@ -384,7 +396,7 @@ def _check_subscription_options(merged: dict[str, Any]) -> None:
         )
     _check_positive('redis_stream_length', merged['redis_stream_length'])
     attr = merged['email_address_attribute']
-    if not (isinstance(attr, str) and _IDENTIFIER.match(attr)):
+    if not (isinstance(attr, str) and IDENTIFIER.match(attr)):
         raise ConfigurationError(
             f'activitystream option email_address_attribute must be an attribute name, got {attr!r}'
         )

@@ -335,15 +335,16 @@ def references(host, data):
 
     What an import script passes ``am.create_many`` instead of ORM objects.
     """
-    from activitystream import Ref
+    from activitystream import Ref, entities
 
     model = host.model
     if host.backend in ('sqlite', 'postgresql'):
         user_key, post_key = (lambda i: str(i + 1)), (lambda i: str(i + 1))
     else:
         user_key, post_key = _object_id_hex, (lambda i: _object_id_hex(POST_OID_BASE + i))
-    users = [Ref(model.User.__name__, user_key(i)) for i in range(data.n_users)]
-    posts = [Ref(model.Post.__name__, post_key(i)) for i in range(data.n_posts)]
+    user, post = (entities.active().name_of(cls) for cls in (model.User, model.Post))
+    users = [Ref(user, user_key(i)) for i in range(data.n_users)]
+    posts = [Ref(post, post_key(i)) for i in range(data.n_posts)]
     return users, posts
 
 

@@ -1,13 +1,12 @@
 """Real TG2 applications that plug activitystream, one per database backend.
 
 ``environment(name)`` gives an :class:`Env`: a WebTest ``TestApp`` of a TG 2.5
-FullStack application (``tests/hosts/sahost`` or ``minghost``) with
-activitystream plugged, plus helpers to make host entities. Apps are cached
-per backend and their data wiped between tests; building any other app
-(``build_app``) drops the cache, since TG's configuration is process-global.
+FullStack application (the ``hosts`` package on the tests' model, SQLAlchemy's
+or Ming's) with activitystream plugged, plus helpers to make host entities.
+Apps are cached per backend and their data wiped between tests; building any
+other app (``build_app``) drops the cache, since TG's configuration is process-global.
 """
 
-import contextlib
 import itertools
 import os
 import tempfile
@@ -16,13 +15,16 @@ import urllib.parse
 import pytest
 import tg
 import transaction
-from tg import FullStackApplicationConfigurator, TGController
+from sampleapp.lib.auth import AuthMetadata
+from tg import TGController
 from tg.configuration import milestones
-from tgext.pluggable import plug
 from webtest import TestApp
 
+import hosts.app
+import hosts.models
+from hosts.controllers.root import RootController
+
 from . import secantus
-from .hosts.common import AuthMetadata
 
 IN_CI = os.environ.get('CI', '').lower() == 'true'
 PG_URL = os.environ.get(
@@ -31,7 +33,7 @@ PG_URL = os.environ.get(
 # a MongoDB server: the one named, else SecantusDB started for this run (tests/secantus.py)
 MONGO_URL = os.environ.get('ACTIVITYSTREAM_MONGO_URL') or secantus.start()
 
-BACKENDS = ['sqlite', 'postgresql', 'ming'] + (['mongodb'] if MONGO_URL else [])
+BACKENDS = [*hosts.app.SQL_BACKENDS, 'ming'] + (['mongodb'] if MONGO_URL else [])
 
 _state = {'generation': 0, 'cached': None, 'live': None, 'pg_url': None, 'tmpdir': None}
 
@@ -54,14 +56,12 @@ def reset_tg():
 
     import activitystream.controllers.root
 
-    from .hosts import common
-
     milestones._reset_all()
     tg.hooks._clear()
     plugged = activitystream.controllers.root.RootController
-    for name, value in list(vars(common.RootController).items()):
+    for name, value in list(vars(RootController).items()):
         if isinstance(value, plugged):
-            delattr(common.RootController, name)
+            delattr(RootController, name)
     for controller in _all_subclasses(TGController):
         for member in vars(controller).values():
             deco = getattr(member, 'decoration', None)
@@ -134,40 +134,23 @@ def mongo_url(database: str) -> str:
 
 def blueprint_for(backend):
     """Host configuration for ``backend``, as a quickstarted app would have it."""
-    if backend in ('sqlite', 'postgresql'):
-        from .hosts import sahost as package
-
-        url = sqlite_url() if backend == 'sqlite' else postgresql_url()
-        db = {'use_sqlalchemy': True, 'sqlalchemy.url': url, 'tm.enabled': True}
+    sql = backend in hosts.app.SQL_BACKENDS
+    name = f'activitystream_test_{os.getpid()}'
+    if sql:
+        url, ming_db = sqlite_url() if backend == 'sqlite' else postgresql_url(), ''
+    elif backend == 'mongodb':
+        url, ming_db = mongo_url(name), ''  # the URL names the database (see mongo_url)
     else:
-        from .hosts import minghost as package
-
-        name = f'activitystream_test_{os.getpid()}'
-        db = {
-            'use_ming': True,
-            'use_sqlalchemy': False,
-            'ming.url': mongo_url(name) if backend == 'mongodb' else 'mim:///',
-            'ming.db': '' if backend == 'mongodb' else name,
-            'tm.enabled': False,
-        }
-    model = package.model
-    return package, {
-        'package': package,
-        'model': model,
-        'DBSession': model.DBSession,
+        url, ming_db = 'mim:///', name
+    model = hosts.models.model(sql)
+    return {
+        **hosts.app.blueprint(model, url, ming_db),
         'renderers': ['json', 'kajiki', 'genshi'],
-        'default_renderer': 'kajiki',
-        'session.enabled': False,
-        'cache.enabled': True,
         'i18n.enabled': True,
-        'debug': False,
-        'trace_errors.enable': False,
-        'errorpage.enabled': False,
         'sa_auth.enabled': True,
         'skip_authentication': True,
         'sa_auth.cookie_secret': 'test',
         'sa_auth.authmetadata': AuthMetadata(lambda name: _find_user(model, name)),
-        **db,
     }
 
 
@@ -187,16 +170,12 @@ def build_app(backend, blueprint=None, configure=None, **plug_options):
     if _state['live'] is not None:
         _state['live'].close()
     _state['live'] = _state['cached'] = None
-    package, conf = blueprint_for(backend)
+    conf = blueprint_for(backend)
     conf.update(blueprint or {})
-    cfg = FullStackApplicationConfigurator()
-    cfg.update_blueprint(conf)
-    if configure is not None:
-        configure(cfg)
     plug_options.setdefault('delivery_runner', 'inline')  # deliveries done by commit time
-    plug(cfg, 'activitystream', **plug_options)
-    app = TestApp(cfg.make_wsgi_app({}, {}))
-    env = (SQLAEnv if hasattr(package.model, 'metadata') else MingEnv)(backend, app, package)
+    app = TestApp(hosts.app.make_app(conf, configure, **plug_options))
+    kind = SQLAEnv if backend in hosts.app.SQL_BACKENDS else MingEnv
+    env = kind(backend, app, conf['model'])
     env.renderer = conf['default_renderer']
     env.create_schema()
     env.clear()
@@ -215,13 +194,7 @@ def environment(backend, renderer='kajiki'):
 
 
 class Env:
-    """A running host app and ways to make its entities."""
-
-    def __init__(self, backend, app, package):
-        self.backend = backend
-        self.app = app
-        self.model = package.model
-        self._numbers = itertools.count(1)
+    """Ways to make the host's entities, on the tests' SQLAlchemy or Ming host."""
 
     def user(self, user_name, display_name=None):
         return self.add(self.model.User(user_name=user_name, display_name=display_name))
@@ -239,27 +212,11 @@ class Env:
         return {'REMOTE_USER': user.user_name}
 
 
-class _Statements(list):
-    def __init__(self):
-        super().__init__()
-        self.params = []
-
-
-class SQLAEnv(Env):
-    sql = True  # a transaction spans the writes (Ming on mim:// or a server: False)
+class SQLAEnv(Env, hosts.app.SQLAHost):
     team_key = 'slug'
-
-    def close(self):
-        transaction.abort()
-        self.model.DBSession.remove()
-        self.engine.dispose()
 
     def document_key(self):
         return {}
-
-    @property
-    def engine(self):
-        return tg.config['tg.app_globals'].sa_engine
 
     def create_schema(self):
         self.model.metadata.create_all(self.engine)
@@ -268,9 +225,6 @@ class SQLAEnv(Env):
         self.model.DBSession.add(obj)
         self.model.DBSession.flush()
         return obj
-
-    def commit(self):
-        transaction.commit()
 
     def clear_session(self):
         """Forget what this thread's session holds: read what the database has."""
@@ -288,37 +242,16 @@ class SQLAEnv(Env):
             for table in reversed(self.model.metadata.sorted_tables):
                 conn.execute(table.delete())
 
-    @contextlib.contextmanager
-    def count_queries(self):
-        """Count the SQL statements sent while the block runs (their parameters: ``.params``)."""
-        from sqlalchemy import event
 
-        seen = _Statements()
-
-        def count(conn, cursor, statement, parameters, *args):
-            seen.append(statement)
-            seen.params.append(parameters)
-
-        event.listen(self.engine, 'before_cursor_execute', count)
-        try:
-            yield seen
-        finally:
-            event.remove(self.engine, 'before_cursor_execute', count)
-
-
-class MingEnv(Env):
-    sql = False
+class MingEnv(Env, hosts.app.MingHost):
     team_key = '_id'
 
-    def close(self):
-        self.model.DBSession.close_all()
+    def __init__(self, backend, app, model):
+        super().__init__(backend, app, model)
+        self._numbers = itertools.count(1)
 
     def document_key(self):
         return {'_id': next(self._numbers)}
-
-    @property
-    def db(self):
-        return self.model.DBSession.impl.db
 
     def create_schema(self):
         """Ming collections need no creation."""
@@ -326,9 +259,6 @@ class MingEnv(Env):
     def add(self, obj):
         self.model.DBSession.flush(obj)
         return obj
-
-    def commit(self):
-        self.model.DBSession.flush_all()
 
     def clear_session(self):
         self.model.DBSession.clear()
@@ -341,44 +271,3 @@ class MingEnv(Env):
         self.model.DBSession.clear()
         for name in self.db.list_collection_names():
             self.db[name].delete_many({})
-
-    @contextlib.contextmanager
-    def count_queries(self):
-        """Count the top-level collection operations sent while the block runs."""
-        from ming import mim
-        from pymongo.collection import Collection
-
-        cls = mim.Collection if self.backend == 'ming' else Collection
-        seen, depth = [], [0]
-        names = (
-            'find',
-            'find_one',
-            'count_documents',
-            'insert_one',
-            'insert_many',
-            'update_one',
-            'update_many',
-            'delete_many',
-            'aggregate',
-        )
-        originals = {name: getattr(cls, name) for name in names}
-
-        def spy(name, original):
-            def wrapper(*args, **kwargs):
-                if depth[0] == 0:
-                    seen.append(name)
-                depth[0] += 1
-                try:
-                    return original(*args, **kwargs)
-                finally:
-                    depth[0] -= 1
-
-            return wrapper
-
-        for name, original in originals.items():
-            setattr(cls, name, spy(name, original))
-        try:
-            yield seen
-        finally:
-            for name, original in originals.items():
-                setattr(cls, name, original)

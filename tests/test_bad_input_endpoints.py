@@ -8,8 +8,7 @@ import feedparser
 import pytest
 
 from activitystream import am, csrf, refs, subscriptions
-
-from .hosts import common
+from hosts import display
 
 SEEN = '/activitystream/ajax_update_last_seen_of_a_recipient'
 AWAY_FROM_UTC = ['0001-01-01T00:00:00+14:00', '9999-12-31T23:59:59-12:00']
@@ -235,7 +234,7 @@ def test_feeds_with_characters_xml_forbids_still_parse(env):
 
 
 def test_a_lone_surrogate_in_a_display_name_is_replaced(env, monkeypatch):
-    monkeypatch.setattr(common.DocumentDisplay, 'as_str', property(lambda d: d.title + '\ud800'))
+    monkeypatch.setattr(display.DocumentDisplay, 'as_str', property(lambda d: d.title + '\ud800'))
     alice, doc = env.user('alice'), env.document('Spec')
     am.create(alice, 'edited', target=doc)
     env.commit()

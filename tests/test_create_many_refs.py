@@ -8,13 +8,13 @@ ValueError naming its argument, and nothing of the batch is written.
 
 import pytest
 
-from activitystream import Ref, am, manager, refs
+from activitystream import Ref, am, entities, manager, refs
 from activitystream.delivery import runner
 
 
 def ref(entity):
     """The entity's reference, as a script that never loaded it would write it."""
-    return Ref(type(entity).__name__, refs.primary_key_of(entity))
+    return Ref(entities.active().name_of(type(entity)), refs.primary_key_of(entity))
 
 
 def stored(env):
@@ -83,10 +83,16 @@ def test_a_ref_to_no_class_reads_back_as_a_deleted_entity(env, people):
 MALFORMED = [
     (Ref('User', 5), 'its id must be a string, got int'),
     (Ref(None, '1'), 'its type must be a string, got NoneType'),
-    (Ref('', '1'), 'its type must not be empty'),
+    (
+        Ref('', '1'),
+        'its type must be 1 to 128 letters, digits or underscores, not starting '
+        "with a digit; got ''",
+    ),
+    (Ref('2User', '1'), "got '2User'"),
     (Ref('User', ''), 'its id must not be empty'),
     (Ref('User', 'a\x00b'), 'its id must not contain a NUL character'),
-    (Ref('Us\ud800er', '1'), 'its type must not contain a lone surrogate'),
+    (Ref('User', 'a\ud800'), 'its id must not contain a lone surrogate'),
+    (Ref('Us\ud800er', '1'), "got 'Us\\ud800er'"),
     (Ref('User', '7' * 129), 'its id is 129 characters long; at most 128 fit'),
 ]
 
@@ -121,5 +127,7 @@ def test_reads_take_a_ref_and_refuse_a_malformed_one(env, people):
     alice, bob, _, _ = people
     am.create(alice, 'v', recipients=[ref(bob)])
     assert am.get_by_recipient(ref(bob)).count() == 1
-    with pytest.raises(ValueError, match=r'^recipient is a malformed Ref: its type must not be'):
+    with pytest.raises(
+        ValueError, match=r'^recipient is a malformed Ref: its type must be 1 to 128 letters'
+    ):
         am.get_by_recipient(Ref('', refs.primary_key_of(bob)))

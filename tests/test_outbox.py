@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from activitystream import am, delivery, model, subscriptions
+from activitystream import am, delivery, model, storage, subscriptions
 from activitystream.delivery import runner
 from activitystream.timeutil import utcnow
 
@@ -289,7 +289,7 @@ def test_a_restarted_process_does_the_work_left_behind_without_new_work(backend,
     # a new process of the same site (thread runner) starts and serves its first request
     monkeypatch.setitem(model.options(), 'delivery_runner', 'thread')
     monkeypatch.setitem(model.options(), 'delivery_poll', 0.2)
-    monkeypatch.setattr(model, '_schema_ready', False)
+    monkeypatch.setattr(storage, '_schema_ready', False)
     try:
         model.storage()
         deadline = time.monotonic() + 10

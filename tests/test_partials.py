@@ -155,7 +155,7 @@ def test_a_host_can_replace_a_template():
 
     def replace(cfg):
         old = 'activitystream.templates.partials.unread_badge'
-        replace_template(cfg, old, 'tests.hosts.templates.custom_badge')
+        replace_template(cfg, old, 'hosts.templates.custom_badge')
 
     env = build_app('sqlite', configure=replace)
     alice, bob, doc = seed(env)

@@ -7,7 +7,7 @@ import pytest
 from tg import FullStackApplicationConfigurator
 from tgext.pluggable import plug
 
-from activitystream import ConfigurationError, am, model
+from activitystream import ConfigurationError, am, model, storage
 
 from .harness import BACKENDS, blueprint_for, build_app, reset_tg
 
@@ -15,7 +15,7 @@ from .harness import BACKENDS, blueprint_for, build_app, reset_tg
 def plug_into_fresh_config(**options):
     reset_tg()
     cfg = FullStackApplicationConfigurator()
-    cfg.update_blueprint(blueprint_for('ming')[1])
+    cfg.update_blueprint(blueprint_for('ming'))
     plug(cfg, 'activitystream', **options)
     return cfg
 
@@ -110,6 +110,40 @@ def test_seen_attribute_option():
 
 
 def test_the_api_says_when_nothing_is_plugged(monkeypatch):
-    monkeypatch.setattr(model, '_storage', None)
+    monkeypatch.setattr(storage, '_storage', None)
     with pytest.raises(ConfigurationError, match='activitystream is not plugged: call plug'):
         am.get_actions().all()
+
+
+OPTIONAL_IMPORT = """
+import importlib, pkgutil, sys
+
+class Absent:
+    def find_spec(self, name, path=None, target=None):
+        if name.split('.')[0] in ('redis', 'celery'):
+            raise ModuleNotFoundError(f'No module named {name!r}')
+
+sys.meta_path.insert(0, Absent())
+import activitystream
+NEEDS = {'activitystream.delivery.celery', 'activitystream.migration.env'}  # celery; alembic's run
+for module in pkgutil.walk_packages(activitystream.__path__, 'activitystream.'):
+    if module.name not in NEEDS:
+        importlib.import_module(module.name)
+print('imported')
+"""
+
+
+def test_every_module_imports_without_the_redis_and_celery_extras():
+    """A site installed with ``[sqlalchemy]`` only: the controllers mount, the partials exist.
+
+    (The feeds package once imported redis at the top: the controllers and the
+    menu partial vanished from such a site without an error.)
+    """
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, '-c', OPTIONAL_IMPORT], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == 'imported'

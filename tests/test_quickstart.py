@@ -3,7 +3,8 @@
 For a SQLAlchemy (``-s``) and a Ming (``-i``) quickstart with auth (``-a``):
 the project's own tests still pass, ``gearbox setup-app`` runs our bootstrap
 (and creates our tables on SQLAlchemy), and the API and controller work with
-the quickstart's ``User``, which has no ``last_activity_seen``.
+the quickstart's ``User``, which has no ``last_activity_seen``. The code of
+``docs/tutorial.rst`` (its named blocks) is what these projects run.
 
 Everything runs in subprocesses, since TG's configuration is process-global.
 The projects are not pip-installed: ``egg_info`` writes the metadata that
@@ -13,8 +14,10 @@ The projects are not pip-installed: ``egg_info`` writes the metadata that
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -26,7 +29,21 @@ pytestmark = pytest.mark.quickstart
 
 GEARBOX = str(Path(sys.executable).with_name('gearbox'))
 SOURCE_ROOT = str(Path(activitystream.__file__).resolve().parents[1])
-PLUG = "\nfrom tgext.pluggable import plug\nplug(base_config, 'activitystream')\n"
+TUTORIAL = Path(SOURCE_ROOT, 'docs', 'tutorial.rst')
+
+
+def tutorial_block(name):
+    """The code block of docs/tutorial.rst named ``name`` (``:name:``), dedented."""
+    found = re.search(
+        rf'^\.\. code-block:: \w+\n   :name: {name}\n\n((?:   .*\n|\n)+)',
+        TUTORIAL.read_text(),
+        flags=re.M,
+    )
+    assert found, f'docs/tutorial.rst has no code block named {name}'
+    return textwrap.dedent(found.group(1)).strip('\n') + '\n'
+
+
+PLUG = '\n' + tutorial_block('tutorial-plug')
 # backend: (project name, package, quickstart flag)
 QUICKSTARTS = {
     'sqlalchemy': ('qsapp-sa', 'qsapp_sa', '-s'),
@@ -166,4 +183,61 @@ def test_api_with_quickstart_user(project):
         'controller': {'unseen_count': 1, 'unread_count': 1},
         'after_marking': {'unseen_count': 0, 'unread_count': 0},
         'plug_errors': [],
+    }
+
+
+# Run in the tutorial's project with: python -c TUTORIAL_SCRIPT. Step 7 of the tutorial:
+# the manager waves at the editor, who has a notification in the menu of every page.
+TUTORIAL_SCRIPT = """
+import json
+from gearbox.commands.setup_app import SetupAppCommand
+from paste.deploy import loadapp
+from tg.util import Bunch
+from webtest import TestApp
+
+app = TestApp(loadapp('config:test.ini#main_without_authn', relative_to='.'))
+SetupAppCommand(Bunch(options=Bunch(verbose_level=1)), Bunch()).run(
+    Bunch(config_file='config:test.ini', section_name=None))
+waved = app.get('/wave', params={'to': 'editor'}, extra_environ={'REMOTE_USER': 'manager'})
+editor = {'REMOTE_USER': 'editor'}
+page = app.get('/demo', extra_environ=editor).text
+print('RESULT', json.dumps(dict(
+    waved=[waved.status_int, waved.location],
+    counts=app.get('/activitystream/', extra_environ=editor).json,
+    badge='data-count="1"' in page,
+    row='Example manager waved at Example editor' in page,
+    nobody=app.get('/wave', params={'to': 'nobody'}, extra_environ=editor, status='*').status_int,
+)))
+"""
+
+
+@pytest.mark.parametrize('project', ['sqlalchemy'], indirect=True)
+def test_tutorial(project, tmp_path):
+    """docs/tutorial.rst, steps 3 to 7, in a copy of the SQLAlchemy quickstart."""
+    source, package, _ = project
+    proj = Path(shutil.copytree(source, tmp_path / source.name))
+    root = proj / package / 'controllers' / 'root.py'
+    code = root.read_text().replace('myproject', package)
+    imports = tutorial_block('tutorial-imports').replace('myproject', package)
+    code = code.replace('\nfrom tg import ', f'\n{imports}from tg import ', 1)
+    method = textwrap.indent(tutorial_block('tutorial-wave'), '    ')
+    code, found = re.subn(
+        r'^    error = ErrorController\(\)\n', rf'\g<0>\n{method}', code, flags=re.M
+    )
+    assert found == 1
+    root.write_text(code)
+    master = proj / package / 'templates' / 'master.xhtml'
+    menu = textwrap.indent(tutorial_block('tutorial-menu'), ' ' * 10)
+    logout = '          <li py:if="request.identity" class="nav-item"><a class="nav-link" href'
+    assert master.read_text().count(logout) == 1
+    master.write_text(master.read_text().replace(logout, menu + logout))
+
+    output = run([sys.executable, '-c', TUTORIAL_SCRIPT], cwd=proj)
+    (line,) = [line for line in output.splitlines() if line.startswith('RESULT ')]
+    assert json.loads(line.removeprefix('RESULT ')) == {
+        'waved': [302, 'http://localhost/demo'],
+        'counts': {'unseen_count': 1, 'unread_count': 1},
+        'badge': True,
+        'row': True,
+        'nobody': 404,
     }

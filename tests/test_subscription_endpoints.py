@@ -6,9 +6,9 @@ from tg import TGController, expose
 
 from activitystream import csrf, model, partials, refs, subscriptions
 from activitystream.storage.base import Ref
+from hosts.controllers.root import RootController
 
 from .harness import BACKENDS, environment
-from .hosts import common
 
 SUBSCRIBE, UNSUBSCRIBE = '/activitystream/subscribe', '/activitystream/unsubscribe'
 
@@ -25,7 +25,7 @@ class TogglePage(TGController):
 
 @pytest.fixture(params=[(b, r) for b in BACKENDS for r in ('kajiki', 'genshi')])
 def page_env(request, monkeypatch):
-    monkeypatch.setattr(common.RootController, 'toggle', TogglePage(), raising=False)
+    monkeypatch.setattr(RootController, 'toggle', TogglePage(), raising=False)
     return environment(*request.param)
 
 

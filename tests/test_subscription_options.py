@@ -2,7 +2,7 @@
 
 import pytest
 
-from activitystream import ConfigurationError, model, subscriptions
+from activitystream import ConfigurationError, model, storage, subscriptions
 from activitystream.storage.base import Ref
 from activitystream.subscriptions.backends import ActivityStreamBackend, BaseBackend
 
@@ -82,6 +82,6 @@ def test_a_custom_backend_by_dotted_path_or_class(backend):
 
 
 def test_emit_says_when_nothing_is_plugged(monkeypatch):
-    monkeypatch.setattr(model, '_storage', None)
+    monkeypatch.setattr(storage, '_storage', None)
     with pytest.raises(ConfigurationError, match='activitystream is not plugged: call plug'):
         subscriptions.emit('x', subscribers_of=Ref('Document', '1'))

@@ -1,16 +1,15 @@
 """What every activitystream controller needs: who asks, bad input as 4xx, CSRF."""
 
 import functools
-import re
 from urllib.parse import quote, urlsplit
 
 from tg import TGController, abort, request
 
 from .. import csrf
+from ..options import TYPE_NAME
 from ..storage.base import Ref
 
 DEFAULT_PORTS = {'http': 80, 'https': 443}
-_NAME = re.compile(r'^[A-Za-z_][A-Za-z0-9_]{0,127}$')
 _URI_KEEPS = "!#$%&'()*+,/:;=?@[]~"  # reserved ASCII and escapes stay; letters, digits, -._ too
 
 
@@ -77,7 +76,7 @@ def integer(value, name, minimum, maximum):
 
 def requested_ref(type_, id_):
     """The entity reference a request names by ``type`` and ``id``; 400 when malformed."""
-    if not (isinstance(type_, str) and _NAME.match(type_)):
+    if not (isinstance(type_, str) and TYPE_NAME.match(type_)):
         fail(400, 'type must be an entity class name')
     if not (isinstance(id_, str) and 0 < len(id_) <= 128):
         fail(400, 'id must be an entity id')

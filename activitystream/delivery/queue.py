@@ -21,6 +21,7 @@ class Queued:
         self.ids = ids
 
     def ready(self) -> None:
+        """Release the jobs: ready on MongoDB, and the runner woken after the commit."""
         if not self.ids:
             return
         if not self._storage.transactional:

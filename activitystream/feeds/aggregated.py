@@ -346,7 +346,7 @@ class NotificationRedisFeed(AggregatedRedisFeed):
     watermark to the last one; ``mark_activity()`` marks one group until it
     changes again (a group that gets a new activity is unseen and unread
     again). Each write that changes the counts publishes them on the user's
-    live channel (:func:`activitystream.live.channel`), from the same script:
+    live channel (``activitystream.live.channel``), from the same script:
     ``{"feed": ..., "unseen_count": n, "unread_count": m}``; open event
     streams take any message there as "something changed".
     """

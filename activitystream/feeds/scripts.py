@@ -11,8 +11,6 @@ write is idempotent.
 import hashlib
 from collections.abc import Callable, Sequence
 
-from redis.exceptions import NoScriptError, ResponseError
-
 
 class Script:
     """A Lua script known by its SHA1, queued on pipelines with :meth:`queue`."""
@@ -31,6 +29,10 @@ class Script:
 
 
 def _missing_script(error: Exception) -> bool:
+    # imported here: a site without the redis extra imports the feeds package
+    # (the menu falls back to the inbox) but never runs a script
+    from redis.exceptions import NoScriptError, ResponseError
+
     return isinstance(error, NoScriptError) or (
         isinstance(error, ResponseError) and str(error).startswith('NOSCRIPT')
     )

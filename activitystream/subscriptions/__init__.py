@@ -25,7 +25,7 @@ from ..delivery.runner import backoff
 from ..formats import iso
 from ..storage.base import Backend, NewJob, Ref
 from ..timeutil import to_utc, utcnow
-from .backends import BaseBackend
+from .backends import BaseBackend, configured_backends
 from .backends.actions import DEFAULT_VERB
 from .backends.redis_lists import acknowledge, user_stream
 from .delivery import (
@@ -60,7 +60,7 @@ __all__ = [
 
 def subscribe(subscriber: Any, obj: Any) -> bool:
     """Subscribe ``subscriber`` to ``obj``; True if new, False if it already was (a no-op)."""
-    pair = refs.ref_of(subscriber, 'subscriber'), refs.ref_of(obj, 'obj')
+    pair = refs.ref_of(subscriber, 'subscriber', flush=True), refs.ref_of(obj, 'obj', flush=True)
     new = model.storage().subscribe(*pair, utcnow())
     manager = model.options().get('feed_manager')
     if new and manager is not None:  # a follow: the followed user's actions into the feeds
@@ -130,7 +130,7 @@ def retry_failed(limit: int | None = None) -> DrainReport:
 
 
 def _chosen_backends(backends: Iterable[str] | None) -> dict[str, type[BaseBackend]]:
-    configured = model.options()['subscription_backends']
+    configured = configured_backends()
     if backends is None:
         return configured
     if isinstance(backends, (str, bytes, Mapping)) or not hasattr(backends, '__iter__'):
@@ -237,10 +237,14 @@ def emit(
     the caller.
     """
     text = checks.text(text, 'text')
-    obj_ref = None if subscribers_of is None else refs.ref_of(subscribers_of, 'subscribers_of')
-    actor_ref = None if actor is None else refs.ref_of(actor, 'actor')
-    excluded, _ = refs.ref_list(dont_send_to, 'dont_send_to')
-    only, only_entities = refs.ref_list(send_only_to, 'send_only_to')
+    obj_ref = (
+        None
+        if subscribers_of is None
+        else refs.ref_of(subscribers_of, 'subscribers_of', flush=True)
+    )
+    actor_ref = None if actor is None else refs.ref_of(actor, 'actor', flush=True)
+    excluded, _ = refs.ref_list(dont_send_to, 'dont_send_to', flush=True)
+    only, only_entities = refs.ref_list(send_only_to, 'send_only_to', flush=True)
     if obj_ref is None and only is None:
         raise ValueError('emit() needs subscribers_of or send_only_to')
     checks.text(actor_display_self, 'actor_display_self')

@@ -23,6 +23,7 @@ from ..delivery.runner import LeaseLost, Retry
 from ..query import _non_negative
 from ..storage.base import NewDigestItem, NewJob, Ref
 from ..timeutil import to_utc, utcnow
+from .backends import configured_backends
 
 log = logging.getLogger('activitystream.subscriptions')
 
@@ -37,7 +38,7 @@ def encode_kwargs(kwargs):
 
     def entity(value):
         try:
-            ref = refs.ref_of(value, 'kwargs')
+            ref = refs.ref_of(value, 'kwargs', flush=True)
         except (TypeError, ValueError):
             raise TypeError(
                 f'emit() keyword values must be JSON-able or entities, got {type(value).__name__}'
@@ -151,7 +152,7 @@ def _checkpoint(storage, job, rest):
 def deliver_job(storage, job):
     """A ``deliver`` job: its backends for its recipients; what failed is tried again."""
     payload = job.payload
-    configured = model.options()['subscription_backends']
+    configured = configured_backends()
     actor, obj = _ref(payload['actor']), _ref(payload['obj'])
     kwargs = decode_kwargs(payload['kwargs'])
     pending = {name: _refs(rows) for name, rows in payload['pending'].items()}

@@ -12,6 +12,14 @@ class OnSession:
         self.session = session
 
     def _run(self, stmt: Any, params: Any = None) -> Any:
+        """Run ``stmt`` in the host's transaction; a SELECT without flushing the host's session.
+
+        Our statements are Core ones, written when run: a read never needs
+        the host's pending objects, and must not write them.
+        """
+        if stmt.is_select:
+            with self.session.no_autoflush:
+                return self.session.execute(stmt, params)
         return self.session.execute(stmt, params)
 
     def _insert_or(self, model: Any) -> Any:

@@ -38,6 +38,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from .. import keyset
 from ..base import REMOVED, ActionRecord, Backend, Ref, SeenState
+from .copy import copy_rows
 from .outbox import SQLAOutbox
 from .preferences import SQLAPreferences
 from .schema import Action, ActionId, Delivery, Dismissal, ReadMark, Subscription
@@ -371,10 +372,11 @@ class SQLAStorage(Backend, SQLAOutbox, SQLAPreferences):
             for id_, a in zip(ids, new_actions, strict=True)
             for r in a.recipients or ()
         ]
-        if delivered:
-            # Core on the same connection: the ORM insert above already told
-            # zope.sqlalchemy this transaction writes
-            self.session.connection().execute(insert(deliveries), delivered, execution_options=opts)
+        # Core (or COPY) on the same connection: the ORM insert above already
+        # told zope.sqlalchemy this transaction writes
+        connection = self.session.connection()
+        if delivered and not copy_rows(connection, deliveries, delivered, BULK_PAGE):
+            connection.execute(insert(deliveries), delivered, execution_options=opts)
         return ids
 
     def inbox(self, recipient, limit, offset, before=None):
@@ -612,7 +614,7 @@ class SQLAStorage(Backend, SQLAOutbox, SQLAPreferences):
 
     def load_entities(self, cls, ids):
         ids = list(ids)
-        return list(self.session.execute(*_entities(cls, ids)).scalars()) if ids else []
+        return list(self._run(*_entities(cls, ids)).scalars()) if ids else []
 
     def forget(self):
         import transaction

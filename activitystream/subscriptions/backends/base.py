@@ -32,6 +32,8 @@ class BaseBackend(ABC):
     channel: str | None = None
     #: the kind of the notification being delivered (see ``activitystream.preferences``)
     kind: str | None = None
+    #: a deferred delivery's outbox job and step: what it sends, it sends once per key
+    delivery_key: str | None = None
 
     def __init__(
         self,

@@ -11,6 +11,25 @@ activitystream through ``tgext.pluggable.app_model``, only ever use
 import importlib
 
 BACKENDS = {'sqlalchemy': '.sqla', 'ming': '.mongo'}
+# what both backends define (their ``__all__``), which the site reads from here
+NAMES = (
+    'DBSession',
+    'init_model',
+    'create_schema',
+    'User',
+    'Post',
+    'Comment',
+    'Follow',
+    'save',
+    'delete',
+    'find_user',
+    'get_post',
+    'all_users',
+    'latest_posts',
+    'comments_of',
+    'followers_of',
+    'find_follow',
+)
 backend = None
 _names = ()
 

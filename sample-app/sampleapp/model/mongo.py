@@ -13,26 +13,10 @@ from ming.odm import (
     ThreadLocalODMSession,
 )
 
+from . import NAMES
 from .common import CommentMixin, PostMixin, UserMixin, utcnow
 
-__all__ = [
-    'DBSession',
-    'init_model',
-    'create_schema',
-    'User',
-    'Post',
-    'Comment',
-    'Follow',
-    'save',
-    'delete',
-    'find_user',
-    'get_post',
-    'all_users',
-    'latest_posts',
-    'comments_of',
-    'followers_of',
-    'find_follow',
-]
+__all__ = list(NAMES)
 
 mainsession = Session()
 DBSession = ThreadLocalODMSession(mainsession)

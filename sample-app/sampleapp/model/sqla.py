@@ -4,28 +4,10 @@ from sqlalchemy import Column, DateTime, ForeignKey, Integer, Unicode, UnicodeTe
 from sqlalchemy.orm import declarative_base, relationship, scoped_session, sessionmaker
 from zope.sqlalchemy import register
 
+from . import NAMES
 from .common import EMAIL_LENGTH, CommentMixin, PostMixin, UserMixin, utcnow
 
-__all__ = [
-    'DBSession',
-    'DeclarativeBase',
-    'metadata',
-    'init_model',
-    'create_schema',
-    'User',
-    'Post',
-    'Comment',
-    'Follow',
-    'save',
-    'delete',
-    'find_user',
-    'get_post',
-    'all_users',
-    'latest_posts',
-    'comments_of',
-    'followers_of',
-    'find_follow',
-]
+__all__ = [*NAMES, 'DeclarativeBase', 'metadata']  # these two for TG and tgext.pluggable
 
 DBSession = scoped_session(sessionmaker(autoflush=True))
 register(DBSession)

@@ -1,0 +1,192 @@
+"""Registered entity type names <-> host classes, for the running application.
+
+A reference stores the registered name of its entity's class: the name the
+``entity_types`` plug option gives it, else the class's own
+``__activitystream_type__``, else its class name (what every stored
+reference holds so far). Two classes under one name would make references
+ambiguous: the application refuses to start, naming both (or, for a class
+mapped later, the first reference to it fails the same way).
+"""
+
+import uuid
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from ..options import TYPE_NAME, ConfigurationError
+from ..storage.base import Ref, Storage
+from .base import EntityAdapter, KeyAttribute
+
+TYPE_ATTRIBUTE = '__activitystream_type__'
+INT64 = (-(2**63), 2**63 - 1)  # the keys databases store and compare
+
+
+def qualified(cls: type) -> str:
+    return f'{cls.__module__}.{cls.__qualname__}'
+
+
+def _declared_name(cls: type) -> Any:
+    """The class's own ``__activitystream_type__`` (not a base's), else its name."""
+    return vars(cls).get(TYPE_ATTRIBUTE) or cls.__name__
+
+
+def _collision(name: str, kept: type, other: type) -> str:
+    return (
+        f'activitystream: {qualified(kept)} and {qualified(other)} are both entity type '
+        f'{name!r}. Give one of them another name: {TYPE_ATTRIBUTE} = "NewName" in its '
+        f"class, or plug(..., entity_types={{'NewName': '{qualified(other)}'}}). "
+        f'References stored under {name!r} keep meaning the class that keeps the name'
+    )
+
+
+class EntityTypes:
+    """The names references store, for one application and its ORM's adapter.
+
+    Built when the application is configured, from the ``entity_types``
+    option and every class the host maps; a class met later (a model module
+    imported on demand) is registered when first referenced or looked up.
+    """
+
+    def __init__(self, adapter: EntityAdapter, named: Mapping[str, type], host_model: Any):
+        self.adapter = adapter
+        self._host_model = host_model
+        self._given = {cls: name for name, cls in named.items()}
+        self._classes: dict[str, type] = {}
+        self._names: dict[type, str] = {}
+        self._keys: dict[type, tuple[KeyAttribute, Any]] = {}
+        for name, cls in named.items():
+            if self.key_attribute(cls) is None:
+                raise ConfigurationError(
+                    f'activitystream option entity_types[{name!r}]: {qualified(cls)} is not '
+                    f'a class {adapter.label} maps'
+                )
+        self._learn(named.values())
+        self._learn(adapter.host_classes(host_model))
+
+    def _learn(self, classes: Iterable[type]) -> None:
+        for cls in sorted(classes, key=qualified):  # in an order that names collisions alike
+            self.name_of(cls)
+
+    def _key(self, cls: type) -> tuple[KeyAttribute, Any]:
+        """(key attribute, key type) of ``cls``, asked of the adapter once per class."""
+        try:
+            return self._keys[cls]
+        except KeyError:
+            found = self._keys[cls] = self.adapter.key_attribute(cls), self.adapter.key_type(cls)
+            return found
+
+    def key_attribute(self, cls: type) -> KeyAttribute:
+        """Where instances of ``cls`` keep their key (every read asks)."""
+        return self._key(cls)[0]
+
+    def key_type(self, cls: type) -> Any:
+        return self._key(cls)[1]
+
+    def name_of(self, cls: type) -> str:
+        """The registered name of mapped class ``cls``, registering it when first met."""
+        try:
+            return self._names[cls]
+        except KeyError:
+            pass
+        own = vars(cls).get(TYPE_ATTRIBUTE)
+        if own is not None and not (isinstance(own, str) and TYPE_NAME.match(own)):
+            raise ConfigurationError(
+                f'{qualified(cls)}.{TYPE_ATTRIBUTE} must be 1 to 128 letters, digits or '
+                f'underscores, not starting with a digit; got {own!r}'
+            )
+        name = self._given.get(cls) or own or cls.__name__
+        kept = self._classes.setdefault(name, cls)
+        if kept is not cls:
+            raise ConfigurationError(_collision(name, kept, cls))
+        self._names[cls] = name
+        return name
+
+    def class_of(self, name: str) -> type | None:
+        """The class registered as ``name``, or None when no class is (any more)."""
+        found = self._classes.get(name)
+        if found is None:
+            self._learn(self.adapter.host_classes(self._host_model))  # mapped since the start
+            found = self._classes.get(name) or self._elsewhere(name)
+        return found
+
+    def _elsewhere(self, name: str) -> type | None:
+        """The one class named ``name`` on the host's model or mapped in the process, if one."""
+        exposed = getattr(self._host_model, name, None)
+        candidates = {
+            cls
+            for cls in (exposed, *self.adapter.other_classes())
+            if isinstance(cls, type)
+            and cls not in self._names
+            and self.key_attribute(cls) is not None
+            and _declared_name(cls) == name
+        }
+        if len(candidates) != 1:
+            return None
+        [cls] = candidates
+        self.name_of(cls)
+        return cls
+
+    def ref_of(self, entity: Any, argname: str, flush: bool) -> Ref:
+        """The reference of a host entity; a pending one is flushed only when ``flush``."""
+        cls = type(entity)
+        attribute = self.key_attribute(cls)
+        if attribute is None:
+            raise TypeError(
+                f'{argname} must be a mapped entity ({self.adapter.label}), got {cls.__name__}'
+            )
+        if not isinstance(attribute, str):
+            raise ValueError(f'{argname}: {cls.__name__} has a composite primary key')
+        key = getattr(entity, attribute)
+        if key is None and flush:
+            self.adapter.assign_key(entity)
+            key = getattr(entity, attribute)
+        if key is None:
+            hint = 'add it to the session first' if flush else 'flush its session first'
+            raise ValueError(f'{argname}: {cls.__name__} has no primary key yet; {hint}')
+        return Ref(self.name_of(cls), str(key))
+
+    def stored_key(self, cls: type, id_string: str) -> Any:
+        """A stored id string as a primary key value of ``cls`` (the text when it is not one)."""
+        key_type = self.key_type(cls)
+        if key_type in (str, None) or not isinstance(key_type, type):
+            return id_string
+        try:
+            return uuid.UUID(id_string) if key_type is uuid.UUID else key_type(id_string)
+        except (TypeError, ValueError):
+            return id_string
+
+    def _strict_key(self, cls: type, id_string: str) -> Any:
+        """``id_string`` as a primary key of ``cls``, or None when it cannot be one."""
+        try:
+            key = self.stored_key(cls, id_string)
+        except Exception:  # noqa: BLE001 - an ObjectId that is none raises bson's own error
+            return None
+        expected = self.key_type(cls)
+        if (
+            isinstance(key, str)
+            and isinstance(expected, type)
+            and issubclass(expected, (int, float, uuid.UUID))
+        ):
+            return None  # stored_key gave the text back: it is not a number or a UUID
+        return None if isinstance(key, int) and not INT64[0] <= key <= INT64[1] else key
+
+    def load_many(self, storage: Storage, type_name: str, ids: Iterable[str]) -> dict[str, Any]:
+        """{id: entity} of the entities stored as ``type_name`` with ``ids``, in one query.
+
+        Ids of no entity (deleted, of a class gone, or not a key of the
+        class) are left out. A class whose key has several columns is a
+        ValueError: no reference can name one of its rows.
+        """
+        cls = self.class_of(type_name)
+        if cls is None:
+            return {}
+        attribute = self.key_attribute(cls)
+        if not isinstance(attribute, str):
+            raise ValueError(f'{type_name} has a composite primary key: not supported')
+        wanted = {}
+        for id_ in ids:
+            key = self._strict_key(cls, id_)
+            if key is not None:
+                wanted[key] = id_
+        loaded = storage.load_entities(cls, list(wanted)) if wanted else []
+        keys = ((getattr(entity, attribute), entity) for entity in loaded)
+        return {wanted.get(key, str(key)): entity for key, entity in keys}

@@ -1,1 +1,0 @@
-"""Template helpers of the bench host (tgext.pluggable adds h.activitystream)."""

@@ -1,2 +1,0 @@
-def bootstrap(command, conf, vars):
-    """The host's own bootstrap: the bench loads its data itself."""

@@ -1,0 +1,43 @@
+"""How the hosts' entities show in activitystream's texts and templates."""
+
+
+class UserDisplay:
+    """0.1.1's ``as_str`` / ``as_link`` (and an avatar), which menus show for the actor."""
+
+    @property
+    def as_str(self) -> str:
+        return self.display_name or self.user_name
+
+    @property
+    def as_link(self) -> str:
+        return f'/users/{self.user_name}'
+
+    @property
+    def as_avatar_url(self) -> str:
+        return f'/avatars/{self.user_name}.png'
+
+
+class TeamDisplay:
+    """A class with no ``as_str``: shown with ``str()``."""
+
+    def __str__(self) -> str:
+        return f'team {self.name}'
+
+
+class DocumentDisplay:
+    @property
+    def as_str(self) -> str:
+        return self.title
+
+    def as_link(self) -> str:
+        return f'/documents/{self.title}'
+
+
+class PostDisplay:
+    @property
+    def as_str(self) -> str:
+        return self.title
+
+    @property
+    def as_link(self) -> str:
+        return f'/posts/{self.slug}'

@@ -1,0 +1,2 @@
+class Globals:
+    """The host keeps no globals."""

@@ -1,0 +1,1 @@
+"""Template helpers of the host (tgext.pluggable adds h.activitystream)."""

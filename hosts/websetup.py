@@ -1,0 +1,2 @@
+def bootstrap(command, conf, vars):
+    """The host's own bootstrap: nothing to create (tests and bench make their data)."""

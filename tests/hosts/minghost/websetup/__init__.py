@@ -1,2 +1,0 @@
-def bootstrap(command, conf, vars):
-    """The host's own bootstrap: nothing to create."""

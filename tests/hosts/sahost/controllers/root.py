@@ -1,3 +1,0 @@
-from ...common import RootController
-
-__all__ = ['RootController']

@@ -1,1 +1,0 @@
-"""Template helpers of the test host (tgext.pluggable adds h.activitystream)."""

@@ -1,0 +1,196 @@
+"""Entity type names: what a reference stores for a host class, and reads that never flush.
+
+A class is stored under its class name unless the ``entity_types`` option or
+its own ``__activitystream_type__`` names it otherwise; two classes under one
+name stop the application at start. Every body runs on every backend.
+"""
+
+import pytest
+
+from activitystream import ConfigurationError, am, refs, subscriptions
+from activitystream.storage.base import Ref
+
+from .harness import BACKENDS, build_app
+from .test_plug import plug_into_fresh_config
+
+SQL = ('sqlite', 'postgresql')
+
+
+def host_model(backend):
+    from .hosts import minghost, sahost
+
+    return (sahost if backend in SQL else minghost).model
+
+
+def item_class(backend, host, module):
+    """A class named ``Item`` of ``module`` mapped on the host's base (SQL) or session (Ming)."""
+    body = {'__module__': module}
+    if backend in SQL:
+        from sqlalchemy import Column, Integer
+
+        body.update(__tablename__=module.replace('.', '_'), id=Column(Integer, primary_key=True))
+        return type('Item', (host.DeclarativeBase,), body)
+    from ming import schema
+    from ming.odm import FieldProperty, MappedClass
+
+    meta = type('__mongometa__', (), {'session': host.DBSession, 'name': module})
+    body.update(__mongometa__=meta, _id=FieldProperty(schema.ObjectId))
+    return type('Item', (MappedClass,), body)
+
+
+@pytest.fixture
+def fresh_host(monkeypatch):
+    """The test host's model with a base (SQL) and a session (Ming) no other test maps on."""
+
+    def make(backend):
+        model = host_model(backend)
+        if backend in SQL:
+            from sqlalchemy.orm import declarative_base
+
+            monkeypatch.setattr(model, 'DeclarativeBase', declarative_base())
+        else:  # the same database: flush_all() reaches every session ever made
+            from ming.odm import ThreadLocalODMSession
+
+            monkeypatch.setattr(model, 'DBSession', ThreadLocalODMSession(model.mainsession))
+        return model
+
+    return make
+
+
+@pytest.mark.parametrize('backend', BACKENDS)
+def test_two_classes_with_one_name_stop_the_application(backend, fresh_host):
+    host = fresh_host(backend)
+    items = [item_class(backend, host, m) for m in ('shop.models', 'blog.models')]  # noqa: F841 - kept alive: SQLAlchemy's registry holds them weakly
+    with pytest.raises(ConfigurationError) as raised:
+        build_app(backend)
+    message = str(raised.value)
+    assert "blog.models.Item and shop.models.Item are both entity type 'Item'" in message
+    assert '__activitystream_type__' in message
+    assert "entity_types={'NewName': 'shop.models.Item'}" in message
+
+
+@pytest.mark.parametrize('backend', BACKENDS)
+def test_a_second_name_for_one_of_them_starts_it(backend, fresh_host):
+    host = fresh_host(backend)
+    shop = item_class(backend, host, 'shop.models')
+    blog = item_class(backend, host, 'blog.models')
+    build_app(backend, entity_types={'BlogItem': blog})
+    assert refs.entity_class('Item') is shop
+    assert refs.entity_class('BlogItem') is blog
+
+
+@pytest.mark.parametrize('backend', BACKENDS)
+def test_a_name_given_to_a_class_cannot_be_another_class_name(backend):
+    document = f'{host_model(backend).__name__}.Document'
+    with pytest.raises(ConfigurationError) as raised:
+        build_app(backend, entity_types={'User': document})
+    assert f"{document} and {document[: -len('Document')]}User are both entity type 'User'" in str(
+        raised.value
+    )
+
+
+@pytest.mark.parametrize('backend', BACKENDS)
+def test_registered_names_round_trip(backend, monkeypatch):
+    """A Team says its own name, Document gets one from the option: both are read back."""
+    model = host_model(backend)
+    monkeypatch.setattr(model.Team, '__activitystream_type__', 'Group', raising=False)
+    env = build_app(backend, entity_types={'Doc': f'{model.__name__}.Document'})
+    team, doc, bob = env.team('ops'), env.document('Plan'), env.user('bob')
+    action = am.create(team, 'published', target=doc, recipients=[bob])
+    team_key, doc_key = refs.ref_of(team, 'team').id, refs.ref_of(doc, 'doc').id
+    assert (action.actor_ref, action.target_ref) == (Ref('Group', team_key), Ref('Doc', doc_key))
+    env.commit()
+    env.clear_session()
+    [read] = am.get_by_recipient(bob).all()
+    assert (read.actor_ref, read.target_ref) == (Ref('Group', team_key), Ref('Doc', doc_key))
+    assert isinstance(read.actor_entity, model.Team)
+    assert refs.ref_of(read.actor_entity, 'actor').id == team_key
+    assert read.target_entity.title == 'Plan'
+    assert am.get_actions(actor=read.actor_entity, viewer=bob).count() == 1
+    assert refs.find(am.storage, 'Doc', doc_key).title == 'Plan'
+    assert refs.entity_class('Document') is None  # renamed: 'Document' names no class now
+
+
+@pytest.mark.parametrize('backend', BACKENDS)
+def test_references_stored_under_class_names_still_load(backend):
+    """What 0.1.1 and every release since wrote: the class name, with another class renamed."""
+    model = host_model(backend)
+    env = build_app(backend, entity_types={'Group': model.Team})
+    alice, doc, bob = env.user('alice', 'Alice'), env.document('Plan'), env.user('bob')
+    alice_key, doc_key = refs.ref_of(alice, 'a').id, refs.ref_of(doc, 'd').id
+    stored = Ref('User', alice_key), Ref('Document', doc_key), Ref('User', refs.ref_of(bob, 'b').id)
+    am.create(stored[0], 'edited', target=stored[1], recipients=[stored[2]])
+    env.commit()
+    env.clear_session()
+    [read] = am.get_by_recipient(bob).all()
+    assert (read.actor, read.target_entity.title) == ('Alice', 'Plan')
+    assert refs.ref_of(read.actor_entity, 'actor') == stored[0]
+    assert refs.find(am.storage, 'Document', doc_key).title == 'Plan'
+
+
+def still_pending(env, user):
+    """Whether ``user``, added to the host's session, was never written."""
+    if env.sql:
+        return user in env.model.DBSession.new
+    return env.db['tg_user'].count_documents({'_id': user._id}) == 0
+
+
+@pytest.mark.parametrize('backend', BACKENDS)
+def test_reads_never_flush_the_host_session(backend):
+    env = build_app(backend)
+    alice, bob, doc = env.user('alice'), env.user('bob'), env.document('Plan')
+    am.create(alice, 'edited', target=doc, recipients=[bob])
+    subscriptions.subscribe(bob, doc)
+    env.commit()
+    env.clear_session()
+    carol = env.model.User(user_name='carol')  # the host's pending work, not ours to write
+    if env.sql:
+        env.model.DBSession.add(carol)
+    [read] = am.get_by_recipient(bob).all()
+    assert (read.actor_entity.user_name, read.target_entity.title) == ('alice', 'Plan')
+    assert am.count_not_seen_by_recipient(bob) == 1
+    assert am.get_actions(target=read.target_entity, viewer=bob).count() == 1
+    assert [u.user_name for u in subscriptions.subscribers_of(read.target_entity).all()] == ['bob']
+    assert refs.find(am.storage, 'User', refs.ref_of(read.actor_entity, 'a').id) is not None
+    assert still_pending(env, carol)
+
+
+def test_a_read_refuses_an_unflushed_entity_a_write_flushes_it(sqla_env):
+    """SQLAlchemy only: a Ming entity has its key from construction."""
+    env = sqla_env
+    carol = env.model.User(user_name='carol')
+    env.model.DBSession.add(carol)
+    with pytest.raises(ValueError, match='recipient: User has no primary key yet; flush its'):
+        am.get_by_recipient(carol).all()
+    assert carol in env.model.DBSession.new
+    am.create(carol, 'joined')
+    assert carol.user_id is not None
+
+
+@pytest.mark.parametrize(
+    'options, words',
+    [
+        (dict(entity_types=['User']), 'entity_types must be a dict of type name -> class'),
+        (dict(entity_types={'1st': dict}), r"entity_types\['1st'\]: the name must be 1 to 128"),
+        (dict(entity_types={'a-b': dict}), r"entity_types\['a-b'\]: the name must be"),
+        (
+            dict(entity_types={'x': 'tests.nowhere.User'}),
+            r"entity_types\['x'\]: cannot import 'tests.nowhere.User'",
+        ),
+        (dict(entity_types={'x': 42}), r"entity_types\['x'\] must be a class or its dotted path"),
+        (dict(entity_types={'x': dict, 'y': dict}), r"entity_types\['y'\]: dict is named 'x'"),
+    ],
+)
+def test_bad_entity_types_fail_at_plug_time(options, words):
+    with pytest.raises(ConfigurationError, match=words):
+        plug_into_fresh_config(**options)
+
+
+@pytest.mark.parametrize('backend', BACKENDS)
+def test_names_that_cannot_be_stored_stop_the_application(backend, monkeypatch):
+    with pytest.raises(ConfigurationError, match=r"entity_types\['x'\]: builtins.dict is not a"):
+        build_app(backend, entity_types={'x': dict})
+    model = host_model(backend)
+    monkeypatch.setattr(model.Team, '__activitystream_type__', 'a team', raising=False)
+    with pytest.raises(ConfigurationError, match=r'Team.__activitystream_type__ must be 1 to 128'):
+        build_app(backend)
