@@ -7,6 +7,7 @@ latencies come from ``time.perf_counter`` around the call alone. A time budget
 per question bounds backends where every query is a scan (Ming's ``mim://``).
 """
 
+import contextlib
 import cProfile
 import io
 import pstats
@@ -313,9 +314,9 @@ class Bench:
             for name, ours, floor, strict, calls in questions:
                 sent = []
                 for call in calls:
-                    with self.host.statements() as seen:
+                    with self.host.statements() as seen, _copies() as copied:
                         ours(*call)
-                    sent.append(seen)
+                    sent.append((seen, copied))
                     self.host.abort()
                 writes = name.startswith('W')
                 layers = self._layers(ours, floor, calls, sent, writes, sa_conn, raw_cur)
@@ -338,11 +339,11 @@ class Bench:
         return {
             'am': (lambda n: ours(*calls[n]), self.undo_w if writes else None),
             'sqlalchemy exec_driver_sql': (
-                lambda n: _replay(sa_conn.exec_driver_sql, sent[n], writes),
+                lambda n: _replay(sa_conn.exec_driver_sql, _sa_copy(sa_conn), *sent[n], writes),
                 sa_conn.rollback if writes else None,
             ),
             'raw DBAPI cursor, our SQL': (
-                lambda n: _replay(_raw(raw_cur), sent[n], writes),
+                lambda n: _replay(_raw(raw_cur), _raw_copy(raw_cur), *sent[n], writes),
                 undo_floor,
             ),
             'floor SQL': (lambda n: floor(*calls[n]), undo_floor),
@@ -421,8 +422,50 @@ def _raw(cursor):
     return execute
 
 
-def _replay(execute, statements, writes):
-    """Send captured (sql, params, executemany) again, in order, fetching what returns rows."""
+@contextlib.contextmanager
+def _copies():
+    """(table, rows) of each COPY our storage sends while the block runs.
+
+    PostgreSQL fan-outs go by ``COPY`` on the driver's cursor, which
+    SQLAlchemy's statement events (the statement spy) do not see.
+    """
+    from activitystream.storage.sqla import storage
+
+    original, seen = storage.copy_rows, []
+
+    def spy(connection, table, rows, page):
+        done = original(connection, table, rows, page)
+        if done:
+            seen.append((table, rows))
+        return done
+
+    storage.copy_rows = spy
+    try:
+        yield seen
+    finally:
+        storage.copy_rows = original
+
+
+def _sa_copy(conn):
+    from activitystream.storage.sqla.storage import BULK_PAGE, copy_rows
+
+    return lambda table, rows: copy_rows(conn, table, rows, BULK_PAGE)
+
+
+def _raw_copy(cursor):
+    from activitystream.storage.sqla.copy import copy_text
+
+    def copy(table, rows):
+        columns = list(rows[0])
+        sql = f'COPY {table.name} ({", ".join(columns)}) FROM STDIN'
+        cursor.copy_expert(sql, io.StringIO(copy_text(rows, columns)))
+
+    return copy
+
+
+def _replay(execute, copy, statements, copied, writes):
+    """Send captured (sql, params, executemany) again, in order, fetching what returns rows;
+    then the captured COPYs (deliveries have no foreign key: their action id can stay)."""
     new_id = None  # a replayed action gets a new id: its deliveries must follow
     for sql, params, _ in statements:
         result = execute(sql, _rebind(params, new_id))
@@ -431,6 +474,8 @@ def _replay(execute, statements, writes):
             rows = result.fetchall()
         if writes and rows and new_id is None:
             new_id = rows[0][0]
+    for table, rows in copied:
+        copy(table, rows)
 
 
 def _rebind(params, action_id):
