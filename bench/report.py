@@ -538,7 +538,7 @@ def render(args, runs, elapsed, info, checks, kept=''):
         f'a fixed seed), {args.rounds} rounds after a warm-up; latencies in ms. '
         'Raw numbers: `bench/results/`.',
         '',
-        *([kept] if kept else []),
+        *([kept, ''] if kept else []),
         '## Targets',
         '',
         _table(
@@ -595,7 +595,7 @@ def kept_sections(path):
     start, end = old.find('\n' + KEPT_FROM), old.find('\n' + KEPT_UNTIL + '\n')
     if start < 0 or end <= start:
         return ''
-    return old[start + 1 : end + 1]
+    return old[start + 1 : end].rstrip()
 
 
 README = ROOT / 'README.rst'
@@ -634,7 +634,7 @@ def readme_table(runs):
         rows.append([label.format(recipients=recipients)] + [cell(r['results'][q]) for r in full])
     for kind in KINDS[1:]:
         if all(kind in r.get('kinds', {}) for r in full):
-            rows.append([f'Q2, {kind} users'] + [cell(r['kinds'][kind]['Q2']) for r in full])
+            rows.append([f'Q2, {kind}'] + [cell(r['kinds'][kind]['Q2']) for r in full])
     if all((r.get('sizes') or {}).get('strict') for r in full):
         rows.append(
             ['database size (MiB)']
