@@ -14,8 +14,9 @@ from tg.configuration import milestones
 
 from .manager import ActionManager, am
 from .options import BLUEPRINT_KEY, ConfigurationError, validate
+from .storage.base import Ref
 
-__all__ = ['ActionManager', 'ConfigurationError', 'am', 'plugme']
+__all__ = ['ActionManager', 'ConfigurationError', 'Ref', 'am', 'plugme']
 
 RENDERERS = ('json', 'kajiki', 'genshi')
 

@@ -13,7 +13,7 @@ Reading never flushes the host's session: only write paths pass
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from . import entities
+from . import checks, entities
 from .storage.base import Ref, Storage
 
 
@@ -26,7 +26,7 @@ def ref_of(obj: Any, argname: str, flush: bool = False) -> Ref:
     if obj is None:
         raise ValueError(f'{argname} is required')
     if isinstance(obj, Ref):
-        return obj
+        return checks.ref(obj, argname)
     if isinstance(obj, type):
         raise TypeError(f'{argname} must be a mapped entity instance, got the class {obj.__name__}')
     return entities.active().ref_of(obj, argname, flush)

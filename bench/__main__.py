@@ -31,17 +31,38 @@ def parse(argv):
         '--ming-size', choices=list(SIZES), help='size for ming on mim:// (default: tiny)'
     )
     p.add_argument('--skip-load', action='store_true', help='reuse a database loaded earlier')
+    p.add_argument(
+        '--database',
+        help='PostgreSQL database name prefix (default activitystream_bench): <prefix>_<size>',
+    )
     p.add_argument('--scaling', action='store_true', help='also Q1/Q2 at tiny, small and seed')
     p.add_argument('--report', help='Markdown output (default: docs/benchmarks.md at seed size)')
     p.add_argument(
         '--report-only', action='store_true', help="write the report from the last runs' JSON"
     )
+    p.add_argument(
+        '--results', type=pathlib.Path, default=RESULTS, help='where run JSON and reports go'
+    )
     p.add_argument('--worker', nargs=3, metavar=('BACKEND', 'SIZE', 'MODE'), help=argparse.SUPPRESS)
     return p.parse_args(argv)
 
 
-def run_path(backend, size, mode):
-    return RESULTS / 'runs' / f'{backend}-{size}-{mode}.json'
+def run_path(results, backend, size, mode):
+    return results / 'runs' / f'{backend}-{size}-{mode}.json'
+
+
+def quiet_outbox(host):
+    """Do what the load left in the outbox, then stop the outbox's thread.
+
+    Its poll claims work with an UPDATE every few seconds: on SQLite a write
+    lock the floors' writes would wait on, on both a thread beside the timed
+    calls. Nothing measured is committed, so nothing new is queued.
+    """
+    from activitystream.delivery import drain, stop_workers
+
+    stop_workers()
+    drain()
+    host.commit()
 
 
 def worker(args):
@@ -52,13 +73,14 @@ def worker(args):
 
     backend, size, mode = args.worker
     started = time.perf_counter()
-    host = build_app(backend, size)
+    database = f'{args.database}_{size}' if args.database and backend == 'postgresql' else None
+    host = build_app(backend, size, database)
     data = generate(size)
     out = {'backend': backend, 'size': size, 'mode': mode, 'phases_s': {}}
     out['loadavg_at_start'] = os.getloadavg()  # other work on the machine skews the numbers
     meta = host.read_meta() if args.skip_load else None
     wanted = data.summary()
-    same = ('seed', 'size', 'deliveries', 'unseen_median')  # unseen: the last-seen times
+    same = ('seed', 'size', 'deliveries', 'unseen_median', 'kinds')  # unseen: last-seen times
     if meta is None or any(meta.get(k) != wanted[k] for k in same):
         print(f'[{backend}/{size}] loading {wanted}', flush=True)
         meta = load(host, data)
@@ -73,16 +95,27 @@ def worker(args):
         host.close()
         return
     t0 = time.perf_counter()
+    quiet_outbox(host)
     users, posts = entities(host)
     bench = Bench(host, data, users, posts, args.budget, args.rounds)
     out['floor_rows'] = bench.floor.setup()
+    if bench.strict is not None:
+        # reused with the database only: a reload makes new tables for ours
+        out['strict'] = bench.strict.load(data, reuse=not out['loaded'])
+        print(f'[{backend}/{size}] strict floor: {out["strict"]}', flush=True)
     bench.floor.vacuum_analyze()
+    if out['loaded'] or 'sizes' not in meta:
+        # before any write of the measurements: a rolled-back row still takes its space
+        meta['sizes'] = dict(bench.sizes(), after_reuse=not out['loaded'])
+        host.write_meta(meta)
+    out['sizes'] = meta['sizes']
     out['phases_s']['floor_setup'] = time.perf_counter() - t0
     picked = data.pick_users(args.users, data.seed)
     out['users_measured'] = len(picked)
     out['agree'] = bench.agreement(picked)
     t0 = time.perf_counter()
     out['results'] = bench.reads(picked, with_r=mode == 'full')
+    out['kinds'] = bench.kinds()
     if mode == 'full':
         out['statements'] = bench.statement_counts(picked)
         out['explain'] = bench.explain(users[picked[0]])
@@ -94,7 +127,7 @@ def worker(args):
     host.close()
     out['phases_s']['total'] = time.perf_counter() - started
     out['loadavg_at_end'] = os.getloadavg()
-    path = run_path(backend, size, mode)
+    path = run_path(args.results, backend, size, mode)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(out, indent=1, default=str))
     print(f'[{backend}/{size}] {mode} done in {out["phases_s"]["total"]:.1f}s', flush=True)
@@ -128,19 +161,21 @@ def main(argv=None):
 
     todo = jobs(args)
     if args.report_only:
-        runs = [json.loads(run_path(*job).read_text()) for job in todo]
+        runs = [json.loads(run_path(args.results, *job).read_text()) for job in todo]
         return report.write(args, runs, sum(r['phases_s']['total'] for r in runs))
     passed = [
         '--users', str(args.users), '--rounds', str(args.rounds), '--budget', str(args.budget),
     ] + (['--skip-load'] if args.skip_load else [])  # fmt: skip
+    passed += ['--database', args.database] if args.database else []
+    passed += ['--results', str(args.results)]
     started = time.perf_counter()
     for backend, size, mode in todo:
-        path = run_path(backend, size, mode)
+        path = run_path(args.results, backend, size, mode)
         path.unlink(missing_ok=True)
         cmd = [sys.executable, '-m', 'bench', '--worker', backend, size, mode] + passed
         if subprocess.run(cmd, cwd=ROOT).returncode != 0:
             sys.exit(f'bench: {backend}/{size} {mode} failed')
-    runs = [json.loads(run_path(*job).read_text()) for job in todo]
+    runs = [json.loads(run_path(args.results, *job).read_text()) for job in todo]
     elapsed = time.perf_counter() - started
     report.write(args, runs, elapsed)
 

@@ -18,6 +18,14 @@ size hits the cap: its users have fewer notifications in 90 days than the
 others have unseen, so its unseen count is lower; the report gives the median
 per size.)
 
+Kinds of users a uniform sample hides (issue 15), drawn from a generator of
+their own after the rest, so that everything else is drawn as before:
+*heaviest followers* (a few users following HEAVY_FOLLOWS actors each, by the
+same popularity law: the largest inboxes), *never seen* (no
+``last_activity_seen`` at all: every delivery and every other actor's
+broadcast counts) and *long unseen* (last seen 30 to 60 days before the end:
+thousands of unseen notifications at the seed size). The rest are *typical*.
+
 END is fixed, so that the same flags give the same rows on any day; the bench
 host plugs an ``unseen_window`` reaching back past the dataset's first day
 (:func:`history_window`), so counts still start at each user's last-seen time
@@ -44,6 +52,13 @@ MEAN_FOLLOWS = 10
 ZIPF_S = 0.7  # popularity skew over actors: the top one gets ~1% of all follows
 BROADCAST_SHARE = 0.02
 MEAN_UNSEEN_DAYS = 3  # at the seed size; other sizes scale it, see unseen_window_ms
+# the kinds of users (see above): shares of all users, and what sets them apart
+KINDS = ('typical', 'heaviest followers', 'never seen', 'long unseen')
+HEAVY_FOLLOWER_SHARE = 0.0005  # at least one user
+HEAVY_FOLLOWS = 2000
+NEVER_SEEN_SHARE = 0.02
+LONG_UNSEEN_SHARE = 0.01
+LONG_UNSEEN_DAYS = (30, 60)
 VERBS = ('posted', 'commented', 'liked', 'mentioned')
 VERB_P = (0.15, 0.45, 0.3, 0.1)
 CHUNK = 2000
@@ -63,7 +78,8 @@ class Dataset:
     act_target: np.ndarray
     act_obj: np.ndarray  # a mentioned user, or -1
     act_broadcast: np.ndarray
-    last_seen_ms: np.ndarray  # per user, ms before END
+    last_seen_ms: np.ndarray  # per user, ms before END (a never-seen user's is not used)
+    kind: np.ndarray  # per user, an index of KINDS
 
     @property
     def n_activities(self):
@@ -84,6 +100,14 @@ class Dataset:
         acts = np.bincount(self.act_actor[~self.act_broadcast], minlength=self.n_users)
         return np.bincount(self.follower, weights=acts[self.followee], minlength=self.n_users)
 
+    def never_seen(self):
+        return self.kind == KINDS.index('never seen')
+
+    def counted_from_ms(self):
+        """Per user, where Q2 starts counting, in ms before END: a never-seen user from before
+        the first day (the bench's window reaches past it)."""
+        return np.where(self.never_seen(), SPAN_MS + 1, self.last_seen_ms)
+
     def top_actor(self):
         return int(np.argmax(self.follower_counts()))
 
@@ -91,6 +115,8 @@ class Dataset:
         followers = self.follower_counts()
         inbox = self.inbox_sizes()
         delivered = followers[self.act_actor[~self.act_broadcast]].sum()
+        unseen = self.unseen_per_user()
+        seen = ~self.never_seen()
         return {
             'size': self.size,
             'seed': self.seed,
@@ -108,9 +134,17 @@ class Dataset:
             'inbox_max': int(inbox.max()),
             'inbox_median': int(np.median(inbox)),
             'unseen_window_mean_days': round(unseen_window_ms(self.n_activities) / DAY_MS, 2),
-            'last_seen_capped_share': round(float((self.last_seen_ms >= SPAN_MS).mean()), 3),
-            'unseen_median': int(np.median(self.unseen_per_user())),
+            'last_seen_capped_share': round(float((self.last_seen_ms[seen] >= SPAN_MS).mean()), 3),
+            'unseen_median': int(np.median(unseen)),
             'unseen_broadcasts_median': self.unseen_broadcasts(),
+            'kinds': {
+                name: {
+                    'users': int((self.kind == k).sum()),
+                    'inbox_median': int(np.median(inbox[self.kind == k])),
+                    'unseen_median': int(np.median(unseen[self.kind == k])),
+                }
+                for k, name in enumerate(KINDS)
+            },
         }
 
     def unseen_broadcasts_per_user(self):
@@ -119,8 +153,9 @@ class Dataset:
         A user's own broadcasts are not in its inbox.
         """
         actor, ms = self.act_actor[self.act_broadcast], self.act_ms[self.act_broadcast]
-        newer = np.searchsorted(np.sort(ms), self.last_seen_ms)
-        own = np.bincount(actor[ms < self.last_seen_ms[actor]], minlength=self.n_users)
+        since = self.counted_from_ms()
+        newer = np.searchsorted(np.sort(ms), since)
+        own = np.bincount(actor[ms < since[actor]], minlength=self.n_users)
         return newer - own
 
     def unseen_inbox_per_user(self):
@@ -131,9 +166,8 @@ class Dataset:
         # than a time t are the keys in [actor * SPAN, actor * SPAN + t)
         keys = np.sort(actor.astype(np.int64) * (SPAN_MS + 1) + ms)
         base = self.followee.astype(np.int64) * (SPAN_MS + 1)
-        per_edge = np.searchsorted(keys, base + self.last_seen_ms[self.follower]) - np.searchsorted(
-            keys, base
-        )
+        since = self.counted_from_ms()[self.follower]
+        per_edge = np.searchsorted(keys, base + since) - np.searchsorted(keys, base)
         return np.bincount(self.follower, weights=per_edge, minlength=self.n_users).astype(np.int64)
 
     def unseen_per_user(self):
@@ -158,6 +192,11 @@ class Dataset:
         rng = np.random.default_rng(seed)
         others = [int(i) for i in rng.permutation(self.n_users) if int(i) not in heaviest]
         return (heaviest + others)[: min(count, self.n_users)]
+
+    def pick_kind(self, kind, count, seed):
+        """Up to ``count`` users of ``kind`` (a name of KINDS), in a random order."""
+        found = np.flatnonzero(self.kind == KINDS.index(kind))
+        return [int(i) for i in np.random.default_rng(seed).permutation(found)[:count]]
 
 
 def unseen_window_ms(n_activities):
@@ -204,6 +243,14 @@ def generate(size, seed=SEED):
     act_obj = np.where(act_verb == VERBS.index('mentioned'), mentioned, -1)
     act_broadcast = rng.random(n_acts) < BROADCAST_SHARE
     last_seen = rng.exponential(unseen_window_ms(n_acts), n_users).astype(np.int64)
+    last_seen = np.minimum(last_seen, SPAN_MS)
+    kind, heavy_edges = _kinds(np.random.default_rng(seed + 2), n_users, rank_weight, by_rank)
+    if len(heavy_edges):
+        edges = np.union1d(follower * n_users + followee, heavy_edges)
+        follower, followee = edges // n_users, edges % n_users
+    long_unseen = kind == KINDS.index('long unseen')
+    days = np.random.default_rng(seed + 3).uniform(*LONG_UNSEEN_DAYS, int(long_unseen.sum()))
+    last_seen[long_unseen] = (days * DAY_MS).astype(np.int64)
     return Dataset(
         size=size,
         seed=seed,
@@ -217,15 +264,39 @@ def generate(size, seed=SEED):
         act_target=act_target,
         act_obj=act_obj,
         act_broadcast=act_broadcast,
-        last_seen_ms=np.minimum(last_seen, SPAN_MS),
+        last_seen_ms=last_seen,
+        kind=kind,
     )
+
+
+def _kinds(rng, n_users, rank_weight, by_rank):
+    """(each user's kind, the heaviest followers' follow edges as follower * n_users + followee)."""
+    kind = np.zeros(n_users, dtype=np.int8)
+    order = rng.permutation(n_users)
+    counts = [max(1, round(HEAVY_FOLLOWER_SHARE * n_users))]
+    counts += [round(share * n_users) for share in (NEVER_SEEN_SHARE, LONG_UNSEEN_SHARE)]
+    start = 0
+    for k, count in enumerate(counts, start=1):
+        kind[order[start : start + count]] = k
+        start += count
+    heavy = order[: counts[0]]
+    follows = min(n_users - 1, HEAVY_FOLLOWS)
+    wanted = rank_weight / rank_weight.sum()
+    edges = []
+    for user in heavy:
+        followees = by_rank[rng.choice(n_users, size=follows, replace=False, p=wanted)]
+        followees = followees[followees != user]
+        edges.append(int(user) * n_users + followees)
+    return kind, np.concatenate(edges) if edges else np.array([], dtype=np.int64)
 
 
 def _user_rows(host, data):
     sql = host.backend in ('sqlite', 'postgresql')
     rows = []
+    never = data.never_seen().tolist()
     for i in range(data.n_users):
-        row = dict(user_name=f'user{i}', last_activity_seen=data.timestamp(data.last_seen_ms[i]))
+        seen = None if never[i] else data.timestamp(data.last_seen_ms[i])
+        row = dict(user_name=f'user{i}', last_activity_seen=seen)
         row.update({'user_id': i + 1} if sql else {'_id': object_id(i)})
         rows.append(row)
     return rows
@@ -240,7 +311,7 @@ def _post_rows(host, data, authors):
         if sql:
             row.update(post_id=i + 1, author_id=author + 1)
         else:
-            row.update(_id=object_id(0x100000000 + i), author_id=object_id(author))
+            row.update(_id=object_id(POST_OID_BASE + i), author_id=object_id(author))
         rows.append(row)
     return rows
 
@@ -249,7 +320,32 @@ def object_id(n):
     """A deterministic ObjectId for Ming rows."""
     from bson import ObjectId
 
-    return ObjectId(f'{n:024x}')
+    return ObjectId(_object_id_hex(n))
+
+
+def _object_id_hex(n):
+    return f'{n:024x}'
+
+
+POST_OID_BASE = 0x100000000  # Ming: posts' ObjectIds start here, users' at 0
+
+
+def references(host, data):
+    """(users, posts) as stored references, indexed like the dataset's arrays: nothing loaded.
+
+    What an import script passes ``am.create_many`` instead of ORM objects.
+    """
+    from activitystream import Ref, entities
+
+    model = host.model
+    if host.backend in ('sqlite', 'postgresql'):
+        user_key, post_key = (lambda i: str(i + 1)), (lambda i: str(i + 1))
+    else:
+        user_key, post_key = _object_id_hex, (lambda i: _object_id_hex(POST_OID_BASE + i))
+    user, post = (entities.active().name_of(cls) for cls in (model.User, model.Post))
+    users = [Ref(user, user_key(i)) for i in range(data.n_users)]
+    posts = [Ref(post, post_key(i)) for i in range(data.n_posts)]
+    return users, posts
 
 
 def _sorted_entities(host, cls, key):
@@ -270,8 +366,38 @@ def entities(host):
     return users, posts
 
 
+def description(verb, i):
+    """Activity ``i``'s description: comments have one."""
+    return f'{verb} #{i}' if verb == 'commented' else None
+
+
+def extra(verb, i):
+    """Activity ``i``'s extra data: likes have some."""
+    return {'n': i} if verb == 'liked' else None
+
+
+def inbox_pairs(data):
+    """(recipient, activity) of every delivery, as two index arrays sorted by recipient then time.
+
+    Activity indexes grow with time (``act_ms`` is sorted), so this is the
+    inbox index's order.
+    """
+    followers, start = data.followers_index()
+    direct = np.flatnonzero(~data.act_broadcast)
+    actor = data.act_actor[direct]
+    counts = start[actor + 1] - start[actor]
+    activity = np.repeat(direct, counts)
+    first = np.repeat(start[actor] - (np.cumsum(counts) - counts), counts)
+    recipient = followers[first + np.arange(int(counts.sum()))]
+    order = np.lexsort((activity, recipient))
+    return recipient[order], activity[order]
+
+
 def items(data, users, posts, start, stop, followers, fstart):
-    """create_many items for activities [start, stop), with plain Python values."""
+    """create_many items for activities [start, stop), with plain Python values.
+
+    ``users`` and ``posts``: entities or their references, indexed like the dataset.
+    """
     stop = min(stop, data.n_activities)
     cols = [
         a[start:stop].tolist()
@@ -290,15 +416,19 @@ def items(data, users, posts, start, stop, followers, fstart):
             verb=verb,
             target=posts[targets[n]],
             action_obj=users[obj] if obj >= 0 else None,
-            description=f'{verb} #{i}' if verb == 'commented' else None,
-            extra={'n': i} if verb == 'liked' else None,
+            description=description(verb, i),
+            extra=extra(verb, i),
             recipients=recipients,
             timestamp=data.timestamp(ms[n]),
         )
 
 
 def load(host, data, chunk=CHUNK, log=print):
-    """Wipe and load ``data``: host rows in bulk, activities through am.create_many."""
+    """Wipe and load ``data``: host rows in bulk, activities through am.create_many.
+
+    Users and posts are named by references (:func:`references`), as an import
+    script would: none is loaded as an ORM object.
+    """
     from activitystream import am
 
     times = {}
@@ -309,15 +439,15 @@ def load(host, data, chunk=CHUNK, log=print):
     host.bulk_insert(host.model.Post, _post_rows(host, data, authors))
     host.commit()
     times['users_posts_s'] = time.perf_counter() - started
-    users, posts = entities(host)
+    users, posts = references(host, data)
     followers, fstart = data.followers_index()
     followers, fstart = followers.tolist(), fstart.tolist()
     t0 = time.perf_counter()
     in_create_many = 0.0
     for start in range(0, data.n_activities, chunk):
-        batch = list(items(data, users, posts, start, start + chunk, followers, fstart))
         t1 = time.perf_counter()
-        am.create_many(batch)
+        # a generator: streamed, counted (no Action objects come back), items made as it goes
+        am.create_many(items(data, users, posts, start, start + chunk, followers, fstart))
         host.commit()
         in_create_many += time.perf_counter() - t1
         done = min(start + chunk, data.n_activities)

@@ -103,15 +103,19 @@ class SQLFloor:
         self.conn.cursor().execute('VACUUM ANALYZE')
         self.conn.autocommit = False
 
+    def statement(self, name):
+        """The SQL sent for question ``name`` ('q1', 'q2'), with the driver's placeholders."""
+        return self.q1 if name == 'q1' else self.q2
+
     def latest(self, user_id):
         cur = self.conn.cursor()
-        cur.execute(self.q1, (user_id, user_id))
+        cur.execute(self.statement('q1'), (user_id, user_id))
         return cur.fetchall()
 
     def count_unseen(self, user_id, since):
         cur = self.conn.cursor()
         ts = self._ts(since)
-        cur.execute(self.q2, (user_id, ts, ts, user_id))
+        cur.execute(self.statement('q2'), (user_id, ts, ts, user_id))
         return cur.fetchone()[0]
 
     def deliver(self, recipient_ids, when, action_id):
@@ -124,12 +128,33 @@ class SQLFloor:
     def rollback(self):
         self.conn.rollback()
 
+    def entity_ids(self, rows):
+        """(user ids, post ids) a page of Q1 rows names: actors, objects, targets."""
+        users = {int(x) for row in rows for x in (row[2], row[7]) if x is not None}
+        return users, {int(row[5]) for row in rows if row[5] is not None}
+
+    def host_rows(self, rows):
+        """R's second half: the users and posts of a page, as tuples, one query per table."""
+        users, posts = self.entity_ids(rows)
+        cur = self.conn.cursor()
+        mark = '?' if self.sqlite else '%s'
+        found = []
+        for sql, ids in (
+            ('SELECT user_id, user_name, last_activity_seen FROM tg_user WHERE user_id IN ', users),
+            ('SELECT post_id, slug, title, author_id FROM posts WHERE post_id IN ', posts),
+        ):
+            if ids:
+                ids = sorted(ids)
+                cur.execute(sql + '(' + ', '.join([mark] * len(ids)) + ')', ids)
+                found += cur.fetchall()
+        return found
+
     def explain(self, user_id, since):
         """The floor's Q1 and Q2 plans (EXPLAIN ANALYZE BUFFERS / EXPLAIN QUERY PLAN)."""
         ts = self._ts(since)
         return {
-            'Q1': self.plan(self.q1, (user_id, user_id)),
-            'Q2': self.plan(self.q2, (user_id, ts, ts, user_id)),
+            'Q1': self.plan(self.statement('q1'), (user_id, user_id)),
+            'Q2': self.plan(self.statement('q2'), (user_id, ts, ts, user_id)),
         }
 
     def plan(self, sql, params):
@@ -185,6 +210,16 @@ class MongoFloor:
 
     def count_unseen(self, user_id, since):
         return self.db.floor_inbox.count_documents(dict(self._inbox(user_id), ts={'$gt': since}))
+
+    def host_rows(self, rows):
+        """R's second half: the users and posts of a page, one ``find`` per collection."""
+        from bson import ObjectId
+
+        users = {a['actor_id'] for a in rows} | {a['action_obj_id'] for a in rows}
+        users.discard(None)
+        posts = {a['target_id'] for a in rows if a['target_id']}
+        found = list(self.db.tg_user.find({'_id': {'$in': [ObjectId(u) for u in users]}}))
+        return found + list(self.db.posts.find({'_id': {'$in': [ObjectId(p) for p in posts]}}))
 
     def deliver(self, recipient_ids, when, action_id):
         docs = [{'r': r, 'ts': when, 'a': action_id, 'floor_w': True} for r in recipient_ids]

@@ -1,12 +1,13 @@
-"""Time our API against the floor on the same users, data and connection settings.
+"""Time our API against the floor and the strict floor on the same users, data and settings.
 
 Each question is asked for every picked user (the heaviest recipients first),
-ours then the floor's, for a few rounds after a warm-up pass of each over all
-the users (so neither pays the other's cold pages); latencies come from
-``time.perf_counter`` around the call alone. A time budget per question
-bounds backends where every query is a scan (Ming's in-memory ``mim://``).
+ours, the floor's and (SQL) the strict floor's in turn, for a few rounds after
+a warm-up pass of each over all the users (so none pays another's cold pages);
+latencies come from ``time.perf_counter`` around the call alone. A time budget
+per question bounds backends where every query is a scan (Ming's ``mim://``).
 """
 
+import contextlib
 import cProfile
 import io
 import pstats
@@ -16,11 +17,14 @@ from datetime import datetime
 from activitystream import am, grouping
 
 from .common import stats
-from .dataset import VERBS
+from .dataset import KINDS, VERBS
 from .floor import floor_for
+from .strict import StrictFloor, table_bytes
 
 MIN_SAMPLES = 3
 W_RECIPIENTS = 2000
+KIND_USERS = 100  # users measured per kind of user (at most)
+KIND_CHECKS = 3  # of which checked for the same answers
 # mim:// matches every document of a collection for every query (no indexes):
 # on it, the side checks below run on a few users only
 CHECK_USERS = {'ming': 1}
@@ -53,9 +57,10 @@ class Bench:
         self.users = users  # host entities, indexed like the dataset
         self.posts = posts
         self.floor = floor_for(host)
+        self.sql = host.backend in ('sqlite', 'postgresql')
+        self.strict = StrictFloor(host) if self.sql else None
         self.budget_s = min(budget_s, SLOW_BUDGET.get(host.backend, budget_s))
         self.rounds = 1 if host.backend in SLOW_BUDGET else rounds
-        self.sql = host.backend in ('sqlite', 'postgresql')
         self.check_users = CHECK_USERS.get(host.backend, 20)
         self.profile_users = PROFILE_USERS.get(host.backend, 300)
 
@@ -108,76 +113,79 @@ class Bench:
 
     def fr(self, user):
         rows = self.fq1(user)
-        return rows, self._floor_entities(rows)
-
-    def _floor_entities(self, rows):
-        if not self.sql:
-            db = self.floor.db
-            users = {a['actor_id'] for a in rows} | {a['action_obj_id'] for a in rows}
-            users.discard(None)
-            posts = {a['target_id'] for a in rows if a['target_id']}
-            from bson import ObjectId
-
-            found = list(db.tg_user.find({'_id': {'$in': [ObjectId(u) for u in users]}}))
-            return found + list(db.posts.find({'_id': {'$in': [ObjectId(p) for p in posts]}}))
-        users = sorted({int(x) for row in rows for x in (row[2], row[7]) if x is not None})
-        posts = sorted({int(row[5]) for row in rows if row[5] is not None})
-        cur = self.floor.conn.cursor()
-        mark = '?' if self.floor.sqlite else '%s'
-        found = []
-        for sql, ids in (
-            ('SELECT user_id, user_name, last_activity_seen FROM tg_user WHERE user_id IN ', users),
-            ('SELECT post_id, slug, title, author_id FROM posts WHERE post_id IN ', posts),
-        ):
-            if ids:
-                cur.execute(sql + '(' + ', '.join([mark] * len(ids)) + ')', ids)
-                found += cur.fetchall()
-        return found
+        return rows, self.floor.host_rows(rows)
 
     def fw(self, recipients):
         ids = [self.floor_id(u) for u in recipients]
         self.floor.deliver(ids, datetime.utcnow(), 10**12)
 
+    # -- the strict floor's (SQL only) -----------------------------------------
+
+    def sq1(self, user):
+        return self.strict.latest(self.floor_id(user))
+
+    def sq2(self, user):
+        return self.strict.count_unseen(self.floor_id(user), self.since(user))
+
+    def sr(self, user):
+        rows = self.sq1(user)
+        return rows, self.strict.host_rows(rows)
+
+    def sw(self, actor, recipients):
+        ids = [self.floor_id(u) for u in recipients]
+        self.strict.deliver(ids, datetime.utcnow(), self.floor_id(actor))
+
+    def sides(self, ours, floor, strict):
+        """{side: fn} of one question; the strict floor's only where there is one."""
+        found = {'ours': ours, 'floor': floor}
+        if self.strict is not None:
+            found['strict'] = strict
+        return found
+
     # -- measuring ------------------------------------------------------------
 
-    def pair(self, ours, floor, args, rounds=None, undo=None):
-        """Warm both up, then time ours and the floor's call after call, alternating.
+    def pair(self, sides, args, rounds=None, undo=None):
+        """Warm every side up, then time them call after call, in turn.
 
-        Alternating call by call (and who goes first) spreads any noise from
-        the machine over both sides; ``undo`` = (ours, floor) runs untimed after
-        each write.
+        ``sides``: {name: fn} (see :meth:`sides`). Taking turns call by call
+        (and rotating who goes first) spreads any noise from the machine over
+        all sides; ``undo``: {name: fn} run untimed after each of that side's
+        calls (writes).
         """
         rounds = rounds or self.rounds
-        undo_ours, undo_floor = undo or (None, None)
+        undo = undo or {}
         if self.host.backend not in SLOW_BUDGET:  # mim has no cache to warm
-            # a full pass each: whoever goes first must not pay the cold pages of both
-            timed(ours, args, 1, self.budget_s / 2, undo_ours, min_samples=1)
-            timed(floor, args, 1, self.budget_s / 2, undo_floor, min_samples=1)
+            # a full pass each: whoever goes first must not pay the cold pages of the others
+            for name, fn in sides.items():
+                timed(fn, args, 1, self.budget_s / 2, undo.get(name), min_samples=1)
         self.host.abort()
-        ours_ms, floor_ms = [], []
-        started = time.perf_counter()
         calls = [a for _ in range(rounds) for a in args]
-        for n, a in enumerate(calls):
-            sides = [(ours, ours_ms, undo_ours), (floor, floor_ms, undo_floor)]
-            for fn, samples, after in sides if n % 2 == 0 else sides[::-1]:
-                t0 = time.perf_counter()
-                fn(*a)
-                samples.append((time.perf_counter() - t0) * 1000)
-                if after is not None:
-                    after()
-            if time.perf_counter() - started > self.budget_s and n + 1 >= MIN_SAMPLES:
-                break
+        turns = {
+            name: (lambda n, fn=fn: fn(*calls[n]), undo.get(name)) for name, fn in sides.items()
+        }
+        samples = _in_turn(turns, len(calls), self.budget_s)
         self.host.abort()
-        return _compare(stats(ours_ms), stats(floor_ms))
+        return _compare({name: stats(ms) for name, ms in samples.items()})
 
     def reads(self, picked, with_r=True):
         args = [(self.users[i],) for i in picked]
         found = {
-            'Q1': self.pair(self.q1, self.fq1, args),
-            'Q2': self.pair(self.q2, self.fq2, args),
+            'Q1': self.pair(self.sides(self.q1, self.fq1, self.sq1), args),
+            'Q2': self.pair(self.sides(self.q2, self.fq2, self.sq2), args),
         }
         if with_r:
-            found['R'] = self.pair(self.r, self.fr, args)
+            found['R'] = self.pair(self.sides(self.r, self.fr, self.sr), args)
+        return found
+
+    def kinds(self):
+        """Q1 and Q2 per kind of user (dataset.KINDS): {kind: {users, Q1, Q2}}."""
+        if self.host.backend in SLOW_BUDGET:
+            return {}  # on mim every query reads everything, whoever asks
+        found = {}
+        for kind in KINDS:
+            picked = self.data.pick_kind(kind, KIND_USERS, self.data.seed)
+            if picked:
+                found[kind] = {'users': len(picked), **self.reads(picked, with_r=False)}
         return found
 
     def _writers(self):
@@ -191,32 +199,53 @@ class Bench:
     def writes(self):
         actor, to_all, to_2000 = self._writers()
         found = {}
+        undo = {'ours': self.undo_w, 'floor': self.floor.rollback}
+        if self.strict is not None:
+            undo['strict'] = self.strict.rollback
         for name, recipients in (('W_top', to_all), ('W_2000', to_2000)):
-            found[name] = self.pair(
-                lambda rs, a=actor: self.w(a, rs),
-                self.fw,
-                [(recipients,)] * 10,
-                undo=(self.undo_w, self.floor.rollback),
+            sides = self.sides(
+                lambda rs, a=actor: self.w(a, rs), self.fw, lambda rs, a=actor: self.sw(a, rs)
             )
+            found[name] = self.pair(sides, [(recipients,)] * 10, undo=undo)
             found[name]['recipients'] = len(recipients)
         return found
 
-    def agreement(self, picked):
-        """Do ours and the floor answer the same? (ids of Q1, the number of Q2)
+    def checked_users(self, picked):
+        """Whose answers are compared: the first measured users, the actors of the newest
+        broadcasts (whose own broadcasts must be left out), a few users of each kind."""
+        users = picked[: self.check_users] + self.data.newest_broadcasters(self.check_users)
+        if self.host.backend not in SLOW_BUDGET:
+            for kind in KINDS:
+                users += self.data.pick_kind(kind, KIND_CHECKS, self.data.seed)
+        return list(dict.fromkeys(users))
 
-        Asked of the first measured users, and of the actors of the newest
-        broadcasts, whose own broadcasts must be left out of both answers.
+    def agreement(self, picked):
+        """Do ours, the floor and the strict floor answer the same? (ids of Q1, the number of Q2)
+
+        {'floor': bool, 'strict': bool or None (no strict floor)}.
         """
-        broadcasters = self.data.newest_broadcasters(self.check_users)
-        for i in dict.fromkeys(picked[: self.check_users] + broadcasters):
+        found = {'floor': True, 'strict': True if self.strict is not None else None}
+        for i in self.checked_users(picked):
             user = self.users[i]
-            ours = [a.id for a in self.q1(user)]
+            ours, count = [a.id for a in self.q1(user)], self.q2(user)
             rows = self.fq1(user)
             theirs = [row[0] for row in rows] if self.sql else [d['_id'] for d in rows]
-            if ours != theirs or self.q2(user) != self.fq2(user):
-                return False
+            found['floor'] &= ours == theirs and count == self.fq2(user)
+            if self.strict is not None:
+                strict = [row[0] for row in self.sq1(user)]
+                found['strict'] &= ours == strict and count == self.sq2(user)
         self.host.abort()
-        return True
+        return found
+
+    def sizes(self):
+        """Bytes on disk of our tables and the strict floor's, indexes included (SQL)."""
+        if not self.sql:
+            return {}
+        conn = self.strict.conn
+        return {
+            side: table_bytes(conn, self.strict.sqlite, prefix)
+            for side, prefix in (('ours', 'activitystream_'), ('strict', 'strict_'))
+        }
 
     def statement_counts(self, picked):
         """Statements (SQL) or collection operations (Mongo) per call, the most seen."""
@@ -239,6 +268,7 @@ class Bench:
         plans = {
             'ours': {},
             'floor': self.floor.explain(self.floor_id(user), self.since(user)),
+            'strict': self.strict.explain(self.floor_id(user), self.since(user)),
         }
         for name, fn in (('Q1', self.q1), ('Q2', self.q2)):
             self.host.abort()
@@ -274,25 +304,30 @@ class Bench:
         actor, _, to_2000 = self._writers()
         found = {}
         questions = (
-            ('Q1', self.q1, self.fq1, [(u,) for u in users]),
-            ('Q2', self.q2, self.fq2, [(u,) for u in users]),
-            ('W_2000', self.w, lambda _, rs: self.fw(rs), [(actor, to_2000)] * 10),
+            ('Q1', self.q1, self.fq1, self.sq1, [(u,) for u in users]),
+            ('Q2', self.q2, self.fq2, self.sq2, [(u,) for u in users]),
+            ('W_2000', self.w, lambda _, rs: self.fw(rs), self.sw, [(actor, to_2000)] * 10),
         )
         sa_conn = self.host.engine.connect()
         raw_cur = self.floor.conn.cursor()
         try:
-            for name, ours, floor, calls in questions:
+            for name, ours, floor, strict, calls in questions:
                 sent = []
                 for call in calls:
-                    with self.host.statements() as seen:
+                    with self.host.statements() as seen, _copies() as copied:
                         ours(*call)
-                    sent.append(seen)
+                    sent.append((seen, copied))
                     self.host.abort()
                 writes = name.startswith('W')
                 layers = self._layers(ours, floor, calls, sent, writes, sa_conn, raw_cur)
+                layers['strict floor SQL'] = (
+                    lambda n, fn=strict, calls=calls: fn(*calls[n]),
+                    self.strict.rollback if writes else None,
+                )
                 found[name] = self._race(layers, len(calls))
                 sa_conn.rollback()
                 self.floor.rollback()
+                self.strict.rollback()
                 self.host.abort()
         finally:
             sa_conn.close()
@@ -304,30 +339,20 @@ class Bench:
         return {
             'am': (lambda n: ours(*calls[n]), self.undo_w if writes else None),
             'sqlalchemy exec_driver_sql': (
-                lambda n: _replay(sa_conn.exec_driver_sql, sent[n], writes),
+                lambda n: _replay(sa_conn.exec_driver_sql, _sa_copy(sa_conn), *sent[n], writes),
                 sa_conn.rollback if writes else None,
             ),
             'raw DBAPI cursor, our SQL': (
-                lambda n: _replay(_raw(raw_cur), sent[n], writes),
+                lambda n: _replay(_raw(raw_cur), _raw_copy(raw_cur), *sent[n], writes),
                 undo_floor,
             ),
             'floor SQL': (lambda n: floor(*calls[n]), undo_floor),
         }
 
     def _race(self, layers, count):
-        """p50 of each {name: (fn(n), undo)} over calls 0..count-1, rotating who goes first."""
-        samples = {name: [] for name in layers}
-        items = list(layers.items())
-        for rnd in range(self.rounds + 1):  # the first round warms up
-            for n in range(count):
-                k = n % len(items)
-                for name, (fn, undo) in items[k:] + items[:k]:
-                    t0 = time.perf_counter()
-                    fn(n)
-                    if rnd:
-                        samples[name].append((time.perf_counter() - t0) * 1000)
-                    if undo is not None:
-                        undo()
+        """p50 of each {name: (fn(n), undo)} over calls 0..count-1, in turn, after a warm-up."""
+        _in_turn(layers, count)
+        samples = _in_turn(layers, count * self.rounds, index=lambda n: n % count)
         return {name: stats(ms)['p50'] for name, ms in samples.items()}
 
     def profile(self, picked, top=25):
@@ -358,6 +383,32 @@ class Bench:
     def close(self):
         self.host.abort()
         self.floor.close()
+        if self.strict is not None:
+            self.strict.close()
+
+
+def _in_turn(sides, count, budget_s=None, index=lambda n: n):
+    """{name: [ms]} of calls 0..count-1 of every side, {name: (fn(i), undo)}, taking turns.
+
+    Call ``n`` of every side runs before call ``n + 1`` of any, and who goes
+    first rotates; ``undo`` runs untimed. A ``budget_s`` stops after that many
+    seconds (once MIN_SAMPLES calls are in).
+    """
+    samples = {name: [] for name in sides}
+    items = list(sides.items())
+    started = time.perf_counter()
+    for n in range(count):
+        k = n % len(items)
+        for name, (fn, undo) in items[k:] + items[:k]:
+            t0 = time.perf_counter()
+            fn(index(n))
+            samples[name].append((time.perf_counter() - t0) * 1000)
+            if undo is not None:
+                undo()
+        if budget_s is not None and time.perf_counter() - started > budget_s:
+            if n + 1 >= MIN_SAMPLES:
+                break
+    return samples
 
 
 def _raw(cursor):
@@ -371,8 +422,50 @@ def _raw(cursor):
     return execute
 
 
-def _replay(execute, statements, writes):
-    """Send captured (sql, params, executemany) again, in order, fetching what returns rows."""
+@contextlib.contextmanager
+def _copies():
+    """(table, rows) of each COPY our storage sends while the block runs.
+
+    PostgreSQL fan-outs go by ``COPY`` on the driver's cursor, which
+    SQLAlchemy's statement events (the statement spy) do not see.
+    """
+    from activitystream.storage.sqla import storage
+
+    original, seen = storage.copy_rows, []
+
+    def spy(connection, table, rows, page):
+        done = original(connection, table, rows, page)
+        if done:
+            seen.append((table, rows))
+        return done
+
+    storage.copy_rows = spy
+    try:
+        yield seen
+    finally:
+        storage.copy_rows = original
+
+
+def _sa_copy(conn):
+    from activitystream.storage.sqla.storage import BULK_PAGE, copy_rows
+
+    return lambda table, rows: copy_rows(conn, table, rows, BULK_PAGE)
+
+
+def _raw_copy(cursor):
+    from activitystream.storage.sqla.copy import copy_text
+
+    def copy(table, rows):
+        columns = list(rows[0])
+        sql = f'COPY {table.name} ({", ".join(columns)}) FROM STDIN'
+        cursor.copy_expert(sql, io.StringIO(copy_text(rows, columns)))
+
+    return copy
+
+
+def _replay(execute, copy, statements, copied, writes):
+    """Send captured (sql, params, executemany) again, in order, fetching what returns rows;
+    then the captured COPYs (deliveries have no foreign key: their action id can stay)."""
     new_id = None  # a replayed action gets a new id: its deliveries must follow
     for sql, params, _ in statements:
         result = execute(sql, _rebind(params, new_id))
@@ -381,6 +474,8 @@ def _replay(execute, statements, writes):
             rows = result.fetchall()
         if writes and rows and new_id is None:
             new_id = rows[0][0]
+    for table, rows in copied:
+        copy(table, rows)
 
 
 def _rebind(params, action_id):
@@ -393,13 +488,16 @@ def _rebind(params, action_id):
     }
 
 
-def _compare(ours, floor):
-    return {
-        'ours': ours,
-        'floor': floor,
-        'ratio_p50': ours['p50'] / floor['p50'] if floor['p50'] else None,
-        'ratio_p99': ours['p99'] / floor['p99'] if floor['p99'] else None,
-    }
+def _compare(by_side):
+    """Each side's stats, and ours divided by the floor's (``ratio_*``) and the strict one's."""
+    found = dict(by_side)
+    ours = by_side['ours']
+    for side, prefix in (('floor', 'ratio'), ('strict', 'strict_ratio')):
+        if side in by_side:
+            for p in ('p50', 'p99'):
+                theirs = by_side[side][p]
+                found[f'{prefix}_{p}'] = ours[p] / theirs if theirs else None
+    return found
 
 
 DRIVER = ('execute', 'executemany', 'fetchall', 'fetchone', 'fetchmany', 'insert_many', 'find')

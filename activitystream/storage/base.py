@@ -16,12 +16,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
 
+REF_PART_MAX = 128  # the longest class name, and the longest key string, a backend stores
+
 
 class Ref(NamedTuple):
     """A host entity as stored: its type name (see ``entities``) and its primary key as a string.
 
     A named tuple: pages build and hash dozens of these per call, and a tuple
-    is built, hashed and compared in C.
+    is built, hashed and compared in C. Public (``activitystream.Ref``): scripts
+    pass one wherever an entity is expected, so an import need not load its
+    entities (see ``checks.ref``).
     """
 
     type: str

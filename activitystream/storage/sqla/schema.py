@@ -25,13 +25,14 @@ from sqlalchemy import (
 from sqlalchemy.orm import declarative_base
 from sqlalchemy.sql import and_, false, true
 
+from ..base import REF_PART_MAX
+
 # Any: a base made at run time is no class to mypy (these are 1.x-style Column models)
 DeclarativeBase: Any = declarative_base()
 
 # SQLite only autoincrements an INTEGER PRIMARY KEY.
 ActionId = BigInteger().with_variant(Integer(), 'sqlite')
-TYPE_LEN = 128
-ID_LEN = 128
+TYPE_LEN = ID_LEN = REF_PART_MAX
 
 
 class Action(DeclarativeBase):
