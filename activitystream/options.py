@@ -54,6 +54,10 @@ DEFAULTS = {
     # leave out of pages (inbox, streams) the actions whose actor the host deleted;
     # counts still count them (erase the actor, am.erase, to take them away for good)
     'hide_orphans': False,
+    # PostgreSQL through psycopg2: the inbox page and its counts run as server-side
+    # prepared statements (planned once per connection); False behind a pooler that
+    # shares server connections per transaction (PgBouncer's transaction mode)
+    'prepared_statements': True,
     # who may read the public streams of an entity (actor, target, object): a
     # callable (or its dotted path) of (request identity or None, entity)
     # answering True (the default rule), False (refused) or 'everything'
@@ -210,6 +214,7 @@ def validate(options: dict[str, Any]) -> dict[str, Any]:
         )
     _check_bool('anonymous_streams', merged['anonymous_streams'])
     _check_bool('hide_orphans', merged['hide_orphans'])
+    _check_bool('prepared_statements', merged['prepared_statements'])
     if merged['delivery_runner'] not in RUNNERS:
         raise ConfigurationError(
             f'activitystream option delivery_runner must be one of {", ".join(RUNNERS)}, '

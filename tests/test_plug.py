@@ -27,6 +27,7 @@ def plug_into_fresh_config(**options):
         (dict(backend='redis'), 'option backend must be one of auto, sqlalchemy, ming'),
         (dict(seen_attribute='last seen'), 'option seen_attribute must be an attribute name'),
         (dict(seen_attribute=3), 'option seen_attribute must be an attribute name'),
+        (dict(prepared_statements='yes'), 'option prepared_statements must be True or False'),
         (dict(appid='no/slashes'), 'option appid must be a dotted Python identifier'),
         (dict(plug_statics='yes'), 'option plug_statics must be True or False'),
         (dict(static_middlewares='gzip'), 'option static_middlewares must be a list'),

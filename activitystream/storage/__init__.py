@@ -52,6 +52,7 @@ def configure(conf: Any = None, app: Any = None) -> None:
 
         model.show_tables(schema)
         _storage = SQLAStorage(model.DBSession)
+        _storage.prepare_reads = current().get('prepared_statements', True)
     else:
         from .ming.storage import MingStorage
 

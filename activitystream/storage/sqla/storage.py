@@ -41,6 +41,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from .. import keyset
 from ..base import REMOVED, ActionRecord, Backend, Cursor, NewAction, Ref, SeenState, StreamFilter
+from . import prepared
 from .copy import copy_rows
 from .outbox import SQLAOutbox
 from .preferences import SQLAPreferences
@@ -351,10 +352,18 @@ def _by_actors_lateral() -> Select:
 
 class SQLAStorage(Backend, SQLAOutbox, SQLAPreferences):
     name = 'sqlalchemy'
+    prepare_reads = True  # the plug option prepared_statements (see .prepared)
 
     def _read(self, stmt: Select | CompoundSelect, params: dict[str, Any]) -> Any:
         """Run a prebuilt SELECT on the session's connection: no ORM layer on the hot path."""
         return self.session.connection().execute(stmt, params)
+
+    def _hot_read(self, stmt: Select | CompoundSelect, params: dict[str, Any]) -> Any:
+        """``_read`` for the inbox page and its counts: prepared once on PostgreSQL (psycopg2)."""
+        connection = self.session.connection()
+        if not self.prepare_reads:
+            return connection.execute(stmt, params)
+        return prepared.execute(connection, stmt, params)
 
     def ensure_schema(self) -> None:
         """Tables are created by the host (setup-app / create_all)."""
@@ -399,7 +408,7 @@ class SQLAStorage(Backend, SQLAOutbox, SQLAPreferences):
         if limit is not None:
             params.update(limit=limit, top=offset + limit)
         stmt = _inbox_statement(limit is not None, before is not None)
-        return _records(self._read(stmt, params))
+        return _records(self._hot_read(stmt, params))
 
     def delivered(self, recipient: Ref, limit: int) -> list[ActionRecord]:
         params = dict(_params('recipient', recipient), limit=limit)
@@ -407,7 +416,7 @@ class SQLAStorage(Backend, SQLAOutbox, SQLAPreferences):
 
     def inbox_count(self, recipient: Ref, after: datetime | None = None) -> int:
         params = dict(_params('recipient', recipient), after=after)
-        return self._read(_inbox_count_statement(after is not None), params).scalar_one()
+        return self._hot_read(_inbox_count_statement(after is not None), params).scalar_one()
 
     def _stream_params(
         self, where: StreamFilter
@@ -466,7 +475,7 @@ class SQLAStorage(Backend, SQLAOutbox, SQLAPreferences):
         return {row[0]: row[1] for row in self._read(VISIBLE, params)}
 
     def seen_state(self, recipient: Ref) -> SeenState:
-        row = self._read(SEEN_STATE, _params('recipient', recipient)).first()
+        row = self._hot_read(SEEN_STATE, _params('recipient', recipient)).first()
         return SeenState() if row is None else SeenState(row.last_seen, row.read_until)
 
     def _compare_and_set(
@@ -544,7 +553,8 @@ class SQLAStorage(Backend, SQLAOutbox, SQLAPreferences):
 
     def count_read_marks(self, recipient: Ref, after: datetime | None) -> int:
         stmt = _read_mark_count_statement(after is not None)
-        return self._read(stmt, dict(_params('recipient', recipient), after=after)).scalar_one()
+        params = dict(_params('recipient', recipient), after=after)
+        return self._hot_read(stmt, params).scalar_one()
 
     def drop_read_marks(self, recipient: Ref, until: datetime) -> None:
         old = reads.c.timestamp <= until
@@ -747,4 +757,6 @@ class SQLAStorage(Backend, SQLAOutbox, SQLAPreferences):
     def unit_of_work(self) -> Iterator[SQLAStorage]:
         """A session of its own: committed on success, rolled back on error, closed always."""
         with Session(self.session.get_bind(), expire_on_commit=False) as own, own.begin():
-            yield SQLAStorage(own)
+            storage = SQLAStorage(own)
+            storage.prepare_reads = self.prepare_reads
+            yield storage

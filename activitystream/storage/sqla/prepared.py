@@ -1,0 +1,108 @@
+"""Server-side prepared statements for the hot reads, on PostgreSQL through psycopg2.
+
+psycopg2 sends every statement as text, so PostgreSQL parses and plans the
+inbox page on every call: at the seed size planning took 0.35 ms where running
+took 0.16. A statement run through :func:`execute` is ``PREPARE``-d once per
+database connection and then ``EXECUTE``-d, and after a few calls PostgreSQL
+keeps one generic plan for it. psycopg 3 prepares repeated statements by
+itself, and other databases plan cheaply: they take the plain path.
+
+A prepared statement lives as long as its connection, whatever the
+transactions do. A connection pooler that shares server connections between
+clients per transaction (PgBouncer's transaction mode) loses them: such sites
+turn it off with the plug option ``prepared_statements=False``.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import logging
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, Dialect
+from sqlalchemy.sql import CompoundSelect, Select
+
+Statement = Select[Any] | CompoundSelect[Any]
+
+log = logging.getLogger(__name__)
+
+_PARAMETER = re.compile(r'%\(([^)]+)\)s')
+_INFO_KEY = 'activitystream_prepared'  # per DBAPI connection: the names prepared on it
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """One statement as PostgreSQL prepares it and as psycopg2 then calls it."""
+
+    name: str
+    prepare: str  # PREPARE <name> AS <the statement, with $1, $2...>
+    execute: str  # EXECUTE <name>(%(a)s, %(b)s...)
+    compiled: Any  # SQLAlchemy's compiled form: default values and bind processors
+
+
+@functools.lru_cache(maxsize=256)
+def _prepared(stmt: Statement, dialect: Dialect) -> _Prepared | None:
+    """How to prepare ``stmt``, or None when it cannot be (an expanding IN list)."""
+    compiled = stmt.compile(dialect=dialect)
+    if any(bind.expanding for bind in compiled.binds.values()):
+        return None
+    numbers: dict[str, int] = {}
+
+    def number(match: re.Match[str]) -> str:
+        return f'${numbers.setdefault(match.group(1), len(numbers) + 1)}'
+
+    body = _PARAMETER.sub(number, compiled.string).replace('%%', '%')
+    name = 'activitystream_' + hashlib.sha1(body.encode()).hexdigest()[:16]
+    arguments = ', '.join(f'%({key})s' for key in numbers)
+    execute = f'EXECUTE {name}({arguments})' if numbers else f'EXECUTE {name}'
+    return _Prepared(name, f'PREPARE {name} AS {body}', execute, compiled)
+
+
+def _values(prepared: _Prepared, params: dict[str, Any]) -> dict[str, Any]:
+    """``params`` with the statement's own bound values, as the driver must receive them."""
+    compiled = prepared.compiled
+    values = compiled.construct_params(params)
+    processors = getattr(compiled, '_bind_processors', {})
+    return {
+        key: processors[key](value) if key in processors else value for key, value in values.items()
+    }
+
+
+def _prepare(connection: Connection, prepared: _Prepared) -> bool:
+    """PREPARE it on this connection (in a savepoint: a failure leaves the transaction usable)."""
+    known = connection.connection.info.setdefault(_INFO_KEY, set())
+    if prepared.name in known:
+        return True
+    cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]  # open
+    try:
+        cursor.execute('SAVEPOINT activitystream_prepare')
+        try:
+            cursor.execute(prepared.prepare, {})
+        except Exception:  # noqa: BLE001 - any refusal: the statement runs unprepared
+            cursor.execute('ROLLBACK TO SAVEPOINT activitystream_prepare')
+            log.warning('could not prepare %s; running it unprepared', prepared.name, exc_info=True)
+            _refused.add(prepared.name)
+            return False
+        cursor.execute('RELEASE SAVEPOINT activitystream_prepare')
+    finally:
+        cursor.close()
+    known.add(prepared.name)
+    return True
+
+
+_refused: set[str] = set()
+
+
+def usable(connection: Connection) -> bool:
+    return connection.dialect.name == 'postgresql' and connection.dialect.driver == 'psycopg2'
+
+
+def execute(connection: Connection, stmt: Statement, params: dict[str, Any]) -> Any:
+    """Run the SELECT ``stmt`` prepared where that pays (see the module), else as usual."""
+    prepared = _prepared(stmt, connection.dialect) if usable(connection) else None
+    if prepared is None or prepared.name in _refused or not _prepare(connection, prepared):
+        return connection.execute(stmt, params)
+    return connection.exec_driver_sql(prepared.execute, _values(prepared, params))

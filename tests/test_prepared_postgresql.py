@@ -1,0 +1,89 @@
+"""The inbox page and its counts as server-side prepared statements (PostgreSQL, psycopg2).
+
+Prepared once per connection, then executed; the answers are those of the
+plain statements; a statement the server refuses runs unprepared, and the
+plug option ``prepared_statements=False`` sends plain statements.
+"""
+
+import logging
+import random
+
+import pytest
+
+from activitystream import am, model
+from activitystream.storage.sqla import prepared
+
+from .harness import environment
+
+
+@pytest.fixture
+def env():
+    return environment('postgresql')
+
+
+def prepared_here(env):
+    """The names of the statements prepared on the session's connection."""
+    conn = env.model.DBSession.connection()
+    sql = "SELECT name FROM pg_prepared_statements WHERE name LIKE 'activitystream_%%'"
+    return set(conn.exec_driver_sql(sql).scalars())
+
+
+def people(env, count):
+    rng = random.Random(3)
+    users = [env.user(f'u{i}') for i in range(count)]
+    for i in range(40):
+        broadcast = i % 9 == 0
+        am.create(users[i % count], f'v{i}', recipients=None if broadcast else rng.sample(users, 3))
+    am.mark_seen(users[1])
+    env.commit()
+    return users
+
+
+def answers(users):
+    return [
+        ([a.id for a in am.get_by_recipient(u).limit(5).all()], am.count_not_seen_by_recipient(u))
+        for u in users
+    ]
+
+
+def test_the_hot_reads_run_prepared_once_per_connection(env):
+    users = people(env, 6)
+    with env.count_queries() as sent:
+        first = answers(users)
+    assert sent and all(s.startswith('EXECUTE activitystream_') for s in sent), sent
+    names = prepared_here(env)
+    assert len(names) >= 2  # the page and the count at least
+    assert answers(users) == first
+    assert prepared_here(env) == names  # not prepared again
+
+
+def test_prepared_and_plain_statements_give_the_same_answers(env, monkeypatch):
+    users = people(env, 8)
+    with_prepared = answers(users)
+    monkeypatch.setattr(model.storage(), 'prepare_reads', False)
+    with env.count_queries() as sent:
+        plain = answers(users)
+    assert not [s for s in sent if s.startswith('EXECUTE')]
+    assert plain == with_prepared
+    assert any(ids for ids, _ in plain) and any(count for _, count in plain)
+
+
+def test_a_statement_the_server_refuses_runs_unprepared(env, monkeypatch, caplog):
+    users = people(env, 4)
+    expected = answers(users)
+
+    def refused(stmt, dialect):
+        found = real(stmt, dialect)
+        return found and prepared._Prepared(
+            found.name + '_broken', 'PREPARE x AS SELEC 1', found.execute, found.compiled
+        )
+
+    real = prepared._prepared
+    monkeypatch.setattr(prepared, '_prepared', refused)
+    monkeypatch.setattr(prepared, '_refused', set())
+    with caplog.at_level(logging.WARNING, logger=prepared.__name__):
+        assert answers(users) == expected  # and the transaction is still usable after
+    assert 'could not prepare' in caplog.text
+    am.create(users[0], 'after', recipients=[users[1]])
+    env.commit()
+    assert am.count_not_seen_by_recipient(users[1]) >= 1
