@@ -2,6 +2,7 @@
 
 import datetime as dt
 import uuid
+from contextlib import nullcontext
 
 import pytest
 
@@ -208,6 +209,26 @@ def test_a_write_to_many_recipients_is_one_bulk_statement(env, monkeypatch):
     assert len(sent) + len(copies) == (4 if not env.sql else 3), sent
     assert len(copies) == (env.backend == 'postgresql')
     assert am.get_by_recipient(recipients[1999]).count() == 1
+
+
+def test_a_batch_of_actions_with_different_empty_fields_is_one_insert(env, monkeypatch):
+    """PostgreSQL: one multi-row INSERT of actions, whichever of their columns are None."""
+    alice, bob = env.user('alice'), env.user('bob')
+    doc = env.document('Doc')
+    env.commit()
+    monkeypatch.setattr(runner, 'kick', lambda: None)
+    items = [
+        dict(actor=alice, verb=f'v{i}', recipients=[bob], target=doc if i % 2 else None,
+             description='d' if i % 3 else None, extra={'i': i} if i % 5 else None)
+        for i in range(30)
+    ]  # fmt: skip
+    with env.count_queries() if env.sql else nullcontext([]) as sent:
+        made = am.create_many(items)
+    assert [a.verb for a in made] == [f'v{i}' for i in range(30)]
+    assert [a.target_entity is doc for a in made] == [bool(i % 2) for i in range(30)]
+    inserts = [s for s in sent if s.startswith('INSERT INTO activitystream_actions')]
+    if env.backend == 'postgresql':  # SQLite returns ids row by row: no ordered RETURNING
+        assert len(inserts) == 1, inserts
 
 
 def test_references_can_stand_for_entities(env):

@@ -387,8 +387,11 @@ class SQLAStorage(Backend, SQLAOutbox, SQLAPreferences):
             for a in new_actions
         ]
         opts = {'insertmanyvalues_page_size': BULK_PAGE}
+        # render_nulls: every row names every column, so the ORM sends one multi-row
+        # INSERT per page; it otherwise splits the rows wherever their None columns differ
+        returning = {**opts, 'render_nulls': True}
         stmt: Any = insert(Action).returning(Action.id, sort_by_parameter_order=True)
-        ids = list(self.session.execute(stmt, rows, execution_options=opts).scalars())
+        ids = list(self.session.execute(stmt, rows, execution_options=returning).scalars())
         delivered = [
             dict(action_id=id_, recipient_type=r.type, recipient_id=r.id, timestamp=a.timestamp)
             for id_, a in zip(ids, new_actions, strict=True)
