@@ -265,6 +265,8 @@ class Bench:
         """EXPLAIN of the SQL our Q1 and Q2 send, and of the floor's, for ``user``."""
         if not self.sql:
             return {}
+        from activitystream.storage.sqla import prepared
+
         plans = {
             'ours': {},
             'floor': self.floor.explain(self.floor_id(user), self.since(user)),
@@ -280,13 +282,15 @@ class Bench:
                 if self.host.backend == 'sqlite'
                 else 'EXPLAIN (ANALYZE, BUFFERS) '
             )
-            with self.host.engine.connect() as conn:
-                rows = conn.exec_driver_sql(prefix + statement, params).fetchall()
+            # on the connection that sent it: a prepared statement exists there only
+            conn = self.host.session.connection()
+            rows = conn.exec_driver_sql(prefix + statement, params).fetchall()
             if self.host.backend == 'sqlite':
                 plan = '\n'.join(f'{r[0]:>3} {r[1]:>3} {r[3]}' for r in rows)
             else:
                 plan = '\n'.join(r[0] for r in rows)
-            plans['ours'][name] = {'sql': statement, 'params': repr(params), 'plan': plan}
+            shown = prepared.definition(statement) or statement  # EXECUTE: what it names
+            plans['ours'][name] = {'sql': shown, 'params': repr(params), 'plan': plan}
         self.host.abort()
         return plans
 
@@ -319,6 +323,7 @@ class Bench:
                     sent.append((seen, copied))
                     self.host.abort()
                 writes = name.startswith('W')
+                _prepare_for_replay(sent, sa_conn.exec_driver_sql, _raw(raw_cur))
                 layers = self._layers(ours, floor, calls, sent, writes, sa_conn, raw_cur)
                 layers['strict floor SQL'] = (
                     lambda n, fn=strict, calls=calls: fn(*calls[n]),
@@ -461,6 +466,24 @@ def _raw_copy(cursor):
         cursor.copy_expert(sql, io.StringIO(copy_text(rows, columns)))
 
     return copy
+
+
+def _prepare_for_replay(sent, *executes):
+    """PREPARE, on the replaying connections, what our captured ``EXECUTE`` statements name.
+
+    The inbox page and its counts run as prepared statements on PostgreSQL:
+    their EXECUTE means something only where the PREPARE was sent.
+    """
+    from activitystream.storage.sqla import prepared
+
+    wanted = {prepared.definition(sql) for seen, _ in sent for sql, _, _ in seen} - {None}
+    known = 'SELECT 1 FROM pg_prepared_statements WHERE name = %(name)s'
+    for execute in executes:
+        for sql in wanted:
+            name = sql.split()[1]  # PREPARE <name> AS ...
+            found = execute(known, {'name': name})
+            if not (found if isinstance(found, list) else found.fetchall()):
+                execute(sql, {})
 
 
 def _replay(execute, copy, statements, copied, writes):

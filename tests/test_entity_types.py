@@ -17,9 +17,9 @@ SQL = ('sqlite', 'postgresql')
 
 
 def host_model(backend):
-    from .hosts import minghost, sahost
+    from hosts.models import model
 
-    return (sahost if backend in SQL else minghost).model
+    return model(backend in SQL)
 
 
 def item_class(backend, host, module):
@@ -51,7 +51,7 @@ def fresh_host(monkeypatch):
         else:  # the same database: flush_all() reaches every session ever made
             from ming.odm import ThreadLocalODMSession
 
-            monkeypatch.setattr(model, 'DBSession', ThreadLocalODMSession(model.mainsession))
+            monkeypatch.setattr(model, 'DBSession', ThreadLocalODMSession(model.DBSession._get().impl))
         return model
 
     return make
@@ -81,12 +81,13 @@ def test_a_second_name_for_one_of_them_starts_it(backend, fresh_host):
 
 @pytest.mark.parametrize('backend', BACKENDS)
 def test_a_name_given_to_a_class_cannot_be_another_class_name(backend):
-    document = f'{host_model(backend).__name__}.Document'
+    from activitystream.entities.registry import qualified
+
+    model = host_model(backend)
     with pytest.raises(ConfigurationError) as raised:
-        build_app(backend, entity_types={'User': document})
-    assert f"{document} and {document[: -len('Document')]}User are both entity type 'User'" in str(
-        raised.value
-    )
+        build_app(backend, entity_types={'User': model.Document})
+    both = f'{qualified(model.Document)} and {qualified(model.User)}'
+    assert f"{both} are both entity type 'User'" in str(raised.value)
 
 
 @pytest.mark.parametrize('backend', BACKENDS)
@@ -94,7 +95,7 @@ def test_registered_names_round_trip(backend, monkeypatch):
     """A Team says its own name, Document gets one from the option: both are read back."""
     model = host_model(backend)
     monkeypatch.setattr(model.Team, '__activitystream_type__', 'Group', raising=False)
-    env = build_app(backend, entity_types={'Doc': f'{model.__name__}.Document'})
+    env = build_app(backend, entity_types={'Doc': model.Document})
     team, doc, bob = env.team('ops'), env.document('Plan'), env.user('bob')
     action = am.create(team, 'published', target=doc, recipients=[bob])
     team_key, doc_key = refs.ref_of(team, 'team').id, refs.ref_of(doc, 'doc').id

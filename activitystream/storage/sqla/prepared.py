@@ -54,11 +54,26 @@ def _prepared(stmt: Statement, dialect: Dialect) -> _Prepared | None:
     def number(match: re.Match[str]) -> str:
         return f'${numbers.setdefault(match.group(1), len(numbers) + 1)}'
 
-    body = _PARAMETER.sub(number, compiled.string).replace('%%', '%')
+    body = _PARAMETER.sub(number, compiled.string)  # '%%' stays: psycopg2 sends '%'
     name = 'activitystream_' + hashlib.sha1(body.encode()).hexdigest()[:16]
     arguments = ', '.join(f'%({key})s' for key in numbers)
     execute = f'EXECUTE {name}({arguments})' if numbers else f'EXECUTE {name}'
-    return _Prepared(name, f'PREPARE {name} AS {body}', execute, compiled)
+    found = _Prepared(name, f'PREPARE {name} AS {body}', execute, compiled)
+    _by_name[name] = found
+    return found
+
+
+_by_name: dict[str, _Prepared] = {}
+
+
+def definition(statement: str) -> str | None:
+    """The ``PREPARE`` behind a statement ``EXECUTE <name>(...)`` this process sent, else None.
+
+    For tools that replay captured statements on connections of their own (the bench).
+    """
+    name = statement.removeprefix('EXECUTE ').split('(', 1)[0]
+    found = _by_name.get(name) if statement.startswith('EXECUTE ') else None
+    return None if found is None else found.prepare
 
 
 def _values(prepared: _Prepared, params: dict[str, Any]) -> dict[str, Any]:
