@@ -51,7 +51,8 @@ def fresh_host(monkeypatch):
         else:  # the same database: flush_all() reaches every session ever made
             from ming.odm import ThreadLocalODMSession
 
-            monkeypatch.setattr(model, 'DBSession', ThreadLocalODMSession(model.DBSession._get().impl))
+            datastore = model.DBSession._get().impl
+        monkeypatch.setattr(model, 'DBSession', ThreadLocalODMSession(datastore))
         return model
 
     return make
