@@ -196,6 +196,9 @@ class Worker(threading.Thread):
 
 _workers: dict = {}
 _workers_lock = threading.Lock()
+# False in a process that drains by itself and then exits (the gearbox commands): a ``thread``
+# worker there would die with the process, mid-job, its claimed jobs left leased to nobody
+background = True
 
 
 def _new_worker(runner: str) -> Worker:
@@ -220,12 +223,13 @@ def kick() -> None:
 
     ``thread`` and ``celery`` hand it to a thread of this process (which drains,
     or sends Celery a drain task), so a slow database, SMTP server or broker
-    never holds the request.
+    never holds the request. Without :data:`background`, ``thread`` leaves the
+    work to this process's own drain.
     """
     runner = model.options()['delivery_runner']
     if runner == 'inline':
         drain()
-    else:
+    elif runner == 'celery' or background:
         _worker(runner).wake.set()
 
 
@@ -235,7 +239,7 @@ def start_background() -> None:
     Its first look at the outbox comes ``delivery_poll`` seconds later: jobs a
     process left when it died are done even if nothing new is queued.
     """
-    if model.options().get('delivery_runner') == 'thread':
+    if background and model.options().get('delivery_runner') == 'thread':
         _worker('thread')
 
 
