@@ -390,6 +390,49 @@ def test_a_job_done_again_does_not_write_its_notifications_twice(backend, how, n
     assert sorted(Flaky.sent) == sorted([(p.user_name, 'news') for p in people] * times)
 
 
+class Clock:
+    """The runners' clock, put forward by hand (``ahead``)."""
+
+    def __init__(self):
+        self.real, self.ahead = runner.utcnow, dt.timedelta(0)
+
+    def __call__(self):
+        return self.real() + self.ahead
+
+
+class SlowPages(support.LaterRecorder):
+    """Each page takes 0.6 of a lease on ``clock``; during the second, another worker drains."""
+
+    clock = None
+    sent = []  # (user name, text), read now as Flaky's
+
+    def emit_many(self, deliveries, **kwargs):
+        lease = dt.timedelta(seconds=model.options()['delivery_lease'])
+        SlowPages.clock.ahead += lease * 0.6
+        if len(SlowPages.sent) == 1:
+            delivery.drain()  # 1.2 leases after the claim of the batch it is in
+        SlowPages.sent += [(recipient.user_name, text) for recipient, text in deliveries]
+        return []
+
+
+@pytest.mark.parametrize('backend', [b for b in harness.BACKENDS if b != 'sqlite'])  # as overtime
+def test_a_job_late_in_its_batch_still_gets_a_whole_lease(backend, no_kick, monkeypatch):
+    env = harness.build_app(
+        backend, subscription_backends=dict(RECORDERS, slow=f'{__name__}.SlowPages')
+    )
+    people = [env.user('bob'), env.user('carol')]
+    for person in people:
+        subscriptions.emit('news', send_only_to=person, backends=['slow'])
+    env.commit()
+    assert model.storage().job_counts()['pending'] == 2  # two emits: their pages, one batch
+    SlowPages.clock, SlowPages.sent = Clock(), []
+    monkeypatch.setattr(runner, 'utcnow', SlowPages.clock)
+    report = delivery.drain()
+    assert SlowPages.sent == [('bob', 'news'), ('carol', 'news')]  # none twice: no page overran
+    assert (report.done, report.errors) == (4, [])
+    assert model.storage().job_counts() == {'pending': 0, 'dead': 0}
+
+
 def test_a_checkpoint_keeps_the_lease_and_only_its_owner_writes_it(env, no_kick):
     storage, start = model.storage(), dt.datetime(2026, 3, 1, 12, 0)
     [job_id] = storage.add_jobs([NewJob('deliver', {'pending': {'a': [], 'b': []}})], start)
@@ -405,6 +448,21 @@ def test_a_checkpoint_keeps_the_lease_and_only_its_owner_writes_it(env, no_kick)
     [kept] = storage.jobs(None, None)
     assert (kept.payload, kept.owner, kept.attempts) == ({'pending': {'b': []}}, 'w1', 1)
     assert storage.finish_job(job_id, 'w1') is True
+
+
+def test_a_renewal_moves_the_lease_end_and_only_its_owner_renews(env, no_kick):
+    storage, start = model.storage(), dt.datetime(2026, 3, 1, 12, 0)
+    [job_id] = storage.add_jobs([NewJob('deliver', {'pending': {}})], start)
+    [job] = storage.claim_jobs('w1', 1, start, start + dt.timedelta(minutes=5))
+    env.commit()
+    renewed = start + dt.timedelta(minutes=9)
+    assert storage.renew_job(job_id, 'w2', renewed) is False
+    assert storage.renew_job(job_id, 'w1', renewed) is True
+    env.commit()
+    later_on = start + dt.timedelta(minutes=6)  # past the claim's lease, not the renewed one
+    assert storage.claim_jobs('w2', 1, later_on, later_on) == []
+    [kept] = storage.jobs(None, None)
+    assert (kept.available_at, kept.owner, kept.attempts) == (renewed, 'w1', 1)
 
 
 @pytest.mark.parametrize('backend', ['sqlite', 'postgresql'])  # MongoDB has no rollback
