@@ -242,7 +242,7 @@ def kick() -> None:
 
     ``thread`` and ``celery`` hand it to a thread of this process (which drains,
     or sends Celery a drain task), so a slow database, SMTP server or broker
-    never holds the request. Without :data:`background`, ``thread`` leaves the
+    never holds the request. Without ``background``, ``thread`` leaves the
     work to this process's own drain.
     """
     runner = model.options()['delivery_runner']
