@@ -1,5 +1,7 @@
 import pytest
 
+from activitystream.delivery import runner
+
 from .harness import BACKENDS, drop_postgresql_database, environment
 
 
@@ -13,6 +15,12 @@ def env(request):
 def sqla_env(request):
     """For what only SQLAlchemy has (pending objects, EXPLAIN)."""
     return environment(request.param)
+
+
+@pytest.fixture(autouse=True)
+def background_workers_allowed(monkeypatch):
+    """A gearbox command run in this process turns background workers off: on for each test."""
+    monkeypatch.setattr(runner, 'background', True)
 
 
 def pytest_sessionfinish(session, exitstatus):

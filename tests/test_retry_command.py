@@ -1,10 +1,12 @@
 """``gearbox activitystream-outbox`` and ``activitystream-retry``: load the site, then act."""
 
+import threading
 from importlib.metadata import entry_points
 
 import pytest
 
-from activitystream import model, subscriptions
+from activitystream import model, storage, subscriptions
+from activitystream.delivery import runner
 from activitystream.delivery.command import OutboxCommand
 from activitystream.subscriptions.command import RetryCommand
 
@@ -12,6 +14,7 @@ from . import subscription_support as support
 from .harness import BACKENDS, _state, build_app
 
 FLAKY = 'tests.subscription_support.FailsForBob'
+LATER = 'tests.subscription_support.LaterRecorder'
 
 
 def live_app(global_conf, **local_conf):
@@ -62,6 +65,26 @@ def test_retry_delivers_what_failed_and_says_so(backend, tmp_path, capsys, monke
     assert '1 done, 0 to retry later, 0 dead' in capsys.readouterr().out
     assert sorted(support.recorded('flaky')) == [('bob', 'x'), ('bobby', 'x'), ('carol', 'x')]
     assert subscriptions.failed_deliveries() == []
+
+
+@pytest.mark.parametrize('backend', BACKENDS)
+def test_a_command_drains_in_its_own_thread_only(backend, tmp_path, monkeypatch):
+    """Its process exits after the drain: a worker thread there would be killed mid-job."""
+    monkeypatch.setattr(runner, 'kick', lambda: None)  # the site's process dies after its commit
+    support.deliveries.clear()
+    env = build_app(backend, subscription_backends={'later': LATER})
+    subscriptions.emit('x', send_only_to=[env.user('bob'), env.user('carol')])
+    env.commit()
+    # the command's process is new: its first use of the storage would start the thread runner
+    monkeypatch.setitem(model.options(), 'delivery_runner', 'thread')
+    monkeypatch.setitem(model.options(), 'delivery_poll', 0.01)
+    monkeypatch.setattr(storage, '_schema_ready', False)
+    try:
+        assert run(tmp_path, OutboxCommand, 'drain') == 0
+        assert [t for t in threading.enumerate() if t.name == 'activitystream-delivery'] == []
+    finally:
+        runner.stop_workers()
+    assert sorted(support.recorded('later')) == [('bob', 'x'), ('carol', 'x')]
 
 
 @pytest.mark.parametrize('backend', BACKENDS)

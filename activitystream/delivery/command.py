@@ -43,9 +43,17 @@ def _site_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _load_site(opts: argparse.Namespace) -> None:
-    """Configure the TG application of the config file (model, options, templates)."""
+    """Configure the TG application of the config file (model, options, templates).
+
+    A command drains the outbox itself, then exits: no ``thread`` worker runs in
+    its process, which would be killed at the exit in the middle of its jobs
+    (left leased until ``delivery_lease`` ends, a page of mails sent again).
+    """
     from paste.deploy import loadapp
 
+    from . import runner
+
+    runner.background = False
     loadapp(f'config:{os.path.abspath(opts.config_file)}', name=opts.app_name)
 
 

@@ -16,7 +16,7 @@ import uuid
 from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from .. import model
 from ..storage.base import PRIORITIES, Backend, Job
@@ -139,17 +139,35 @@ def _checked_priority(priority: str | None) -> tuple[str, ...]:
     return (priority,)
 
 
+def _lease_from(now: datetime) -> datetime:
+    """The end of a lease that starts ``now``."""
+    return now + timedelta(seconds=model.options()['delivery_lease'])
+
+
 def _claim(priorities: tuple[str, ...], batch: int) -> tuple[str, list]:
     """Lease a batch of due jobs of the first of ``priorities`` that has some."""
     owner = uuid.uuid4().hex  # one per claim: a lease that ran out is no longer ours
     now = utcnow()
-    lease = now + timedelta(seconds=model.options()['delivery_lease'])
     with model.unit_of_work() as storage:
         for priority in priorities:
-            claimed = storage.claim_jobs(owner, batch, now, lease, priority)
+            claimed = storage.claim_jobs(owner, batch, now, _lease_from(now), priority)
             if claimed:
                 return owner, claimed
     return owner, []
+
+
+def _renewed(job: Job, owner: str) -> bool:
+    """Whether ``owner`` still holds ``job``, whose lease then starts again now.
+
+    The jobs of a batch are claimed at once and done one after the other: a
+    job's turn may come when its lease is nearly over, or over and the job
+    claimed by another worker (which does it: this one leaves it).
+    """
+    with model.unit_of_work() as storage:
+        if storage.renew_job(job.id, owner, _lease_from(utcnow())):
+            return True
+    log.warning('activitystream: %s job %s was taken by another worker', job.kind, job.id)
+    return False
 
 
 def drain(limit: int | None = None, priority: str | None = None) -> DrainReport:
@@ -167,8 +185,9 @@ def drain(limit: int | None = None, priority: str | None = None) -> DrainReport:
         owner, claimed = _claim(priorities, batch)
         if not claimed:
             break
-        for job in claimed:
-            _do(job, owner, report)
+        for index, job in enumerate(claimed):
+            if index == 0 or _renewed(job, owner):  # the first starts as its lease does
+                _do(job, owner, report)
     return report
 
 
@@ -196,6 +215,9 @@ class Worker(threading.Thread):
 
 _workers: dict = {}
 _workers_lock = threading.Lock()
+# False in a process that drains by itself and then exits (the gearbox commands): a ``thread``
+# worker there would die with the process, mid-job, its claimed jobs left leased to nobody
+background = True
 
 
 def _new_worker(runner: str) -> Worker:
@@ -220,12 +242,13 @@ def kick() -> None:
 
     ``thread`` and ``celery`` hand it to a thread of this process (which drains,
     or sends Celery a drain task), so a slow database, SMTP server or broker
-    never holds the request.
+    never holds the request. Without ``background``, ``thread`` leaves the
+    work to this process's own drain.
     """
     runner = model.options()['delivery_runner']
     if runner == 'inline':
         drain()
-    else:
+    elif runner == 'celery' or background:
         _worker(runner).wake.set()
 
 
@@ -235,7 +258,7 @@ def start_background() -> None:
     Its first look at the outbox comes ``delivery_poll`` seconds later: jobs a
     process left when it died are done even if nothing new is queued.
     """
-    if model.options().get('delivery_runner') == 'thread':
+    if background and model.options().get('delivery_runner') == 'thread':
         _worker('thread')
 
 

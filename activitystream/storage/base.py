@@ -546,6 +546,14 @@ class OutboxStorage(ABC):
         """Delete a done job, if ``owner`` still holds it; True if deleted."""
 
     @abstractmethod
+    def renew_job(self, job_id: Any, owner: str, lease_until: datetime) -> bool:
+        """Move the end of a held job's lease to ``lease_until``; True if ``owner`` held it.
+
+        A job claimed in a batch renews its lease when its turn comes, so it
+        gets a whole lease however long the jobs before it took.
+        """
+
+    @abstractmethod
     def checkpoint_job(self, job_id: Any, owner: str, payload: dict) -> bool:
         """Store what is left of a held job (``payload``), keeping the lease; True if held.
 

@@ -100,10 +100,16 @@ class MingOutbox(OnSession, OutboxStorage):
     def finish_job(self, job_id: Any, owner: str) -> bool:
         return self._c(OUTBOX).delete_one({'_id': job_id, 'owner': owner}).deleted_count == 1
 
-    def checkpoint_job(self, job_id: Any, owner: str, payload: dict) -> bool:
+    def _update_held(self, job_id: Any, owner: str, values: dict) -> bool:
+        """``$set`` ``values`` on job ``job_id`` if ``owner`` holds it; True if it did."""
         held = {'_id': job_id, 'owner': owner}
-        update = {'$set': {'payload': json.dumps(payload, sort_keys=True)}}
-        return self._c(OUTBOX).update_one(held, update).matched_count == 1
+        return self._c(OUTBOX).update_one(held, {'$set': values}).matched_count == 1
+
+    def renew_job(self, job_id: Any, owner: str, lease_until: datetime) -> bool:
+        return self._update_held(job_id, owner, {'available_at': lease_until})
+
+    def checkpoint_job(self, job_id: Any, owner: str, payload: dict) -> bool:
+        return self._update_held(job_id, owner, {'payload': json.dumps(payload, sort_keys=True)})
 
     def reschedule_job(
         self,
@@ -114,9 +120,7 @@ class MingOutbox(OnSession, OutboxStorage):
         error: str | None = None,
         dead: bool = False,
     ) -> bool:
-        values = given_back(available_at, payload, error, dead)
-        held = {'_id': job_id, 'owner': owner}
-        return self._c(OUTBOX).update_one(held, {'$set': values}).matched_count == 1
+        return self._update_held(job_id, owner, given_back(available_at, payload, error, dead))
 
     def jobs(
         self, dead: bool | None, limit: int | None, kind: str | None = None, failed: bool = False

@@ -123,9 +123,15 @@ class SQLAOutbox(OnSession, OutboxStorage):
     def finish_job(self, job_id: Any, owner: str) -> bool:
         return self._write(delete(OutboxJob).where(*_held(job_id, owner))) == 1
 
+    def _update_held(self, job_id: Any, owner: str, values: dict) -> bool:
+        """Set ``values`` on job ``job_id`` if ``owner`` holds it; True if it did."""
+        return self._write(update(OutboxJob).where(*_held(job_id, owner)).values(**values)) == 1
+
+    def renew_job(self, job_id: Any, owner: str, lease_until: datetime) -> bool:
+        return self._update_held(job_id, owner, {'available_at': lease_until})
+
     def checkpoint_job(self, job_id: Any, owner: str, payload: dict) -> bool:
-        stmt = update(OutboxJob).where(*_held(job_id, owner))
-        return self._write(stmt.values(payload=json.dumps(payload, sort_keys=True))) == 1
+        return self._update_held(job_id, owner, {'payload': json.dumps(payload, sort_keys=True)})
 
     def reschedule_job(
         self,
@@ -136,9 +142,7 @@ class SQLAOutbox(OnSession, OutboxStorage):
         error: str | None = None,
         dead: bool = False,
     ) -> bool:
-        values = given_back(available_at, payload, error, dead)
-        stmt = update(OutboxJob).where(*_held(job_id, owner)).values(**values)
-        return self._write(stmt) == 1
+        return self._update_held(job_id, owner, given_back(available_at, payload, error, dead))
 
     def jobs(
         self, dead: bool | None, limit: int | None, kind: str | None = None, failed: bool = False
