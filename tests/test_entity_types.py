@@ -52,7 +52,7 @@ def fresh_host(monkeypatch):
             from ming.odm import ThreadLocalODMSession
 
             datastore = model.DBSession._get().impl
-        monkeypatch.setattr(model, 'DBSession', ThreadLocalODMSession(datastore))
+            monkeypatch.setattr(model, 'DBSession', ThreadLocalODMSession(datastore))
         return model
 
     return make
