@@ -546,22 +546,25 @@ class OutboxStorage(ABC):
         """Delete a done job, if ``owner`` still holds it; True if deleted."""
 
     @abstractmethod
+    def _update_held(self, job_id: Any, owner: str, values: dict) -> bool:
+        """Set the columns (fields) ``values`` on a job if ``owner`` holds it; True if it did."""
+
     def renew_job(self, job_id: Any, owner: str, lease_until: datetime) -> bool:
         """Move the end of a held job's lease to ``lease_until``; True if ``owner`` held it.
 
         A job claimed in a batch renews its lease when its turn comes, so it
         gets a whole lease however long the jobs before it took.
         """
+        return self._update_held(job_id, owner, {'available_at': lease_until})
 
-    @abstractmethod
     def checkpoint_job(self, job_id: Any, owner: str, payload: dict) -> bool:
         """Store what is left of a held job (``payload``), keeping the lease; True if held.
 
         Where writes are not transactional (MongoDB), a job that did part of
         its work says so before going on, so a replay after a crash skips it.
         """
+        return self._update_held(job_id, owner, {'payload': json.dumps(payload, sort_keys=True)})
 
-    @abstractmethod
     def reschedule_job(
         self,
         job_id: Any,
@@ -576,6 +579,7 @@ class OutboxStorage(ABC):
         ``dead`` keeps it as a dead letter, never claimed again until revived.
         True if ``owner`` still held it.
         """
+        return self._update_held(job_id, owner, given_back(available_at, payload, error, dead))
 
     @abstractmethod
     def jobs(

@@ -16,7 +16,7 @@ from bson import ObjectId
 from pymongo import ReturnDocument
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
-from ..base import Job, NewJob, OutboxStorage, given_back
+from ..base import Job, NewJob, OutboxStorage
 from .schema import CLAIM_ORDER, CLAIMABLE, OUTBOX
 from .session import OnSession
 
@@ -104,23 +104,6 @@ class MingOutbox(OnSession, OutboxStorage):
         """``$set`` ``values`` on job ``job_id`` if ``owner`` holds it; True if it did."""
         held = {'_id': job_id, 'owner': owner}
         return self._c(OUTBOX).update_one(held, {'$set': values}).matched_count == 1
-
-    def renew_job(self, job_id: Any, owner: str, lease_until: datetime) -> bool:
-        return self._update_held(job_id, owner, {'available_at': lease_until})
-
-    def checkpoint_job(self, job_id: Any, owner: str, payload: dict) -> bool:
-        return self._update_held(job_id, owner, {'payload': json.dumps(payload, sort_keys=True)})
-
-    def reschedule_job(
-        self,
-        job_id: Any,
-        owner: str,
-        available_at: datetime,
-        payload: dict | None = None,
-        error: str | None = None,
-        dead: bool = False,
-    ) -> bool:
-        return self._update_held(job_id, owner, given_back(available_at, payload, error, dead))
 
     def jobs(
         self, dead: bool | None, limit: int | None, kind: str | None = None, failed: bool = False

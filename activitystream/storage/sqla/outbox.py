@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import delete, false, func, insert, select, true, update
 from sqlalchemy.exc import IntegrityError
 
-from ..base import Job, NewJob, OutboxStorage, given_back
+from ..base import Job, NewJob, OutboxStorage
 from .schema import OutboxJob
 from .session import OnSession
 
@@ -126,23 +126,6 @@ class SQLAOutbox(OnSession, OutboxStorage):
     def _update_held(self, job_id: Any, owner: str, values: dict) -> bool:
         """Set ``values`` on job ``job_id`` if ``owner`` holds it; True if it did."""
         return self._write(update(OutboxJob).where(*_held(job_id, owner)).values(**values)) == 1
-
-    def renew_job(self, job_id: Any, owner: str, lease_until: datetime) -> bool:
-        return self._update_held(job_id, owner, {'available_at': lease_until})
-
-    def checkpoint_job(self, job_id: Any, owner: str, payload: dict) -> bool:
-        return self._update_held(job_id, owner, {'payload': json.dumps(payload, sort_keys=True)})
-
-    def reschedule_job(
-        self,
-        job_id: Any,
-        owner: str,
-        available_at: datetime,
-        payload: dict | None = None,
-        error: str | None = None,
-        dead: bool = False,
-    ) -> bool:
-        return self._update_held(job_id, owner, given_back(available_at, payload, error, dead))
 
     def jobs(
         self, dead: bool | None, limit: int | None, kind: str | None = None, failed: bool = False
