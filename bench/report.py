@@ -366,8 +366,10 @@ def _explain_section(runs):
             'EXPLAIN (ANALYZE, BUFFERS)' if run['backend'] == 'postgresql' else 'EXPLAIN QUERY PLAN'
         )
         parts.append(f'### {run["backend"]} ({kind}, for the heaviest recipient)\n')
+        lexer = 'postgresql' if run['backend'] == 'postgresql' else 'sql'  # $1 parameters
         for q, item in explain['ours'].items():
-            parts.append(f'Ours, {q}:\n\n```sql\n{item["sql"]}\n-- params: {item["params"]}\n```\n')
+            sql = f'{item["sql"]}\n-- params: {item["params"]}'
+            parts.append(f'Ours, {q}:\n\n```{lexer}\n{sql}\n```\n')
             parts.append(f'```\n{item["plan"]}\n```\n')
         for side, label in (('floor', 'Floor'), ('strict', 'Strict floor')):
             for q, plan in explain.get(side, {}).items():
@@ -384,8 +386,8 @@ def _layers_section(runs):
             strict = by_layer.get('strict floor SQL', by_layer['floor SQL'])
             notes.append(
                 f'- {run["backend"]} {q}: {am - strict:+.3f} ms to the strict floor, of which '
-                f'{raw - strict:+.3f} ms is the database running our SQL (plain, planned per '
-                f"call) instead of the strict floor's (prepared on PostgreSQL, narrow tables) "
+                f'{raw - strict:+.3f} ms is the database running our SQL and tables (the hot '
+                f"reads prepared on PostgreSQL) instead of the strict floor's (narrow tables) "
                 f'and {am - raw:+.3f} ms is Python above the driver '
                 '(statement building, SQLAlchemy, result objects).'
             )
