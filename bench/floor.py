@@ -31,8 +31,9 @@ SETUP = (
     'CREATE TABLE floor_broadcast (ts TIMESTAMP NOT NULL, action_id BIGINT NOT NULL, '
     'actor_id INTEGER NOT NULL)',
     'INSERT INTO floor_inbox (recipient_id, ts, action_id) '
-    'SELECT CAST(recipient_id AS INTEGER), timestamp, action_id '
-    "FROM activitystream_deliveries WHERE recipient_type = 'User'",
+    'SELECT CAST(r.recipient_id AS INTEGER), d.timestamp, d.action_id '
+    'FROM activitystream_deliveries AS d JOIN activitystream_recipients AS r '
+    "ON r.id = d.recipient_key WHERE r.recipient_type = 'User'",
     'INSERT INTO floor_broadcast (ts, action_id, actor_id) '
     'SELECT timestamp, id, CAST(actor_id AS INTEGER) FROM activitystream_actions '
     "WHERE broadcast = {true} AND actor_type = 'User'",

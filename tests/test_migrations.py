@@ -34,6 +34,7 @@ SQL = [b for b in BACKENDS if b in ('sqlite', 'postgresql')]
 OURS = (
     'actions',
     'deliveries',
+    'recipients',
     'seen',
     'reads',
     'dismissals',
@@ -43,7 +44,7 @@ OURS = (
     'digest_items',
     'digest_marks',
 )
-HEAD = '0005'
+HEAD = '0006'
 
 
 def live_app(global_conf, **local_conf):
@@ -130,8 +131,40 @@ def drop_ours(engine, prefix):
             conn.execute(sa.text(f'DROP TABLE IF EXISTS {table}'))
 
 
+def named_deliveries(engine, prefix):
+    """The deliveries as (recipient type, recipient id, timestamp, action), whatever the layout."""
+    table = f'{prefix}activitystream_deliveries'
+    columns = {c['name'] for c in sa.inspect(engine).get_columns(table)}
+    select = f'SELECT recipient_type, recipient_id, timestamp, action_id FROM {table}'
+    if 'recipient_key' in columns:
+        select = (
+            f'SELECT r.recipient_type, r.recipient_id, d.timestamp, d.action_id FROM {table} d '
+            f'JOIN {prefix}activitystream_recipients r ON r.id = d.recipient_key'
+        )
+    with engine.connect() as conn:
+        return sorted(tuple(map(str, row)) for row in conn.execute(sa.text(select)))
+
+
 def make_previous_schema(env, prefix):
-    """Turn the tables create_all made into the layout before e3a0c6a, as create_all made it."""
+    """Turn the tables create_all made into the layout before e3a0c6a, as create_all made it.
+
+    The deliveries already there are kept, named by (type, id) as they then were.
+    """
+    d = sa.table(
+        f'{prefix}activitystream_deliveries',
+        *map(sa.column, ('recipient_key', 'action_id')),
+        sa.column('timestamp', sa.DateTime),
+    )
+    r = sa.table(
+        f'{prefix}activitystream_recipients',
+        *map(sa.column, ('id', 'recipient_type', 'recipient_id')),
+    )
+    with env.engine.connect() as conn:
+        kept = conn.execute(
+            sa.select(r.c.recipient_type, r.c.recipient_id, d.c.timestamp, d.c.action_id).join(
+                r, r.c.id == d.c.recipient_key
+            )
+        ).all()
     deliveries = sa.Table(
         f'{prefix}activitystream_deliveries',
         sa.MetaData(),
@@ -152,6 +185,7 @@ def make_previous_schema(env, prefix):
     sa.Table(f'{prefix}activitystream_actions', deliveries.metadata, autoload_with=env.engine)
     with env.engine.begin() as conn:
         conn.execute(sa.text(f'DROP TABLE {deliveries.name}'))
+        conn.execute(sa.text(f'DROP TABLE {prefix}activitystream_recipients'))
         conn.execute(sa.text(f'DROP INDEX {prefix}ix_activitystream_actions_broadcast'))
         conn.execute(
             sa.text(
@@ -160,6 +194,9 @@ def make_previous_schema(env, prefix):
             )
         )
         deliveries.create(conn)
+        names = ('recipient_type', 'recipient_id', 'timestamp', 'action_id')
+        if kept:
+            conn.execute(deliveries.insert(), [dict(zip(names, row, strict=True)) for row in kept])
 
 
 def fill(env):
@@ -216,12 +253,13 @@ def test_upgrade_from_the_previous_schema_keeps_the_data_and_makes_todays_schema
     site, tmp_path, capsys
 ):
     env, prefix = site
-    make_previous_schema(env, prefix)
     bob, carol = fill(env)
-    before_rows = rows(env.engine, prefix)
     before = {who: pages(who) for who in (bob, carol)}
     counts = (am.count_not_seen_by_recipient(carol), am.count_unread_by_recipient(bob))
     env.clear_session()
+    make_previous_schema(env, prefix)
+    before_rows = rows(env.engine, prefix)
+    before_deliveries = named_deliveries(env.engine, prefix)
     with env.engine.begin() as conn:  # today's code reads it; the previous schema had none
         conn.execute(sa.text(f'DROP TABLE {prefix}activitystream_dismissals'))
     assert described(env.engine, prefix)['deliveries']['primary'][1] == [
@@ -233,8 +271,15 @@ def test_upgrade_from_the_previous_schema_keeps_the_data_and_makes_todays_schema
     assert migrate(tmp_path, 'upgrade') == 0
     assert version(env.engine, prefix) == [HEAD]
 
-    assert rows(env.engine, prefix) == {**before_rows, 'dismissals': []}
-    assert len(before_rows['deliveries']) == 14  # a broadcast is a flag of its action on SQL
+    after_rows = rows(env.engine, prefix)
+    registered = after_rows.pop('recipients')  # (id, recipient_id, recipient_type): bob, carol
+    assert len({row[0] for row in registered}) == len({row[1] for row in registered}) == 2
+    assert {k: v for k, v in after_rows.items() if k != 'deliveries'} == {
+        **{k: v for k, v in before_rows.items() if k != 'deliveries'},
+        'dismissals': [],
+    }
+    assert named_deliveries(env.engine, prefix) == before_deliveries
+    assert len(before_deliveries) == 14  # a broadcast is a flag of its action on SQL
     assert described(env.engine, prefix) == schema_of_create_all(env, prefix)
     if env.backend == 'sqlite':
         assert without_rowid(env.engine, f'{prefix}activitystream_deliveries')
@@ -255,12 +300,21 @@ def test_the_revisions_alone_make_todays_schema_and_take_it_back(site, tmp_path)
     today = schema_of_create_all(env, prefix)
     assert described(env.engine, prefix) == today
 
-    assert migrate(tmp_path, 'downgrade') == 0  # one step back: no index of reads by action
+    assert migrate(tmp_path, 'downgrade') == 0  # one step back: recipients named by strings
+    assert version(env.engine, prefix) == ['0005']
+    at_0005 = described(env.engine, prefix)
+    assert at_0005['deliveries']['primary'] == (
+        f'{prefix}pk_activitystream_deliveries',
+        ['recipient_type', 'recipient_id', 'timestamp', 'action_id'],
+    )
+    assert at_0005 == {**today, 'recipients': None, 'deliveries': at_0005['deliveries']}
+
+    assert migrate(tmp_path, 'downgrade') == 0  # one more: no index of reads by action
     assert version(env.engine, prefix) == ['0004']
     reads = today['reads']
     without = [i for i in reads['indexes'] if i[0] != f'{prefix}ix_activitystream_reads_action']
     assert len(without) == len(reads['indexes']) - 1
-    at_0004 = {**today, 'reads': {**reads, 'indexes': without}}
+    at_0004 = {**at_0005, 'reads': {**reads, 'indexes': without}}
     assert described(env.engine, prefix) == at_0004
 
     assert migrate(tmp_path, 'downgrade') == 0  # one more: no preferences, no digests
@@ -291,7 +345,14 @@ def test_downgrade_keeps_the_deliveries_of_existing_actions(site, tmp_path):
     with env.engine.begin() as conn:  # a delivery whose action is gone: no foreign key today
         conn.execute(
             sa.text(
-                f"INSERT INTO {prefix}activitystream_deliveries VALUES ('User', 'x', :t, 999999)"
+                f'INSERT INTO {prefix}activitystream_recipients (recipient_type, recipient_id) '
+                "VALUES ('User', 'x')"
+            )
+        )
+        conn.execute(
+            sa.text(
+                f'INSERT INTO {prefix}activitystream_deliveries SELECT id, :t, 999999 '
+                f"FROM {prefix}activitystream_recipients WHERE recipient_id = 'x'"
             ),
             {'t': '2020-01-01 00:00:00'},
         )
@@ -308,10 +369,10 @@ def test_downgrade_keeps_the_deliveries_of_existing_actions(site, tmp_path):
 def test_tgext_pluggables_migrate_pluggable_runs_our_revisions(backend, tmp_path, capsys):
     env = build_app(backend, appid='notes', rename_tables=True)
     try:
-        make_previous_schema(env, 'notes_')
         alice, bob = env.user('alice'), env.user('bob')
         am.create(alice, 'greeted', recipients=[bob])
         env.commit()
+        make_previous_schema(env, 'notes_')
 
         migrate(tmp_path, 'activitystream', 'upgrade', command_class=MigratePluggable)
         out = capsys.readouterr().out

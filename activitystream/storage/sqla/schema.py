@@ -21,6 +21,7 @@ from sqlalchemy import (
     String,
     Unicode,
     UnicodeText,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import declarative_base
 from sqlalchemy.sql import and_, false, true
@@ -32,6 +33,7 @@ DeclarativeBase: Any = declarative_base()
 
 # SQLite only autoincrements an INTEGER PRIMARY KEY.
 ActionId = BigInteger().with_variant(Integer(), 'sqlite')
+RecipientKey = ActionId  # the same 64-bit integer key
 TYPE_LEN = ID_LEN = REF_PART_MAX
 
 
@@ -79,31 +81,49 @@ class Action(DeclarativeBase):
     )
 
 
+class Recipient(DeclarativeBase):
+    """A recipient's integer key: the deliveries name a recipient by it.
+
+    The deliveries are the one table whose size grows with audiences (millions
+    of rows), so each row carries eight bytes for its recipient instead of two
+    strings, and its inbox index compares integers. A row is added the first
+    time something is delivered to a recipient and never deleted or changed
+    (erasing a recipient deletes what was delivered to it, not its key), so a
+    key once read stays right for as long as the database lives.
+    """
+
+    __tablename__ = 'activitystream_recipients'
+
+    id = Column(RecipientKey, primary_key=True, autoincrement=True)
+    recipient_type = Column(String(TYPE_LEN), nullable=False)
+    recipient_id = Column(String(ID_LEN), nullable=False)
+
+    __table_args__ = (
+        UniqueConstraint(recipient_type, recipient_id, name='uq_activitystream_recipients_ref'),
+    )
+
+
 class Delivery(DeclarativeBase):
     """One row per (action, recipient), with a copy of the action's timestamp.
 
     The primary key is the inbox order itself, (recipient, timestamp,
     action): "latest N for R" and "how many since T for R" are range scans
-    of it, and a write to N recipients maintains one wide index, not two.
+    of it, and a write to N recipients maintains one narrow index, not two.
     It is unique exactly when (action, recipient) is, the timestamp being the
-    action's. No foreign key: the package is the only writer, and a check per
-    delivered row would slow the fan-out.
+    action's. The recipient is its integer key in ``activitystream_recipients``.
+    No foreign keys: the package is the only writer, and a check per delivered
+    row would slow the fan-out.
     """
 
     __tablename__ = 'activitystream_deliveries'
 
-    recipient_type = Column(String(TYPE_LEN), nullable=False)
-    recipient_id = Column(String(ID_LEN), nullable=False)
+    recipient_key = Column(RecipientKey, nullable=False)
     timestamp = Column(DateTime, nullable=False)
     action_id = Column(ActionId, nullable=False)
 
     __table_args__ = (
         PrimaryKeyConstraint(
-            recipient_type,
-            recipient_id,
-            timestamp,
-            action_id,
-            name='pk_activitystream_deliveries',
+            recipient_key, timestamp, action_id, name='pk_activitystream_deliveries'
         ),
         Index('ix_activitystream_deliveries_action', action_id),
         {'sqlite_with_rowid': False},
@@ -298,6 +318,7 @@ class DigestMark(DeclarativeBase):
 
 MODELS = (
     Action,
+    Recipient,
     Delivery,
     SeenState,
     ReadMark,
