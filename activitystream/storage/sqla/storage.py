@@ -42,7 +42,6 @@ from sqlalchemy.orm.attributes import set_committed_value
 from .. import keyset
 from ..base import REMOVED, ActionRecord, Backend, Cursor, NewAction, Ref, SeenState, StreamFilter
 from . import prepared, recipients
-from .copy import copy_rows
 from .outbox import SQLAOutbox
 from .preferences import SQLAPreferences
 from .schema import Action, ActionId, Delivery, Dismissal, ReadMark, Recipient, Subscription
@@ -411,18 +410,14 @@ class SQLAStorage(Backend, SQLAOutbox, SQLAPreferences):
         returning = {**opts, 'render_nulls': True}
         stmt: Any = insert(Action).returning(Action.id, sort_by_parameter_order=True)
         ids = list(self.session.execute(stmt, rows, execution_options=returning).scalars())
-        # Core (or COPY) on the same connection: the ORM insert above already
-        # told zope.sqlalchemy this transaction writes
-        connection = self.session.connection()
-        audience = list(dict.fromkeys(r for a in new_actions for r in a.recipients or ()))
-        key = recipients.keys(connection, audience, self._insert_or(Recipient))
         delivered = [
-            dict(recipient_key=key[r], timestamp=a.timestamp, action_id=id_)
+            (r, a.timestamp, id_)
             for id_, a in zip(ids, new_actions, strict=True)
             for r in a.recipients or ()
         ]
-        if delivered and not copy_rows(connection, deliveries, delivered, BULK_PAGE):
-            connection.execute(insert(deliveries), delivered, execution_options=opts)
+        if delivered:  # Core (or COPY) on the same connection: the ORM insert above
+            # already told zope.sqlalchemy this transaction writes
+            recipients.deliver(self.session.connection(), delivered, self._insert_or(Recipient))
         return ids
 
     def inbox(
