@@ -197,7 +197,8 @@ def time_columns(env, prefix):
 def times_as_text(env, prefix):
     """SQLite: rewrite every time as the code before revision 0007 stored it.
 
-    That is the text of SQLAlchemy's own SQLite ``DateTime``; elsewhere nothing changes.
+    That is the text of SQLAlchemy's own SQLite ``DateTime`` (a value that is
+    text already stays); elsewhere nothing changes.
     """
     if env.backend != 'sqlite':
         return
@@ -205,7 +206,9 @@ def times_as_text(env, prefix):
     as_text = sa.DateTime().dialect_impl(dialect).bind_processor(dialect)
     with env.engine.begin() as conn:
         for table, column in time_columns(env, prefix):
-            select = f'SELECT DISTINCT "{column}" FROM {table} WHERE "{column}" IS NOT NULL'
+            select = (
+                f'SELECT DISTINCT "{column}" FROM {table} WHERE typeof("{column}") = \'integer\''
+            )
             update = sa.text(f'UPDATE {table} SET "{column}" = :text WHERE "{column}" = :ms')
             for ms in conn.execute(sa.text(select)).scalars().all():
                 conn.execute(update, {'ms': ms, 'text': as_text(from_millis(ms))})
