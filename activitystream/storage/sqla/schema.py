@@ -13,7 +13,6 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
-    DateTime,
     ForeignKey,
     Index,
     Integer,
@@ -27,6 +26,7 @@ from sqlalchemy.orm import declarative_base
 from sqlalchemy.sql import and_, false, true
 
 from ..base import REF_PART_MAX
+from .types import Timestamp
 
 # Any: a base made at run time is no class to mypy (these are 1.x-style Column models)
 DeclarativeBase: Any = declarative_base()
@@ -52,7 +52,7 @@ class Action(DeclarativeBase):
     action_obj_id = Column(String(ID_LEN))
     description = Column(UnicodeText)
     extra = Column(UnicodeText)
-    timestamp = Column(DateTime, nullable=False)
+    timestamp = Column(Timestamp, nullable=False)
     broadcast = Column(Boolean, nullable=False, default=False)
     # shown in the public streams (actor, target, object; AS2, Atom)
     public = Column(Boolean, nullable=False, default=True)
@@ -118,7 +118,7 @@ class Delivery(DeclarativeBase):
     __tablename__ = 'activitystream_deliveries'
 
     recipient_key = Column(RecipientKey, nullable=False)
-    timestamp = Column(DateTime, nullable=False)
+    timestamp = Column(Timestamp, nullable=False)
     action_id = Column(ActionId, nullable=False)
 
     __table_args__ = (
@@ -137,8 +137,8 @@ class SeenState(DeclarativeBase):
 
     recipient_type = Column(String(TYPE_LEN), primary_key=True)
     recipient_id = Column(String(ID_LEN), primary_key=True)
-    last_seen = Column(DateTime)
-    read_until = Column(DateTime)
+    last_seen = Column(Timestamp)
+    read_until = Column(Timestamp)
 
 
 class ReadMark(DeclarativeBase):
@@ -150,7 +150,7 @@ class ReadMark(DeclarativeBase):
     recipient_id = Column(String(ID_LEN), primary_key=True)
     # the column, not its name: a copy renamed by rename_tables follows the table
     action_id = Column(ActionId, ForeignKey(Action.id, ondelete='CASCADE'), primary_key=True)
-    timestamp = Column(DateTime, nullable=False)
+    timestamp = Column(Timestamp, nullable=False)
 
     __table_args__ = (
         Index('ix_activitystream_reads_time', recipient_type, recipient_id, timestamp),
@@ -174,7 +174,7 @@ class Dismissal(DeclarativeBase):
     recipient_type = Column(String(TYPE_LEN), nullable=False)
     recipient_id = Column(String(ID_LEN), nullable=False)
     broadcast = Column(Boolean, nullable=False)
-    timestamp = Column(DateTime, nullable=False)
+    timestamp = Column(Timestamp, nullable=False)
     action_id = Column(ActionId, nullable=False)
 
     __table_args__ = (
@@ -204,7 +204,7 @@ class Subscription(DeclarativeBase):
     subscriber_id = Column(String(ID_LEN), primary_key=True)
     object_type = Column(String(TYPE_LEN), primary_key=True)
     object_id = Column(String(ID_LEN), primary_key=True)
-    created = Column(DateTime, nullable=False)
+    created = Column(Timestamp, nullable=False)
 
     __table_args__ = (
         Index(
@@ -243,10 +243,10 @@ class OutboxJob(DeclarativeBase):
     ready = Column(Boolean, nullable=False)
     dead = Column(Boolean, nullable=False, default=False)
     attempts = Column(Integer, nullable=False, default=0)
-    available_at = Column(DateTime, nullable=False)
+    available_at = Column(Timestamp, nullable=False)
     owner = Column(String(64))
     error = Column(UnicodeText)
-    created = Column(DateTime, nullable=False)
+    created = Column(Timestamp, nullable=False)
 
     __table_args__ = (
         # an index, not a constraint: its name follows rename_tables like the others
@@ -276,7 +276,7 @@ class Preference(DeclarativeBase):
     recipient_id = Column(String(ID_LEN), primary_key=True)
     kind = Column(Unicode(255), primary_key=True)
     channels = Column(String(64), nullable=False)
-    updated = Column(DateTime, nullable=False)
+    updated = Column(Timestamp, nullable=False)
 
 
 class DigestItem(DeclarativeBase):
@@ -294,8 +294,8 @@ class DigestItem(DeclarativeBase):
     target_type = Column(String(TYPE_LEN))
     target_id = Column(String(ID_LEN))
     text = Column(UnicodeText, nullable=False)
-    timestamp = Column(DateTime, nullable=False)
-    created = Column(DateTime, nullable=False)
+    timestamp = Column(Timestamp, nullable=False)
+    created = Column(Timestamp, nullable=False)
 
     __table_args__ = (
         Index(
@@ -313,7 +313,7 @@ class DigestMark(DeclarativeBase):
     recipient_id = Column(String(ID_LEN), primary_key=True)
     period = Column(String(16), primary_key=True)
     last_key = Column(String(32), nullable=False)
-    sent = Column(DateTime, nullable=False)
+    sent = Column(Timestamp, nullable=False)
 
 
 MODELS = (

@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Any
 
 import transaction
 from sqlalchemy import (
-    DateTime,
     Integer,
     String,
     and_,
@@ -46,6 +45,7 @@ from .outbox import SQLAOutbox
 from .preferences import SQLAPreferences
 from .schema import Action, ActionId, Delivery, Dismissal, ReadMark, Recipient, Subscription
 from .schema import SeenState as SeenTable
+from .types import Timestamp
 
 if TYPE_CHECKING:
     from sqlalchemy import BindParameter, ColumnElement, CompoundSelect, Result, Select, Table
@@ -160,7 +160,7 @@ def _bound_int(name: str) -> BindParameter[int]:
 
 def _older(table: Table, id_col: ColumnElement[Any]) -> ColumnElement[bool]:
     """Clause: (timestamp, id) comes after the bound cursor in newest-first order."""
-    cursor = tuple_(bindparam('before_ts', type_=DateTime), bindparam('before_id', type_=ActionId))
+    cursor = tuple_(bindparam('before_ts', type_=Timestamp), bindparam('before_id', type_=ActionId))
     return tuple_(table.c.timestamp, id_col) < cursor
 
 
@@ -619,8 +619,9 @@ class SQLAStorage(Backend, SQLAOutbox, SQLAPreferences):
     def oldest_actions(self, before: datetime, after: Cursor | None, limit: int) -> list:
         stmt = select(actions).where(actions.c.timestamp < before)
         if after is not None:
+            # a plain tuple takes the columns' types (tuple_ of values would type them itself)
             position = tuple_(actions.c.timestamp, actions.c.id)
-            stmt = stmt.where(position > tuple_(after.timestamp, after.id))
+            stmt = stmt.where(position > (after.timestamp, after.id))
         stmt = stmt.order_by(actions.c.timestamp, actions.c.id).limit(limit)
         return _records(self._run(stmt))
 
