@@ -5,16 +5,16 @@ a fan-out passes (recipient, timestamp, action) rows and this module finds or
 gives the keys:
 
 - on PostgreSQL, one statement reads the keys of a page of recipients from
-  two arrays (its text and plan do not grow with the page), a second one
-  registers those without a key, and the rows go by ``COPY`` (or a multi-row
-  INSERT when few);
+  two arrays (its text and plan do not grow with the page); those without a
+  key are registered on a connection of their own, committed at once (see
+  ``_pg_keys``); the rows go by ``COPY`` (or a multi-row INSERT when few);
 - elsewhere (SQLite), one statement registers the page's recipients (INSERT
   OR IGNORE: a probe of the unique index each) and one executemany INSERT ...
   SELECT writes each delivery with its key found in the database: no key
   comes back to Python, and nothing scans the table.
 
 Reads never come here: they name the recipient by type and id and the
-database finds the key inside the same statement (``storage.key_of``).
+database finds the key inside the same statement (``storage._key_of``).
 
 No key is cached between transactions: a key read in a transaction that
 rolls back may not exist afterwards, and a database emptied or rebuilt under
@@ -44,9 +44,6 @@ deliveries = Delivery.__table__
 
 # rows per statement (and per COPY)
 PAGE = 5000
-# a recipient another transaction registers while ours looks is found on a retry
-ATTEMPTS = 3
-
 Row = tuple[Ref, datetime, Any]  # (recipient, timestamp, action id): one delivery
 
 
@@ -82,20 +79,33 @@ def _deliver_by_keys(connection: Connection, page: Sequence[Row]) -> None:
 
 
 def _pg_keys(connection: Connection, refs: list[Ref]) -> list[Any]:
-    """The key of each of ``refs`` (distinct), in their order, registering the missing."""
+    """The key of each of ``refs`` (distinct), in their order, registering the missing.
+
+    The missing are registered on a connection of their own, committed at
+    once: a key in an open transaction would make every other transaction
+    delivering to that recipient wait for it to end (a long import would hold
+    a whole site's new users), and a rollback would only leave a key unused.
+    """
     keys: list[Any] = [None] * len(refs)
     wanted = list(range(len(refs)))
-    for attempt in range(ATTEMPTS):
+    _fill(keys, wanted, connection.execute(_pg_read_keys(), _pg_arrays(refs)))
+    wanted = [n for n in wanted if keys[n] is None]
+    if wanted:
         arrays = _pg_arrays([refs[n] for n in wanted])
-        for position, key in connection.execute(_pg_read_keys(), arrays):
-            keys[wanted[position - 1]] = key
-        wanted = [n for n in wanted if keys[n] is None]
-        if not wanted:
-            return keys
-        if attempt < ATTEMPTS - 1:  # another transaction may be inserting some: ON CONFLICT
-            connection.execute(_pg_register(), _pg_arrays([refs[n] for n in wanted]))
-    lost = [refs[n] for n in wanted[:3]]
-    raise RuntimeError(f'activitystream: recipients {lost} could not be registered')
+        with connection.engine.connect() as own:
+            own = own.execution_options(isolation_level='AUTOCOMMIT')
+            own.execute(_pg_register(), arrays)  # ON CONFLICT: waits for a racing one, skips it
+            _fill(keys, wanted, own.execute(_pg_read_keys(), arrays))
+        if None in keys:
+            lost = [ref for ref, key in zip(refs, keys, strict=True) if key is None][:3]
+            raise RuntimeError(f'activitystream: recipients {lost} could not be registered')
+    return keys
+
+
+def _fill(keys: list[Any], wanted: list[int], found: Any) -> None:
+    """Put the keys of ``found`` rows (position in ``wanted``, 1-based; key) in ``keys``."""
+    for position, key in found:
+        keys[wanted[position - 1]] = key
 
 
 def _pg_pairs() -> Any:

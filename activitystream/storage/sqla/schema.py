@@ -87,7 +87,8 @@ class Recipient(DeclarativeBase):
     The deliveries are the one table whose size grows with audiences (millions
     of rows), so each row carries eight bytes for its recipient instead of two
     strings, and its inbox index compares integers. A row is added the first
-    time something is delivered to a recipient and never deleted or changed
+    time something is delivered to a recipient (on PostgreSQL committed at
+    once, whatever becomes of that delivery) and never deleted or changed
     (erasing a recipient deletes what was delivered to it, not its key), so a
     key once read stays right for as long as the database lives.
     """

@@ -105,7 +105,7 @@ def _matches(table: Table, prefix: str, param: str | None = None) -> ColumnEleme
     )
 
 
-def key_of(param: str = 'recipient') -> ColumnElement[Any]:
+def _key_of(param: str = 'recipient') -> ColumnElement[Any]:
     """The integer key of the bound recipient ``param_type/_id``, found inside the statement.
 
     A recipient nothing was ever delivered to has no key: NULL, equal to no delivery.
@@ -115,7 +115,7 @@ def key_of(param: str = 'recipient') -> ColumnElement[Any]:
 
 def _delivered_to(param: str = 'recipient') -> ColumnElement[bool]:
     """Clause: a delivery to the bound recipient ``param``."""
-    return deliveries.c.recipient_key == key_of(param)
+    return deliveries.c.recipient_key == _key_of(param)
 
 
 def _delivered_to_ref(ref: Ref) -> ColumnElement[bool]:
