@@ -26,7 +26,7 @@ from .formats import iso
 from .options import PERIODS
 from .storage.base import Backend, DigestItem, Job, NewJob, Ref
 from .subscriptions.backends import mail
-from .timeutil import utcnow
+from .timeutil import to_utc, utcnow
 from .translation import _, ngettext
 
 #: recipients read per scheduling step
@@ -168,7 +168,7 @@ def digest_job(storage: Backend, job: Job) -> None:
     previous = storage.digest_marks([ref], period).get(ref)
     if previous == key:
         return None  # sent already (this job ran to the end once, or a twin did)
-    until = datetime.fromisoformat(payload['until'])
+    until = to_utc(datetime.fromisoformat(payload['until']), 'until')  # iso() wrote it aware
     items = storage.digest_items(ref, until, model.options()['digest_max_items'])
     recipient = refs.resolve(storage, [ref])[ref]
     composed = None if recipient is None or not items else message(recipient, items, period, key)

@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
 from .storage.base import ActionRecord, Cursor
+from .timeutil import to_utc
 
 if TYPE_CHECKING:
     from .action import Action, Page
@@ -44,7 +45,7 @@ def decode_cursor(text: str, action_id: Callable[[str], Any]) -> Cursor:
     try:
         padded = text + '=' * (-len(text) % 4)
         when, id_text = base64.urlsafe_b64decode(padded.encode()).decode().split('/')
-        return Cursor(datetime.fromisoformat(when), action_id(id_text))
+        return Cursor(to_utc(datetime.fromisoformat(when), 'before'), action_id(id_text))
     except (AttributeError, TypeError, ValueError, UnicodeError, binascii.Error):
         raise ValueError(f'before is not a cursor of this stream: {text!r}') from None
 

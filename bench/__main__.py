@@ -65,6 +65,13 @@ def quiet_outbox(host):
     host.commit()
 
 
+def _text_times(host):
+    """SQLite: whether the loaded deliveries keep their times as text (made before 0007)."""
+    with host.engine.connect() as conn:
+        sql = 'SELECT typeof(timestamp) FROM activitystream_deliveries LIMIT 1'
+        return conn.exec_driver_sql(sql).scalar() == 'text'
+
+
 def worker(args):
     """Load (unless reusable) and measure one backend at one size; write its JSON."""
     from .dataset import entities, generate, load
@@ -79,6 +86,8 @@ def worker(args):
     out = {'backend': backend, 'size': size, 'mode': mode, 'phases_s': {}}
     out['loadavg_at_start'] = os.getloadavg()  # other work on the machine skews the numbers
     meta = host.read_meta() if args.skip_load else None
+    if meta is not None and backend == 'sqlite' and _text_times(host):
+        meta = None  # loaded before revision 0007, times as text: today's code reads integers
     wanted = data.summary()
     same = ('seed', 'size', 'deliveries', 'unseen_median', 'kinds')  # unseen: last-seen times
     if meta is None or any(meta.get(k) != wanted[k] for k in same):

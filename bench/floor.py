@@ -16,6 +16,8 @@ activitystream: one ``find`` on a minimal inbox collection whose entries carry
 their action, and one ``count_documents``.
 """
 
+from datetime import datetime, timedelta
+
 ACTION_COLUMNS = (
     'a.id, a.actor_type, a.actor_id, a.verb, a.target_type, a.target_id, '
     'a.action_obj_type, a.action_obj_id, a.description, a.extra, a.timestamp, a.broadcast, '
@@ -31,8 +33,9 @@ SETUP = (
     'CREATE TABLE floor_broadcast (ts TIMESTAMP NOT NULL, action_id BIGINT NOT NULL, '
     'actor_id INTEGER NOT NULL)',
     'INSERT INTO floor_inbox (recipient_id, ts, action_id) '
-    'SELECT CAST(recipient_id AS INTEGER), timestamp, action_id '
-    "FROM activitystream_deliveries WHERE recipient_type = 'User'",
+    'SELECT CAST(r.recipient_id AS INTEGER), d.timestamp, d.action_id '
+    'FROM activitystream_deliveries AS d JOIN activitystream_recipients AS r '
+    "ON r.id = d.recipient_key WHERE r.recipient_type = 'User'",
     'INSERT INTO floor_broadcast (ts, action_id, actor_id) '
     'SELECT timestamp, id, CAST(actor_id AS INTEGER) FROM activitystream_actions '
     "WHERE broadcast = {true} AND actor_type = 'User'",
@@ -62,9 +65,12 @@ W_ROW = '(%s, %s, %s)'
 W = 'INSERT INTO floor_inbox (recipient_id, ts, action_id) VALUES '
 
 
-def _sqlite_ts(when):
-    """How SQLAlchemy stores a DateTime in SQLite: the floor compares the same text."""
-    return when.strftime('%Y-%m-%d %H:%M:%S.%f')
+EPOCH = datetime(1970, 1, 1)
+
+
+def _epoch_ms(when):
+    """A naive UTC datetime as SQLite keeps ours (and the floor's copy): integer milliseconds."""
+    return (when - EPOCH) // timedelta(milliseconds=1)
 
 
 class SQLFloor:
@@ -80,7 +86,7 @@ class SQLFloor:
         return text.replace('%s', '?') if self.sqlite else text
 
     def _ts(self, when):
-        return _sqlite_ts(when) if self.sqlite else when
+        return _epoch_ms(when) if self.sqlite else when
 
     def setup(self):
         """(Re)build the floor tables from the loaded data; return their row counts."""

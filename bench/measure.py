@@ -434,9 +434,9 @@ def _copies():
     PostgreSQL fan-outs go by ``COPY`` on the driver's cursor, which
     SQLAlchemy's statement events (the statement spy) do not see.
     """
-    from activitystream.storage.sqla import storage
+    from activitystream.storage.sqla import recipients
 
-    original, seen = storage.copy_rows, []
+    original, seen = recipients.copy_rows, []
 
     def spy(connection, table, rows, page):
         done = original(connection, table, rows, page)
@@ -444,17 +444,18 @@ def _copies():
             seen.append((table, rows))
         return done
 
-    storage.copy_rows = spy
+    recipients.copy_rows = spy
     try:
         yield seen
     finally:
-        storage.copy_rows = original
+        recipients.copy_rows = original
 
 
 def _sa_copy(conn):
-    from activitystream.storage.sqla.storage import BULK_PAGE, copy_rows
+    from activitystream.storage.sqla.copy import copy_rows
+    from activitystream.storage.sqla.recipients import PAGE
 
-    return lambda table, rows: copy_rows(conn, table, rows, BULK_PAGE)
+    return lambda table, rows: copy_rows(conn, table, rows, PAGE)
 
 
 def _raw_copy(cursor):

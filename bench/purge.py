@@ -158,9 +158,16 @@ def choose_cutoff(data, share):
 # -- workers ------------------------------------------------------------------------
 
 
+# the deliveries with their recipients' (type, id), as the read marks and dismissals keep them
+NAMED_DELIVERIES = (
+    '(SELECT d.*, r.recipient_type, r.recipient_id FROM activitystream_deliveries AS d '
+    'JOIN activitystream_recipients AS r ON r.id = d.recipient_key) AS named'
+)
+
+
 def _sample(every, salt):
     """A deterministic share (1 in ``every``) of the deliveries, in SQL."""
-    return f'(action_id * {salt} + CAST(recipient_id AS BIGINT)) % {every} = {salt % every}'
+    return f'(action_id * {salt} + recipient_key) % {every} = {salt % every}'
 
 
 def load_worker(job):
@@ -179,14 +186,14 @@ def load_worker(job):
             marked = conn.execute(sa.text(
                 'INSERT INTO activitystream_reads (recipient_type, recipient_id, action_id, '
                 'timestamp) SELECT recipient_type, recipient_id, action_id, timestamp '
-                f'FROM activitystream_deliveries WHERE {_sample(job["read_every"], 7)}'
+                f'FROM {NAMED_DELIVERIES} WHERE {_sample(job["read_every"], 7)}'
             )).rowcount  # fmt: skip
         if job['dismiss_every']:
             where = _sample(job['dismiss_every'], 13)
             dismissed = conn.execute(sa.text(
                 'INSERT INTO activitystream_dismissals (recipient_type, recipient_id, broadcast, '
                 'timestamp, action_id) SELECT recipient_type, recipient_id, false, timestamp, '
-                f'action_id FROM activitystream_deliveries WHERE {where}'
+                f'action_id FROM {NAMED_DELIVERIES} WHERE {where}'
             )).rowcount  # fmt: skip
             conn.execute(sa.text(f'DELETE FROM activitystream_deliveries WHERE {where}'))
     with host.engine.connect().execution_options(isolation_level='AUTOCOMMIT') as conn:

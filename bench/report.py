@@ -480,7 +480,7 @@ same generated dataset (not from what `am.create_many` stored), with the same id
   (the covering index; on SQLite a `WITHOUT ROWID` table, the rows are the index), and
   `strict_broadcast(ts, action_id, actor_id)` keyed by `(ts, action_id)`, carrying the
   actor (PostgreSQL: `INCLUDE (actor_id)`);
-- timestamps: PostgreSQL `timestamp`; SQLite integer milliseconds (ours: 26 characters of text);
+- timestamps: PostgreSQL `timestamp`; SQLite integer milliseconds (ours too, since revision 0007);
 - statements written once, sent through the DBAPI cursor, rows left as tuples; on
   PostgreSQL prepared once per connection (`PREPARE` / `EXECUTE`, which psycopg 3 does
   by itself for a statement run five times): planning is most of a plain statement's

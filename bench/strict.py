@@ -14,7 +14,7 @@ strict floor has tables of its own, loaded from the generated dataset itself
   and carrying its actor, so skipping the reader's own broadcasts stays in the key.
 
 Timestamps are PostgreSQL's ``timestamp`` (8 bytes) and, on SQLite, integer
-milliseconds since the epoch (where SQLAlchemy stores 26 characters of text).
+milliseconds since the epoch, as ours are.
 Statements are written once and sent straight through the DBAPI cursor; rows
 stay tuples. On PostgreSQL they are prepared once per connection (``PREPARE``,
 then ``EXECUTE``), as psycopg 3 does by itself for a statement run five times:
@@ -27,12 +27,11 @@ answers are compared with ours id for id.
 import io
 import json
 import time
-from datetime import datetime
 
 import numpy as np
 
 from .dataset import END, VERBS, description, extra, inbox_pairs
-from .floor import SQLFloor
+from .floor import SQLFloor, _epoch_ms
 
 ACTION_COLUMNS = 'a.id, a.ts, a.actor_id, a.verb, a.target_id, a.obj_id, a.description, a.extra'
 TABLES = ('strict_action', 'strict_inbox', 'strict_broadcast')
@@ -90,13 +89,7 @@ PREPARED = {
     'w_inbox': ('integer[], timestamp, integer', W_PG),
 }
 W_ID = 2**31 - 1  # the written action's id: no loaded one has it, and it is rolled back
-EPOCH = datetime(1970, 1, 1)
 COPY_ROWS = 500_000
-
-
-def _epoch_ms(when):
-    """A naive UTC datetime as SQLite's strict_inbox keeps it."""
-    return round((when - EPOCH).total_seconds() * 1000)
 
 
 def _pg_times(ms_before_end):
@@ -126,9 +119,6 @@ class StrictFloor(SQLFloor):
             self._prepared = True
         marks = ', '.join(['%s'] * PREPARED[name][0].count(',')) + ', %s'
         return f'EXECUTE strict_{name} ({marks})'
-
-    def _ts(self, when):
-        return _epoch_ms(when) if self.sqlite else when
 
     def expected_rows(self, data):
         pairs = len(inbox_pairs(data)[0])

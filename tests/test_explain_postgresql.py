@@ -81,6 +81,7 @@ def test_a_page_of_notifications_is_two_index_range_scans(loaded):
     (plan,) = plan_of(env, lambda: am.get_by_recipient(user).limit(10).all())
     check_indexed(plan)
     assert 'pk_activitystream_deliveries' in plan
+    assert 'uq_activitystream_recipients_ref' in plan  # the recipient's key, by index
     assert 'ix_activitystream_actions_broadcast' in plan
     write('get_by_recipient(user).limit(10).all()', plan)
 
@@ -93,6 +94,7 @@ def test_the_unseen_count_is_two_index_range_counts(loaded):
     count = plans[-1]
     check_indexed(count)
     assert 'pk_activitystream_deliveries' in count
+    assert 'uq_activitystream_recipients_ref' in count
     assert 'ix_activitystream_actions_broadcast' in count
     write('count_not_seen_by_recipient(user)', count)
 

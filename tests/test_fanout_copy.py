@@ -1,8 +1,9 @@
 """Large fan-outs: PostgreSQL loads their deliveries with COPY, every backend stores the same.
 
-COPY's text format has its own escapes; recipients whose keys hold a tab, a
-backslash, a newline or '\\N' must come back exactly, and a fan-out split in
-several COPY statements must lose no row.
+COPY's text format and PostgreSQL's array literals have their own escapes;
+recipients whose keys hold a tab, a backslash, a newline, '\\N', a quote, braces
+or commas must come back exactly, and a fan-out split in several COPY statements
+must lose no row.
 """
 
 from contextlib import nullcontext as _nothing
@@ -10,16 +11,19 @@ from contextlib import nullcontext as _nothing
 import pytest
 
 from activitystream import am
-from activitystream.storage.sqla import copy, storage
+from activitystream.storage.sqla import copy, recipients
 
+# keys that COPY's text format, or PostgreSQL's array literals (the recipients' keys are
+# read from two of them), must escape
 ODD_SLUGS = ['tab\there', 'back\\slash', 'new\nline', 'cr\rhere', '\\N', 'plain', 'é ü']
+ODD_SLUGS += ['quote"d', '{a,b}', ' spaced ', 'NULL', '']
 
 
 @pytest.fixture
 def copy_small(monkeypatch):
-    """COPY from 2 rows, 3 rows a statement: small fan-outs take its path on PostgreSQL."""
-    monkeypatch.setattr(copy, 'COPY_FROM', 2)
-    monkeypatch.setattr(storage, 'BULK_PAGE', 3)
+    """COPY from 1 row, 3 rows a statement: small fan-outs take its path on PostgreSQL."""
+    monkeypatch.setattr(copy, 'COPY_FROM', 1)
+    monkeypatch.setattr(recipients, 'PAGE', 3)
 
 
 def test_recipients_with_escaped_characters_read_back_exactly(env, copy_small):

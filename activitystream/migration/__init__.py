@@ -28,8 +28,9 @@ if TYPE_CHECKING:
 SCRIPT_LOCATION = 'activitystream:migration'
 VERSION_TABLE = 'activitystream_migrate'
 # the revision of each table layout a site may have without a version table:
-# deliveries keyed by (action, recipient) before e3a0c6a, by the inbox order since
-ADOPTABLE = {'action_id': '0001', 'recipient_type': '0002'}
+# deliveries keyed by (action, recipient) before e3a0c6a, then by the inbox order, then
+# (revision 0006) by the inbox order with the recipient's integer key
+ADOPTABLE = {'action_id': '0001', 'recipient_type': '0002', 'recipient_key': '0006'}
 
 _prefix: ContextVar[str] = ContextVar('activitystream_migration_prefix', default='')
 

@@ -36,6 +36,7 @@ DBSession = PluggableSession()
 _SQLA_NAMES = (
     'DeclarativeBase',
     'Action',
+    'Recipient',
     'Delivery',
     'SeenState',
     'ReadMark',

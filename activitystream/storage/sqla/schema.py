@@ -13,7 +13,6 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
-    DateTime,
     ForeignKey,
     Index,
     Integer,
@@ -21,17 +20,20 @@ from sqlalchemy import (
     String,
     Unicode,
     UnicodeText,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import declarative_base
 from sqlalchemy.sql import and_, false, true
 
 from ..base import REF_PART_MAX
+from .types import Timestamp
 
 # Any: a base made at run time is no class to mypy (these are 1.x-style Column models)
 DeclarativeBase: Any = declarative_base()
 
 # SQLite only autoincrements an INTEGER PRIMARY KEY.
 ActionId = BigInteger().with_variant(Integer(), 'sqlite')
+RecipientKey = ActionId  # the same 64-bit integer key
 TYPE_LEN = ID_LEN = REF_PART_MAX
 
 
@@ -50,7 +52,7 @@ class Action(DeclarativeBase):
     action_obj_id = Column(String(ID_LEN))
     description = Column(UnicodeText)
     extra = Column(UnicodeText)
-    timestamp = Column(DateTime, nullable=False)
+    timestamp = Column(Timestamp, nullable=False)
     broadcast = Column(Boolean, nullable=False, default=False)
     # shown in the public streams (actor, target, object; AS2, Atom)
     public = Column(Boolean, nullable=False, default=True)
@@ -79,31 +81,49 @@ class Action(DeclarativeBase):
     )
 
 
+class Recipient(DeclarativeBase):
+    """A recipient's integer key: the deliveries name a recipient by it.
+
+    The deliveries are the one table whose size grows with audiences (millions
+    of rows), so each row carries eight bytes for its recipient instead of two
+    strings, and its inbox index compares integers. A row is added the first
+    time something is delivered to a recipient and never deleted or changed
+    (erasing a recipient deletes what was delivered to it, not its key), so a
+    key once read stays right for as long as the database lives.
+    """
+
+    __tablename__ = 'activitystream_recipients'
+
+    id = Column(RecipientKey, primary_key=True, autoincrement=True)
+    recipient_type = Column(String(TYPE_LEN), nullable=False)
+    recipient_id = Column(String(ID_LEN), nullable=False)
+
+    __table_args__ = (
+        UniqueConstraint(recipient_type, recipient_id, name='uq_activitystream_recipients_ref'),
+    )
+
+
 class Delivery(DeclarativeBase):
     """One row per (action, recipient), with a copy of the action's timestamp.
 
     The primary key is the inbox order itself, (recipient, timestamp,
     action): "latest N for R" and "how many since T for R" are range scans
-    of it, and a write to N recipients maintains one wide index, not two.
+    of it, and a write to N recipients maintains one narrow index, not two.
     It is unique exactly when (action, recipient) is, the timestamp being the
-    action's. No foreign key: the package is the only writer, and a check per
-    delivered row would slow the fan-out.
+    action's. The recipient is its integer key in ``activitystream_recipients``.
+    No foreign keys: the package is the only writer, and a check per delivered
+    row would slow the fan-out.
     """
 
     __tablename__ = 'activitystream_deliveries'
 
-    recipient_type = Column(String(TYPE_LEN), nullable=False)
-    recipient_id = Column(String(ID_LEN), nullable=False)
-    timestamp = Column(DateTime, nullable=False)
+    recipient_key = Column(RecipientKey, nullable=False)
+    timestamp = Column(Timestamp, nullable=False)
     action_id = Column(ActionId, nullable=False)
 
     __table_args__ = (
         PrimaryKeyConstraint(
-            recipient_type,
-            recipient_id,
-            timestamp,
-            action_id,
-            name='pk_activitystream_deliveries',
+            recipient_key, timestamp, action_id, name='pk_activitystream_deliveries'
         ),
         Index('ix_activitystream_deliveries_action', action_id),
         {'sqlite_with_rowid': False},
@@ -117,8 +137,8 @@ class SeenState(DeclarativeBase):
 
     recipient_type = Column(String(TYPE_LEN), primary_key=True)
     recipient_id = Column(String(ID_LEN), primary_key=True)
-    last_seen = Column(DateTime)
-    read_until = Column(DateTime)
+    last_seen = Column(Timestamp)
+    read_until = Column(Timestamp)
 
 
 class ReadMark(DeclarativeBase):
@@ -130,7 +150,7 @@ class ReadMark(DeclarativeBase):
     recipient_id = Column(String(ID_LEN), primary_key=True)
     # the column, not its name: a copy renamed by rename_tables follows the table
     action_id = Column(ActionId, ForeignKey(Action.id, ondelete='CASCADE'), primary_key=True)
-    timestamp = Column(DateTime, nullable=False)
+    timestamp = Column(Timestamp, nullable=False)
 
     __table_args__ = (
         Index('ix_activitystream_reads_time', recipient_type, recipient_id, timestamp),
@@ -154,7 +174,7 @@ class Dismissal(DeclarativeBase):
     recipient_type = Column(String(TYPE_LEN), nullable=False)
     recipient_id = Column(String(ID_LEN), nullable=False)
     broadcast = Column(Boolean, nullable=False)
-    timestamp = Column(DateTime, nullable=False)
+    timestamp = Column(Timestamp, nullable=False)
     action_id = Column(ActionId, nullable=False)
 
     __table_args__ = (
@@ -184,7 +204,7 @@ class Subscription(DeclarativeBase):
     subscriber_id = Column(String(ID_LEN), primary_key=True)
     object_type = Column(String(TYPE_LEN), primary_key=True)
     object_id = Column(String(ID_LEN), primary_key=True)
-    created = Column(DateTime, nullable=False)
+    created = Column(Timestamp, nullable=False)
 
     __table_args__ = (
         Index(
@@ -223,10 +243,10 @@ class OutboxJob(DeclarativeBase):
     ready = Column(Boolean, nullable=False)
     dead = Column(Boolean, nullable=False, default=False)
     attempts = Column(Integer, nullable=False, default=0)
-    available_at = Column(DateTime, nullable=False)
+    available_at = Column(Timestamp, nullable=False)
     owner = Column(String(64))
     error = Column(UnicodeText)
-    created = Column(DateTime, nullable=False)
+    created = Column(Timestamp, nullable=False)
 
     __table_args__ = (
         # an index, not a constraint: its name follows rename_tables like the others
@@ -256,7 +276,7 @@ class Preference(DeclarativeBase):
     recipient_id = Column(String(ID_LEN), primary_key=True)
     kind = Column(Unicode(255), primary_key=True)
     channels = Column(String(64), nullable=False)
-    updated = Column(DateTime, nullable=False)
+    updated = Column(Timestamp, nullable=False)
 
 
 class DigestItem(DeclarativeBase):
@@ -274,8 +294,8 @@ class DigestItem(DeclarativeBase):
     target_type = Column(String(TYPE_LEN))
     target_id = Column(String(ID_LEN))
     text = Column(UnicodeText, nullable=False)
-    timestamp = Column(DateTime, nullable=False)
-    created = Column(DateTime, nullable=False)
+    timestamp = Column(Timestamp, nullable=False)
+    created = Column(Timestamp, nullable=False)
 
     __table_args__ = (
         Index(
@@ -293,11 +313,12 @@ class DigestMark(DeclarativeBase):
     recipient_id = Column(String(ID_LEN), primary_key=True)
     period = Column(String(16), primary_key=True)
     last_key = Column(String(32), nullable=False)
-    sent = Column(DateTime, nullable=False)
+    sent = Column(Timestamp, nullable=False)
 
 
 MODELS = (
     Action,
+    Recipient,
     Delivery,
     SeenState,
     ReadMark,

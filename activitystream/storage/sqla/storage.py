@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Any
 
 import transaction
 from sqlalchemy import (
-    DateTime,
     Integer,
     String,
     and_,
@@ -41,13 +40,13 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from .. import keyset
 from ..base import REMOVED, ActionRecord, Backend, Cursor, NewAction, Ref, SeenState, StreamFilter
-from . import prepared
-from .copy import copy_rows
+from . import prepared, recipients
 from .entities import shared, statement_for
 from .outbox import SQLAOutbox
 from .preferences import SQLAPreferences
-from .schema import Action, ActionId, Delivery, Dismissal, ReadMark, Subscription
+from .schema import Action, ActionId, Delivery, Dismissal, ReadMark, Recipient, Subscription
 from .schema import SeenState as SeenTable
+from .types import Timestamp
 
 if TYPE_CHECKING:
     from sqlalchemy import BindParameter, ColumnElement, CompoundSelect, Result, Select, Table
@@ -58,6 +57,7 @@ reads = ReadMark.__table__
 dismissals = Dismissal.__table__
 seen = SeenTable.__table__
 subs = Subscription.__table__
+registered = Recipient.__table__
 
 # insertmanyvalues page size: one multi-row INSERT for a few thousand recipients
 BULK_PAGE = 5000
@@ -106,6 +106,25 @@ def _matches(table: Table, prefix: str, param: str | None = None) -> ColumnEleme
     )
 
 
+def key_of(param: str = 'recipient') -> ColumnElement[Any]:
+    """The integer key of the bound recipient ``param_type/_id``, found inside the statement.
+
+    A recipient nothing was ever delivered to has no key: NULL, equal to no delivery.
+    """
+    return select(registered.c.id).where(_matches(registered, 'recipient', param)).scalar_subquery()
+
+
+def _delivered_to(param: str = 'recipient') -> ColumnElement[bool]:
+    """Clause: a delivery to the bound recipient ``param``."""
+    return deliveries.c.recipient_key == key_of(param)
+
+
+def _delivered_to_ref(ref: Ref) -> ColumnElement[bool]:
+    """Clause: a delivery to ``ref``, given as values (for the writes, built per call)."""
+    key = select(registered.c.id).where(_is(registered, 'recipient', ref)).scalar_subquery()
+    return deliveries.c.recipient_key == key
+
+
 def _dismissed(param: str, broadcast: ColumnElement[bool]) -> ColumnElement[bool]:
     """Clause: the bound ``param`` dismissed the action (a probe of the dismissals' key)."""
     return (
@@ -142,7 +161,7 @@ def _bound_int(name: str) -> BindParameter[int]:
 
 def _older(table: Table, id_col: ColumnElement[Any]) -> ColumnElement[bool]:
     """Clause: (timestamp, id) comes after the bound cursor in newest-first order."""
-    cursor = tuple_(bindparam('before_ts', type_=DateTime), bindparam('before_id', type_=ActionId))
+    cursor = tuple_(bindparam('before_ts', type_=Timestamp), bindparam('before_id', type_=ActionId))
     return tuple_(table.c.timestamp, id_col) < cursor
 
 
@@ -171,7 +190,7 @@ def _entities(cls: type, ids: list[Any]) -> tuple[Select, dict[str, Any]]:
 def _inbox_statement(limited: bool, paged: bool) -> Select:
     """Deliveries to R and broadcasts, each an index-ordered top-(offset+limit), merged."""
     direct = select(deliveries.c.action_id.label('id'), deliveries.c.timestamp.label('ts'))
-    direct = direct.where(_matches(deliveries, 'recipient'))
+    direct = direct.where(_delivered_to())
     bcast = select(actions.c.id.label('id'), actions.c.timestamp.label('ts')).where(_broadcasts())
     if paged:
         direct = direct.where(_older(deliveries, deliveries.c.action_id))
@@ -189,7 +208,7 @@ def _inbox_statement(limited: bool, paged: bool) -> Select:
 @cache
 def _inbox_count_statement(since: bool) -> Select:
     """Three index range counts: deliveries, broadcasts, less the broadcasts dismissed."""
-    direct = select(func.count()).select_from(deliveries).where(_matches(deliveries, 'recipient'))
+    direct = select(func.count()).select_from(deliveries).where(_delivered_to())
     bcast = select(func.count()).select_from(actions).where(_broadcasts(skip_dismissed=False))
     gone = select(func.count()).select_from(dismissals)
     gone = gone.where(_matches(dismissals, 'recipient'), dismissals.c.broadcast == true())
@@ -207,9 +226,9 @@ def _ids() -> BindParameter[Any]:
 
 LOAD_ACTIONS = select(actions).where(actions.c.id.in_(_ids()))
 RECIPIENTS_OF = union_all(
-    select(deliveries.c.action_id, deliveries.c.recipient_type, deliveries.c.recipient_id).where(
-        deliveries.c.action_id.in_(_ids())
-    ),
+    select(deliveries.c.action_id, registered.c.recipient_type, registered.c.recipient_id)
+    .join(registered, registered.c.id == deliveries.c.recipient_key)
+    .where(deliveries.c.action_id.in_(_ids())),
     # a recipient who dismissed the action was one of its recipients all the same
     select(dismissals.c.action_id, dismissals.c.recipient_type, dismissals.c.recipient_id).where(
         dismissals.c.action_id.in_(_ids()), dismissals.c.broadcast == false()
@@ -220,7 +239,7 @@ READ_MARKS = select(reads.c.action_id).where(
     _matches(reads, 'recipient'), reads.c.action_id.in_(_ids())
 )
 DELIVERED = select(deliveries.c.action_id, deliveries.c.timestamp).where(
-    _matches(deliveries, 'recipient'), deliveries.c.action_id.in_(_ids())
+    _delivered_to(), deliveries.c.action_id.in_(_ids())
 )
 BROADCASTS = select(actions.c.id, actions.c.timestamp).where(
     _broadcasts(), actions.c.id.in_(_ids())
@@ -228,7 +247,7 @@ BROADCASTS = select(actions.c.id, actions.c.timestamp).where(
 VISIBLE = union_all(DELIVERED, BROADCASTS)
 _newest_delivered = (
     _newest_first(
-        select(deliveries.c.action_id.label('id')).where(_matches(deliveries, 'recipient')),
+        select(deliveries.c.action_id.label('id')).where(_delivered_to()),
         deliveries,
         deliveries.c.action_id,
     )
@@ -241,7 +260,7 @@ DELIVERED_NEWEST = (
     .order_by(actions.c.timestamp.desc(), actions.c.id.desc())
 )
 NEWEST_VISIBLE = (
-    select(func.max(deliveries.c.timestamp)).where(_matches(deliveries, 'recipient')),
+    select(func.max(deliveries.c.timestamp)).where(_delivered_to()),
     select(func.max(actions.c.timestamp)).where(_broadcasts()),
 )
 
@@ -255,8 +274,7 @@ def _read_mark_count_statement(since: bool) -> Select:
 def _visible_to_viewer() -> ColumnElement[bool]:
     """Clause: public, or done by the bound viewer, or delivered to it (primary-key probes)."""
     delivered = select(deliveries.c.action_id).where(
-        deliveries.c.recipient_type == bindparam('viewer_type'),
-        deliveries.c.recipient_id == bindparam('viewer_id'),
+        _delivered_to('viewer'),
         deliveries.c.timestamp == actions.c.timestamp,
         deliveries.c.action_id == actions.c.id,
     )
@@ -394,15 +412,13 @@ class SQLAStorage(Backend, SQLAOutbox, SQLAPreferences):
         stmt: Any = insert(Action).returning(Action.id, sort_by_parameter_order=True)
         ids = list(self.session.execute(stmt, rows, execution_options=returning).scalars())
         delivered = [
-            dict(action_id=id_, recipient_type=r.type, recipient_id=r.id, timestamp=a.timestamp)
+            (r, a.timestamp, id_)
             for id_, a in zip(ids, new_actions, strict=True)
             for r in a.recipients or ()
         ]
-        # Core (or COPY) on the same connection: the ORM insert above already
-        # told zope.sqlalchemy this transaction writes
-        connection = self.session.connection()
-        if delivered and not copy_rows(connection, deliveries, delivered, BULK_PAGE):
-            connection.execute(insert(deliveries), delivered, execution_options=opts)
+        if delivered:  # Core (or COPY) on the same connection: the ORM insert above
+            # already told zope.sqlalchemy this transaction writes
+            recipients.deliver(self.session.connection(), delivered, self._insert_or(Recipient))
         return ids
 
     def inbox(
@@ -597,15 +613,16 @@ class SQLAStorage(Backend, SQLAOutbox, SQLAPreferences):
             taken = set(self._run(stmt, rows).scalars())
         moved = [row['action_id'] for row in rows if not row['broadcast']]
         if moved:
-            gone = and_(_is(deliveries, 'recipient', recipient), deliveries.c.action_id.in_(moved))
+            gone = and_(_delivered_to_ref(recipient), deliveries.c.action_id.in_(moved))
             self._write(delete(Delivery).where(gone))
         return taken
 
     def oldest_actions(self, before: datetime, after: Cursor | None, limit: int) -> list:
         stmt = select(actions).where(actions.c.timestamp < before)
         if after is not None:
+            # a plain tuple takes the columns' types (tuple_ of values would type them itself)
             position = tuple_(actions.c.timestamp, actions.c.id)
-            stmt = stmt.where(position > tuple_(after.timestamp, after.id))
+            stmt = stmt.where(position > (after.timestamp, after.id))
         stmt = stmt.order_by(actions.c.timestamp, actions.c.id).limit(limit)
         return _records(self._run(stmt))
 
@@ -632,16 +649,15 @@ class SQLAStorage(Backend, SQLAOutbox, SQLAPreferences):
         }
 
     def delete_recipient(self, recipient: Ref) -> dict[str, int]:
+        # its key stays in activitystream_recipients: a bare reference, and the
+        # key that a running fan-out may have just read (see .recipients)
         kinds = (
-            ('deliveries', Delivery, deliveries),
-            ('dismissals', Dismissal, dismissals),
-            ('read_marks', ReadMark, reads),
-            ('seen', SeenTable, seen),
+            ('deliveries', Delivery, _delivered_to_ref(recipient)),
+            ('dismissals', Dismissal, _is(dismissals, 'recipient', recipient)),
+            ('read_marks', ReadMark, _is(reads, 'recipient', recipient)),
+            ('seen', SeenTable, _is(seen, 'recipient', recipient)),
         )
-        return {
-            kind: self._write(delete(model).where(_is(table, 'recipient', recipient)))
-            for kind, model, table in kinds
-        }
+        return {kind: self._write(delete(model).where(where)) for kind, model, where in kinds}
 
     def newest_visible(self, recipient: Ref) -> datetime | None:
         params = _params('recipient', recipient)

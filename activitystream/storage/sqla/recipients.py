@@ -1,0 +1,187 @@
+"""Recipients' integer keys, and writing deliveries by them.
+
+The deliveries name a recipient by its key in ``activitystream_recipients``;
+a fan-out passes (recipient, timestamp, action) rows and this module finds or
+gives the keys:
+
+- on PostgreSQL, one statement reads the keys of a page of recipients from
+  two arrays (its text and plan do not grow with the page), a second one
+  registers those without a key, and the rows go by ``COPY`` (or a multi-row
+  INSERT when few);
+- elsewhere (SQLite), one statement registers the page's recipients (INSERT
+  OR IGNORE: a probe of the unique index each) and one executemany INSERT ...
+  SELECT writes each delivery with its key found in the database: no key
+  comes back to Python, and nothing scans the table.
+
+Reads never come here: they name the recipient by type and id and the
+database finds the key inside the same statement (``storage.key_of``).
+
+No key is cached between transactions: a key read in a transaction that
+rolls back may not exist afterwards, and a database emptied or rebuilt under
+a running process would hand one recipient's deliveries to another, so the
+only safe cache would need to see every such change. A lookup is an index
+probe per recipient inside the database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import BigInteger, String, Text, bindparam, cast, func, insert, select, tuple_
+
+from ..base import Ref
+from .copy import copy_rows
+from .schema import Delivery, Recipient
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection, Insert, Select
+
+recipients = Recipient.__table__
+deliveries = Delivery.__table__
+
+# rows per statement (and per COPY)
+PAGE = 5000
+# a recipient another transaction registers while ours looks is found on a retry
+ATTEMPTS = 3
+
+Row = tuple[Ref, datetime, Any]  # (recipient, timestamp, action id): one delivery
+
+
+def deliver(connection: Connection, rows: Sequence[Row], insert_or: Any) -> None:
+    """Write the deliveries ``rows``, giving a key to each recipient that has none.
+
+    ``insert_or`` is the dialect's INSERT ... ON CONFLICT on ``Recipient``
+    (None where there is none: registering then reads first and inserts the
+    missing, and two transactions registering one recipient at once make one
+    fail on the unique constraint).
+    """
+    postgresql = connection.dialect.name == 'postgresql'
+    for start in range(0, len(rows), PAGE):
+        page = rows[start : start + PAGE]
+        if postgresql:
+            _deliver_by_keys(connection, page)
+        else:
+            _deliver_by_refs(connection, page, insert_or)
+
+
+# -- PostgreSQL: keys read from arrays, rows by COPY -----------------------------------
+
+
+def _deliver_by_keys(connection: Connection, page: Sequence[Row]) -> None:
+    refs = list(dict.fromkeys(ref for ref, _, _ in page))
+    key = dict(zip(refs, _pg_keys(connection, refs), strict=True))
+    found = [
+        {'recipient_key': key[ref], 'timestamp': ts, 'action_id': action}
+        for ref, ts, action in page
+    ]
+    if not copy_rows(connection, deliveries, found, PAGE):
+        connection.execute(insert(deliveries), found)
+
+
+def _pg_keys(connection: Connection, refs: list[Ref]) -> list[Any]:
+    """The key of each of ``refs`` (distinct), in their order, registering the missing."""
+    keys: list[Any] = [None] * len(refs)
+    wanted = list(range(len(refs)))
+    for attempt in range(ATTEMPTS):
+        arrays = _pg_arrays([refs[n] for n in wanted])
+        for position, key in connection.execute(_pg_read_keys(), arrays):
+            keys[wanted[position - 1]] = key
+        wanted = [n for n in wanted if keys[n] is None]
+        if not wanted:
+            return keys
+        if attempt < ATTEMPTS - 1:  # another transaction may be inserting some: ON CONFLICT
+            connection.execute(_pg_register(), _pg_arrays([refs[n] for n in wanted]))
+    lost = [refs[n] for n in wanted[:3]]
+    raise RuntimeError(f'activitystream: recipients {lost} could not be registered')
+
+
+def _pg_pairs() -> Any:
+    """(t, i, n): the recipients of the two array literals ``types`` and ``ids``, numbered."""
+    from sqlalchemy.dialects.postgresql import ARRAY
+
+    types, ids = (cast(bindparam(name, type_=Text), ARRAY(String)) for name in ('types', 'ids'))
+    pairs = func.unnest(types, ids)
+    return pairs.table_valued('t', 'i', with_ordinality='n').render_derived(name='wanted')
+
+
+def _pg_arrays(refs: Sequence[Ref]) -> dict[str, str]:
+    """The ``types`` and ``ids`` parameters: each one array literal, ``{"a","b"}``.
+
+    One literal is parsed as one value; a list would go as ``ARRAY['a', 'b', ...]``,
+    an expression of thousands of constants that took half the statement's time.
+    """
+    return {'types': _array([r.type for r in refs]), 'ids': _array([r.id for r in refs])}
+
+
+def _array(values: list[str]) -> str:
+    if not values:
+        return '{}'
+    quoted = (v.replace('\\', '\\\\').replace('"', '\\"') for v in values)
+    return '{"' + '","'.join(quoted) + '"}'
+
+
+@cache
+def _pg_read_keys() -> Select:
+    """(position in the arrays, key) of each recipient of two arrays that has a key."""
+    wanted = _pg_pairs()
+    known = _is_ref(wanted.c.t, wanted.c.i)
+    return select(wanted.c.n.cast(BigInteger), recipients.c.id).join_from(wanted, recipients, known)
+
+
+@cache
+def _pg_register() -> Insert:
+    from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+    wanted = _pg_pairs()
+    new = select(wanted.c.t, wanted.c.i)
+    return (
+        pg_insert(recipients)
+        .from_select(['recipient_type', 'recipient_id'], new)
+        .on_conflict_do_nothing()
+    )
+
+
+def _is_ref(type_: Any, id_: Any) -> Any:
+    """Clause: a row of ``activitystream_recipients`` is (``type_``, ``id_``)."""
+    return (recipients.c.recipient_type == type_) & (recipients.c.recipient_id == id_)
+
+
+# -- elsewhere: register, then each delivery with its key found by the database ---------
+
+
+def _deliver_by_refs(connection: Connection, page: Sequence[Row], insert_or: Any) -> None:
+    refs = list(dict.fromkeys(ref for ref, _, _ in page))
+    if insert_or is None:
+        known = _read(connection, refs)
+        refs = [ref for ref in refs if ref not in known]
+    if refs:
+        add = insert(recipients) if insert_or is None else insert_or.on_conflict_do_nothing()
+        connection.execute(add, [dict(recipient_type=t, recipient_id=i) for t, i in refs])
+    params = [{'t': ref.type, 'i': ref.id, 'ts': ts, 'a': action} for ref, ts, action in page]
+    written = connection.execute(_insert_by_ref(), params).rowcount
+    if written != len(page):
+        lost = len(page) - written
+        raise RuntimeError(f'activitystream: {lost} deliveries found no recipient key')
+
+
+@cache
+def _insert_by_ref() -> Insert:
+    """One delivery, its recipient given by (type, id) and its key found by the database."""
+    keyed = select(
+        recipients.c.id,
+        bindparam('ts', type_=deliveries.c.timestamp.type),
+        bindparam('a', type_=deliveries.c.action_id.type),
+    ).where(_is_ref(bindparam('t'), bindparam('i')))
+    return insert(deliveries).from_select(['recipient_key', 'timestamp', 'action_id'], keyed)
+
+
+def _read(connection: Connection, refs: Sequence[Ref]) -> set[Ref]:
+    """Which of ``refs`` have a key (for dialects without ON CONFLICT; it may scan)."""
+    pair = tuple_(recipients.c.recipient_type, recipients.c.recipient_id)
+    stmt = select(recipients.c.recipient_type, recipients.c.recipient_id).where(
+        pair.in_(bindparam('refs', expanding=True))
+    )
+    return {Ref(t, i) for t, i in connection.execute(stmt, {'refs': [tuple(r) for r in refs]})}
