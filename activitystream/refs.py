@@ -4,7 +4,7 @@ An entity is stored as ``Ref(type name, primary key as a string)``, so int,
 string, UUID and ObjectId keys all fit one column. The type name is the one
 its class is registered under (:mod:`activitystream.entities`: the class name
 unless the host names it otherwise). Resolving a page of references costs
-one query on SQL (:mod:`.storage.sqla.entities`; on Ming one per entity
+one query on SQL (``storage.sqla.entities``; on Ming one per entity
 type), never one per row.
 
 Reading never flushes the host's session: only write paths pass

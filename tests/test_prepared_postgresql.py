@@ -89,7 +89,7 @@ def test_a_statement_the_server_refuses_runs_unprepared(env, monkeypatch, caplog
     assert am.count_not_seen_by_recipient(users[1]) >= 1
 
 
-def test_a_page_of_entities_loads_prepared(env, monkeypatch):
+def test_a_page_of_entities_loads_prepared_else_plain(env, monkeypatch):
     users = people(env, 3)
     doc, team = env.document('Plan'), env.team('t')
     env.commit()
@@ -107,4 +107,18 @@ def test_a_page_of_entities_loads_prepared(env, monkeypatch):
     monkeypatch.setattr(model.storage(), 'prepare_reads', False)
     with env.count_queries() as sent:
         assert names() == first
+    assert len(sent) == 1 and sent[0].startswith('SELECT')
+    monkeypatch.setattr(model.storage(), 'prepare_reads', True)
+
+    def refused(body, names):
+        found = real(body, names)
+        return prepared._Prepared(
+            found.name + '_broken', 'PREPARE x AS SELEC 1', found.execute, None
+        )
+
+    real = prepared._text_prepared
+    monkeypatch.setattr(prepared, '_text_prepared', refused)
+    monkeypatch.setattr(prepared, '_refused', set())
+    with env.count_queries() as sent:
+        assert names() == first  # and the transaction is still usable after
     assert len(sent) == 1 and sent[0].startswith('SELECT')

@@ -150,7 +150,7 @@ class GroupQuery(WindowQuery['AggregatedActivity']):
     """A window of an aggregated feed, read lazily as AggregatedActivities, newest first.
 
     One round trip for the groups, one query for all their actions, then one
-    for their entities on first use (:func:`refs.resolve`). Groups whose
+    for their entities on first use (``refs.resolve``). Groups whose
     actions are all gone from the database are skipped (pages from the top or
     a cursor are filled past them).
     """
