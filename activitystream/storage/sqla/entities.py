@@ -44,6 +44,8 @@ def columns_of(cls: type) -> tuple[Column[Any], ...] | None:
     table = mapper.local_table
     if mapper.inherits is not None or mapper.polymorphic_on is not None:
         return None
+    if len(mapper.primary_key) != 1:  # no reference names such a row anyway
+        return None
     if not isinstance(table, Table) or any(r.lazy not in LAZY for r in mapper.relationships):
         return None
     found = []
