@@ -159,6 +159,7 @@ def as_row(
 
 
 def _as_row(row: Group, read: bool, since: Callable[[datetime], str]) -> dict[str, Any]:
+    """``as_row`` with the render's relative times (``since``): looked up once, not per row."""
     newest = row.newest
     target = newest.target_entity
     return {

@@ -59,6 +59,7 @@ def since_function(now: datetime, locale: Locale) -> Callable[[datetime], str]:
 
 
 def _since(timestamp: datetime, now: datetime, texts: _AgoTexts) -> str:
+    """The text of ``timestamp`` at ``now``, in the unit ``format_timedelta`` would pick."""
     seconds = -min(timestamp - now, -timedelta(seconds=1)).total_seconds()
     for unit, per_unit in TIMEDELTA_UNITS:  # the unit format_timedelta would pick
         value = seconds / per_unit
@@ -88,4 +89,5 @@ _PER_UNIT = dict(TIMEDELTA_UNITS)
 
 @functools.lru_cache(maxsize=64)
 def _texts(locale: Locale) -> _AgoTexts:
+    """The texts of ``locale``, one dictionary for the process's life."""
     return _AgoTexts(locale)

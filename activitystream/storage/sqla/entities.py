@@ -87,11 +87,13 @@ class _Union:
 
 @functools.cache
 def _names(n: int, count: int) -> tuple[str, ...]:
+    """The parameters of the ``n``-th class's ``count`` keys."""
     return tuple(f'k{n}_{i}' for i in range(count))
 
 
 @functools.lru_cache(maxsize=512)
 def _union(shape: Shape, dialect: Dialect) -> _Union:
+    """The statement of ``shape`` ((class, key count), ...) in ``dialect``, built once."""
     quote = dialect.identifier_preparer
     every = [columns_of(cls) or () for cls, _ in shape]
     nulls = {column: _null(column, dialect) for columns in every for column in columns}
@@ -154,9 +156,11 @@ def statement_for(
 
 
 def _order(cls: type) -> str:
+    """The classes' order in the statement: the same whatever order a page names them in."""
     return f'{cls.__module__}.{cls.__qualname__}'
 
 
 @functools.cache
 def _padded(count: int) -> int:
+    """The number of keys ``count`` keys are padded to."""
     return next(c for c in COUNTS if c >= count)
