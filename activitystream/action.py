@@ -17,8 +17,8 @@ class Page:
     """Actions read together.
 
     Their actors, targets and objects are loaded on first use, all at once:
-    one query per entity class for the whole page. Recipients and read state
-    load the same way, only when asked for.
+    one query for the whole page (on Ming, one per entity class). Recipients
+    and read state load the same way, only when asked for.
     """
 
     def __init__(
@@ -162,8 +162,7 @@ class Action:
     @property
     def target_link(self) -> Any:
         """The target's ``as_link``, when its class has one."""
-        link = getattr(self.target_entity, 'as_link', None)
-        return link() if callable(link) else link
+        return refs.hook(self.target_entity, 'as_link')
 
     @property
     def recipients(self) -> list[Any] | None:

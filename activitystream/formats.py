@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from xml.etree import ElementTree as ET
 
@@ -67,12 +67,10 @@ AS2_TYPES = {
 
 
 def iso(timestamp: datetime) -> str:
-    """Stored naive UTC as ISO 8601 with a Z, milliseconds kept."""
-    return (
-        timestamp.replace(tzinfo=timezone.utc)
-        .isoformat(timespec='milliseconds')
-        .replace('+00:00', 'Z')
-    )
+    """Stored naive UTC as ISO 8601 with a Z, milliseconds kept (an aware time: its clock's)."""
+    if timestamp.tzinfo is not None:
+        timestamp = timestamp.replace(tzinfo=None)
+    return timestamp.isoformat(timespec='milliseconds') + 'Z'
 
 
 def as_json(action: Action) -> dict[str, Any]:

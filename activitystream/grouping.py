@@ -2,10 +2,10 @@
 
 Grouping works on a page already read (``am.get_by_recipient(...).limit(n)``),
 so it adds no query: the actors and targets of the whole page load together,
-one query per entity class, as for the ungrouped page. A run is consecutive
-notifications (newest first) with the same verb and the same target, none
-older than ``window`` before the run's newest; notifications without a target
-are never grouped. ``window`` is the plug option ``group_window`` (a timedelta;
+in one query, as for the ungrouped page. A run is consecutive notifications
+(newest first) with the same verb and the same target, none older than
+``window`` before the run's newest; notifications without a target are never
+grouped. ``window`` is the plug option ``group_window`` (a timedelta;
 zero turns grouping off).
 
 The counts in a row are exact for the notifications it holds; a run longer
@@ -22,7 +22,8 @@ from typing import TYPE_CHECKING, Any
 
 from . import refs
 from .action import Action
-from .timeutil import time_since, utcnow
+from .formats import iso
+from .timeutil import since_function, utcnow
 from .translation import _, babel_locale, ngettext
 
 if TYPE_CHECKING:
@@ -103,8 +104,7 @@ def who(names: list[str], count: int) -> str:
 
 def avatar_url(entity: Any) -> str | None:
     """An entity's optional ``as_avatar_url`` (a property or a method), else None."""
-    url = getattr(entity, 'as_avatar_url', None)
-    return url() if callable(url) else url
+    return refs.hook(entity, 'as_avatar_url')
 
 
 def _window(window: Any) -> timedelta:
@@ -142,8 +142,8 @@ def group(
 
 def as_rows(groups: Sequence[Group], read: bool = True) -> list[dict[str, Any]]:
     """``as_row`` of every row of one render, the clock and the locale read once for all."""
-    now, locale = utcnow(), babel_locale()
-    return [as_row(g, read, now, locale) for g in groups]
+    since = since_function(utcnow(), babel_locale())
+    return [_as_row(g, read, since) for g in groups]
 
 
 def as_row(
@@ -155,19 +155,23 @@ def as_row(
     and so does not pay its queries. ``now`` and ``locale`` (Babel's) are the
     render's, else read for this row.
     """
-    from .formats import iso
+    return _as_row(row, read, since_function(now or utcnow(), locale or babel_locale()))
 
+
+def _as_row(row: Group, read: bool, since: Callable[[datetime], str]) -> dict[str, Any]:
+    """``as_row`` with the render's relative times (``since``): looked up once, not per row."""
     newest = row.newest
+    target = newest.target_entity
     return {
         'ids': row.ids,
         'count': len(row.members),
         'who': row.who,
         'verb': newest.verb,
-        'target': newest.target,
-        'link': newest.target_link,
-        'avatar': row.avatar_url,
-        'timestamp': iso(row.timestamp),
-        'since': time_since(newest.timestamp, now, locale),
+        'target': refs.display(target),
+        'link': refs.hook(target, 'as_link'),
+        'avatar': avatar_url(newest.actor_entity),
+        'timestamp': iso(newest.timestamp),
+        'since': since(newest.timestamp),
         'unseen': row.unseen,
         'read': row.read if read else None,
         'cursor': row.oldest.cursor,

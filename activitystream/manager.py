@@ -134,7 +134,7 @@ def _without_orphans(storage: Backend, fetch: Fetch, known: dict[Ref, Any]) -> F
     """``fetch`` leaving out the actions whose actor is gone (plug option ``hide_orphans``).
 
     A window is filled past them from where it ended, as feeds fill past
-    deleted actions: one query per entity class and window, and the actors
+    deleted actions: one query for the actors of each window, and the actors
     found go to ``known`` for the page to use.
     """
 

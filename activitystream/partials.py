@@ -159,7 +159,7 @@ def notifications_menu(
 ) -> Markup:
     """A Bootstrap 5 style dropdown: the unseen badge and the latest notifications, grouped.
 
-    It costs the page query, one query per entity class shown, the unseen
+    It costs the page query, one query for the entities shown, the unseen
     count and (unless the recipient keeps ``last_activity_seen``) its
     last-seen time, whatever the grouping. With a notification feed
     (``feedmenu``) its groups and its unseen count are shown instead, read

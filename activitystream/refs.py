@@ -4,7 +4,8 @@ An entity is stored as ``Ref(type name, primary key as a string)``, so int,
 string, UUID and ObjectId keys all fit one column. The type name is the one
 its class is registered under (:mod:`activitystream.entities`: the class name
 unless the host names it otherwise). Resolving a page of references costs
-one query per entity type, never one per row.
+one query on SQL (``storage.sqla.entities``; on Ming one per entity
+type), never one per row.
 
 Reading never flushes the host's session: only write paths pass
 ``flush=True``, which gives a pending SQLAlchemy entity its key.
@@ -85,20 +86,23 @@ def primary_key_of(entity: Any) -> str:
 
 
 def resolve(storage: Storage, refs: Iterable[Ref | None]) -> dict[Ref, Any]:
-    """Load the entities behind ``refs``: one query per entity type.
+    """Load the entities behind ``refs``: one query for them all on SQL, one per type on Ming.
 
     Returns {Ref: entity or None}; None stands for a deleted entity or class.
     """
-    by_type: dict[str, set[str]] = {}
-    for ref in refs:
-        if ref is not None:
-            by_type.setdefault(ref.type, set()).add(ref.id)
-    types = entities.active()
-    found: dict[Ref, Any] = {}
-    for type_name, ids in by_type.items():
-        loaded = types.load_many(storage, type_name, ids)
-        found.update({Ref(type_name, id_): loaded.get(id_) for id_ in ids})
-    return found
+    wanted = {ref for ref in refs if ref is not None}
+    by_type: dict[str, list[str]] = {}
+    for ref in wanted:
+        by_type.setdefault(ref.type, []).append(ref.id)
+    loaded = entities.active().load(storage, by_type)
+    return {ref: loaded[ref.type].get(ref.id) for ref in wanted}
+
+
+def hook(entity: Any, name: str) -> Any:
+    """The value of an entity's optional ``name`` (``as_link``...): a property's, or what
+    the method returns; None when its class has none (or the entity is None)."""
+    value = getattr(entity, name, None)
+    return value() if callable(value) else value
 
 
 DISPLAY_ATTRIBUTES = ('display_name', 'user_name', 'name', 'title')

@@ -7,6 +7,7 @@ Milliseconds because MongoDB stores no finer, and both backends must agree.
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from datetime import date, datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
@@ -45,21 +46,48 @@ def time_since(
 
     Every locale Babel knows works, with its own plural rules; a time in the
     future (another server's clock) reads as one second ago. A menu passes
-    ``now`` and ``locale`` read once for all its rows; the text of each
-    (locale, unit, count) is Babel's, asked once per process.
+    ``now`` and ``locale`` read once for all its rows (or takes
+    :func:`since_function`); the text of each (locale, unit, count) is
+    Babel's, asked once per process.
     """
-    now = now or utcnow()
+    return _since(timestamp, now or utcnow(), _texts(locale or babel_locale()))
+
+
+def since_function(now: datetime, locale: Locale) -> Callable[[datetime], str]:
+    """``time_since`` at ``now`` in ``locale`` for many rows: the locale is looked up once."""
+    return functools.partial(_since, now=now, texts=_texts(locale))
+
+
+def _since(timestamp: datetime, now: datetime, texts: _AgoTexts) -> str:
+    """The text of ``timestamp`` at ``now``, in the unit ``format_timedelta`` would pick."""
     seconds = -min(timestamp - now, -timedelta(seconds=1)).total_seconds()
     for unit, per_unit in TIMEDELTA_UNITS:  # the unit format_timedelta would pick
         value = seconds / per_unit
         if value >= THRESHOLD or unit == 'second':
-            return _ago(locale or babel_locale(), unit, int(round(max(1, value))))
+            return texts[unit, int(round(max(1, value)))]
     raise AssertionError('unreachable: the last unit is the second')
 
 
-@functools.lru_cache(maxsize=4096)
-def _ago(locale: Locale, unit: str, count: int) -> str:
-    """Babel's text for ``count`` ``unit``s ago; at threshold 1 it keeps exactly that unit."""
-    per_unit = dict(TIMEDELTA_UNITS)[unit]
-    ago = timedelta(seconds=-count * per_unit)
-    return format_timedelta(ago, threshold=1, add_direction=True, locale=locale)
+class _AgoTexts(dict[tuple[str, int], str]):
+    """Babel's texts of one locale for ``count`` ``unit``s ago, each asked once."""
+
+    def __init__(self, locale: Locale) -> None:
+        super().__init__()
+        self.locale = locale
+
+    def __missing__(self, key: tuple[str, int]) -> str:
+        unit, count = key
+        ago = timedelta(seconds=-count * _PER_UNIT[unit])
+        # at threshold 1 it keeps exactly that unit
+        text = format_timedelta(ago, threshold=1, add_direction=True, locale=self.locale)
+        self[key] = text
+        return text
+
+
+_PER_UNIT = dict(TIMEDELTA_UNITS)
+
+
+@functools.lru_cache(maxsize=64)
+def _texts(locale: Locale) -> _AgoTexts:
+    """The texts of ``locale``, one dictionary for the process's life."""
+    return _AgoTexts(locale)

@@ -7,7 +7,7 @@ name stop the application at start. Every body runs on every backend.
 
 import pytest
 
-from activitystream import ConfigurationError, am, refs, subscriptions
+from activitystream import ConfigurationError, am, model, refs, subscriptions
 from activitystream.storage.base import Ref
 
 from .harness import BACKENDS, build_app
@@ -196,3 +196,92 @@ def test_names_that_cannot_be_stored_stop_the_application(backend, monkeypatch):
     monkeypatch.setattr(model.Team, '__activitystream_type__', 'a team', raising=False)
     with pytest.raises(ConfigurationError, match=r'Team.__activitystream_type__ must be 1 to 128'):
         build_app(backend)
+
+
+def test_a_page_of_entities_of_three_classes_loads_in_one_query(sqla_env):
+    """Integer, UUID and text keys in one statement; a missing or impossible key reads None."""
+    env = sqla_env
+    alice, bob, doc, team = env.user('alice'), env.user('bob'), env.document('Plan'), env.team('t')
+    gone = env.document('Gone')
+    env.commit()
+    wanted = [refs.ref_of(e, 'e') for e in (alice, bob, doc, team, gone)]
+    env.delete(gone)
+    env.commit()
+    env.clear_session()
+    wanted += [Ref('User', 'not a number'), Ref('User', '999999'), Ref('Team', 'nobody')]
+    with env.count_queries() as sent:
+        found = refs.resolve(model.storage(), wanted)
+    assert len(sent) == 1, list(sent)
+    shown = [refs.display(found[ref]) for ref in wanted]
+    assert shown == ['alice', 'bob', 'Plan', 'team t'] + [None] * 4
+    assert all(e in env.model.DBSession for e in found.values() if e is not None)
+
+
+@pytest.fixture
+def odd_classes(sqla_env):
+    """Classes the shared statement leaves to a query each, with one row each (and a plain one)."""
+    from sqlalchemy import Column, ForeignKey, Integer, String, func
+    from sqlalchemy.orm import column_property, declarative_base, relationship
+
+    base = declarative_base()
+
+    class Plain(base):
+        __tablename__ = 'odd_plain'
+        id = Column(Integer, primary_key=True)
+        name = Column(String(20))
+
+    class Twin(base):  # a second class on one table
+        __table__ = Plain.__table__
+
+    class Person(base):
+        __tablename__ = 'odd_person'
+        id = Column(Integer, primary_key=True)
+        kind = Column(String(10))
+        __mapper_args__ = {'polymorphic_on': kind, 'polymorphic_identity': 'person'}
+
+    class Admin(Person):
+        __tablename__ = 'odd_admin'
+        id = Column(ForeignKey('odd_person.id'), primary_key=True)
+        level = Column(Integer)
+        __mapper_args__ = {'polymorphic_identity': 'admin'}
+
+    class Shouting(base):
+        __tablename__ = 'odd_shouting'
+        id = Column(Integer, primary_key=True)
+        name = Column(String(20))
+        loud = column_property(func.upper(name))
+
+    class Eager(base):
+        __tablename__ = 'odd_eager'
+        id = Column(Integer, primary_key=True)
+        plain_id = Column(ForeignKey('odd_plain.id'))
+        plain = relationship(Plain, lazy='joined')
+
+    base.metadata.create_all(sqla_env.engine)
+    session = sqla_env.model.DBSession
+    session.add_all([Plain(id=i, name=f'p{i}') for i in range(1, 71)])
+    session.add_all([Admin(id=1, level=3), Shouting(id=1, name='hey'), Eager(id=1, plain_id=2)])
+    sqla_env.commit()
+    sqla_env.clear_session()
+    yield Plain, Twin, Admin, Shouting, Eager
+    sqla_env.clear_session()
+    base.metadata.drop_all(sqla_env.engine)
+
+
+def test_classes_the_shared_query_cannot_read_load_as_before(sqla_env, odd_classes):
+    """Inheritance, an SQL expression, an eager relationship, a second class on one table and
+    more keys than the shared statement takes: each a query of its own, the same entities."""
+    plain, twin, admin, shouting, eager = odd_classes
+    storage = model.storage()
+    with sqla_env.count_queries() as sent:
+        found = storage.load_entities_of(
+            {plain: [1, 2], twin: [3], admin: [1], shouting: [1], eager: [1]}
+        )
+        loaded = found[eager][0].plain.name, found[admin][0].level, found[shouting][0].loud
+    assert len(sent) == 5, list(sent)  # the plain class alone shares, and nothing else runs
+    assert loaded == ('p2', 3, 'HEY')
+    assert sorted(p.name for p in found[plain]) == ['p1', 'p2']
+    assert [t.name for t in found[twin]] == ['p3']
+    with sqla_env.count_queries() as sent:
+        many = storage.load_entities_of({plain: list(range(1, 71)), shouting: [1]})
+    assert len(many[plain]) == 70 and len(sent) == 2

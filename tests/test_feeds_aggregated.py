@@ -246,7 +246,7 @@ def test_removing_activities_keeps_counts_exact(env):
         feed.remove('not an id')
 
 
-def test_a_page_is_one_query_for_all_actions_and_one_per_entity_class(env, redis):
+def test_a_page_is_one_query_for_all_actions_and_one_for_their_entities(env, redis):
     alice, bob = users(env, 'alice', 'bob')
     docs, team = [env.document(f'doc {n}') for n in range(5)], env.team('core')
     items = [((alice, bob)[n % 2], 'edited', docs[n % 5], n) for n in range(30)]
@@ -260,7 +260,8 @@ def test_a_page_is_one_query_for_all_actions_and_one_per_entity_class(env, redis
         page = feed[:25]
         shown = [(g.target, g.latest_actors, [a.actor for a in g.actions]) for g in page]
     assert len(sent) == 2  # the groups, then what they hold
-    assert len(queries) == 4  # the actions, then one per class: users, documents, teams
+    # the actions, then their users, documents and teams: one query (on Ming one per class)
+    assert len(queries) == (2 if env.sql else 4)
     assert shown[0] == ('team core', ['Alice'], ['Alice'])
     assert shown[1][1] == ['Bob', 'Alice'] and len(shown[1][2]) == 6
     assert len(page) == 6 and sum(g.activity_count for g in page) == 31

@@ -10,7 +10,7 @@ import random
 
 import pytest
 
-from activitystream import am, model
+from activitystream import am, model, refs
 from activitystream.storage.sqla import prepared
 
 from .harness import environment
@@ -87,3 +87,38 @@ def test_a_statement_the_server_refuses_runs_unprepared(env, monkeypatch, caplog
     am.create(users[0], 'after', recipients=[users[1]])
     env.commit()
     assert am.count_not_seen_by_recipient(users[1]) >= 1
+
+
+def test_a_page_of_entities_loads_prepared_else_plain(env, monkeypatch):
+    users = people(env, 3)
+    doc, team = env.document('Plan'), env.team('t')
+    env.commit()
+    wanted = [refs.ref_of(e, 'e') for e in (*users, doc, team)]
+
+    def names():
+        env.clear_session()
+        found = refs.resolve(model.storage(), wanted)
+        return [refs.display(found[ref]) for ref in wanted]
+
+    with env.count_queries() as sent:
+        first = names()
+    assert [s.split('(')[0] for s in sent] == [f'EXECUTE {prepared.definition(sent[0]).split()[1]}']
+    assert first == ['u0', 'u1', 'u2', 'Plan', 'team t']
+    monkeypatch.setattr(model.storage(), 'prepare_reads', False)
+    with env.count_queries() as sent:
+        assert names() == first
+    assert len(sent) == 1 and sent[0].startswith('SELECT')
+    monkeypatch.setattr(model.storage(), 'prepare_reads', True)
+
+    def refused(body, names):
+        found = real(body, names)
+        return prepared._Prepared(
+            found.name + '_broken', 'PREPARE x AS SELEC 1', found.execute, None
+        )
+
+    real = prepared._text_prepared
+    monkeypatch.setattr(prepared, '_text_prepared', refused)
+    monkeypatch.setattr(prepared, '_refused', set())
+    with env.count_queries() as sent:
+        assert names() == first  # and the transaction is still usable after
+    assert len(sent) == 1 and sent[0].startswith('SELECT')

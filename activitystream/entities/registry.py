@@ -169,24 +169,50 @@ class EntityTypes:
             return None  # stored_key gave the text back: it is not a number or a UUID
         return None if isinstance(key, int) and not INT64[0] <= key <= INT64[1] else key
 
-    def load_many(self, storage: Storage, type_name: str, ids: Iterable[str]) -> dict[str, Any]:
-        """{id: entity} of the entities stored as ``type_name`` with ``ids``, in one query.
-
-        Ids of no entity (deleted, of a class gone, or not a key of the
-        class) are left out. A class whose key has several columns is a
-        ValueError: no reference can name one of its rows.
-        """
-        cls = self.class_of(type_name)
-        if cls is None:
-            return {}
-        attribute = self.key_attribute(cls)
-        if not isinstance(attribute, str):
-            raise ValueError(f'{type_name} has a composite primary key: not supported')
-        wanted = {}
+    def _primary_keys(self, cls: type, ids: Iterable[str]) -> dict[Any, str]:
+        """{primary key: id} of the ``ids`` that can be keys of ``cls`` (``_strict_key``)."""
+        if self.key_type(cls) is not int:
+            return {key: id_ for id_ in ids if (key := self._strict_key(cls, id_)) is not None}
+        keys = {}  # most keys, and a page has one per entity: the same, inline
         for id_ in ids:
-            key = self._strict_key(cls, id_)
-            if key is not None:
-                wanted[key] = id_
-        loaded = storage.load_entities(cls, list(wanted)) if wanted else []
-        keys = ((getattr(entity, attribute), entity) for entity in loaded)
-        return {wanted.get(key, str(key)): entity for key, entity in keys}
+            try:
+                key = int(id_)
+            except (TypeError, ValueError):
+                continue
+            if INT64[0] <= key <= INT64[1]:
+                keys[key] = id_
+        return keys
+
+    def load_many(self, storage: Storage, type_name: str, ids: Iterable[str]) -> dict[str, Any]:
+        """{id: entity} of the entities stored as ``type_name`` with ``ids`` (see :meth:`load`)."""
+        return self.load(storage, {type_name: ids})[type_name]
+
+    def load(
+        self, storage: Storage, wanted: Mapping[str, Iterable[str]]
+    ) -> dict[str, dict[str, Any]]:
+        """{type name: {id: entity}} of the entities stored under those names with those ids.
+
+        Every class at once: ``storage.load_entities_of``, one query on SQL
+        whatever the number of classes. Ids of no entity (deleted, of a class
+        gone, or not a key of the class) are left out. A class whose key has
+        several columns is a ValueError: no reference can name one of its rows.
+        """
+        # class -> (its type name, its key attribute, {key: id asked})
+        asked: dict[type, tuple[str, str, dict[Any, str]]] = {}
+        for type_name, ids in wanted.items():
+            cls = self.class_of(type_name)
+            if cls is None:
+                continue
+            attribute = self.key_attribute(cls)
+            if not isinstance(attribute, str):
+                raise ValueError(f'{type_name} has a composite primary key: not supported')
+            asked[cls] = type_name, attribute, self._primary_keys(cls, ids)  # one class per name
+        loaded = storage.load_entities_of({cls: list(keys) for cls, (*_, keys) in asked.items()})
+        found: dict[str, dict[str, Any]] = {type_name: {} for type_name in wanted}
+        for cls, entities in loaded.items():
+            type_name, attribute, keys = asked[cls]
+            into = found[type_name]
+            for entity in entities:
+                key = getattr(entity, attribute)
+                into[keys.get(key, str(key))] = entity
+        return found

@@ -150,8 +150,9 @@ class GroupQuery(WindowQuery['AggregatedActivity']):
     """A window of an aggregated feed, read lazily as AggregatedActivities, newest first.
 
     One round trip for the groups, one query for all their actions, then one
-    per entity class on first use. Groups whose actions are all gone from the
-    database are skipped (pages from the top or a cursor are filled past them).
+    for their entities on first use (``refs.resolve``). Groups whose
+    actions are all gone from the database are skipped (pages from the top or
+    a cursor are filled past them).
     """
 
     noun = 'group'

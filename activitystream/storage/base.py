@@ -10,7 +10,7 @@ All datetimes crossing this line are naive UTC with millisecond precision
 
 import json
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
@@ -268,6 +268,14 @@ class Storage(ABC):
     @abstractmethod
     def load_entities(self, cls: type, ids: list) -> list:
         """Host entities of mapped class ``cls`` whose primary keys are in ``ids``."""
+
+    def load_entities_of(self, wanted: Mapping[type, list]) -> dict[type, list]:
+        """:meth:`load_entities` of several classes, {class: [primary key]}: {class: entities}.
+
+        One query per class here; a backend that reads them all in one
+        overrides it (a page of notifications names users and posts together).
+        """
+        return {cls: self.load_entities(cls, ids) for cls, ids in wanted.items() if ids}
 
     @abstractmethod
     def entity_attribute(self, entity: Any, attribute: str) -> Any:

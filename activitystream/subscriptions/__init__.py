@@ -180,7 +180,7 @@ def _recipients(
 ) -> list[tuple[Ref, Any]]:
     """[(Ref, entity)] to deliver to, of ``subscribers`` (None: exactly ``only``).
 
-    One query per entity class.
+    One query for their entities (``refs.resolve``).
     """
     left_out = set(excluded or ())
     if subscribers is None:  # emit() has made sure there is send_only_to then

@@ -2,7 +2,7 @@
 
 It answers like ``am.get_by_recipient``'s query: ``.limit(n)``, ``.offset(n)``,
 ``.all()``, ``.first()``, ``.count()``, slicing and iteration. A page costs
-one query for the references plus one per entity class, never one per row.
+one query for the references plus one for their entities, never one per row.
 """
 
 from collections.abc import Callable

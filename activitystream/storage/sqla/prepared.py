@@ -39,8 +39,8 @@ class _Prepared:
 
     name: str
     prepare: str  # PREPARE <name> AS <the statement, with $1, $2...>
-    execute: str  # EXECUTE <name>(%(a)s, %(b)s...)
-    compiled: Any  # SQLAlchemy's compiled form: default values and bind processors
+    execute: str  # EXECUTE <name>(%(a)s, %(b)s...); of prepare_text: (:a, :b...)
+    compiled: Any  # SQLAlchemy's compiled form: default values and bind processors (or None)
 
 
 @functools.lru_cache(maxsize=256)
@@ -113,6 +113,30 @@ _refused: set[str] = set()
 
 def usable(connection: Connection) -> bool:
     return connection.dialect.name == 'postgresql' and connection.dialect.driver == 'psycopg2'
+
+
+def prepare_text(connection: Connection, body: str, names: tuple[str, ...]) -> str | None:
+    """Prepare ``body`` (a SELECT numbering its parameters ``$1, $2...``, in the order of
+    ``names``; ``%`` doubled) on this connection; its ``EXECUTE`` as SQLAlchemy text (``:name``
+    parameters), or None where it does not pay or the server refused it.
+
+    For statements SQLAlchemy runs as text, such as the ORM's ``from_statement``.
+    """
+    if not usable(connection):
+        return None
+    found = _text_prepared(body, names)
+    if found.name in _refused or not _prepare(connection, found):
+        return None
+    return found.execute
+
+
+@functools.lru_cache(maxsize=256)
+def _text_prepared(body: str, names: tuple[str, ...]) -> _Prepared:
+    name = 'activitystream_' + hashlib.sha1(body.encode()).hexdigest()[:16]
+    arguments = ', '.join(f':{key}' for key in names)
+    found = _Prepared(name, f'PREPARE {name} AS {body}', f'EXECUTE {name}({arguments})', None)
+    _by_name[name] = found
+    return found
 
 
 def execute(connection: Connection, stmt: Statement, params: dict[str, Any]) -> Any:

@@ -10,7 +10,7 @@ mapped class, and would otherwise roll a request that only wrote actions back.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from functools import cache
@@ -41,6 +41,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from .. import keyset
 from ..base import REMOVED, ActionRecord, Backend, Cursor, NewAction, Ref, SeenState, StreamFilter
 from . import prepared, recipients
+from .entities import shared, statement_for
 from .outbox import SQLAOutbox
 from .preferences import SQLAPreferences
 from .schema import Action, ActionId, Delivery, Dismissal, ReadMark, Recipient, Subscription
@@ -674,6 +675,18 @@ class SQLAStorage(Backend, SQLAOutbox, SQLAPreferences):
     def load_entities(self, cls: type, ids: list) -> list:
         ids = list(ids)
         return list(self._run(*_entities(cls, ids)).scalars()) if ids else []
+
+    def load_entities_of(self, wanted: Mapping[type, list]) -> dict[type, list]:
+        wanted = {cls: list(ids) for cls, ids in wanted.items() if ids}
+        together = shared(wanted)
+        found = super().load_entities_of({c: ids for c, ids in wanted.items() if c not in together})
+        if together:
+            connection = self.session.connection()
+            classes, stmt, params = statement_for(together, connection, self.prepare_reads)
+            rows = self._run(stmt, params).all()  # one entity a row, None for the other classes
+            for n, cls in enumerate(classes):
+                found[cls] = [row[n] for row in rows if row[n] is not None]
+        return found
 
     def forget(self) -> None:
         import transaction
