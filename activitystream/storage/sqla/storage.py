@@ -369,6 +369,11 @@ def _by_actors_lateral() -> Select:
     return stmt.order_by(each.c.timestamp.desc(), each.c.id.desc()).limit(_bound_int('limit'))
 
 
+def _joins_transaction(listener: Any) -> bool:
+    """Whether an ORM event listener is zope.sqlalchemy's, which TG sites all have."""
+    return getattr(listener, '__module__', '').startswith('zope.sqlalchemy.')
+
+
 class SQLAStorage(Backend, SQLAOutbox, SQLAPreferences):
     name = 'sqlalchemy'
     prepare_reads = True  # the plug option prepared_statements (see .prepared)
@@ -678,7 +683,7 @@ class SQLAStorage(Backend, SQLAOutbox, SQLAPreferences):
 
     def load_entities_of(self, wanted: Mapping[type, list]) -> dict[type, list]:
         wanted = {cls: list(ids) for cls, ids in wanted.items() if ids}
-        together = shared(wanted)
+        together = {} if self._rewrites_queries() else shared(wanted)
         found = super().load_entities_of({c: ids for c, ids in wanted.items() if c not in together})
         if together:
             connection = self.session.connection()
@@ -687,6 +692,14 @@ class SQLAStorage(Backend, SQLAOutbox, SQLAPreferences):
             for n, cls in enumerate(classes):
                 found[cls] = [row[n] for row in rows if row[n] is not None]
         return found
+
+    def _rewrites_queries(self) -> bool:
+        """Whether the host's session may rewrite ORM queries (``do_orm_execute``: loader
+        criteria for tenants or soft deletes, say), which the shared entity statement's text
+        cannot take. zope.sqlalchemy's listener only joins the transaction."""
+        session = self.session.registry() if hasattr(self.session, 'registry') else self.session
+        listeners = session.dispatch.do_orm_execute
+        return any(not _joins_transaction(listener) for listener in listeners)
 
     def forget(self) -> None:
         import transaction
