@@ -27,6 +27,7 @@ from sqlalchemy import (
     func,
     insert,
     inspect,
+    literal_column,
     or_,
     select,
     true,
@@ -186,9 +187,26 @@ def _entities(cls: type, ids: list[Any]) -> tuple[Select, dict[str, Any]]:
     return _entities_statement(cls, len(ids)), {f'k{i}': key for i, key in enumerate(ids)}
 
 
-@cache
-def _inbox_statement(limited: bool, paged: bool) -> Select:
-    """Deliveries to R and broadcasts, each an index-ordered top-(offset+limit), merged."""
+# A first page of at most this many rows (the menu's, a cursor's) names its LIMIT as a
+# number, not a parameter: PostgreSQL estimates a LIMIT parameter at a tenth of the rows,
+# finds its one plan for every call (the generic plan) dearer than planning each call and
+# so plans every call (0.28 ms, where running took 0.07). One statement per such size.
+LITERAL_LIMIT = 50
+
+
+def _inbox_statement(limit: int | None, offset: int, paged: bool) -> Select:
+    """The inbox page for ``limit``/``offset``: literal when small and first (see above)."""
+    if limit is not None and offset == 0 and limit <= LITERAL_LIMIT:
+        return _inbox_statement_of(True, paged, limit)
+    return _inbox_statement_of(limit is not None, paged, None)
+
+
+@functools.lru_cache(maxsize=2 * LITERAL_LIMIT + 4)
+def _inbox_statement_of(limited: bool, paged: bool, literal: int | None) -> Select:
+    """Deliveries to R and broadcasts, each an index-ordered top-(offset+limit), merged.
+
+    ``literal``: the limit written in the statement, with no offset; else parameters.
+    """
     direct = select(deliveries.c.action_id.label('id'), deliveries.c.timestamp.label('ts'))
     direct = direct.where(_delivered_to())
     bcast = select(actions.c.id.label('id'), actions.c.timestamp.label('ts')).where(_broadcasts())
@@ -197,11 +215,15 @@ def _inbox_statement(limited: bool, paged: bool) -> Select:
         bcast = bcast.where(_older(actions, actions.c.id))
     direct = _newest_first(direct, deliveries, deliveries.c.action_id)
     bcast = _newest_first(bcast, actions, actions.c.id)
+    top: Any = _bound_int('top') if literal is None else literal_column(str(int(literal)))
     if limited:
-        direct, bcast = direct.limit(_bound_int('top')), bcast.limit(_bound_int('top'))
+        direct, bcast = direct.limit(top), bcast.limit(top)
     page = union_all(direct.subquery().select(), bcast.subquery().select()).subquery('page')
     stmt = select(actions).join(page, actions.c.id == page.c.id)
-    stmt = stmt.order_by(page.c.ts.desc(), page.c.id.desc()).offset(_bound_int('offset'))
+    stmt = stmt.order_by(page.c.ts.desc(), page.c.id.desc())
+    if literal is not None:
+        return stmt.limit(top)
+    stmt = stmt.offset(_bound_int('offset'))
     return stmt.limit(_bound_int('limit')) if limited else stmt
 
 
@@ -432,7 +454,7 @@ class SQLAStorage(Backend, SQLAOutbox, SQLAPreferences):
         params = dict(_params('recipient', recipient), offset=offset, **_cursor_params(before))
         if limit is not None:
             params.update(limit=limit, top=offset + limit)
-        stmt = _inbox_statement(limit is not None, before is not None)
+        stmt = _inbox_statement(limit, offset, before is not None)
         return _records(self._hot_read(stmt, params))
 
     def delivered(self, recipient: Ref, limit: int) -> list[ActionRecord]:
