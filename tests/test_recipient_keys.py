@@ -81,3 +81,16 @@ def test_a_recipient_keeps_its_key_through_rollbacks_and_erasure(backend):
     env.commit()
     assert keys_of(env.engine, bob) == [key]
     assert [a.verb for a in am.get_by_recipient(bob).all()] == ['welcomed back']
+
+
+def test_registering_takes_no_second_connection_from_the_hosts_pool():
+    """A request holds its connection while registering; with a pool of one (every connection
+    busy), registering from the host's pool would wait out the pool's timeout and fail."""
+    env = environment('postgresql')
+    engine = sa.create_engine(env.engine.url, pool_size=1, max_overflow=0, pool_timeout=1)
+    try:
+        with engine.begin() as conn:
+            recipients.deliver(conn, [(Ref('User', 'first'), WHEN, 1)], pg_insert(Recipient))
+        assert keys_of(env.engine, Ref('User', 'first')) != [None]
+    finally:
+        engine.dispose()

@@ -6,8 +6,8 @@ gives the keys:
 
 - on PostgreSQL, one statement reads the keys of a page of recipients from
   two arrays (its text and plan do not grow with the page); those without a
-  key are registered on a connection of their own, committed at once (see
-  ``_pg_keys``); the rows go by ``COPY`` (or a multi-row INSERT when few);
+  key are registered on a connection of their own (a pool of its own),
+  committed at once (see ``_pg_keys``); the rows go by ``COPY`` (or a multi-row INSERT when few);
 - elsewhere (SQLite), one statement registers the page's recipients (INSERT
   OR IGNORE: a probe of the unique index each) and one executemany INSERT ...
   SELECT writes each delivery with its key found in the database: no key
@@ -25,12 +25,26 @@ probe per recipient inside the database.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Sequence
 from datetime import datetime
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import BigInteger, String, Text, bindparam, cast, func, insert, select, tuple_
+from sqlalchemy import (
+    BigInteger,
+    Engine,
+    String,
+    Text,
+    bindparam,
+    cast,
+    create_engine,
+    event,
+    func,
+    insert,
+    select,
+    tuple_,
+)
 
 from ..base import Ref
 from .copy import copy_rows
@@ -92,7 +106,7 @@ def _pg_keys(connection: Connection, refs: list[Ref]) -> list[Any]:
     wanted = [n for n in wanted if keys[n] is None]
     if wanted:
         arrays = _pg_arrays([refs[n] for n in wanted])
-        with connection.engine.connect() as own:
+        with _registrar(connection.engine).connect() as own:
             own = own.execution_options(isolation_level='AUTOCOMMIT')
             own.execute(_pg_register(), arrays)  # ON CONFLICT: waits for a racing one, skips it
             _fill(keys, wanted, own.execute(_pg_read_keys(), arrays))
@@ -100,6 +114,24 @@ def _pg_keys(connection: Connection, refs: list[Ref]) -> list[Any]:
             lost = [ref for ref, key in zip(refs, keys, strict=True) if key is None][:3]
             raise RuntimeError(f'activitystream: recipients {lost} could not be registered')
     return keys
+
+
+_registrars: weakref.WeakKeyDictionary[Engine, Engine] = weakref.WeakKeyDictionary()
+
+
+def _registrar(engine: Engine) -> Engine:
+    """The engine registering keys for the host's ``engine``: a pool of its own.
+
+    Registering takes a second connection while the request holds one; from
+    the host's pool, requests all registering at once would wait on each other
+    until its timeout. The pool has the host's settings (``Pool.recreate``: its
+    connect arguments included) and is disposed of with the host's engine.
+    """
+    own = _registrars.get(engine)
+    if own is None:
+        own = _registrars[engine] = create_engine(engine.url, pool=engine.pool.recreate())
+        event.listen(engine, 'engine_disposed', lambda _: own.dispose())
+    return own
 
 
 def _fill(keys: list[Any], wanted: list[int], found: Any) -> None:
