@@ -55,9 +55,13 @@ def _prepared(stmt: Statement, dialect: Dialect) -> _Prepared | None:
         return f'${numbers.setdefault(match.group(1), len(numbers) + 1)}'
 
     body = _PARAMETER.sub(number, compiled.string)  # '%%' stays: psycopg2 sends '%'
+    return _named(body, ', '.join(f'%({key})s' for key in numbers), compiled)
+
+
+def _named(body: str, arguments: str, compiled: Any) -> _Prepared:
+    """``body`` under its name (from its text), with its ``EXECUTE`` passing ``arguments``."""
     name = 'activitystream_' + hashlib.sha1(body.encode()).hexdigest()[:16]
-    arguments = ', '.join(f'%({key})s' for key in numbers)
-    execute = f'EXECUTE {name}({arguments})' if numbers else f'EXECUTE {name}'
+    execute = f'EXECUTE {name}({arguments})' if arguments else f'EXECUTE {name}'
     found = _Prepared(name, f'PREPARE {name} AS {body}', execute, compiled)
     _by_name[name] = found
     return found
@@ -132,11 +136,7 @@ def prepare_text(connection: Connection, body: str, names: tuple[str, ...]) -> s
 
 @functools.lru_cache(maxsize=256)
 def _text_prepared(body: str, names: tuple[str, ...]) -> _Prepared:
-    name = 'activitystream_' + hashlib.sha1(body.encode()).hexdigest()[:16]
-    arguments = ', '.join(f':{key}' for key in names)
-    found = _Prepared(name, f'PREPARE {name} AS {body}', f'EXECUTE {name}({arguments})', None)
-    _by_name[name] = found
-    return found
+    return _named(body, ', '.join(f':{key}' for key in names), None)
 
 
 def execute(connection: Connection, stmt: Statement, params: dict[str, Any]) -> Any:
