@@ -49,10 +49,13 @@ def ref_list(
             ) from None
     found: dict[Ref, Any] = {}
     entities_given: list[Any] = []
+    known_ref = entities.active().known_ref
     for index, entity in enumerate(recipients):
-        if entity is None:
-            raise TypeError(f'{argname}[{index}] is None, not a mapped entity')
-        ref = ref_of(entity, f'{argname}[{index}]', flush)
+        ref = known_ref(entity)
+        if ref is None:
+            if entity is None:
+                raise TypeError(f'{argname}[{index}] is None, not a mapped entity')
+            ref = ref_of(entity, f'{argname}[{index}]', flush)
         if ref not in found:
             found[ref] = entity
             entities_given.append(entity)

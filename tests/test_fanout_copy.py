@@ -57,3 +57,19 @@ def test_a_fan_out_over_the_copy_threshold_loses_nothing(env):
 
         count = env.model.DBSession.execute(select(func.count()).select_from(Delivery)).scalar()
         assert count == len(people)
+
+
+def test_a_fan_out_just_over_a_page_goes_in_even_pages_all_by_copy(env, monkeypatch):
+    """7 recipients, pages of at most 6, COPY from 3 rows: 4 + 3 rows, never 6 + a lone 1
+    (which would miss COPY: a whole multi-row INSERT for a fan-out's last few rows)."""
+    monkeypatch.setattr(copy, 'COPY_FROM', 3)
+    monkeypatch.setattr(recipients, 'PAGE', 6)
+    alice = env.user('alice')
+    people = [env.user(f'u{i}') for i in range(7)]
+    env.commit()
+    with env.count_queries() if env.sql else _nothing() as sent:
+        am.create(alice, 'posted', recipients=people)
+    env.commit()
+    if env.backend == 'postgresql':
+        assert not [s for s in sent if 'INSERT INTO activitystream_deliveries' in s]
+    assert [am.count_not_seen_by_recipient(p) for p in people] == [1] * 7

@@ -53,6 +53,7 @@ class EntityTypes:
         self._classes: dict[str, type] = {}
         self._names: dict[type, str] = {}
         self._keys: dict[type, tuple[KeyAttribute, Any]] = {}
+        self._simple: dict[type, tuple[str, str]] = {}  # class -> (name, key attribute)
         for name, cls in named.items():
             if self.key_attribute(cls) is None:
                 raise ConfigurationError(
@@ -142,7 +143,17 @@ class EntityTypes:
         if key is None:
             hint = 'add it to the session first' if flush else 'flush its session first'
             raise ValueError(f'{argname}: {cls.__name__} has no primary key yet; {hint}')
-        return Ref(self.name_of(cls), str(key))
+        name = self._simple.setdefault(cls, (self.name_of(cls), attribute))[0]
+        return Ref(name, str(key))
+
+    def known_ref(self, entity: Any) -> Ref | None:
+        """``ref_of`` for an entity of a class ``ref_of`` has already accepted, whose key
+        is set; None otherwise (then ask ``ref_of``): a fan-out's thousands of recipients."""
+        simple = self._simple.get(type(entity))
+        if simple is None:
+            return None
+        key = getattr(entity, simple[1])
+        return None if key is None else Ref(simple[0], str(key))
 
     def stored_key(self, cls: type, id_string: str) -> Any:
         """A stored id string as a primary key value of ``cls`` (the text when it is not one)."""

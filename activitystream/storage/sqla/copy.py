@@ -37,8 +37,24 @@ def _text(value: Any) -> str:
 
 
 def copy_text(rows: Iterable[dict[str, Any]], columns: Sequence[str]) -> str:
-    """``rows`` (dicts by column name) as the lines ``COPY ... FROM STDIN`` reads."""
-    return ''.join('\t'.join([_text(row[c]) for c in columns]) + '\n' for row in rows)
+    """``rows`` (dicts by column name) as the lines ``COPY ... FROM STDIN`` reads.
+
+    Integers (keys) need no escaping, and a fan-out repeats one time object in
+    every row: it is written once (the same object, not an equal one, whose
+    time zone could differ).
+    """
+    last: Any = None
+    last_text = _text(None)
+
+    def text(value: Any) -> str:
+        nonlocal last, last_text
+        if type(value) is int:
+            return str(value)
+        if value is not last:
+            last, last_text = value, _text(value)
+        return last_text
+
+    return ''.join(['\t'.join([text(row[c]) for c in columns]) + '\n' for row in rows])
 
 
 def copy_rows(connection: Connection, table: Table, rows: list[dict[str, Any]], page: int) -> bool:

@@ -70,8 +70,10 @@ def deliver(connection: Connection, rows: Sequence[Row], insert_or: Any) -> None
     fail on the unique constraint).
     """
     postgresql = connection.dialect.name == 'postgresql'
-    for start in range(0, len(rows), PAGE):
-        page = rows[start : start + PAGE]
+    pages = -(-len(rows) // PAGE)
+    size = -(-len(rows) // pages) if pages else 0  # even pages: no short last page misses COPY
+    for start in range(0, len(rows), size or 1):
+        page = rows[start : start + size]
         if postgresql:
             _deliver_by_keys(connection, page)
         else:
