@@ -22,6 +22,7 @@ from sqlalchemy import (
     String,
     and_,
     bindparam,
+    cast,
     delete,
     false,
     func,
@@ -229,15 +230,24 @@ def _inbox_statement_of(limited: bool, paged: bool, literal: int | None) -> Sele
 
 @cache
 def _inbox_count_statement(since: bool) -> Select:
-    """Three index range counts: deliveries, broadcasts, less the broadcasts dismissed."""
+    """Three index range counts: deliveries, broadcasts, less the broadcasts dismissed.
+
+    The start time is read through a one-row subquery, so no plan knows its
+    value: PostgreSQL, which estimates a bare parameter's range at a third of
+    the rows in its one plan for every call (the generic plan) and its value's
+    own range in a per-call plan, then finds the generic plan dearer and plans
+    every call (0.31 ms a count, where the generic plan takes 0.20 at the seed
+    size). Each count is the same index range scan either way.
+    """
     direct = select(func.count()).select_from(deliveries).where(_delivered_to())
     bcast = select(func.count()).select_from(actions).where(_broadcasts(skip_dismissed=False))
     gone = select(func.count()).select_from(dismissals)
     gone = gone.where(_matches(dismissals, 'recipient'), dismissals.c.broadcast == true())
     if since:
-        direct = direct.where(deliveries.c.timestamp > bindparam('after'))
-        bcast = bcast.where(actions.c.timestamp > bindparam('after'))
-        gone = gone.where(dismissals.c.timestamp > bindparam('after'))
+        after = select(cast(bindparam('after', type_=Timestamp), Timestamp)).scalar_subquery()
+        direct = direct.where(deliveries.c.timestamp > after)
+        bcast = bcast.where(actions.c.timestamp > after)
+        gone = gone.where(dismissals.c.timestamp > after)
     counts = direct.scalar_subquery() + bcast.scalar_subquery() - gone.scalar_subquery()
     return select(counts)
 
