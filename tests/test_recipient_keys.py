@@ -94,3 +94,22 @@ def test_registering_takes_no_second_connection_from_the_hosts_pool():
         assert keys_of(env.engine, Ref('User', 'first')) != [None]
     finally:
         engine.dispose()
+
+
+def test_a_fan_out_finds_its_keys_by_index_probes_not_by_reading_every_recipient():
+    """A page's keys cost an index probe per recipient of the page: hashing the whole
+    table (what PostgreSQL chose for a join) would make every fan-out grow with the
+    number of registered recipients, however small its own audience."""
+    env = environment('postgresql')
+    many = [Ref('User', f'p{i}') for i in range(3000)]
+    with env.engine.begin() as conn:
+        recipients.deliver(conn, [(ref, WHEN, 1) for ref in many], pg_insert(Recipient))
+        conn.exec_driver_sql('ANALYZE activitystream_recipients')
+        compiled = recipients._pg_read_keys().compile(dialect=conn.dialect)
+        plan = conn.exec_driver_sql(
+            f'EXPLAIN {compiled.string}', recipients._pg_arrays(many[:200])
+        ).scalars()
+        plan = '\n'.join(plan)
+        conn.rollback()
+    assert 'Index Scan using uq_activitystream_recipients_ref' in plan, plan
+    assert 'Seq Scan on activitystream_recipients' not in plan, plan

@@ -137,7 +137,7 @@ def _registrar(engine: Engine) -> Engine:
 
 
 def _fill(keys: list[Any], wanted: list[int], found: Any) -> None:
-    """Put the keys of ``found`` rows (position in ``wanted``, 1-based; key) in ``keys``."""
+    """Put the keys of ``found`` rows (position in ``wanted``, 1-based; key or None) in ``keys``."""
     for position, key in found:
         keys[wanted[position - 1]] = key
 
@@ -169,10 +169,17 @@ def _array(values: list[str]) -> str:
 
 @cache
 def _pg_read_keys() -> Select:
-    """(position in the arrays, key) of each recipient of two arrays that has a key."""
+    """(position in the arrays, key or NULL) of each recipient of two arrays.
+
+    A subquery per recipient: an index probe each, so the cost follows the
+    page, never the number of recipients registered. As a join, PostgreSQL
+    hashed the whole table for every page (its estimate of the matches is far
+    too low): 6.5 ms for 1,000 recipients among 60,000, where the probes took
+    2.3, and ten times more with ten times the users.
+    """
     wanted = _pg_pairs()
-    known = _is_ref(wanted.c.t, wanted.c.i)
-    return select(wanted.c.n.cast(BigInteger), recipients.c.id).join_from(wanted, recipients, known)
+    key = select(recipients.c.id).where(_is_ref(wanted.c.t, wanted.c.i)).scalar_subquery()
+    return select(wanted.c.n.cast(BigInteger), key)
 
 
 @cache
