@@ -453,7 +453,11 @@ class ActionManager:
 
     def last_seen(self, recipient: Any) -> datetime | None:
         """When ``recipient`` last saw its notifications (naive UTC), or None."""
-        ref = refs.ref_of(recipient, 'recipient')
+        return self._last_seen_of(recipient, refs.ref_of(recipient, 'recipient'))
+
+    def _last_seen_of(self, recipient: Any, ref: Ref) -> datetime | None:
+        """``last_seen`` of ``recipient`` whose ref is ``ref``: the state is read only when
+        the recipient has no seen attribute."""
         if self._seen_attribute(recipient):
             return self._last_seen(recipient, None)
         return self.storage.seen_state(ref).last_seen
@@ -534,7 +538,7 @@ class ActionManager:
     def count_not_seen_by_recipient(self, recipient: Any) -> int:
         """How many actions visible to ``recipient`` are newer than its last-seen time."""
         ref = refs.ref_of(recipient, 'recipient')
-        return self.storage.inbox_count(ref, self.seen_until(recipient))
+        return self.storage.inbox_count(ref, self._since(self._last_seen_of(recipient, ref)))
 
     # -- read --------------------------------------------------------------
 
