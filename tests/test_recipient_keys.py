@@ -11,6 +11,7 @@ import threading
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from activitystream import Ref, am
 from activitystream.refs import ref_of
@@ -113,3 +114,81 @@ def test_a_fan_out_finds_its_keys_by_index_probes_not_by_reading_every_recipient
         conn.rollback()
     assert 'Index Scan using uq_activitystream_recipients_ref' in plan, plan
     assert 'Seq Scan on activitystream_recipients' not in plan, plan
+
+
+# -- SQLite: keys read from a JSON text --------------------------------------------------
+
+
+def sqlite_deliver(env, rows):
+    with env.engine.begin() as conn:
+        recipients.deliver(conn, rows, sqlite_insert(Recipient))
+
+
+def delivered(env):
+    with env.engine.connect() as conn:
+        sql = 'SELECT recipient_key, action_id FROM activitystream_deliveries ORDER BY 2, 1'
+        return conn.exec_driver_sql(sql).all()
+
+
+def plan(conn, stmt):
+    sql = str(stmt.compile(dialect=conn.dialect))
+    return [row[-1] for row in conn.exec_driver_sql(f'EXPLAIN QUERY PLAN {sql}', ('[]',))]
+
+
+def test_sqlite_reads_keys_by_the_unique_index_when_the_statistics_call_the_table_small():
+    """ANALYZE on a table of one recipient: a join would scan it, the read never does."""
+    env = environment('sqlite')
+    sqlite_deliver(env, [(Ref('User', 'only'), WHEN, 1)])
+    table = Recipient.__tablename__
+    with env.engine.begin() as conn:
+        conn.exec_driver_sql(f'ANALYZE {table}')
+        try:
+            read = plan(conn, recipients._json_read_keys())
+            n, type_, id_ = recipients._json_refs()
+            join = sa.select(n, Recipient.id).join(Recipient, recipients._is_ref(type_, id_))
+            joined = plan(conn, join)
+        finally:
+            conn.exec_driver_sql('DROP TABLE sqlite_stat1')  # the other tests' plans: no stats
+    assert f'SCAN {table}' in joined  # the trap: the planner's order for a join
+    assert not [step for step in read if step.startswith(f'SCAN {table}')]
+    assert [step for step in read if step.startswith(f'SEARCH {table} USING COVERING INDEX')]
+
+
+def test_sqlite_registers_only_pages_that_name_a_recipient_without_a_key():
+    env = environment('sqlite')
+    known, new = Ref('User', 'known'), Ref('User', 'new')
+    sqlite_deliver(env, [(known, WHEN, 1)])
+    with env.count_queries() as sent:
+        sqlite_deliver(env, [(known, WHEN, 2), (known, WHEN, 3)])
+    assert not [s for s in sent if 'INTO activitystream_recipients' in s]
+    assert len(sent) == 2  # the keys read, the deliveries written (one executemany)
+    with env.count_queries() as sent:
+        sqlite_deliver(env, [(new, WHEN, 4), (known, WHEN, 4)])
+    registered = [
+        p for s, p in zip(sent, sent.params, strict=True) if 'INTO activitystream_recipients' in s
+    ]
+    assert registered == [('[["User","new"]]',)]  # only the recipient without a key
+    known_key, new_key = keys_of(env.engine, known, new)
+    assert delivered(env) == [(known_key, 1), (known_key, 2), (known_key, 3)] + sorted(
+        [(known_key, 4), (new_key, 4)]
+    )
+
+
+def test_sqlite_a_recipient_left_without_a_key_is_an_error_not_a_lost_delivery(monkeypatch):
+    env = environment('sqlite')
+    sqlite_deliver(env, [(Ref('User', 'known'), WHEN, 1)])
+    monkeypatch.setattr(recipients, '_json_register', lambda: sa.select(1))  # registers nothing
+    with pytest.raises(RuntimeError, match='could not be registered'):
+        sqlite_deliver(env, [(Ref('User', 'known'), WHEN, 2), (Ref('User', 'lost'), WHEN, 2)])
+    assert [action for _, action in delivered(env)] == [1]  # the failed page wrote nothing
+
+
+def test_sqlite_without_json_functions_delivers_by_references(monkeypatch):
+    env = environment('sqlite')
+    monkeypatch.setattr(recipients, '_has_json', lambda connection: False)
+    alice, bob = Ref('User', 'alice'), Ref('User', 'bob')
+    sqlite_deliver(env, [(alice, WHEN, 1), (bob, WHEN, 1), (alice, WHEN, 2)])
+    alice_key, bob_key = keys_of(env.engine, alice, bob)
+    assert delivered(env) == sorted(
+        [(alice_key, 1), (bob_key, 1), (alice_key, 2)], key=lambda r: r[::-1]
+    )

@@ -8,10 +8,21 @@ gives the keys:
   two arrays (its text and plan do not grow with the page); those without a
   key are registered on a connection of their own (a pool of its own),
   committed at once (see ``_pg_keys``); the rows go by ``COPY`` (or a multi-row INSERT when few);
-- elsewhere (SQLite), one statement registers the page's recipients (INSERT
-  OR IGNORE: a probe of the unique index each) and one executemany INSERT ...
-  SELECT writes each delivery with its key found in the database: no key
-  comes back to Python, and nothing scans the table.
+- on SQLite, one statement reads the keys of a page of recipients from one
+  JSON text (``json_each``), each by a scalar subquery on the unique index:
+  its plan cannot turn into a scan of the table, as a join's does when the
+  statistics call the table small. Those without a key are registered
+  (ON CONFLICT DO NOTHING) and read again, in the same transaction: SQLite
+  lets no other transaction write between the read and the deliveries. The
+  rows go as integers, in the primary key's order, by one executemany of
+  the driver's text (SQLAlchemy's work per row of an executemany cost more
+  than SQLite's insert);
+- elsewhere (and on a SQLite built without JSON), one statement registers
+  the page's recipients and one executemany INSERT ... SELECT writes each
+  delivery with its key found in the database.
+
+A recipient that ends up without a key is an error, never a lost delivery;
+nothing scans the recipients' table.
 
 Reads never come here: they name the recipient by type and id and the
 database finds the key inside the same statement (``storage._key_of``).
@@ -25,10 +36,11 @@ probe per recipient inside the database.
 
 from __future__ import annotations
 
+import json
 import weakref
 from collections.abc import Sequence
 from datetime import datetime
-from functools import cache
+from functools import cache, lru_cache
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
@@ -42,13 +54,17 @@ from sqlalchemy import (
     event,
     func,
     insert,
+    literal_column,
     select,
+    true,
     tuple_,
 )
+from sqlalchemy.engine import Dialect
 
 from ..base import Ref
 from .copy import copy_rows
 from .schema import Delivery, Recipient
+from .types import to_millis
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection, Insert, Select
@@ -76,6 +92,8 @@ def deliver(connection: Connection, rows: Sequence[Row], insert_or: Any) -> None
         page = rows[start : start + size]
         if postgresql:
             _deliver_by_keys(connection, page)
+        elif _has_json(connection):
+            _deliver_by_json(connection, page)
         else:
             _deliver_by_refs(connection, page, insert_or)
 
@@ -198,6 +216,110 @@ def _pg_register() -> Insert:
 def _is_ref(type_: Any, id_: Any) -> Any:
     """Clause: a row of ``activitystream_recipients`` is (``type_``, ``id_``)."""
     return (recipients.c.recipient_type == type_) & (recipients.c.recipient_id == id_)
+
+
+# -- SQLite: keys read from a JSON text, rows as integers ------------------------------
+
+
+def _deliver_by_json(connection: Connection, page: Sequence[Row]) -> None:
+    refs = list(dict.fromkeys(ref for ref, _, _ in page))
+    keys = _sqlite_keys(connection, refs)
+    key = dict(zip(refs, keys, strict=True))
+    times = {ts: to_millis(ts) for ts in dict.fromkeys(ts for _, ts, _ in page)}
+    # in the primary key's order: each row lands beside the one before it in the index
+    rows = sorted([(key[ref], times[ts], action) for ref, ts, action in page])
+    connection.exec_driver_sql(_insert_keyed(connection.dialect, deliveries.name), rows)
+
+
+def _sqlite_keys(connection: Connection, refs: list[Ref]) -> list[Any]:
+    """The key of each of ``refs`` (distinct), in their order, registering the missing.
+
+    One read first: most pages name recipients that have a key, and then
+    nothing is registered. The keys are read in the transaction that writes
+    the deliveries, and SQLite lets no other one write between the two.
+    """
+    keys: list[Any] = [None] * len(refs)
+    wanted = list(range(len(refs)))
+    _fill(keys, wanted, connection.execute(_json_read_keys(), {'rows': _json(refs)}).all())
+    wanted = [n for n in wanted if keys[n] is None]
+    if wanted:
+        missing = _json([refs[n] for n in wanted])
+        connection.execute(_json_register(), {'rows': missing})
+        _fill(keys, wanted, connection.execute(_json_read_keys(), {'rows': missing}).all())
+        if None in keys:
+            lost = [ref for ref, key in zip(refs, keys, strict=True) if key is None][:3]
+            raise RuntimeError(f'activitystream: recipients {lost} could not be registered')
+    return keys
+
+
+_json = json.JSONEncoder(separators=(',', ':')).encode  # a Ref is a tuple: [type, id]
+_json_dialects: weakref.WeakKeyDictionary[Dialect, bool] = weakref.WeakKeyDictionary()
+
+
+def _has_json(connection: Connection) -> bool:
+    """Whether ``connection`` is SQLite with its JSON functions (asked once per dialect).
+
+    Asked on the driver's cursor: a question about the library, not a
+    statement of the transaction's (nor one its statement events count).
+    """
+    dialect = connection.dialect
+    if dialect.name != 'sqlite':
+        return False
+    found = _json_dialects.get(dialect)
+    if found is None:
+        cursor = connection.connection.cursor()
+        try:
+            cursor.execute("SELECT count(*) FROM json_each('[]')")
+        except dialect.loaded_dbapi.Error:  # no such table: a prepare error, nothing ran
+            found = False
+        else:
+            found = True
+        finally:
+            cursor.close()
+        _json_dialects[dialect] = found
+    return found
+
+
+def _json_refs() -> tuple[Any, Any, Any]:
+    """(n, type, id) of each [type, id] of the JSON array bound as ``rows``; n from 1."""
+    each = func.json_each(bindparam('rows', type_=Text)).table_valued('key', 'value')
+    type_, id_ = (func.json_extract(each.c.value, literal_column(f"'$[{n}]'")) for n in (0, 1))
+    return each.c.key + literal_column('1'), type_, id_
+
+
+@cache
+def _json_read_keys() -> Select:
+    """(n, key) of each [type, id] of ``rows``: the key None where there is none.
+
+    A scalar subquery, not a join: a join's order is the planner's, which
+    scans the recipients (reading the JSON once per recipient) when the
+    statistics call the table small; the subquery probes the unique index
+    once per [type, id] whatever the statistics say.
+    """
+    n, type_, id_ = _json_refs()
+    return select(n, select(recipients.c.id).where(_is_ref(type_, id_)).scalar_subquery())
+
+
+@cache
+def _json_register() -> Insert:
+    """Registers each [type, id] of ``rows`` that has no key, in their order."""
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    _, type_, id_ = _json_refs()
+    new = select(type_, id_).where(true())  # a WHERE: else SQLite reads ON CONFLICT as a join's ON
+    add = sqlite_insert(recipients).from_select(['recipient_type', 'recipient_id'], new)
+    return add.on_conflict_do_nothing()
+
+
+@lru_cache(maxsize=8)
+def _insert_keyed(dialect: Dialect, table: str) -> str:
+    """The INSERT of one delivery by its key, as the driver's text (for the renamed table too).
+
+    An executemany of the driver's text: SQLAlchemy's own processes each
+    row's parameters, which took longer than SQLite's insert.
+    """
+    columns = ['recipient_key', 'timestamp', 'action_id']  # the rows' order
+    return str(insert(deliveries).compile(dialect=dialect, column_keys=columns))
 
 
 # -- elsewhere: register, then each delivery with its key found by the database ---------
