@@ -64,7 +64,6 @@ from sqlalchemy.engine import Dialect
 from ..base import Ref
 from .copy import copy_rows
 from .schema import Delivery, Recipient
-from .types import to_millis
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection, Insert, Select
@@ -225,10 +224,12 @@ def _deliver_by_json(connection: Connection, page: Sequence[Row]) -> None:
     refs = list(dict.fromkeys(ref for ref, _, _ in page))
     keys = _sqlite_keys(connection, refs)
     key = dict(zip(refs, keys, strict=True))
-    times = {ts: to_millis(ts) for ts in dict.fromkeys(ts for _, ts, _ in page)}
+    dialect = connection.dialect
+    time = deliveries.c.timestamp.type.dialect_impl(dialect).bind_processor(dialect)  # to_millis
+    times = {ts: time(ts) if time else ts for ts in dict.fromkeys(ts for _, ts, _ in page)}
     # in the primary key's order: each row lands beside the one before it in the index
     rows = sorted([(key[ref], times[ts], action) for ref, ts, action in page])
-    connection.exec_driver_sql(_insert_keyed(connection.dialect, deliveries.name), rows)
+    connection.exec_driver_sql(_insert_keyed(dialect, deliveries.name), rows)
 
 
 def _sqlite_keys(connection: Connection, refs: list[Ref]) -> list[Any]:

@@ -51,7 +51,15 @@ from .schema import SeenState as SeenTable
 from .types import Timestamp
 
 if TYPE_CHECKING:
-    from sqlalchemy import BindParameter, ColumnElement, CompoundSelect, Result, Select, Table
+    from sqlalchemy import (
+        BindParameter,
+        ColumnElement,
+        CompoundSelect,
+        Connection,
+        Result,
+        Select,
+        Table,
+    )
 
 actions = Action.__table__
 deliveries = Delivery.__table__
@@ -63,6 +71,45 @@ registered = Recipient.__table__
 
 # insertmanyvalues page size: one multi-row INSERT for a few thousand recipients
 BULK_PAGE = 5000
+
+
+def _numbers_after(connection: Connection) -> bool:
+    """Whether the actions after a batch's first can be numbered here: SQLite, in a transaction.
+
+    SQLAlchemy inserts one statement a row on SQLite when RETURNING must
+    follow the rows' order (SQLite does not promise the order of a multi-row
+    INSERT's RETURNING). But the first row, just inserted, took SQLite's one
+    write lock until the transaction ends, and was numbered one past the
+    largest id (SQLite's rule for a rowid not given): the next rows would get
+    first + 1, first + 2, ... one at a time, and nobody else can take them.
+    Not in autocommit (the driver out of a transaction): another writer could.
+    """
+    return bool(getattr(connection.connection.dbapi_connection, 'in_transaction', False))
+
+
+def _insert_numbered(connection: Connection, first: int, rows: list[dict[str, Any]]) -> range:
+    """Insert ``rows`` numbered ``first + 1`` on, by one executemany of the driver's text.
+
+    Each value goes through its column's processor for the dialect, as
+    SQLAlchemy's own executemany would send it (times as integers on SQLite).
+    A number already taken fails on the primary key: never a row under another's id.
+    """
+    dialect = connection.dialect
+    ids = range(first + 1, first + 1 + len(rows))
+    compiled = insert(actions).compile(dialect=dialect, column_keys=['id', *rows[0]])
+    names = list(compiled.positiontup or ())  # the parameters, in the text's order
+    processors = [
+        actions.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names
+    ]
+    processed = [(n, process) for n, process in enumerate(processors) if process is not None]
+    params = []
+    for id_, row in zip(ids, rows, strict=True):
+        values = [id_ if name == 'id' else row[name] for name in names]
+        for n, process in processed:
+            values[n] = process(values[n])
+        params.append(tuple(values))
+    connection.exec_driver_sql(compiled.string, params)
+    return ids
 
 
 def _ref(type_: str | None, id_: Any) -> Ref | None:
@@ -447,7 +494,17 @@ class SQLAStorage(Backend, SQLAOutbox, SQLAPreferences):
         # INSERT per page; it otherwise splits the rows wherever their None columns differ
         returning = {**opts, 'render_nulls': True}
         stmt: Any = insert(Action).returning(Action.id, sort_by_parameter_order=True)
-        ids = list(self.session.execute(stmt, rows, execution_options=returning).scalars())
+        if len(rows) > 1 and self.session.get_bind().dialect.name == 'sqlite':
+            # SQLite: one row by the ORM (zope.sqlalchemy sees the write), the rest
+            # numbered after it in one executemany (see _numbers_after)
+            ids = list(self.session.execute(stmt, rows[:1], execution_options=returning).scalars())
+            connection = self.session.connection()
+            if _numbers_after(connection):
+                ids += _insert_numbered(connection, ids[0], rows[1:])
+            else:
+                ids += self.session.execute(stmt, rows[1:], execution_options=returning).scalars()
+        else:
+            ids = list(self.session.execute(stmt, rows, execution_options=returning).scalars())
         delivered = [
             (r, a.timestamp, id_)
             for id_, a in zip(ids, new_actions, strict=True)
