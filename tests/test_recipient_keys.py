@@ -192,3 +192,16 @@ def test_sqlite_without_json_functions_delivers_by_references(monkeypatch):
     assert delivered(env) == sorted(
         [(alice_key, 1), (bob_key, 1), (alice_key, 2)], key=lambda r: r[::-1]
     )
+
+
+def test_sqlite_recipients_keep_their_exact_ids_nul_characters_included():
+    """SQLite's JSON functions end a string at a NUL: such a page goes by references."""
+    env = environment('sqlite')
+    odd = [Ref('User', 'nul\x00in'), Ref('User', 'nul'), Ref('User', '😀'), Ref('User', '\u2028')]
+    sqlite_deliver(env, [(ref, WHEN, 1) for ref in odd])
+    sqlite_deliver(env, [(ref, WHEN, 2) for ref in odd[1:]])
+    keys = keys_of(env.engine, *odd)
+    assert None not in keys
+    assert len(set(keys)) == len(odd)
+    expected = [(key, 1) for key in keys] + [(key, 2) for key in keys[1:]]
+    assert delivered(env) == sorted(expected, key=lambda row: row[::-1])

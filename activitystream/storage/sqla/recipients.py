@@ -92,7 +92,7 @@ def deliver(connection: Connection, rows: Sequence[Row], insert_or: Any) -> None
         if postgresql:
             _deliver_by_keys(connection, page)
         elif _has_json(connection):
-            _deliver_by_json(connection, page)
+            _deliver_by_json(connection, page, insert_or)
         else:
             _deliver_by_refs(connection, page, insert_or)
 
@@ -220,9 +220,13 @@ def _is_ref(type_: Any, id_: Any) -> Any:
 # -- SQLite: keys read from a JSON text, rows as integers ------------------------------
 
 
-def _deliver_by_json(connection: Connection, page: Sequence[Row]) -> None:
+def _deliver_by_json(connection: Connection, page: Sequence[Row], insert_or: Any) -> None:
     refs = list(dict.fromkeys(ref for ref, _, _ in page))
-    keys = _sqlite_keys(connection, refs)
+    text = _json(refs)
+    if '\\u0000' in text:  # SQLite's JSON functions end a string at a NUL character
+        _deliver_by_refs(connection, page, insert_or)
+        return
+    keys = _sqlite_keys(connection, refs, text)
     key = dict(zip(refs, keys, strict=True))
     dialect = connection.dialect
     time = deliveries.c.timestamp.type.dialect_impl(dialect).bind_processor(dialect)  # to_millis
@@ -232,8 +236,8 @@ def _deliver_by_json(connection: Connection, page: Sequence[Row]) -> None:
     connection.exec_driver_sql(_insert_keyed(dialect, deliveries.name), rows)
 
 
-def _sqlite_keys(connection: Connection, refs: list[Ref]) -> list[Any]:
-    """The key of each of ``refs`` (distinct), in their order, registering the missing.
+def _sqlite_keys(connection: Connection, refs: list[Ref], text: str) -> list[Any]:
+    """The key of each of ``refs`` (distinct; ``text``: their JSON), registering the missing.
 
     One read first: most pages name recipients that have a key, and then
     nothing is registered. The keys are read in the transaction that writes
@@ -241,7 +245,7 @@ def _sqlite_keys(connection: Connection, refs: list[Ref]) -> list[Any]:
     """
     keys: list[Any] = [None] * len(refs)
     wanted = list(range(len(refs)))
-    _fill(keys, wanted, connection.execute(_json_read_keys(), {'rows': _json(refs)}).all())
+    _fill(keys, wanted, connection.execute(_json_read_keys(), {'rows': text}).all())
     wanted = [n for n in wanted if keys[n] is None]
     if wanted:
         missing = _json([refs[n] for n in wanted])
@@ -253,7 +257,8 @@ def _sqlite_keys(connection: Connection, refs: list[Ref]) -> list[Any]:
     return keys
 
 
-_json = json.JSONEncoder(separators=(',', ':')).encode  # a Ref is a tuple: [type, id]
+# a Ref is a tuple: [type, id]; characters as they are (a lone surrogate fails as before)
+_json = json.JSONEncoder(separators=(',', ':'), ensure_ascii=False).encode
 _json_dialects: weakref.WeakKeyDictionary[Dialect, bool] = weakref.WeakKeyDictionary()
 
 
