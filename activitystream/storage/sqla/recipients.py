@@ -12,12 +12,13 @@ gives the keys:
   JSON text (``json_each``), each by a scalar subquery on the unique index:
   its plan cannot turn into a scan of the table, as a join's does when the
   statistics call the table small. Those without a key are registered
-  (ON CONFLICT DO NOTHING) and read again, in the same transaction: SQLite
-  lets no other transaction write between the read and the deliveries. The
+  (ON CONFLICT DO NOTHING) and read again, in the same transaction (SQLite's
+  are serializable: no key read changes before the deliveries are written). The
   rows go as integers, in the primary key's order, by one executemany of
   the driver's text (SQLAlchemy's work per row of an executemany cost more
   than SQLite's insert);
-- elsewhere (and on a SQLite built without JSON), one statement registers
+- elsewhere (and on a SQLite built without JSON, or for a page naming a
+  recipient whose type or id holds a NUL character), one statement registers
   the page's recipients and one executemany INSERT ... SELECT writes each
   delivery with its key found in the database.
 
@@ -241,7 +242,7 @@ def _sqlite_keys(connection: Connection, refs: list[Ref], text: str) -> list[Any
 
     One read first: most pages name recipients that have a key, and then
     nothing is registered. The keys are read in the transaction that writes
-    the deliveries, and SQLite lets no other one write between the two.
+    the deliveries, and SQLite's transactions are serializable.
     """
     keys: list[Any] = [None] * len(refs)
     wanted = list(range(len(refs)))
