@@ -338,10 +338,10 @@ def chart(runs, path=CHART):
         x = [r['deliveries'] for r in sizes]
         for q, color in (('Q1', 'tab:blue'), ('Q2', 'tab:orange')):
             ax.plot(x, [r[q]['ours']['p50'] for r in sizes], 'o-', color=color, label=f'{q} ours')
-            for side, style in (('floor', 's--'), ('strict', '^:')):
+            for side, style, name in (('floor', 's--', 'floor'), ('strict', '^:', 'strict floor')):
                 if all(side in r[q] for r in sizes):
                     y = [r[q][side]['p50'] for r in sizes]
-                    ax.plot(x, y, style, color=color, label=f'{q} {side} floor')
+                    ax.plot(x, y, style, color=color, label=f'{q} {name}')
         ax.set_xscale('log')
         ax.set_ylim(bottom=0)
         ax.set_xlabel('deliveries (log scale)')
