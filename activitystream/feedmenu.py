@@ -144,7 +144,11 @@ def marked_all(recipient: Any, seen: bool, read: bool) -> None:
 
 
 def dismissed(recipient: Any, action_ids: Sequence[Any]) -> None:
-    """Actions dismissed from the inbox leave the feed's groups too: one round trip."""
+    """Actions dismissed from the inbox leave the feed's groups at once: one round trip.
+
+    For the reply's counts; ``am.dismiss`` queues the same removal through the
+    outbox, which is what reaches the feed when a host dismisses in its own code.
+    """
     feed = feed_of(recipient)
     if feed is None or not action_ids:
         return

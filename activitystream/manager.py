@@ -656,6 +656,8 @@ class ActionManager:
 
         Others keep them, broadcasts included; the actions stay in the
         streams. Actions not in the inbox of ``recipient`` are left alone.
+        The site's feed manager takes them out of the recipient's notification
+        feed (through the outbox).
         """
         ref = refs.ref_of(recipient, 'recipient')
         ids = self._action_ids(actions)
@@ -663,6 +665,9 @@ class ActionManager:
         storage.delete_read_marks(ref, ids)  # first: a crash leaves an unread action, not a count
         taken = storage.dismiss(ref, ids)
         if taken:
+            manager = model.options().get('feed_manager')
+            if manager is not None:
+                manager.actions_dismissed(ref, taken)
             live.changed([ref])
         return len(taken)
 

@@ -167,6 +167,19 @@ def test_dismissing_a_group_takes_it_out_of_the_feed_and_the_inbox(site):
     assert notes(bob).count() == 1 and am.get_by_recipient(bob).count() == 1
 
 
+def test_dismissing_through_the_api_takes_the_actions_out_of_the_feed_too(site):
+    """``am.dismiss`` from a host's own code (no menu request): the feed follows after the
+    commit, through the outbox, and its unseen count with it."""
+    bob = interleaved(site)
+    assert notes(bob).count() == 2  # groups: the party's comments, Carol's wave
+    waved = am.get_by_recipient(bob).all()[1]
+    assert waved.verb == 'waved'
+    assert am.dismiss(bob, waved) == 1
+    site.commit()
+    assert notes(bob).count() == 1 and am.get_by_recipient(bob).count() == 2
+    assert [text(r).split(' ', 2)[1] for r in menu_rows(site, bob)] == ['Dan']
+
+
 def test_the_see_all_page_pages_the_feed_by_its_cursors(site):
     bob, alice = site.user('bob', 'Bob'), site.user('alice', 'Alice')
     docs = [site.document(f'Doc {i}') for i in range(5)]

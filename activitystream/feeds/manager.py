@@ -523,6 +523,16 @@ class FeedManager:
                 ]  # fmt: skip
                 enqueue(jobs).ready()
 
+    def actions_dismissed(self, recipient: Ref, action_ids: Iterable[Any]) -> None:
+        """``am.dismiss``: queue the actions' removal from ``recipient``'s notification feed.
+
+        Only that feed: the recipient's timelines show what it follows, which a
+        dismissed notification does not change.
+        """
+        if self.notification_feed_class is not None:
+            gone = [(member_of(id_), [recipient]) for id_ in action_ids]
+            enqueue(list(notification_jobs(self, gone, remove=True))).ready()
+
     def user_erased(self, ref: Ref) -> None:
         """``am.erase``: drop the feeds of an erased user once the erasure commits."""
         if ref.type != self.user_type:
