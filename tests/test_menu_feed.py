@@ -214,6 +214,20 @@ def _closed_port() -> int:
         return sock.getsockname()[1]
 
 
+def test_a_group_opened_before_redis_lost_the_feed_is_read_in_the_feed_written_again(site, redis):
+    """Opening a group marks its actions read one by one in the inbox: the rebuild finds
+    them there and marks the group seen and read again (the wave stays unread)."""
+    bob = interleaved(site)
+    row = menu_rows(site, bob)[0]
+    post_json(site, bob, 'open', {'actions': row['data-ids'].split(',')})
+    assert notes(bob).counts() == (1, 1)
+    for key in notes(bob).all_keys():
+        redis.delete(key)
+    party, wave = (text(r) for r in menu_rows(site, bob))  # the menu writes the feed again
+    assert 'Dan and Alice' in party and 'Carol' in wave
+    assert notes(bob).counts() == (1, 1)
+
+
 @pytest.mark.parametrize('backend', BACKENDS)
 def test_redis_down_the_inbox_answers_and_a_warning_is_logged(backend, caplog):
     down = f'redis://127.0.0.1:{_closed_port()}/0'

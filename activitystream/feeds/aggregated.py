@@ -353,7 +353,7 @@ class NotificationRedisFeed(AggregatedRedisFeed):
     """
 
     key_format = 'feed:notification:%(user_id)s'
-    scripts = (ADD, REMOVE, MARK_ALL)
+    scripts = (ADD, REMOVE, MARK_ALL, MARK_ONE)
     #: the class name users are stored under (their live channel's name)
     user_type = 'User'
 
@@ -406,8 +406,16 @@ class NotificationRedisFeed(AggregatedRedisFeed):
             key = self._group_of(entries[0])
         else:
             raise TypeError(f'group must be a group, its key or an action, got {group!r}')
+        mark = lambda pipe: self.queue_mark_activity(pipe, key, seen, read)  # noqa: E731
+        return bool(execute(self.redis, mark, [MARK_ONE])[0])
+
+    def queue_mark_activity(
+        self, pipe: Any, key: str, seen: bool = True, read: bool = False
+    ) -> None:
+        """Queue ``mark_activity`` of the group ``key`` on ``pipe``: a rebuild marks the
+        groups its reader had opened."""
         args = [key, _flag(seen, 'seen'), _flag(read, 'read'), *self._live()]
-        return bool(self._script(MARK_ONE, args))
+        MARK_ONE.queue(pipe, self._keys(), args)
 
     def _state(self, pipe: Any, groups: list[str]) -> None:
         pipe.zmscore(f'{self.key}:touch', groups)

@@ -82,8 +82,10 @@ def rebuild_notifications(storage: Backend, redis: Any, feeds: list[tuple[Ref, R
     the activities it kept: a remnant would refuse them). The deliveries
     are then added oldest first in parts cut at the recipient's read and
     seen watermarks, each part marked read or seen, so a feed written again
-    shows as unseen only what the recipient had not seen. A notification
-    fanned out between two parts of one rebuild may be marked with them.
+    shows as unseen only what the recipient had not seen; a group whose
+    every action the recipient marked read one by one (a group opened in the
+    menu) is marked seen and read again. A notification fanned out between
+    two parts of one rebuild may be marked with them.
     """
     if not feeds:
         return
@@ -96,15 +98,34 @@ def rebuild_notifications(storage: Backend, redis: Any, feeds: list[tuple[Ref, R
     am = ActionManager(storage)
     plans = []
     for ref, feed in feeds:
-        entries = sorted(entry_of(r) for r in storage.delivered(ref, rebuild_length(feed)))
-        plans.append((feed, entries, _watermarks(am, storage, ref)))
+        records = storage.delivered(ref, rebuild_length(feed))
+        entries = sorted(entry_of(r) for r in records)
+        read = _read_groups(storage, ref, feed, records)
+        plans.append((feed, entries, _watermarks(am, storage, ref), read))
 
     def build(pipe: Any) -> None:
-        for feed, entries, marks in plans:
+        for feed, entries, marks, read in plans:
             _queue_parts(pipe, feed, entries, marks)
+            if isinstance(feed, NotificationRedisFeed):
+                for key in read:
+                    feed.queue_mark_activity(pipe, key, seen=True, read=True)
 
-    scripts = list(dict.fromkeys(s for feed, _, _ in plans for s in type(feed).scripts))
+    scripts = list(dict.fromkeys(s for feed, *_ in plans for s in type(feed).scripts))
     execute(redis, build, scripts)
+
+
+def _read_groups(storage: Backend, ref: Ref, feed: RedisFeed, records: list[Any]) -> list[str]:
+    """The groups of ``feed`` whose every action in ``records`` ``ref`` marked read one by one."""
+    if not isinstance(feed, NotificationRedisFeed) or not records:
+        return []
+    marked = storage.read_marks(ref, [record.id for record in records])
+    if not marked:
+        return []
+    read: dict[str, bool] = {}
+    for record in records:
+        key = feed._group_of(entry_of(record))
+        read[key] = read.get(key, True) and record.id in marked
+    return [key for key, all_read in read.items() if all_read]
 
 
 def _watermarks(am: ActionManager, storage: Backend, ref: Ref) -> list[tuple[int, bool, bool]]:
