@@ -173,6 +173,28 @@ def test_an_actor_with_too_many_followers_is_merged_when_read(redis):
     assert ids(timeline(site.user('nobody'))[:5]) == []  # follows nobody: nothing merged
 
 
+def test_an_actor_back_under_the_threshold_pushes_what_its_readers_merged(redis):
+    """Its readers merged its actions while it had too many followers; once it has few
+    enough to be fanned out to, they stop merging it, so its next fan-out pushes the
+    actions they merged as well: none leaves their timelines."""
+    site = feeds_app('sqlite', feed_manager=SiteManager, feeds_fanout_threshold=3)
+    star, fans = site.user('star'), [site.user(f'fan{n}') for n in range(4)]
+    reader = fans[0]
+    timeline(reader)
+    for fan in fans:
+        subscriptions.subscribe(fan, star)
+    site.commit()
+    merged = [post(star, minute) for minute in (0, 1)]  # 4 followers: not pushed
+    site.commit()
+    subscriptions.unsubscribe(fans[3], star)
+    site.commit()
+    pushed = post(star, 2)  # 3 followers: fanned out to
+    site.commit()
+    manager = model.options()['feed_manager']
+    assert redis.zcard(Timeline(manager.user_id(reader)).key) == 3
+    assert ids(timeline(reader)[:5]) == ids([pushed, *reversed(merged)])
+
+
 def test_inactive_readers_get_no_fan_out_until_they_read_again(redis):
     site = feeds_app('postgresql', feed_manager=SiteManager, feeds_inactive_days=7)
     alice, bob, carol = (site.user(n) for n in ('alice', 'bob', 'carol'))

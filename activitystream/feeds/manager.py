@@ -279,12 +279,20 @@ class FeedManager:
 
         Each job's key is unique to (``root``, chunk): a fan-out done again
         after a crash queues nothing twice. Adds skip an actor too big to
-        fan out (its followers merge it when they read) and inactive readers.
+        fan out (its followers merge it when they read) and inactive readers;
+        an actor back under the threshold pushes what its followers merged
+        until now (its own feed) with its new actions: they stop merging it.
         """
         (user_id,) = own.user_ids
-        if own.add and self._pulls(user_id):
-            return 0
-        chunks = self.fanout_chunks(user_id, own.add, own.remove)
+        add = own.add
+        if add:
+            pulled, was_pulled = self._pulls(user_id)
+            if pulled:
+                return 0
+            if was_pulled:  # the new actions are in its own feed already: once each
+                known = {e.member: e for e in self.user_feed_class(user_id).entries(0, None)}
+                add = tuple(sorted({**known, **{e.member: e for e in add}}.values()))
+        chunks = self.fanout_chunks(user_id, add, own.remove)
         queued, path = 0, self.path()
         while part := list(itertools.islice(chunks, self.jobs_per_write)):
             jobs = [
@@ -308,16 +316,17 @@ class FeedManager:
         pattern = self.user_feed_class.key_format % {'user_id': '*'}
         return f'{model.options()["redis_prefix"]}:{{pulled}}:{pattern}'
 
-    def _pulls(self, user_id: str) -> bool:
-        """Whether readers merge ``user_id``'s actions (too many followers to fan out to).
+    def _pulls(self, user_id: str) -> tuple[bool, bool]:
+        """Whether readers merge ``user_id``'s actions (too many followers to fan out to),
+        and whether they did until now.
 
         Kept in a Redis set the reads look at, updated at each of its fan-outs.
         """
         threshold = self._option('fanout_threshold', 'feeds_fanout_threshold')
         pulled = bool(threshold) and self.follower_count(user_id) > threshold
         redis = self._redis()
-        (redis.sadd if pulled else redis.srem)(self._pulled_key(), user_id)
-        return pulled
+        changed = (redis.sadd if pulled else redis.srem)(self._pulled_key(), user_id)
+        return pulled, bool(changed) != pulled
 
     def _pulled_feeds(self, user_id: str) -> tuple[RedisFeed, ...]:
         """The user feeds of the followed actors that are merged when read (``pull_limit``)."""
