@@ -77,6 +77,7 @@ def worker(args):
     from .dataset import entities, generate, load
     from .host import build_app
     from .measure import Bench
+    from .packed import packed_sizes
 
     backend, size, mode = args.worker
     started = time.perf_counter()
@@ -133,7 +134,14 @@ def worker(args):
         out['results'].update(bench.writes())  # last: on mim, writes are not taken back
     out['phases_s']['measure'] = time.perf_counter() - t0
     bench.close()
+    url = getattr(host, 'engine', None) and host.engine.url
     host.close()
+    if mode == 'full' and url is not None:
+        t0 = time.perf_counter()
+        packed = packed_sizes(backend, url)
+        if packed is not None:  # on a copy: what this run measured is the database as loaded
+            out['sizes'] = dict(out['sizes'], packed=packed)
+            out['phases_s']['packed_sizes'] = time.perf_counter() - t0
     out['phases_s']['total'] = time.perf_counter() - started
     out['loadavg_at_end'] = os.getloadavg()
     path = run_path(args.results, backend, size, mode)

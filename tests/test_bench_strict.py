@@ -47,7 +47,10 @@ def test_the_bench_reports_both_floors_and_every_kind_of_user(tmp_path):
             assert found['Q2']['strict_ratio_p50'] > 0
         sizes = run['sizes']
         assert sizes['ours'] > sizes['strict'] > 0 and not sizes['after_reuse']
+        packed = sizes['packed']  # both rebuilt on a copy: never more than as measured
+        assert 0 < packed['strict'] and 0 < packed['ours'] <= sizes['ours']
     report = (tmp_path / 'benchmarks-tiny.md').read_text()
     assert 'postgresql tiny Q1 p50 <= 2.5x strict floor' in report
     assert '## What the strict floor is (the target)' in report
     assert '| never seen |' in report
+    assert 'both packed (MiB)' in report
