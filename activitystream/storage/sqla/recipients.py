@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import json
 import weakref
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from functools import cache, lru_cache
 from typing import TYPE_CHECKING, Any
@@ -75,6 +75,7 @@ deliveries = Delivery.__table__
 # rows per statement (and per COPY)
 PAGE = 5000
 Row = tuple[Ref, datetime, Any]  # (recipient, timestamp, action id): one delivery
+KeyReader = Callable[[list[Ref]], Any]  # recipients -> (1-based position, key or None) rows
 
 
 def deliver(connection: Connection, rows: Sequence[Row], insert_or: Any) -> None:
@@ -112,28 +113,43 @@ def _deliver_by_keys(connection: Connection, page: Sequence[Row]) -> None:
         connection.execute(insert(deliveries), found)
 
 
-def _pg_keys(connection: Connection, refs: list[Ref]) -> list[Any]:
+def _keys(refs: list[Ref], read: KeyReader, register: KeyReader) -> list[Any]:
     """The key of each of ``refs`` (distinct), in their order, registering the missing.
 
-    The missing are registered on a connection of their own, committed at
-    once: a key in an open transaction would make every other transaction
-    delivering to that recipient wait for it to end (a long import would hold
-    a whole site's new users), and a rollback would only leave a key unused.
+    ``read(some)`` gives (position in ``some``, 1-based; key or None) rows of
+    the keys there are; ``register(some)`` registers ``some`` and gives the
+    same rows. A recipient left without a key is an error, never a lost delivery.
     """
     keys: list[Any] = [None] * len(refs)
     wanted = list(range(len(refs)))
-    _fill(keys, wanted, connection.execute(_pg_read_keys(), _pg_arrays(refs)))
+    _fill(keys, wanted, read(refs))
     wanted = [n for n in wanted if keys[n] is None]
     if wanted:
-        arrays = _pg_arrays([refs[n] for n in wanted])
-        with _registrar(connection.engine).connect() as own:
-            own = own.execution_options(isolation_level='AUTOCOMMIT')
-            own.execute(_pg_register(), arrays)  # ON CONFLICT: waits for a racing one, skips it
-            _fill(keys, wanted, own.execute(_pg_read_keys(), arrays))
+        _fill(keys, wanted, register([refs[n] for n in wanted]))
         if None in keys:
             lost = [ref for ref, key in zip(refs, keys, strict=True) if key is None][:3]
             raise RuntimeError(f'activitystream: recipients {lost} could not be registered')
     return keys
+
+
+def _pg_keys(connection: Connection, refs: list[Ref]) -> list[Any]:
+    """``_keys`` on PostgreSQL: the missing are registered on a connection of their own,
+    committed at once: a key in an open transaction would make every other transaction
+    delivering to that recipient wait for it to end (a long import would hold a whole
+    site's new users), and a rollback would only leave a key unused.
+    """
+
+    def read(some: list[Ref]) -> Any:
+        return connection.execute(_pg_read_keys(), _pg_arrays(some))
+
+    def register(some: list[Ref]) -> Any:
+        arrays = _pg_arrays(some)
+        with _registrar(connection.engine).connect() as own:
+            own = own.execution_options(isolation_level='AUTOCOMMIT')
+            own.execute(_pg_register(), arrays)  # ON CONFLICT: waits for a racing one, skips it
+            return own.execute(_pg_read_keys(), arrays).all()
+
+    return _keys(refs, read, register)
 
 
 _registrars: weakref.WeakKeyDictionary[Engine, Engine] = weakref.WeakKeyDictionary()
@@ -223,12 +239,11 @@ def _is_ref(type_: Any, id_: Any) -> Any:
 
 def _deliver_by_json(connection: Connection, page: Sequence[Row], insert_or: Any) -> None:
     refs = list(dict.fromkeys(ref for ref, _, _ in page))
-    text = _json(refs)
-    if '\\u0000' in text:  # SQLite's JSON functions end a string at a NUL character
+    if any('\0' in ref.type or '\0' in ref.id for ref in refs):
+        # SQLite's JSON functions end a string at a NUL character
         _deliver_by_refs(connection, page, insert_or)
         return
-    keys = _sqlite_keys(connection, refs, text)
-    key = dict(zip(refs, keys, strict=True))
+    key = dict(zip(refs, _sqlite_keys(connection, refs), strict=True))
     dialect = connection.dialect
     time = deliveries.c.timestamp.type.dialect_impl(dialect).bind_processor(dialect)  # to_millis
     times = {ts: time(ts) if time else ts for ts in dict.fromkeys(ts for _, ts, _ in page)}
@@ -237,25 +252,22 @@ def _deliver_by_json(connection: Connection, page: Sequence[Row], insert_or: Any
     connection.exec_driver_sql(_insert_keyed(dialect, deliveries.name), rows)
 
 
-def _sqlite_keys(connection: Connection, refs: list[Ref], text: str) -> list[Any]:
-    """The key of each of ``refs`` (distinct; ``text``: their JSON), registering the missing.
+def _sqlite_keys(connection: Connection, refs: list[Ref]) -> list[Any]:
+    """``_keys`` on SQLite, each step one statement on a JSON text of the recipients.
 
-    One read first: most pages name recipients that have a key, and then
-    nothing is registered. The keys are read in the transaction that writes
-    the deliveries, and SQLite's transactions are serializable.
+    Registered in the transaction that writes the deliveries: SQLite's
+    transactions are serializable, so no key read changes before they are written.
     """
-    keys: list[Any] = [None] * len(refs)
-    wanted = list(range(len(refs)))
-    _fill(keys, wanted, connection.execute(_json_read_keys(), {'rows': text}).all())
-    wanted = [n for n in wanted if keys[n] is None]
-    if wanted:
-        missing = _json([refs[n] for n in wanted])
-        connection.execute(_json_register(), {'rows': missing})
-        _fill(keys, wanted, connection.execute(_json_read_keys(), {'rows': missing}).all())
-        if None in keys:
-            lost = [ref for ref, key in zip(refs, keys, strict=True) if key is None][:3]
-            raise RuntimeError(f'activitystream: recipients {lost} could not be registered')
-    return keys
+
+    def read(some: list[Ref]) -> Any:
+        return connection.execute(_json_read_keys(), {'rows': _json(some)}).all()
+
+    def register(some: list[Ref]) -> Any:
+        rows = {'rows': _json(some)}
+        connection.execute(_json_register(), rows)
+        return connection.execute(_json_read_keys(), rows).all()
+
+    return _keys(refs, read, register)
 
 
 # a Ref is a tuple: [type, id]; characters as they are (a lone surrogate fails as before)
