@@ -50,7 +50,7 @@ OURS = (
     'digest_items',
     'digest_marks',
 )
-HEAD = '0007'
+HEAD = '0008'
 
 
 def revision_script(revision):
@@ -382,9 +382,20 @@ def test_the_revisions_alone_make_todays_schema_and_take_it_back(site, tmp_path)
     today = schema_of_create_all(env, prefix)
     assert described(env.engine, prefix) == today
 
+    assert migrate(tmp_path, 'downgrade') == 0  # one step back: broadcasts indexed without it
+    assert version(env.engine, prefix) == ['0007']
+    broadcasts = f'{prefix}ix_activitystream_actions_broadcast'
+    indexes = [
+        (n, columns[:-1] if n == broadcasts else columns, *rest)
+        for n, columns, *rest in today['actions']['indexes']
+    ]
+    assert indexes != today['actions']['indexes']
+    at_0007 = {**today, 'actions': {**today['actions'], 'indexes': indexes}}
+    assert described(env.engine, prefix) == at_0007
+
     assert migrate(tmp_path, 'downgrade') == 0  # one step back: SQLite's times as text
     assert version(env.engine, prefix) == [TEXT_TIMES]
-    assert described(env.engine, prefix) == today  # the same tables: only values change
+    assert described(env.engine, prefix) == at_0007  # the same tables: only values change
     assert migrate(tmp_path, 'downgrade') == 0  # one step back: recipients named by strings
     assert version(env.engine, prefix) == ['0005']
     at_0005 = described(env.engine, prefix)
@@ -392,11 +403,11 @@ def test_the_revisions_alone_make_todays_schema_and_take_it_back(site, tmp_path)
         f'{prefix}pk_activitystream_deliveries',
         ['recipient_type', 'recipient_id', 'timestamp', 'action_id'],
     )
-    assert at_0005 == {**today, 'recipients': None, 'deliveries': at_0005['deliveries']}
+    assert at_0005 == {**at_0007, 'recipients': None, 'deliveries': at_0005['deliveries']}
 
     assert migrate(tmp_path, 'downgrade') == 0  # one more: no index of reads by action
     assert version(env.engine, prefix) == ['0004']
-    reads = today['reads']
+    reads = at_0007['reads']
     without = [i for i in reads['indexes'] if i[0] != f'{prefix}ix_activitystream_reads_action']
     assert len(without) == len(reads['indexes']) - 1
     at_0004 = {**at_0005, 'reads': {**reads, 'indexes': without}}

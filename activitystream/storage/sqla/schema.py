@@ -67,13 +67,16 @@ class Action(DeclarativeBase):
         ),
         Index('ix_activitystream_actions_verb', verb, timestamp, id, public),
         # partial: the newest broadcasts, in an index as small as their number; the
-        # actor is there to leave out a reader's own broadcasts without a table visit
+        # actor is there to leave out a reader's own broadcasts without a table visit,
+        # and ``broadcast`` for SQLite, which reads only an index that holds every column
+        # a query names, the partial index's own condition included (revision 0008)
         Index(
             'ix_activitystream_actions_broadcast',
             timestamp,
             id,
             actor_type,
             actor_id,
+            broadcast,
             postgresql_where=broadcast == true(),
             sqlite_where=broadcast == true(),
         ),
