@@ -192,11 +192,7 @@ def _dismissed(param: str, broadcast: ColumnElement[bool]) -> ColumnElement[bool
 def _broadcasts(skip_dismissed: bool = True) -> ColumnElement[bool]:
     """Clause: broadcasts, but not the bound recipient's own (nobody is notified of those)
     nor, unless told, those it dismissed."""
-    own = and_(
-        actions.c.actor_type == bindparam('recipient_type'),
-        actions.c.actor_id == bindparam('recipient_id'),
-    )
-    clause = and_(actions.c.broadcast == true(), ~own)
+    clause = and_(actions.c.broadcast == true(), ~_matches(actions, 'actor', 'recipient'))
     return and_(clause, ~_dismissed('recipient', true())) if skip_dismissed else clause
 
 
