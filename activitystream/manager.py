@@ -448,6 +448,11 @@ class ActionManager:
         if attr is None:
             assert state is not None, 'a recipient without a seen attribute needs its SeenState'
             return state.last_seen
+        return self._seen_value(recipient, attr)
+
+    @staticmethod
+    def _seen_value(recipient: Any, attr: str) -> datetime | None:
+        """The recipient's own last-seen time, in its attribute ``attr`` (naive UTC)."""
         value = getattr(recipient, attr)
         return None if value is None else to_utc(value, attr)
 
@@ -458,9 +463,10 @@ class ActionManager:
     def _last_seen_of(self, recipient: Any, ref: Ref) -> datetime | None:
         """``last_seen`` of ``recipient`` whose ref is ``ref``: the state is read only when
         the recipient has no seen attribute."""
-        if self._seen_attribute(recipient):
-            return self._last_seen(recipient, None)
-        return self.storage.seen_state(ref).last_seen
+        attr = self._seen_attribute(recipient)
+        if attr is None:
+            return self.storage.seen_state(ref).last_seen
+        return self._seen_value(recipient, attr)
 
     def seen_until(self, recipient: Any) -> datetime:
         """Notifications of ``recipient`` at or before this time count as seen (naive UTC).

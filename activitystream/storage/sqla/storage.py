@@ -42,7 +42,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from .. import keyset
 from ..base import REMOVED, ActionRecord, Backend, Cursor, NewAction, Ref, SeenState, StreamFilter
-from . import prepared, recipients
+from . import direct, prepared, recipients
 from .entities import shared, statement_for
 from .outbox import SQLAOutbox
 from .preferences import SQLAPreferences
@@ -475,11 +475,14 @@ class SQLAStorage(Backend, SQLAOutbox, SQLAPreferences):
         params: dict[str, Any],
         connection: Connection | None = None,
     ) -> Any:
-        """``_read`` for the inbox page and its counts: prepared once on PostgreSQL (psycopg2).
+        """``_read`` for the inbox page and its counts: prepared once on PostgreSQL
+        (psycopg2), handed to sqlite3 directly on SQLite (see ``.direct``).
 
         ``connection``: the session's, when the caller has it already.
         """
         connection = connection or self.session.connection()
+        if connection.dialect.name == 'sqlite':
+            return direct.execute(connection, stmt, params)
         if not self.prepare_reads:
             return connection.execute(stmt, params)
         return prepared.execute(connection, stmt, params)
