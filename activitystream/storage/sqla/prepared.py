@@ -25,6 +25,8 @@ from typing import Any
 from sqlalchemy import Connection, Dialect
 from sqlalchemy.sql import CompoundSelect, Select
 
+from . import direct
+
 Statement = Select[Any] | CompoundSelect[Any]
 
 log = logging.getLogger(__name__)
@@ -140,8 +142,16 @@ def _text_prepared(body: str, names: tuple[str, ...]) -> _Prepared:
 
 
 def execute(connection: Connection, stmt: Statement, params: dict[str, Any]) -> Any:
-    """Run the SELECT ``stmt`` prepared where that pays (see the module), else as usual."""
+    """Run the SELECT ``stmt`` prepared where that pays (see the module), else as usual.
+
+    Its ``EXECUTE`` goes to psycopg2 directly while nothing watches SQLAlchemy's
+    cursor events (see :mod:`.direct`).
+    """
     prepared = _prepared(stmt, connection.dialect) if usable(connection) else None
     if prepared is None or prepared.name in _refused or not _prepare(connection, prepared):
         return connection.execute(stmt, params)
-    return connection.exec_driver_sql(prepared.execute, _values(prepared, params))
+    values = _values(prepared, params)
+    if direct.unwatched(connection):
+        read = direct.reading(stmt, connection.dialect)
+        return direct.run(connection, prepared.execute, values, read)
+    return connection.exec_driver_sql(prepared.execute, values)
