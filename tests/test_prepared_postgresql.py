@@ -10,11 +10,12 @@ import random
 from datetime import datetime, timedelta
 
 import pytest
+import sqlalchemy as sa
 
 from activitystream import am, model, refs
 from activitystream.storage.sqla import prepared
 
-from .harness import environment
+from .harness import environment, postgresql_url
 
 
 @pytest.fixture
@@ -88,6 +89,30 @@ def test_a_statement_the_server_refuses_runs_unprepared(env, monkeypatch, caplog
     am.create(users[0], 'after', recipients=[users[1]])
     env.commit()
     assert am.count_not_seen_by_recipient(users[1]) >= 1
+
+
+def test_a_lock_wait_while_preparing_leaves_preparing_on(env, monkeypatch):
+    """PREPARE waits for the tables' locks like the statement: a wait that times out once
+    runs that call unprepared (and fails like it), not every later one."""
+    users = people(env, 3)
+    monkeypatch.setattr(prepared, '_refused', set())
+    conn = env.model.DBSession.connection()  # a new transaction: no lock on our tables yet
+    conn.exec_driver_sql('DEALLOCATE ALL')
+    conn.connection.info.pop(prepared._INFO_KEY, None)
+    holder = sa.create_engine(postgresql_url())
+    try:
+        with holder.connect() as locking:
+            locking.exec_driver_sql('LOCK TABLE activitystream_deliveries IN ACCESS EXCLUSIVE MODE')
+            conn.exec_driver_sql("SET LOCAL lock_timeout = '50ms'")
+            with pytest.raises(sa.exc.OperationalError, match='lock timeout'):
+                am.get_by_recipient(users[0]).limit(5).all()
+    finally:
+        holder.dispose()
+    env.clear_session()
+    assert prepared._refused == set()
+    with env.count_queries() as sent:
+        am.get_by_recipient(users[0]).limit(5).all()
+    assert [s for s in sent if s.startswith('EXECUTE activitystream_')], sent
 
 
 def test_a_page_of_entities_loads_prepared_else_plain(env, monkeypatch):

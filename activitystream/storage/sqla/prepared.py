@@ -102,10 +102,13 @@ def _prepare(connection: Connection, prepared: _Prepared) -> bool:
         cursor.execute('SAVEPOINT activitystream_prepare')
         try:
             cursor.execute(prepared.prepare, {})
-        except Exception:  # noqa: BLE001 - any refusal: the statement runs unprepared
+        except Exception as exc:  # noqa: BLE001 - any refusal: the statement runs unprepared
             cursor.execute('ROLLBACK TO SAVEPOINT activitystream_prepare')
             log.warning('could not prepare %s; running it unprepared', prepared.name, exc_info=True)
-            _refused.add(prepared.name)
+            # a lock wait or a cancelled statement passes (tried again at the next call);
+            # a statement the server refuses would be refused again
+            if not isinstance(exc, connection.dialect.loaded_dbapi.OperationalError):
+                _refused.add(prepared.name)
             return False
         cursor.execute('RELEASE SAVEPOINT activitystream_prepare')
     finally:
