@@ -108,6 +108,7 @@ def test_post_comment_notify_and_mark_seen(site, smtp):
     post_page = publish.submit().maybe_follow()
     assert 'Tea at &lt;b&gt;four&lt;/b&gt;' in post_page.text
 
+    settled()  # the badge counts the notification feeds, written by the delivery thread
     bob_home = bob.get('/')
     assert unseen(bob_home) == 1  # alice's post reached her follower
     assert 'Alice</b> posted' in bob_home.text
@@ -116,6 +117,7 @@ def test_post_comment_notify_and_mark_seen(site, smtp):
     comment['text'] = 'Count me in'
     comment.submit().maybe_follow()
 
+    settled()
     home = alice.get('/')
     assert unseen(home) == 2
     navbar = home.text.split('</nav>')[0]
@@ -128,6 +130,7 @@ def test_post_comment_notify_and_mark_seen(site, smtp):
     seen_url = menu['data-seen-url']
     alice.post(seen_url, status=403)  # no CSRF token
     alice.post(seen_url, {'until': menu['data-newest'], '_csrf_token': menu['data-csrf-token']})
+    settled()
     assert unseen(alice.get('/')) == 0
 
 
@@ -186,6 +189,7 @@ def test_subscribe_to_a_post_and_hear_of_comments(site, smtp):
     assert toggle(carol.get(post_url)).action.endswith('/subscribe')
     assert TestApp(site).get(post_url).html.select_one('.activitystream-subscription') is None
 
+    settled()
     bob_before, alice_before = unseen(bob.get('/')), unseen(alice.get('/'))
     comment = carol.get(post_url).forms['comment']
     comment['text'] = 'Only if there is <b>cake</b>'
@@ -193,6 +197,7 @@ def test_subscribe_to_a_post_and_hear_of_comments(site, smtp):
     assert 'Only if there is &lt;b&gt;cake&lt;/b&gt;' in page.text  # escaping intact
     assert toggle(page).action.endswith('/unsubscribe')  # commenting subscribed carol
 
+    settled()
     home = bob.get('/')
     assert unseen(home) == bob_before + 1
     assert 'Carol</b> commented on' in navbar(home)
@@ -211,10 +216,12 @@ def test_subscribe_to_a_post_and_hear_of_comments(site, smtp):
     # bob unsubscribes: the next comment reaches alice only
     toggle(bob.get(post_url)).submit().maybe_follow()
     assert toggle(bob.get(post_url)).action.endswith('/subscribe')
+    settled()
     bob_before = unseen(bob.get('/'))
     comment = carol.get(post_url).forms['comment']
     comment['text'] = 'Or pie'
     comment.submit().maybe_follow()
+    settled()
     assert unseen(bob.get('/')) == bob_before
     assert mails(mailbox) == {'alice@example.org': [subject]}
 
@@ -273,13 +280,13 @@ def test_smtp_down_keeps_the_mails_for_the_retry_command(site, smtp_port):
     publish = alice.get('/').forms['publish']
     publish['text'] = 'Is the mail server up?'
     post_url = publish.submit().maybe_follow().request.path
+    settled()
     before = unseen(alice.get('/'))
     comment = bob.get(post_url).forms['comment']
     comment['text'] = 'Not yet'
     comment.submit().maybe_follow()  # the page works all the same
+    settled()  # the notification feed is written, the mail failed
     assert unseen(alice.get('/')) == before + 1  # and the notification is there
-
-    settled()
     [kept] = subscriptions.failed_deliveries()
     assert kept.backend == 'email' and kept.error.startswith('email: 1 of 1 failed, Connection')
     with support.smtp_server(smtp_port) as (mailbox, _):
@@ -455,6 +462,7 @@ def unseen_in_inbox(user_name):
 def test_the_navbar_menu_shows_the_feeds_groups_and_marks_them_seen_and_read(site):
     """One menu, on the site's notification feed: three comments are one row, one badge."""
     carol = browser(site, 'carol')
+    settled()  # what the earlier tests queued
     badge_before, inbox_before = unseen(carol.get('/')), unseen_in_inbox('carol')
     post = publish_with_comments(site, 'carol', 'Tea party', ('alice', 'bob', 'dave'))
 
