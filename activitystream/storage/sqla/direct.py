@@ -29,9 +29,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Dialect
-from sqlalchemy.engine import IteratorResult
-from sqlalchemy.engine.result import SimpleResultMetaData
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, MultipleResultsFound, NoResultFound
 
 if TYPE_CHECKING:
     from .prepared import Statement
@@ -39,25 +37,35 @@ if TYPE_CHECKING:
 Processor = Callable[[Any], Any]
 
 
-@dataclass(frozen=True, eq=False)  # built once per statement: cached by identity
-class Reading:
-    """How the rows of one statement are read back: its columns' names and processors."""
+class Rows(list[tuple[Any, ...]]):
+    """A direct read's rows (tuples), with the Result methods the storage calls."""
 
-    metadata: SimpleResultMetaData
-    processors: tuple[tuple[int, Processor], ...]  # (position, processor) where there is one
+    def all(self) -> Rows:
+        return self
+
+    def first(self) -> tuple[Any, ...] | None:
+        return self[0] if self else None
+
+    def scalar_one(self) -> Any:
+        if len(self) != 1:
+            raise (NoResultFound if not self else MultipleResultsFound)(
+                f'one row was expected, {len(self)} came'
+            )
+        return self[0][0]
+
+
+Reading = tuple[tuple[int, Processor], ...]  # (position, result processor) where there is one
 
 
 @functools.lru_cache(maxsize=256)
 def reading(stmt: Statement, dialect: Dialect) -> Reading:
-    columns = list(stmt.selected_columns)
-    processors = []
-    for position, column in enumerate(columns):
+    """How the rows of ``stmt`` are read back: its columns' result processors."""
+    found = []
+    for position, column in enumerate(stmt.selected_columns):
         process = column.type.dialect_impl(dialect).result_processor(dialect, None)
         if process is not None:
-            processors.append((position, process))
-    # an unnamed column (a count) is read by position: any name will do
-    metadata = SimpleResultMetaData([column.key or f'_{n}' for n, column in enumerate(columns)])
-    return Reading(metadata, tuple(processors))
+            found.append((position, process))
+    return tuple(found)
 
 
 def unwatched(connection: Connection) -> bool:
@@ -74,8 +82,8 @@ def unwatched(connection: Connection) -> bool:
 
 def run(
     connection: Connection, sql: str, arguments: Sequence[Any] | Mapping[str, Any], read: Reading
-) -> IteratorResult[Any]:
-    """The rows of ``sql`` run on ``connection``'s DBAPI connection, as a SQLAlchemy Result."""
+) -> Rows:
+    """The rows of ``sql`` run on ``connection``'s DBAPI connection."""
     dbapi_connection: Any = connection.connection.dbapi_connection
     cursor = dbapi_connection.cursor()
     try:
@@ -85,9 +93,9 @@ def run(
         raise _error(connection, sql, arguments, exc, cursor) from exc
     finally:
         cursor.close()
-    if read.processors:
-        rows = [_read(row, read.processors) for row in rows]
-    return IteratorResult(read.metadata, iter(rows))
+    if read:
+        return Rows(_read(row, read) for row in rows)
+    return Rows(rows)
 
 
 def _error(connection: Connection, sql: str, arguments: Any, exc: Any, cursor: Any) -> Any:
@@ -102,7 +110,7 @@ def _error(connection: Connection, sql: str, arguments: Any, exc: Any, cursor: A
     )
 
 
-def _read(row: Sequence[Any], processors: tuple[tuple[int, Processor], ...]) -> tuple:
+def _read(row: Sequence[Any], processors: Reading) -> tuple[Any, ...]:
     values = list(row)
     for position, process in processors:
         values[position] = process(values[position])
@@ -117,8 +125,9 @@ class _Compiled:
     """One statement as sqlite3 runs it."""
 
     sql: str
-    # per ``?`` of the text: (the caller's key, its value when not given, bind processor)
+    # each parameter once: (the caller's key, its value when not given, bind processor)
     binds: tuple[tuple[str, Any, Processor | None], ...]
+    order: tuple[int, ...]  # per ``?`` of the text, which of ``binds`` it takes
     read: Reading
 
 
@@ -141,29 +150,30 @@ def _compiled(stmt: Statement, dialect: Dialect) -> _Compiled | None:
     ):
         return None  # a text that changes with the values, or a value computed per call
     bind_processors = getattr(compiled, '_bind_processors', {})
-    binds = []
+    binds: dict[tuple[str, Any, Processor | None], int] = {}
+    order = []
     for name in compiled.positiontup or ():
         bind = compiled.binds[name]
         default = _REQUIRED if bind.required else bind.value
-        binds.append((bind.key, default, bind_processors.get(name)))
-    return _Compiled(compiled.string, tuple(binds), reading(stmt, dialect))
+        order.append(binds.setdefault((bind.key, default, bind_processors.get(name)), len(binds)))
+    return _Compiled(compiled.string, tuple(binds), tuple(order), reading(stmt, dialect))
 
 
 def _arguments(found: _Compiled, params: Mapping[str, Any]) -> list[Any]:
-    """The values of the text's ``?``, processed as the columns bind them."""
-    arguments = []
+    """The values of the text's ``?``, processed as the columns bind them (each once)."""
+    values = []
     for key, default, process in found.binds:
         value = params.get(key, default)
         if value is _REQUIRED:
             raise KeyError(f'no value for the bound parameter {key!r}')
-        arguments.append(value if process is None else process(value))
-    return arguments
+        values.append(value if process is None else process(value))
+    return [values[n] for n in found.order]
 
 
 def execute(connection: Connection, stmt: Statement, params: dict[str, Any]) -> Any:
     """Run the SELECT ``stmt`` on sqlite3 directly where :func:`usable`, else as usual.
 
-    The answer is a SQLAlchemy Result (``all``, ``first``, ``scalar_one``...).
+    The answer has ``all``, ``first`` and ``scalar_one``, as a SQLAlchemy Result.
     """
     found = _compiled(stmt, connection.dialect) if usable(connection) else None
     if found is None:

@@ -611,7 +611,7 @@ class SQLAStorage(Backend, SQLAOutbox, SQLAPreferences):
 
     def seen_state(self, recipient: Ref) -> SeenState:
         row = self._hot_read(SEEN_STATE, _params('recipient', recipient)).first()
-        return SeenState() if row is None else SeenState(row.last_seen, row.read_until)
+        return SeenState() if row is None else SeenState(*row)  # (last_seen, read_until)
 
     def _compare_and_set(
         self,
