@@ -18,6 +18,8 @@ their action, and one ``count_documents``.
 
 from datetime import datetime, timedelta
 
+from . import floor_render
+
 ACTION_COLUMNS = (
     'a.id, a.actor_type, a.actor_id, a.verb, a.target_type, a.target_id, '
     'a.action_obj_type, a.action_obj_id, a.description, a.extra, a.timestamp, a.broadcast, '
@@ -139,21 +141,38 @@ class SQLFloor:
         users = {int(x) for row in rows for x in (row[2], row[7]) if x is not None}
         return users, {int(row[5]) for row in rows if row[5] is not None}
 
+    def page(self, rows):
+        """Q1's rows as ``floor_render`` takes them: (id, time, actor, verb, target)."""
+        return [
+            (r[0], self._time(r[10]), int(r[2]), r[3], None if r[5] is None else int(r[5]))
+            for r in rows
+        ]
+
+    def _time(self, value):
+        """A time as the driver reads it, as naive UTC (SQLite: integer milliseconds)."""
+        return EPOCH + timedelta(milliseconds=value) if self.sqlite else value
+
     def host_rows(self, rows):
-        """R's second half: the users and posts of a page, as tuples, one query per table."""
+        """The users and posts of a page: ``({id: (user name, display name)}, {id: (slug,
+        title)})``, one query per table."""
         users, posts = self.entity_ids(rows)
         cur = self.conn.cursor()
         mark = '?' if self.sqlite else '%s'
         found = []
         for sql, ids in (
-            ('SELECT user_id, user_name, last_activity_seen FROM tg_user WHERE user_id IN ', users),
-            ('SELECT post_id, slug, title, author_id FROM posts WHERE post_id IN ', posts),
+            ('SELECT user_id, user_name, display_name FROM tg_user WHERE user_id IN ', users),
+            ('SELECT post_id, slug, title FROM posts WHERE post_id IN ', posts),
         ):
+            ids = sorted(ids)
             if ids:
-                ids = sorted(ids)
                 cur.execute(sql + '(' + ', '.join([mark] * len(ids)) + ')', ids)
-                found += cur.fetchall()
+            found.append({row[0]: row[1:] for row in cur.fetchall()} if ids else {})
         return found
+
+    def render(self, rows):
+        """R: the menu's rows of a page of Q1, its users and posts read, by hand."""
+        users, posts = self.host_rows(rows)
+        return floor_render.rows(self.page(rows), users, posts, datetime.utcnow())
 
     def explain(self, user_id, since):
         """The floor's Q1 and Q2 plans (EXPLAIN ANALYZE BUFFERS / EXPLAIN QUERY PLAN)."""
@@ -217,15 +236,35 @@ class MongoFloor:
     def count_unseen(self, user_id, since):
         return self.db.floor_inbox.count_documents(dict(self._inbox(user_id), ts={'$gt': since}))
 
+    @staticmethod
+    def page(rows):
+        """Q1's documents as ``floor_render`` takes them: (id, time, actor, verb, target)."""
+        return [
+            (str(a['_id']), a['timestamp'], a['actor_id'], a['verb'], a['target_id']) for a in rows
+        ]
+
     def host_rows(self, rows):
-        """R's second half: the users and posts of a page, one ``find`` per collection."""
+        """The users and posts of a page (as ``SQLFloor.host_rows``), one ``find`` each."""
         from bson import ObjectId
 
         users = {a['actor_id'] for a in rows} | {a['action_obj_id'] for a in rows}
         users.discard(None)
         posts = {a['target_id'] for a in rows if a['target_id']}
-        found = list(self.db.tg_user.find({'_id': {'$in': [ObjectId(u) for u in users]}}))
-        return found + list(self.db.posts.find({'_id': {'$in': [ObjectId(p) for p in posts]}}))
+        found_users = self.db.tg_user.find(
+            {'_id': {'$in': [ObjectId(u) for u in users]}}, {'user_name': 1, 'display_name': 1}
+        )
+        found_posts = self.db.posts.find(
+            {'_id': {'$in': [ObjectId(p) for p in posts]}}, {'slug': 1, 'title': 1}
+        )
+        return (
+            {str(u['_id']): (u['user_name'], u.get('display_name')) for u in found_users},
+            {str(p['_id']): (p['slug'], p['title']) for p in found_posts},
+        )
+
+    def render(self, rows):
+        """R: the menu's rows of a page of Q1, its users and posts read, by hand."""
+        users, posts = self.host_rows(rows)
+        return floor_render.rows(self.page(rows), users, posts, datetime.utcnow())
 
     def deliver(self, recipient_ids, when, action_id):
         docs = [{'r': r, 'ts': when, 'a': action_id, 'floor_w': True} for r in recipient_ids]

@@ -32,6 +32,18 @@ PROFILE_USERS = {'ming': 0}  # a profile of mim shows mim
 SLOW_BUDGET = {'ming': 3}  # seconds per question and side (at least MIN_SAMPLES), one round
 
 
+def _same_rows(ours, theirs, side):
+    """Whether R's rows are the same; the first field that differs is printed."""
+    for n, (mine, other) in enumerate(zip(ours, theirs, strict=False)):
+        for field, value in mine.items():
+            if other.get(field) != value:
+                print(f'R row {n}, {field}: ours {value!r}, the {side} {other.get(field)!r}')
+                return False
+    if len(ours) != len(theirs):
+        print(f'R: ours {len(ours)} rows, the {side} {len(theirs)}')
+    return len(ours) == len(theirs)
+
+
 def timed(fn, args, rounds, budget_s, after=None, min_samples=MIN_SAMPLES):
     """Latencies (ms) of fn(*a) for a in args, ``rounds`` times, within ``budget_s``."""
     samples = []
@@ -76,10 +88,9 @@ class Bench:
         return am.count_not_seen_by_recipient(user)
 
     def r(self, user):
-        """The menu's rows: the page, its entities, grouped and shown (as notifications_menu)."""
+        """The menu's rows as ``notifications_menu`` makes them (its counts aside): the page,
+        grouped, shown (its entities load on the first row's first name)."""
         actions = am.get_by_recipient(user).limit(10).all()
-        for a in actions:
-            a.actor, a.target, a.action_obj, a.target_link  # noqa: B018 - resolve them
         rows = grouping.group(actions, grouping.DEFAULT_WINDOW, lambda a: False)
         return grouping.as_rows(rows, read=False)
 
@@ -112,6 +123,10 @@ class Bench:
         return self.floor.count_unseen(self.floor_id(user), self.since(user))
 
     def fr(self, user):
+        return self.floor.render(self.fq1(user))
+
+    def fr_sql(self, user):
+        """R's queries alone: the page and its users and posts, not shown."""
         rows = self.fq1(user)
         return rows, self.floor.host_rows(rows)
 
@@ -128,6 +143,9 @@ class Bench:
         return self.strict.count_unseen(self.floor_id(user), self.since(user))
 
     def sr(self, user):
+        return self.strict.render(self.sq1(user))
+
+    def sr_sql(self, user):
         rows = self.sq1(user)
         return rows, self.strict.host_rows(rows)
 
@@ -220,20 +238,23 @@ class Bench:
         return list(dict.fromkeys(users))
 
     def agreement(self, picked):
-        """Do ours, the floor and the strict floor answer the same? (ids of Q1, the number of Q2)
+        """Do ours, the floor and the strict floor answer the same? (ids of Q1, the number of
+        Q2, every field of R's rows)
 
         {'floor': bool, 'strict': bool or None (no strict floor)}.
         """
         found = {'floor': True, 'strict': True if self.strict is not None else None}
         for i in self.checked_users(picked):
             user = self.users[i]
-            ours, count = [a.id for a in self.q1(user)], self.q2(user)
+            ours, count, shown = [a.id for a in self.q1(user)], self.q2(user), self.r(user)
             rows = self.fq1(user)
             theirs = [row[0] for row in rows] if self.sql else [d['_id'] for d in rows]
             found['floor'] &= ours == theirs and count == self.fq2(user)
+            found['floor'] &= _same_rows(shown, self.fr(user), 'floor')
             if self.strict is not None:
                 strict = [row[0] for row in self.sq1(user)]
                 found['strict'] &= ours == strict and count == self.sq2(user)
+                found['strict'] &= _same_rows(shown, self.sr(user), 'strict floor')
         self.host.abort()
         return found
 
@@ -295,7 +316,7 @@ class Bench:
         return plans
 
     def layers(self, picked):
-        """p50 of our Q1, Q2 and W peeled layer by layer: where does the gap to the floor sit?
+        """p50 of our Q1, Q2, R and W peeled layer by layer: where does the gap to the floor sit?
 
         ``am`` (everything) / our exact SQL and parameters through SQLAlchemy's
         ``exec_driver_sql`` (no statement building, compiling or ORM) / the same
@@ -310,6 +331,8 @@ class Bench:
         questions = (
             ('Q1', self.q1, self.fq1, self.sq1, [(u,) for u in users]),
             ('Q2', self.q2, self.fq2, self.sq2, [(u,) for u in users]),
+            # the floors' queries alone: what the database pays, nothing shown
+            ('R', self.r, self.fr_sql, self.sr_sql, [(u,) for u in users]),
             ('W_2000', self.w, lambda _, rs: self.fw(rs), self.sw, [(actor, to_2000)] * 10),
         )
         sa_conn = self.host.engine.connect()

@@ -240,6 +240,10 @@ class StrictFloor(SQLFloor):
             cur.execute(self.statement('w_action'), (W_ID, ts, actor_id, 0))
             cur.execute(self.statement('w_inbox'), (recipient_ids, ts, W_ID))
 
+    def page(self, rows):
+        """Strict Q1's rows as ``floor_render`` takes them: (id, time, actor, verb, target)."""
+        return [(r[0], self._time(r[1]), r[2], VERBS[r[3]], r[4]) for r in rows]
+
     def entity_ids(self, rows):
         """(user ids, post ids) a page of strict Q1 rows names: actors, objects, targets."""
         users = {x for row in rows for x in (row[2], row[5]) if x is not None}

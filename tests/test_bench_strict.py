@@ -2,8 +2,8 @@
 
 The bench loads through ``am.create_many`` with references, builds the floor
 and the strict floor, checks that both answer as we do (Q1's ids, Q2's
-number) for users of every kind, and reports ratios to both. The bench's own
-SQLite file is bench/results/db/tiny.sqlite (a cache the bench reloads when
+number, every field of R's rows) for users of every kind, and reports ratios
+to both. The bench's own SQLite file is bench/results/db/tiny.sqlite (a cache the bench reloads when
 its dataset differs); PostgreSQL gets a database of this test's own.
 """
 
@@ -42,6 +42,7 @@ def test_the_bench_reports_both_floors_and_every_kind_of_user(tmp_path):
             assert run['results'][q]['strict']['n'] == run['results'][q]['ours']['n'] > 0
             assert run['results'][q]['strict_ratio_p50'] > 0
         assert list(run['kinds']) == list(KINDS)
+        assert list(run['layers']) == ['Q1', 'Q2', 'R', 'W_2000']
         for kind, found in run['kinds'].items():
             assert found['users'] == min(100, run['dataset']['kinds'][kind]['users'])
             assert found['Q2']['strict_ratio_p50'] > 0
