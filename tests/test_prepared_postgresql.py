@@ -201,3 +201,61 @@ def test_the_unseen_count_settles_on_one_plan(env):
         assert am.count_not_seen_by_recipient(user) == 0
     [(generic, custom)] = conn.exec_driver_sql(sql).all()
     assert custom <= 5 and generic >= 19, (generic, custom)
+
+
+def backend_pid(env):
+    return env.model.DBSession.connection().exec_driver_sql('SELECT pg_backend_pid()').scalar()
+
+
+def forget_prepared(env):
+    """What a pooler's ``DISCARD ALL`` does to the statements of the session's connection."""
+    env.model.DBSession.connection().exec_driver_sql('DEALLOCATE ALL')
+
+
+def test_statements_the_server_forgot_are_prepared_again(env, monkeypatch, caplog):
+    monkeypatch.setattr(prepared, '_losses', [0])
+    users = people(env, 4)
+    expected = answers(users)
+    pid = backend_pid(env)
+    forget_prepared(env)
+    with pytest.raises(sa.exc.DBAPIError, match='does not exist'):
+        answers(users)  # the transaction is aborted: this read fails
+    env.clear_session()
+    assert backend_pid(env) == pid  # the same connection, which had them prepared
+    with env.count_queries() as sent:
+        assert answers(users) == expected
+    assert [s for s in sent if s.startswith('EXECUTE activitystream_')], sent
+    assert prepared_here(env)
+    assert 'prepared again from the next transaction' in caplog.text
+
+
+def test_the_entity_statement_forgotten_is_prepared_again(env, monkeypatch):
+    monkeypatch.setattr(prepared, '_losses', [0])
+    users = people(env, 3)
+    wanted = [refs.ref_of(u, 'u') for u in users]
+    refs.resolve(model.storage(), wanted)  # prepared
+    forget_prepared(env)
+    with pytest.raises(sa.exc.DBAPIError, match='does not exist'):
+        refs.resolve(model.storage(), wanted)
+    env.clear_session()
+    found = refs.resolve(model.storage(), wanted)
+    assert [refs.display(found[ref]) for ref in wanted] == ['u0', 'u1', 'u2']
+    assert prepared._losses == [1]
+
+
+def test_statements_lost_again_and_again_run_unprepared(env, monkeypatch, caplog):
+    """As behind PgBouncer's transaction mode: the process stops preparing, and says so."""
+    monkeypatch.setattr(prepared, '_losses', [0])
+    users = people(env, 4)
+    expected = answers(users)
+    for _ in range(prepared.LOSSES_BEFORE_OFF):
+        forget_prepared(env)
+        with pytest.raises(sa.exc.DBAPIError, match='does not exist'):
+            answers(users)
+        env.clear_session()
+        answers(users)  # prepared again, until the last loss
+    with env.count_queries() as sent:
+        assert answers(users) == expected
+    assert sent and not [s for s in sent if s.startswith('EXECUTE')], sent
+    errors = [r for r in caplog.records if r.levelno == logging.ERROR]
+    assert len(errors) == 1 and 'prepared_statements=False' in errors[0].getMessage()

@@ -10,7 +10,11 @@ itself, and other databases plan cheaply: they take the plain path.
 A prepared statement lives as long as its connection, whatever the
 transactions do. A connection pooler that shares server connections between
 clients per transaction (PgBouncer's transaction mode) loses them: such sites
-turn it off with the plug option ``prepared_statements=False``.
+turn it off with the plug option ``prepared_statements=False``. When the
+server answers that one of ours does not exist (a ``DISCARD ALL``, a pooler),
+that read fails (the transaction is aborted), the connection's statements are
+prepared again from the next transaction on, and after ``LOSSES_BEFORE_OFF``
+such losses the process stops preparing and logs an error naming the option.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, Dialect
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql import CompoundSelect, Select
 
 from . import direct
@@ -119,9 +124,40 @@ def _prepare(connection: Connection, prepared: _Prepared) -> bool:
 
 _refused: set[str] = set()
 
+LOSSES_BEFORE_OFF = 3
+_LOST = '26000'  # invalid_sql_statement_name: the server has no statement of that name
+_losses = [0]  # statements lost by the server in this process; at LOSSES_BEFORE_OFF, none
+
 
 def usable(connection: Connection) -> bool:
-    return connection.dialect.name == 'postgresql' and connection.dialect.driver == 'psycopg2'
+    return (
+        connection.dialect.name == 'postgresql'
+        and connection.dialect.driver == 'psycopg2'
+        and _losses[0] < LOSSES_BEFORE_OFF
+    )
+
+
+def check_lost(connection: Connection, error: DBAPIError) -> None:
+    """After ``error`` from a statement on ``connection``: if the server said that one of
+    ours does not exist, forget what was prepared on it (prepared again at the next call),
+    and stop preparing once that has happened ``LOSSES_BEFORE_OFF`` times."""
+    if getattr(error.orig, 'pgcode', None) != _LOST:
+        return
+    if not connection.invalidated:
+        connection.connection.info.pop(_INFO_KEY, None)
+    _losses[0] += 1
+    if _losses[0] < LOSSES_BEFORE_OFF:
+        log.warning(
+            'PostgreSQL lost the statements activitystream prepared on a connection (a DISCARD '
+            'ALL?): prepared again from the next transaction'
+        )
+    else:
+        log.error(
+            'PostgreSQL lost the statements activitystream prepared %d times: a pooler sharing '
+            'server connections per transaction? They run unprepared from now on; set the plug '
+            'option prepared_statements=False',
+            _losses[0],
+        )
 
 
 def prepare_text(connection: Connection, body: str, names: tuple[str, ...]) -> str | None:
@@ -154,7 +190,11 @@ def execute(connection: Connection, stmt: Statement, params: dict[str, Any]) -> 
     if prepared is None or prepared.name in _refused or not _prepare(connection, prepared):
         return connection.execute(stmt, params)
     values = _values(prepared, params)
-    if direct.unwatched(connection):
-        read = direct.reading(stmt, connection.dialect)
-        return direct.run(connection, prepared.execute, values, read)
-    return connection.exec_driver_sql(prepared.execute, values)
+    try:
+        if direct.unwatched(connection):
+            read = direct.reading(stmt, connection.dialect)
+            return direct.run(connection, prepared.execute, values, read)
+        return connection.exec_driver_sql(prepared.execute, values)
+    except DBAPIError as exc:
+        check_lost(connection, exc)
+        raise

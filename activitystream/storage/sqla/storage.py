@@ -36,7 +36,7 @@ from sqlalchemy import (
     union_all,
     update,
 )
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -798,7 +798,11 @@ class SQLAStorage(Backend, SQLAOutbox, SQLAPreferences):
         if together:
             connection = self.session.connection()
             classes, stmt, params = statement_for(together, connection, self.prepare_reads)
-            rows = self._run(stmt, params).all()  # one entity a row, None for the other classes
+            try:
+                rows = self._run(stmt, params).all()  # an entity a row, None for the others
+            except DBAPIError as exc:
+                prepared.check_lost(connection, exc)
+                raise
             for n, cls in enumerate(classes):
                 found[cls] = [row[n] for row in rows if row[n] is not None]
         return found
