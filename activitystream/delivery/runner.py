@@ -126,9 +126,19 @@ def _do(job: Job, owner: str, report: DrainReport) -> None:
             'activitystream: %s job %s outlived its lease: left to its new worker', job.kind, job.id
         )
     except Exception as exc:  # noqa: BLE001 - rolled back; the job is tried again later
-        log.exception('activitystream: %s job %s raised', job.kind, job.id)
+        if not _transient(exc):  # a lock wait, a lost connection: _give_back's warning says it
+            log.exception('activitystream: %s job %s raised', job.kind, job.id)
         with suppress(LeaseLost), model.unit_of_work() as storage:
             _give_back(storage, job, owner, Retry(f'{type(exc).__name__}: {exc}'), report)
+
+
+def _transient(error: Exception) -> bool:
+    """Whether the storage calls ``error`` a passing fault of its database (see
+    ``OutboxStorage.transient``): worth a line in the log, not a traceback."""
+    try:
+        return model.storage().transient(error)
+    except Exception:  # noqa: BLE001 - no storage to ask: logged as the defect it may be
+        return False
 
 
 def _checked_priority(priority: str | None) -> tuple[str, ...]:
@@ -209,8 +219,16 @@ class Worker(threading.Thread):
                 break
             try:
                 self.work()
-            except Exception:  # noqa: BLE001 - the database may be away: try again later
-                log.exception('activitystream: the %s thread failed', self.name)
+            except Exception as exc:  # noqa: BLE001 - the database may be away: try again later
+                if _transient(exc):
+                    log.warning(
+                        'activitystream: the %s thread found its database busy or away '
+                        '(tried again at its next round): %s',
+                        self.name,
+                        exc,
+                    )
+                else:
+                    log.exception('activitystream: the %s thread failed', self.name)
 
 
 _workers: dict = {}

@@ -531,6 +531,12 @@ class OutboxStorage(ABC):
     transactional: bool
 
     @abstractmethod
+    def transient(self, error: BaseException) -> bool:
+        """Whether ``error`` says the database was busy or out of reach for a moment (a lock
+        wait, a timeout, a lost connection), so that trying again later is all there is to
+        do: the runner logs it in one line, without the traceback a defect deserves."""
+
+    @abstractmethod
     def add_jobs(self, jobs: Sequence[NewJob], now: datetime, ready: bool = True) -> list:
         """Write jobs; return the ids of those written (a job whose key exists is skipped)."""
 

@@ -14,7 +14,13 @@ from typing import Any
 
 from bson import ObjectId
 from pymongo import ReturnDocument
-from pymongo.errors import BulkWriteError, DuplicateKeyError
+from pymongo.errors import (
+    BulkWriteError,
+    ConnectionFailure,
+    DuplicateKeyError,
+    ExecutionTimeout,
+    WTimeoutError,
+)
 
 from ..base import Job, NewJob, OutboxStorage
 from .schema import CLAIM_ORDER, CLAIMABLE, OUTBOX
@@ -48,6 +54,10 @@ class MingOutbox(OnSession, OutboxStorage):
     """The :class:`OutboxStorage` half of ``MingStorage``."""
 
     transactional = False
+
+    def transient(self, error: BaseException) -> bool:
+        # no server reachable, a lost connection, maxTimeMS or a write concern's timeout
+        return isinstance(error, (ConnectionFailure, ExecutionTimeout, WTimeoutError))
 
     def add_jobs(self, jobs: Sequence[NewJob], now: datetime, ready: bool = True) -> list:
         docs = []

@@ -14,7 +14,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, false, func, insert, select, true, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from ..base import Job, NewJob, OutboxStorage
 from .schema import OutboxJob
@@ -25,6 +26,11 @@ if TYPE_CHECKING:
 
 outbox = OutboxJob.__table__
 NO_SYNC = {'synchronize_session': False}
+# SQLite's result codes of a database another connection holds (sqlite3's sqlite_errorname)
+SQLITE_BUSY = ('SQLITE_BUSY', 'SQLITE_LOCKED')
+# PostgreSQL's SQLSTATEs: classes 08 (connection) and 40 (deadlock, serialization), a lock
+# not available (lock_timeout, NOWAIT), a cancelled statement (statement_timeout)
+PG_CLASSES, PG_CODES = ('08', '40'), ('55P03', '57014')
 
 
 def _job(row: Row) -> Job:
@@ -58,6 +64,19 @@ class SQLAOutbox(OnSession, OutboxStorage):
     """The :class:`OutboxStorage` half of ``SQLAStorage``."""
 
     transactional = True
+
+    def transient(self, error: BaseException) -> bool:
+        if isinstance(error, PoolTimeout):  # no connection free in the pool
+            return True
+        if not isinstance(error, DBAPIError):
+            return False
+        if error.connection_invalidated:
+            return True
+        name = getattr(error.orig, 'sqlite_errorname', None)
+        if name is not None:
+            return str(name).startswith(SQLITE_BUSY)
+        code = getattr(error.orig, 'pgcode', None) or ''
+        return code[:2] in PG_CLASSES or code in PG_CODES
 
     def _write(self, stmt: Executable) -> int:
         return self.session.execute(stmt, execution_options=NO_SYNC).rowcount
