@@ -36,8 +36,7 @@ def who(names: list[str]) -> str:
         return names[0]
     if len(names) <= 3:
         return f'{", ".join(names[:-1])} and {names[-1]}'
-    others = len(names) - 2
-    return f'{names[0]}, {names[1]} and {others} other{"s" if others > 1 else ""}'
+    return f'{names[0]}, {names[1]} and {len(names) - 2} others'  # two others at least
 
 
 def rows(page, users, posts, now):
