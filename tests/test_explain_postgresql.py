@@ -86,7 +86,7 @@ def test_a_page_of_notifications_is_two_index_range_scans(loaded):
     write('get_by_recipient(user).limit(10).all()', plan)
 
 
-def test_the_unseen_count_is_two_index_range_counts(loaded):
+def test_the_unseen_count_is_index_range_counts(loaded):
     env, users = loaded
     user = users[5]
     am.mark_seen(user, until=recent(days=2))
@@ -95,7 +95,10 @@ def test_the_unseen_count_is_two_index_range_counts(loaded):
     check_indexed(count)
     assert 'pk_activitystream_deliveries' in count
     assert 'uq_activitystream_recipients_ref' in count
-    assert 'ix_activitystream_actions_broadcast' in count
+    # every broadcast in the range counted from the index alone, the reader's own apart:
+    # no test of the actor on each broadcast
+    assert 'Index Only Scan using ix_activitystream_actions_broadcast' in count
+    assert '<>' not in count, count
     write('count_not_seen_by_recipient(user)', count)
 
 
