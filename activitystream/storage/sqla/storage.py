@@ -472,18 +472,10 @@ class SQLAStorage(Backend, SQLAOutbox, SQLAPreferences):
         """Run a prebuilt SELECT on the session's connection: no ORM layer on the hot path."""
         return self.session.connection().execute(stmt, params)
 
-    def _hot_read(
-        self,
-        stmt: Select | CompoundSelect,
-        params: dict[str, Any],
-        connection: Connection | None = None,
-    ) -> Any:
+    def _hot_read(self, stmt: Select | CompoundSelect, params: dict[str, Any]) -> Any:
         """``_read`` for the inbox page and its counts: prepared once on PostgreSQL
-        (psycopg2), handed to sqlite3 directly on SQLite (see ``.direct``).
-
-        ``connection``: the session's, when the caller has it already.
-        """
-        connection = connection or self.session.connection()
+        (psycopg2), handed to sqlite3 directly on SQLite (see ``.direct``)."""
+        connection = self.session.connection()
         if connection.dialect.name == 'sqlite':
             return direct.execute(connection, stmt, params)
         if not self.prepare_reads:
