@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from . import refs
+from .entities.shown import Shown
 from .query import encode_cursor
 from .storage.base import ActionRecord, Ref, Storage
 from .timeutil import time_since
@@ -31,29 +32,45 @@ class Page:
         self.actions = [Action(record, self) for record in records]
         # ids -> (last seen, read until, ids marked read), for get_by_recipient's pages
         self._read_state = read_state
-        self._entities: dict[Ref, Any] | None = None
+        self._loaded: dict[Ref, Any] = {}  # entities, or the stand-ins of rows
         self._recipients: dict[Any, list[Any]] | None = None
         self._marks: tuple[Any, Any, Any] | None = None
 
     def known_entities(self, entities: Mapping[Ref, Any]) -> None:
         """Take entities the caller already holds ({Ref: entity}) instead of loading them."""
-        self._entities = dict(entities)
+        self._loaded = dict(entities)
 
     def known_recipients(self, by_action: Mapping[Any, list[Any]]) -> None:
         """Take the recipients the caller already holds ({action id: [entity]})."""
         self._recipients = dict(by_action)
 
     def entity(self, ref: Ref | None) -> Any:
+        """The entity of ``ref`` (None: deleted), loaded with every other the page lacks."""
         if ref is None:
             return None
-        known = self._entities or {}
-        found = known.get(ref, _MISSING)  # rows ask for the same few entities many times over
-        if found is not _MISSING:
-            return found
-        wanted = {r for a in self.actions for r in (a.actor_ref, a.target_ref, a.action_obj_ref)}
-        wanted -= set(known) | {None}
-        self._entities = {**known, **refs.resolve(self.storage, wanted)}
-        return self._entities.get(ref)
+        found = self._loaded.get(ref, _MISSING)  # rows ask for the same few entities many times
+        if found is _MISSING or isinstance(found, Shown):
+            loaded = self._loaded
+            wanted = {r for r in self._refs() if r not in loaded or isinstance(loaded[r], Shown)}
+            loaded.update(refs.resolve(self.storage, wanted))
+            found = loaded.get(ref)
+        return found
+
+    def shown(self, ref: Ref | None) -> Any:
+        """What rows show of ``ref``: its entity, or its :class:`~.entities.shown.Shown` when
+        its class lists ``__activitystream_display__`` (read with the page's others, once)."""
+        if ref is None:
+            return None
+        found = self._loaded.get(ref, _MISSING)
+        if found is _MISSING:
+            wanted = self._refs() - set(self._loaded)
+            self._loaded.update(refs.resolve(self.storage, wanted, for_rows=True))
+            found = self._loaded.get(ref)
+        return found
+
+    def _refs(self) -> set[Ref]:
+        """Every entity the page may show: its actions' actors, targets and objects."""
+        return {r for a in self.actions for r in a.refs if r is not None}
 
     def recipients(self, action: 'Action') -> list[Any] | None:
         if action.broadcast:
@@ -146,6 +163,22 @@ class Action:
     @property
     def action_obj_entity(self) -> Any:
         return self._page.entity(self.action_obj_ref)
+
+    @property
+    def actor_shown(self) -> Any:
+        """The actor as rows show it: ``actor_entity``, or only the attributes its class
+        lists in ``__activitystream_display__`` (see :mod:`activitystream.entities.shown`)."""
+        return self._page.shown(self.actor_ref)
+
+    @property
+    def target_shown(self) -> Any:
+        """The target as rows show it (see ``actor_shown``)."""
+        return self._page.shown(self.target_ref)
+
+    @property
+    def action_obj_shown(self) -> Any:
+        """The object as rows show it (see ``actor_shown``)."""
+        return self._page.shown(self.action_obj_ref)
 
     @property
     def actor(self) -> str | None:

@@ -74,15 +74,16 @@ def iso(timestamp: datetime) -> str:
 
 
 def as_json(action: Action) -> dict[str, Any]:
-    """A notification as the menu's script needs it."""
+    """A notification as the menu's script needs it (its entities as rows show them)."""
+    target = action.target_shown
     return {
         'id': str(action.id),
-        'actor': action.actor,
+        'actor': refs.display(action.actor_shown),
         'verb': action.verb,
-        'target': action.target,
-        'object': refs.display(action.action_obj),
+        'target': refs.display(target),
+        'object': refs.display(action.action_obj_shown),
         'description': action.description,
-        'link': action.target_link,
+        'link': refs.hook(target, 'as_link'),
         'timestamp': iso(action.timestamp),
         'since': action.timestamp_since,
         'seen': action.seen,

@@ -60,11 +60,15 @@ class Group:
     @property
     def actors(self) -> list[Any]:
         """The distinct actor entities (None for deleted ones), newest first."""
+        return [action.actor_entity for action in self._by_actor()]
+
+    def _by_actor(self) -> list[Action]:
+        """The newest member of each distinct actor, newest first."""
         seen, found = set(), []
         for action in self.members:
             if action.actor_ref not in seen:
                 seen.add(action.actor_ref)
-                found.append(action.actor_entity)
+                found.append(action)
         return found
 
     @property
@@ -76,13 +80,13 @@ class Group:
     @property
     def who(self) -> str:
         """'Alice', 'Alice and Bob', 'Alice, Bob and Carol', 'Alice, Bob and 3 others'."""
-        names = [refs.display(e) or _('someone') for e in self.actors]
+        names = [refs.display(a.actor_shown) or _('someone') for a in self._by_actor()]
         return who(names, len(names))
 
     @property
     def avatar_url(self) -> str | None:
         """The newest actor's ``as_avatar_url`` (attribute or method), when its class has one."""
-        return avatar_url(self.newest.actor_entity)
+        return avatar_url(self.newest.actor_shown)
 
 
 def who(names: list[str], count: int) -> str:
@@ -161,7 +165,7 @@ def as_row(
 def _as_row(row: Group, read: bool, since: Callable[[datetime], str]) -> dict[str, Any]:
     """``as_row`` with the render's relative times (``since``): looked up once, not per row."""
     newest = row.newest
-    target = newest.target_entity
+    target = newest.target_shown
     return {
         'ids': row.ids,
         'count': len(row.members),
@@ -169,7 +173,7 @@ def _as_row(row: Group, read: bool, since: Callable[[datetime], str]) -> dict[st
         'verb': newest.verb,
         'target': refs.display(target),
         'link': refs.hook(target, 'as_link'),
-        'avatar': avatar_url(newest.actor_entity),
+        'avatar': avatar_url(newest.actor_shown),
         'timestamp': iso(newest.timestamp),
         'since': since(newest.timestamp),
         'unseen': row.unseen,

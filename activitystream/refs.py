@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from . import checks, entities
+from .entities import shown
 from .storage.base import Ref, Storage
 
 
@@ -88,16 +89,19 @@ def primary_key_of(entity: Any) -> str:
     return ref_of(entity, 'entity').id
 
 
-def resolve(storage: Storage, refs: Iterable[Ref | None]) -> dict[Ref, Any]:
+def resolve(storage: Storage, refs: Iterable[Ref | None], for_rows: bool = False) -> dict[Ref, Any]:
     """Load the entities behind ``refs``: one query for them all on SQL, one per type on Ming.
 
     Returns {Ref: entity or None}; None stands for a deleted entity or class.
+    ``for_rows``: what rows show, where a class listing ``__activitystream_display__``
+    comes as :class:`~.entities.shown.Shown` objects of those attributes alone.
     """
     wanted = {ref for ref in refs if ref is not None}
     by_type: dict[str, list[str]] = {}
     for ref in wanted:
         by_type.setdefault(ref.type, []).append(ref.id)
-    loaded = entities.active().load(storage, by_type)
+    types = entities.active()
+    loaded = (types.load_shown if for_rows else types.load)(storage, by_type)
     return {ref: loaded[ref.type].get(ref.id) for ref in wanted}
 
 
@@ -109,24 +113,6 @@ def hook(entity: Any, name: str) -> Any:
 
 
 DISPLAY_ATTRIBUTES = ('display_name', 'user_name', 'name', 'title')
-_LIBRARIES = ('builtins', 'sqlalchemy', 'ming')  # their __str__ is a repr: a record, a hash
-
-
-_OWN_STR: dict[type, Any] = {}  # asked once per class: a menu shows a name per row
-
-
-def _own_str(cls: type) -> Any:
-    """The ``__str__`` the host wrote for ``cls`` (or a base of its own), else None."""
-    if cls not in _OWN_STR:
-        _OWN_STR[cls] = next(
-            (
-                None if klass.__module__.split('.')[0] in _LIBRARIES else klass.__str__
-                for klass in cls.__mro__
-                if '__str__' in vars(klass)
-            ),
-            None,
-        )
-    return _OWN_STR[cls]
 
 
 def display(entity: Any) -> str | None:
@@ -141,7 +127,7 @@ def display(entity: Any) -> str | None:
     as_str = getattr(entity, 'as_str', None)
     if as_str is not None:
         return as_str() if callable(as_str) else as_str
-    own_str = _own_str(type(entity))
+    own_str = shown.own_str(type(entity))
     if own_str is not None:
         return own_str(entity)
     for name in DISPLAY_ATTRIBUTES:
@@ -149,6 +135,6 @@ def display(entity: Any) -> str | None:
         if isinstance(value, str) and value:
             return value
     try:
-        return f'{type(entity).__name__} #{ref_of(entity, "entity").id}'
+        return f'{shown.entity_class(entity).__name__} #{ref_of(entity, "entity").id}'
     except (TypeError, ValueError):  # not mapped, or no single key: the class name alone
-        return type(entity).__name__
+        return shown.entity_class(entity).__name__

@@ -117,6 +117,11 @@ class SQLAHost(BenchHost, hosts.app.SQLAHost):
     def abort(self):
         transaction.abort()
 
+    def forget_entities(self):
+        """Empty the session's identity map, as a request starts: a page's entities live
+        until the garbage collector frees its cycles, and the next calls would find them."""
+        self.session.expunge_all()
+
     def raw_connection(self):
         """A DBAPI connection of the same driver, outside SQLAlchemy (for the floor)."""
         url = self.engine.url
@@ -163,6 +168,9 @@ class MingHost(BenchHost, hosts.app.MingHost):
         self.db.bench_meta.replace_one({'_id': 'dataset'}, {'value': meta}, upsert=True)
 
     def abort(self):
+        self.session.clear()
+
+    def forget_entities(self):
         self.session.clear()
 
     def raw_connection(self):

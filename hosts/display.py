@@ -2,7 +2,10 @@
 
 
 class UserDisplay:
-    """0.1.1's ``as_str`` / ``as_link`` (and an avatar), which menus show for the actor."""
+    """0.1.1's ``as_str`` / ``as_link`` (and an avatar), which menus show for the actor;
+    rows read only the columns they use."""
+
+    __activitystream_display__ = ('user_name', 'display_name')
 
     @property
     def as_str(self) -> str:
@@ -38,6 +41,8 @@ class DocumentDisplay:
 
 
 class PostDisplay:
+    __activitystream_display__ = ('title', 'slug')
+
     @property
     def as_str(self) -> str:
         return self.title

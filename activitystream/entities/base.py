@@ -48,6 +48,15 @@ class EntityAdapter(ABC):
         """
 
     @abstractmethod
+    def column_names(self, cls: type) -> frozenset[str]:
+        """The attributes of the mapped class ``cls`` stored as they are (columns, fields):
+        what its ``__activitystream_display__`` may list."""
+
+    @abstractmethod
+    def mapped_names(self, cls: type) -> frozenset[str]:
+        """Every attribute this ORM maps on ``cls`` (columns, relationships...)."""
+
+    @abstractmethod
     def host_classes(self, host_model: Any) -> Iterator[type]:
         """The classes the host application maps, found from its model package."""
 

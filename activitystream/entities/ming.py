@@ -5,7 +5,7 @@ from typing import Any
 
 from bson import ObjectId
 from ming import schema
-from ming.odm import Mapper
+from ming.odm import FieldProperty, Mapper
 
 from .base import EntityAdapter, KeyAttribute
 
@@ -31,6 +31,16 @@ class MingEntities(EntityAdapter):
 
     def assign_key(self, entity: Any) -> None:
         """Nothing to do: a Ming entity has its ``_id`` from construction, or never."""
+
+    def column_names(self, cls: type) -> frozenset[str]:
+        mapper: Any = _mapper(cls)
+        return frozenset(
+            name for name, prop in mapper.property_index.items() if isinstance(prop, FieldProperty)
+        )
+
+    def mapped_names(self, cls: type) -> frozenset[str]:
+        mapper: Any = _mapper(cls)
+        return frozenset(mapper.property_index)
 
     def host_classes(self, host_model: Any) -> Iterator[type]:
         """Classes on the host's session: other applications' in this process are not the host's."""

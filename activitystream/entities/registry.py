@@ -14,6 +14,7 @@ from typing import Any
 
 from ..options import TYPE_NAME, ConfigurationError
 from ..storage.base import Ref, Storage
+from . import shown
 from .base import EntityAdapter, KeyAttribute
 
 TYPE_ATTRIBUTE = '__activitystream_type__'
@@ -54,6 +55,8 @@ class EntityTypes:
         self._names: dict[type, str] = {}
         self._keys: dict[type, tuple[KeyAttribute, Any]] = {}
         self._simple: dict[type, tuple[str, str]] = {}  # class -> (name, key attribute)
+        self._shown: dict[type, tuple[str, ...] | None] = {}  # class -> shown_names
+        self._stand_ins: dict[type, type[shown.Shown]] = {}
         for name, cls in named.items():
             if self.key_attribute(cls) is None:
                 raise ConfigurationError(
@@ -128,7 +131,7 @@ class EntityTypes:
 
     def ref_of(self, entity: Any, argname: str, flush: bool) -> Ref:
         """The reference of a host entity; a pending one is flushed only when ``flush``."""
-        cls = type(entity)
+        cls = shown.entity_class(entity)
         attribute = self.key_attribute(cls)
         if attribute is None:
             raise TypeError(
@@ -208,7 +211,68 @@ class EntityTypes:
         gone, or not a key of the class) are left out. A class whose key has
         several columns is a ValueError: no reference can name one of its rows.
         """
-        # class -> (its type name, its key attribute, {key: id asked})
+        asked = self._asked(wanted)
+        loaded = storage.load_entities_of({cls: list(keys) for cls, (*_, keys) in asked.items()})
+        found: dict[str, dict[str, Any]] = {type_name: {} for type_name in wanted}
+        self._sort(found, asked, loaded)
+        return found
+
+    def load_shown(
+        self, storage: Storage, wanted: Mapping[str, Iterable[str]]
+    ) -> dict[str, dict[str, Any]]:
+        """:meth:`load` for rows: when every class asked lists ``__activitystream_display__``,
+        :class:`~.shown.Shown` objects of those attributes (as many queries as :meth:`load`
+        takes, or fewer), but for the entities the host's session holds already."""
+        asked = self._asked(wanted)
+        listed = {}
+        for cls in asked:
+            names = self.shown_names(cls)
+            if names is None:
+                return self.load(storage, wanted)
+            listed[cls] = names
+        found: dict[str, dict[str, Any]] = {type_name: {} for type_name in wanted}
+        held = {cls: storage.held_entities(cls, asked[cls][2], listed[cls]) for cls in asked}
+        read = storage.read_shown(
+            {cls: (names, [k for k in asked[cls][2] if k not in held[cls]])
+             for cls, names in listed.items()}
+        )  # fmt: skip
+        if read is None:
+            return self.load(storage, wanted)
+        self._sort(found, asked, {cls: list(entities.values()) for cls, entities in held.items()})
+        for cls, rows in read.items():
+            type_name, _, keys = asked[cls]
+            into, stand_in, names = found[type_name], self._stand_ins[cls], listed[cls]
+            for row in rows:
+                into[keys.get(row[0], str(row[0]))] = shown.make(stand_in, names, row)
+        return found
+
+    def shown_names(self, cls: type) -> tuple[str, ...] | None:
+        """The attributes a :class:`~.shown.Shown` of ``cls`` holds (its key first), or None
+        when its class lists none. A name it does not map is a ConfigurationError."""
+        try:
+            return self._shown[cls]
+        except KeyError:
+            pass
+        declared = shown.declared(cls)
+        names = None
+        if declared is not None:
+            key = self.key_attribute(cls)
+            assert isinstance(key, str)  # _asked refused the others
+            names = (key, *(name for name in declared if name != key))
+            columns = self.adapter.column_names(cls)
+            unknown = [name for name in names if name not in columns]
+            if unknown:
+                raise ConfigurationError(
+                    f'{qualified(cls)}.{shown.DISPLAY_ATTRIBUTE} lists {unknown[0]!r}, which is '
+                    f'not a column {self.adapter.label} maps on it'
+                )
+            mapped = self.adapter.mapped_names(cls)
+            self._stand_ins[cls] = shown.shown_class(cls, names, mapped)
+        self._shown[cls] = names
+        return names
+
+    def _asked(self, wanted: Mapping[str, Iterable[str]]) -> dict[type, tuple[str, str, dict]]:
+        """class -> (its type name, its key attribute, {key: id asked}) of ``wanted``."""
         asked: dict[type, tuple[str, str, dict[Any, str]]] = {}
         for type_name, ids in wanted.items():
             cls = self.class_of(type_name)
@@ -218,12 +282,18 @@ class EntityTypes:
             if not isinstance(attribute, str):
                 raise ValueError(f'{type_name} has a composite primary key: not supported')
             asked[cls] = type_name, attribute, self._primary_keys(cls, ids)  # one class per name
-        loaded = storage.load_entities_of({cls: list(keys) for cls, (*_, keys) in asked.items()})
-        found: dict[str, dict[str, Any]] = {type_name: {} for type_name in wanted}
+        return asked
+
+    @staticmethod
+    def _sort(
+        found: dict[str, dict[str, Any]],
+        asked: Mapping[type, tuple[str, str, dict]],
+        loaded: Mapping[type, list],
+    ) -> None:
+        """Put the ``loaded`` entities of each class under their type name and asked id."""
         for cls, entities in loaded.items():
             type_name, attribute, keys = asked[cls]
             into = found[type_name]
             for entity in entities:
                 key = getattr(entity, attribute)
                 into[keys.get(key, str(key))] = entity
-        return found

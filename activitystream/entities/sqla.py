@@ -38,6 +38,14 @@ class SQLAEntities(EntityAdapter):
         if session is not None:
             session.flush()
 
+    def column_names(self, cls: type) -> frozenset[str]:
+        mapper: Any = _mapper(cls)
+        return frozenset(mapper.column_attrs.keys())
+
+    def mapped_names(self, cls: type) -> frozenset[str]:
+        mapper: Any = _mapper(cls)
+        return frozenset(mapper.attrs.keys())
+
     def host_classes(self, host_model: Any) -> Iterator[type]:
         registry = getattr(getattr(host_model, 'DeclarativeBase', None), 'registry', None)
         if registry is not None:

@@ -106,7 +106,7 @@ class AggregatedActivity:
 
     @property
     def latest_actors(self) -> list:
-        return [refs.display(self._page.entity(ref)) for ref in self.latest_actor_refs]
+        return [refs.display(self._page.shown(ref)) for ref in self.latest_actor_refs]
 
     @property
     def others(self) -> int:
@@ -114,7 +114,7 @@ class AggregatedActivity:
 
     @property
     def target(self) -> str | None:
-        return refs.display(self._page.entity(self.target_ref))
+        return refs.display(self._page.shown(self.target_ref))
 
     @property
     def cursor(self) -> str:
@@ -139,11 +139,8 @@ class _GroupsPage(Page):
         super().__init__(storage, records)
         self._group_refs = group_refs
 
-    def entity(self, ref: Ref | None) -> Any:
-        if ref is not None and self._entities is None:
-            wanted = {r for a in self.actions for r in a.refs} | self._group_refs
-            self.known_entities(refs.resolve(self.storage, wanted - {None}))
-        return super().entity(ref)
+    def _refs(self) -> set[Ref]:
+        return super()._refs() | (self._group_refs - {None})
 
 
 class GroupQuery(WindowQuery['AggregatedActivity']):

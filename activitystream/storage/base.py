@@ -277,6 +277,23 @@ class Storage(ABC):
         """
         return {cls: self.load_entities(cls, ids) for cls, ids in wanted.items() if ids}
 
+    def read_shown(
+        self, wanted: Mapping[type, tuple[tuple[str, ...], list]]
+    ) -> dict[type, list[tuple]] | None:
+        """Attributes of host entities without building them, {class: (attribute names,
+        [primary key])}: {class: [a tuple of the values, in the names' order, per entity found]}.
+
+        None when this storage cannot read them all so, as many queries as
+        :meth:`load_entities_of` would take: then they load as entities. Here, always None.
+        """
+        return None
+
+    def held_entities(self, cls: type, keys: Iterable, names: Sequence[str]) -> dict[Any, Any]:
+        """{key: entity} of the entities of ``cls`` the host's session holds already with
+        attributes ``names`` loaded (a row shows them as the request holds them, changed or
+        not; an expired one would be read again, a query each)."""
+        return {}
+
     @abstractmethod
     def entity_attribute(self, entity: Any, attribute: str) -> Any:
         """The value of a host entity's attribute as the database has it now."""

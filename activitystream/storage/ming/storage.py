@@ -6,7 +6,7 @@ documents need no object mapping, and bulk writes stay one ``insert_many``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext, suppress
 from datetime import datetime
 from itertools import islice
@@ -476,6 +476,27 @@ class MingStorage(Backend, MingOutbox, MingPreferences):
 
     def load_entities(self, cls: Any, ids: list) -> list:  # a class Ming maps: its .query
         return cls.query.find({'_id': {'$in': ids}}).all()
+
+    def read_shown(
+        self, wanted: Mapping[type, tuple[tuple[str, ...], list]]
+    ) -> dict[type, list[tuple]] | None:
+        """The listed fields alone, one ``find`` per class: no Ming object is validated."""
+        found: dict[type, list[tuple]] = {}
+        for cls, (names, ids) in wanted.items():
+            if not ids:
+                found[cls] = []
+                continue
+            collection: Any = mapper(cls).collection  # a Ming document class
+            docs = self._c(collection.m.collection_name).find(
+                {'_id': {'$in': list(ids)}}, dict.fromkeys(names, 1)
+            )
+            found[cls] = [tuple(doc.get(name) for name in names) for doc in docs]
+        return found
+
+    def held_entities(self, cls: type, keys: Iterable, names: Sequence[str]) -> dict[Any, Any]:
+        imap = self.session.imap
+        held = ((key, imap.get(cls, key)) for key in keys)
+        return {key: entity for key, entity in held if entity is not None}
 
     def forget(self) -> None:
         self.session.clear()

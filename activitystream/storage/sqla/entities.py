@@ -14,6 +14,12 @@ inheritance, no SQL expression or deferred column, no eager relationship);
 the others load with ``select(cls)``, a query each, as do classes asked for
 more keys than ``COUNTS`` ends with. Keys are padded to those counts (the last
 key repeated), so that few statements are built and prepared.
+
+Rows need less: of a class listing ``__activitystream_display__``
+(:mod:`activitystream.entities.shown`), only those columns. ``shown_statement``
+reads them the same way, a UNION ALL of a SELECT per class, but as a Core
+statement that the storage runs as its other hot reads (straight to sqlite3,
+prepared on PostgreSQL): no ORM object is built.
 """
 
 from __future__ import annotations
@@ -23,12 +29,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Column, Table, bindparam, inspect, select, text
+from sqlalchemy import Column, Table, bindparam, cast, inspect, null, select, text, union_all
 
 from . import prepared
 
 if TYPE_CHECKING:
-    from sqlalchemy import BindParameter, Connection, Dialect, Executable
+    from sqlalchemy import BindParameter, CompoundSelect, Connection, Dialect, Executable, Select
 
 COUNTS = (1, 2, 4, 8, 16, 32, 64)
 # relationship loading that adds nothing to the statement loading the entity
@@ -143,14 +149,8 @@ def statement_for(
     ``prepare``: as a prepared statement where that pays (see the module).
     """
     classes = sorted(wanted, key=_order)
-    params: dict[str, Any] = {}
-    shape = []
-    for n, cls in enumerate(classes):
-        ids = wanted[cls]
-        count = _padded(len(ids))
-        params.update(zip(_names(n, count), ids + ids[-1:] * (count - len(ids)), strict=True))
-        shape.append((cls, count))
-    union = _union(tuple(shape), connection.dialect)
+    counts, params = _parameters([wanted[cls] for cls in classes])
+    union = _union(tuple(zip(classes, counts, strict=True)), connection.dialect)
     sql = prepared.prepare_text(connection, union.body, union.names) if prepare else None
     return classes, _orm(tuple(classes), sql or union.sql, union), params
 
@@ -160,7 +160,57 @@ def _order(cls: type) -> str:
     return f'{cls.__module__}.{cls.__qualname__}'
 
 
+def _parameters(keys: list[list]) -> tuple[list[int], dict[str, Any]]:
+    """(the padded count of each class's keys, the parameters ``k<class>_<i>`` holding them)."""
+    params: dict[str, Any] = {}
+    counts = []
+    for n, ids in enumerate(keys):
+        count = _padded(len(ids))
+        params.update(zip(_names(n, count), ids + ids[-1:] * (count - len(ids)), strict=True))
+        counts.append(count)
+    return counts, params
+
+
 @functools.cache
 def _padded(count: int) -> int:
     """The number of keys ``count`` keys are padded to."""
     return next(c for c in COUNTS if c >= count)
+
+
+# -- the columns that show an entity (``entities.shown``) ---------------------
+
+Listed = tuple[tuple[type, int, tuple[str, ...]], ...]  # (class, key count, attributes)
+
+
+def _listed_columns(cls: type, names: tuple[str, ...]) -> tuple[Column[Any], ...]:
+    """The columns of attributes ``names`` of ``cls``."""
+    attributes: Any = inspect(cls).column_attrs
+    return tuple(attributes[name].columns[0] for name in names)
+
+
+@functools.lru_cache(maxsize=512)
+def shown_statement(listed: Listed) -> Select[Any] | CompoundSelect:
+    """The columns of ``listed`` in one statement: a UNION ALL of a SELECT per class,
+    each filling its own columns and leaving the others' NULL, as the entities' statement
+    does; its keys are the parameters ``k<class>_<i>``, padded as there."""
+    every = [_listed_columns(cls, names) for cls, _, names in listed]
+    selects = []
+    for n, (cls, count, _) in enumerate(listed):
+        key: Any = inspect(cls).primary_key[0]
+        values = [
+            column if m == n else cast(null(), column.type)
+            for m, columns in enumerate(every)
+            for column in columns
+        ]
+        keys = [bindparam(name, type_=key.type) for name in _names(n, count)]
+        selects.append(select(*values).where(key.in_(keys)))
+    return selects[0] if len(selects) == 1 else union_all(*selects)
+
+
+def shown_for(wanted: Mapping[type, tuple[tuple[str, ...], list]]) -> tuple[Listed, dict[str, Any]]:
+    """(the shape, the parameters) reading ``wanted`` ({class: (attributes, keys)}, all
+    ``shared``) with ``shown_statement``."""
+    classes = sorted(wanted, key=_order)
+    counts, params = _parameters([wanted[cls][1] for cls in classes])
+    listed = zip(classes, counts, (wanted[cls][0] for cls in classes), strict=True)
+    return tuple(listed), params

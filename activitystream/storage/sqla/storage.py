@@ -43,7 +43,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from .. import keyset
 from ..base import REMOVED, ActionRecord, Backend, Cursor, NewAction, Ref, SeenState, StreamFilter
 from . import direct, prepared, recipients
-from .entities import shared, statement_for
+from .entities import shared, shown_for, shown_statement, statement_for
 from .outbox import SQLAOutbox
 from .preferences import SQLAPreferences
 from .schema import Action, ActionId, Delivery, Dismissal, ReadMark, Recipient, Subscription
@@ -799,6 +799,38 @@ class SQLAStorage(Backend, SQLAOutbox, SQLAPreferences):
             for n, cls in enumerate(classes):
                 found[cls] = [row[n] for row in rows if row[n] is not None]
         return found
+
+    def read_shown(
+        self, wanted: Mapping[type, tuple[tuple[str, ...], list]]
+    ) -> dict[type, list[tuple]] | None:
+        """One statement of the listed columns, when every class would load in the shared
+        statement and the host's session does not rewrite queries (its criteria apply)."""
+        asked = {cls: (names, list(ids)) for cls, (names, ids) in wanted.items() if ids}
+        if not asked:
+            return {cls: [] for cls in wanted}
+        together = shared({cls: ids for cls, (_, ids) in asked.items()})
+        if self._rewrites_queries() or len(together) < len(asked):
+            return None
+        listed, params = shown_for(asked)
+        rows = self._hot_read(shown_statement(listed), params).all()
+        found: dict[type, list[tuple]] = {cls: [] for cls in wanted}
+        start = 0
+        for cls, _, names in listed:
+            end = start + len(names)
+            found[cls] = [row[start:end] for row in rows if row[start] is not None]
+            start = end
+        return found
+
+    def held_entities(self, cls: type, keys: Iterable, names: Sequence[str]) -> dict[Any, Any]:
+        identity_map = self.session.identity_map
+        if not identity_map:
+            return {}
+        held = ((key, identity_map.get((cls, (key,), None))) for key in keys)
+        return {
+            key: entity
+            for key, entity in held
+            if entity is not None and inspect(entity).unloaded.isdisjoint(names)
+        }
 
     def _rewrites_queries(self) -> bool:
         """Whether the host's session may rewrite ORM queries (``do_orm_execute``: loader
