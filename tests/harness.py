@@ -7,6 +7,7 @@ Apps are cached per backend and their data wiped between tests; building any
 other app (``build_app``) drops the cache, since TG's configuration is process-global.
 """
 
+import contextlib
 import itertools
 import os
 import tempfile
@@ -241,6 +242,27 @@ class SQLAEnv(Env, hosts.app.SQLAHost):
         with self.engine.begin() as conn:
             for table in reversed(self.model.metadata.sorted_tables):
                 conn.execute(table.delete())
+
+
+@contextlib.contextmanager
+def loader_criteria(env, cls, where):
+    """While the block runs, the host's session adds loader criteria on ``cls`` to every
+    ORM SELECT (a host hiding soft-deleted rows or other tenants' does so)."""
+    from sqlalchemy import event
+    from sqlalchemy.orm import with_loader_criteria
+
+    session = env.model.DBSession.registry()
+    criteria = with_loader_criteria(cls, where)
+
+    def hide(state):
+        if state.is_select:
+            state.statement = state.statement.options(criteria)
+
+    event.listen(session, 'do_orm_execute', hide)
+    try:
+        yield
+    finally:
+        event.remove(session, 'do_orm_execute', hide)
 
 
 class MingEnv(Env, hosts.app.MingHost):

@@ -10,7 +10,7 @@ import pytest
 from activitystream import ConfigurationError, am, model, refs, subscriptions
 from activitystream.storage.base import Ref
 
-from .harness import BACKENDS, build_app
+from .harness import BACKENDS, build_app, loader_criteria
 from .test_plug import plug_into_fresh_config
 
 SQL = ('sqlite', 'postgresql')
@@ -290,26 +290,13 @@ def test_classes_the_shared_query_cannot_read_load_as_before(sqla_env, odd_class
 def test_a_session_that_rewrites_queries_loads_a_query_per_class(sqla_env):
     """A host filtering its ORM queries (here: no team named 'hidden', by loader criteria)
     keeps its filter: the shared statement's text cannot take it, each class loads alone."""
-    from sqlalchemy import event
-    from sqlalchemy.orm import with_loader_criteria
-
     env = sqla_env
     alice, team, hidden = env.user('alice'), env.team('shown'), env.team('hidden')
     env.commit()
     wanted = [refs.ref_of(e, 'e') for e in (alice, team, hidden)]
     env.clear_session()
-    session = env.model.DBSession.registry()
-    criteria = with_loader_criteria(env.model.Team, lambda cls: cls.name != 'hidden')
-
-    def hide(state):
-        if state.is_select:
-            state.statement = state.statement.options(criteria)
-
-    event.listen(session, 'do_orm_execute', hide)
-    try:
+    with loader_criteria(env, env.model.Team, lambda cls: cls.name != 'hidden'):
         with env.count_queries() as sent:
             found = refs.resolve(model.storage(), wanted)
-    finally:
-        event.remove(session, 'do_orm_execute', hide)
     assert len(sent) == 2, list(sent)
     assert [refs.display(found[ref]) for ref in wanted] == ['alice', 'team shown', None]

@@ -15,6 +15,8 @@ from activitystream import am, entities, grouping, model, refs
 from activitystream.entities.shown import Shown
 from activitystream.options import ConfigurationError
 
+from .harness import loader_criteria
+
 
 def post(env, title, slug):
     return env.add(env.model.Post(title=title, slug=slug, author_id=_author_id(env)))
@@ -146,30 +148,10 @@ def test_a_page_naming_a_class_that_lists_nothing_loads_entities(env):
 def test_a_session_that_rewrites_queries_keeps_its_criteria(sqla_env):
     """A host filtering its ORM queries (loader criteria: no user named 'bob') keeps its
     filter: rows then load entities, through the ORM."""
-    from sqlalchemy import event
-    from sqlalchemy.orm import with_loader_criteria
-
-    env = sqla_env
-    alice, bob, carol = env.user('alice'), env.user('bob'), env.user('carol')
-    tea = post(env, 'Tea party', 'tea-party')
-    am.create(alice, 'liked', target=tea, recipients=[carol])
-    am.create(bob, 'liked', target=tea, recipients=[carol])
-    env.commit()
-    recipient = refs.ref_of(carol, 'carol')
-    env.clear_session()
-    session = env.model.DBSession.registry()
-    criteria = with_loader_criteria(env.model.User, lambda cls: cls.user_name != 'bob')
-
-    def hide(state):
-        if state.is_select:
-            state.statement = state.statement.options(criteria)
-
-    event.listen(session, 'do_orm_execute', hide)
-    try:
-        actions, rows = rows_of(recipient)
-    finally:
-        event.remove(session, 'do_orm_execute', hide)
-    assert [r['who'] for r in rows] == ['someone', 'alice']
+    env, carol = _posted(sqla_env)
+    with loader_criteria(env, env.model.User, lambda cls: cls.user_name != 'bob'):
+        actions, rows = rows_of(carol)
+    assert [r['who'] for r in rows] == ['someone', 'Alice A.']
     assert type(actions[1].actor_shown) is env.model.User
 
 
@@ -187,15 +169,20 @@ def listing(env, monkeypatch):
     return env, listing
 
 
-def test_a_class_s_own_str_shows_its_stand_in(listing):
-    env, listing = listing
-    listing(env.model.Team, ('name',))
+def told_carol(env, actor):
+    """``actor`` joined a post, for carol: her reference, the session emptied."""
     carol = env.user('carol')
-    am.create(env.team('blue'), 'joined', target=post(env, 'Tea', 'tea'), recipients=[carol])
+    am.create(actor, 'joined', target=post(env, 'Tea', 'tea'), recipients=[carol])
     env.commit()
     carol = refs.ref_of(carol, 'carol')
     env.clear_session()
-    actions, rows = rows_of(carol)
+    return carol
+
+
+def test_a_class_s_own_str_shows_its_stand_in(listing):
+    env, listing = listing
+    listing(env.model.Team, ('name',))
+    actions, rows = rows_of(told_carol(env, env.team('blue')))
     assert isinstance(actions[0].actor_shown, Shown)
     assert rows[0]['who'] == 'team blue'
 
@@ -205,11 +192,7 @@ def test_a_display_attribute_not_listed_is_an_error(listing):
     its entity shows its name, so reading ``name`` is an error that says to list it."""
     env, listing = listing
     listing(env.model.Member, ())
-    carol = env.user('carol')
-    am.create(env.member('Mo'), 'joined', target=post(env, 'Tea', 'tea'), recipients=[carol])
-    env.commit()
-    carol = refs.ref_of(carol, 'carol')
-    env.clear_session()
+    carol = told_carol(env, env.member('Mo'))
     with pytest.raises(ConfigurationError, match=r"Member\.name .*add 'name'"):
         rows_of(carol)
     listing(env.model.Member, ('name',))
@@ -221,11 +204,7 @@ def test_a_display_attribute_not_listed_is_an_error(listing):
 def test_a_bad_listing_is_an_error_naming_it(listing, names):
     env, listing = listing
     listing(env.model.Team, names)
-    carol = env.user('carol')
-    am.create(env.team('blue'), 'joined', target=post(env, 'Tea', 'tea'), recipients=[carol])
-    env.commit()
-    carol = refs.ref_of(carol, 'carol')
-    env.clear_session()
+    carol = told_carol(env, env.team('blue'))
     with pytest.raises(ConfigurationError, match=r'Team\.__activitystream_display__'):
         rows_of(carol)
 
