@@ -10,6 +10,7 @@ import datetime
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from tgext.pluggable import instance_primary_key
 
 from activitystream import am, entities, grouping, model, refs
 from activitystream.entities.shown import Shown
@@ -87,6 +88,8 @@ def test_an_attribute_not_listed_is_an_error_naming_it(posted):
         target.no_such_attribute  # noqa: B018
     assert target.as_link == '/posts/tea-party'  # the class's own property, on the stand-in
     assert refs.ref_of(target, 'target') == actions[0].target_ref
+    assert target.__class__ is env.model.Post and isinstance(target, env.model.Post)
+    assert instance_primary_key(target, as_string=True) == actions[0].target_ref.id
     assert repr(target) == '<PostShown>'
 
 

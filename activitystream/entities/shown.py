@@ -11,9 +11,10 @@ attributes those read::
 is read as those columns alone (and its key), and each row's entity is a
 :class:`Shown`: a plain object holding them, on which the class's own
 ``as_str``, ``as_link``, ``as_avatar_url``, ``__str__`` and other methods and
-properties run. Reading an attribute the class maps but does not list is a
-ConfigurationError naming it, never a silent None. Only rows use stand-ins:
-``action.actor_entity`` and the rest stay the ORM's objects.
+properties run (its ``__class__`` is the entity's class). Reading an
+attribute the class maps but does not list is a ConfigurationError naming it,
+never a silent None. Only rows use stand-ins: ``action.actor_entity`` and the
+rest stay the ORM's objects.
 """
 
 from __future__ import annotations
@@ -102,9 +103,12 @@ def declared(cls: type) -> tuple[str, ...] | None:
 def shown_class(cls: type, names: tuple[str, ...], mapped: frozenset[str]) -> type[Shown]:
     """The :class:`Shown` class of ``cls``: ``names`` (its key among them) as slots,
     ``mapped`` the attributes its ORM maps. Its own ``__str__`` is copied: Python looks
-    dunder methods up on the class, never through ``__getattr__``."""
+    dunder methods up on the class, never through ``__getattr__``. ``__class__`` answers
+    ``cls`` (so does ``isinstance``), for methods that ask their class for its key, as
+    tgext.pluggable's ``instance_primary_key(self)`` does."""
     namespace: dict[str, Any] = {
         '__slots__': names,
+        '__class__': property(lambda self: cls),
         '_entity_class': cls,
         '_mapped': mapped,
         '__qualname__': f'{cls.__qualname__}Shown',

@@ -38,10 +38,13 @@ def excerpt(text):
 
 
 class UserMixin:
-    """activitystream shows entities by ``as_str`` and links them by ``as_link``.
+    """activitystream shows entities by ``as_str`` and links them by ``as_link``; its
+    menus read only the columns those use (``__activitystream_display__``).
 
     Its email subscription backend mails ``email_address`` (none: no mail).
     """
+
+    __activitystream_display__ = ('user_name', 'display_name')
 
     @property
     def as_str(self):
@@ -59,6 +62,8 @@ class UserMixin:
 
 
 class PostMixin:
+    __activitystream_display__ = ('text',)
+
     @property
     def as_str(self):
         return f'“{excerpt(self.text)}”'
@@ -74,6 +79,8 @@ class PostMixin:
 
 
 class CommentMixin:
+    __activitystream_display__ = ('text',)
+
     @property
     def as_str(self):
         return f'“{excerpt(self.text)}”'
