@@ -17,9 +17,8 @@ key repeated), so that few statements are built and prepared.
 
 Rows need less: of a class listing ``__activitystream_display__``
 (:mod:`activitystream.entities.shown`), only those columns. ``shown_statement``
-reads them the same way, a UNION ALL of a SELECT per class, but as a Core
-statement that the storage runs as its other hot reads (straight to sqlite3,
-prepared on PostgreSQL): no ORM object is built.
+is the same union of those columns alone, run as the storage's other hot reads
+(straight to sqlite3, prepared on PostgreSQL): no ORM object is built.
 """
 
 from __future__ import annotations
@@ -29,18 +28,19 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Column, Table, bindparam, cast, inspect, null, select, text, union_all
+from sqlalchemy import Column, Table, bindparam, inspect, select, text
 
 from . import prepared
 
 if TYPE_CHECKING:
-    from sqlalchemy import BindParameter, CompoundSelect, Connection, Dialect, Executable, Select
+    from sqlalchemy import BindParameter, Connection, Dialect, Executable
+    from sqlalchemy.sql.selectable import TextualSelect
 
 COUNTS = (1, 2, 4, 8, 16, 32, 64)
 # relationship loading that adds nothing to the statement loading the entity
 LAZY = frozenset({'select', 'raise', 'raise_on_sql', 'noload', 'dynamic', 'write_only'})
 
-Shape = tuple[tuple[type, int], ...]
+Shape = tuple[tuple[type, int, tuple[Column[Any], ...]], ...]  # (class, key count, columns)
 
 
 @functools.cache
@@ -99,14 +99,15 @@ def _names(n: int, count: int) -> tuple[str, ...]:
 
 @functools.lru_cache(maxsize=512)
 def _union(shape: Shape, dialect: Dialect) -> _Union:
-    """The statement of ``shape`` ((class, key count), ...) in ``dialect``, built once."""
+    """The statement of ``shape`` ((class, key count, its columns read), ...) in
+    ``dialect``, built once."""
     quote = dialect.identifier_preparer
-    every = [columns_of(cls) or () for cls, _ in shape]
+    every = [columns for _, _, columns in shape]
     nulls = {column: _null(column, dialect) for columns in every for column in columns}
     parts: list[str] = []
     body: list[str] = []
     binds: list[BindParameter[Any]] = []
-    for n, (cls, count) in enumerate(shape):
+    for n, (cls, count, _) in enumerate(shape):
         table = quote.format_table(inspect(cls).local_table)
         listed = [
             f'{table}.{quote.quote(column.name)}' if m == n else nulls[column]
@@ -150,7 +151,8 @@ def statement_for(
     """
     classes = sorted(wanted, key=_order)
     counts, params = _parameters([wanted[cls] for cls in classes])
-    union = _union(tuple(zip(classes, counts, strict=True)), connection.dialect)
+    columns = [columns_of(cls) or () for cls in classes]
+    union = _union(tuple(zip(classes, counts, columns, strict=True)), connection.dialect)
     sql = prepared.prepare_text(connection, union.body, union.names) if prepare else None
     return classes, _orm(tuple(classes), sql or union.sql, union), params
 
@@ -189,22 +191,12 @@ def _listed_columns(cls: type, names: tuple[str, ...]) -> tuple[Column[Any], ...
 
 
 @functools.lru_cache(maxsize=512)
-def shown_statement(listed: Listed) -> Select[Any] | CompoundSelect:
-    """The columns of ``listed`` in one statement: a UNION ALL of a SELECT per class,
-    each filling its own columns and leaving the others' NULL, as the entities' statement
-    does; its keys are the parameters ``k<class>_<i>``, padded as there."""
-    every = [_listed_columns(cls, names) for cls, _, names in listed]
-    selects = []
-    for n, (cls, count, _) in enumerate(listed):
-        key: Any = inspect(cls).primary_key[0]
-        values = [
-            column if m == n else cast(null(), column.type)
-            for m, columns in enumerate(every)
-            for column in columns
-        ]
-        keys = [bindparam(name, type_=key.type) for name in _names(n, count)]
-        selects.append(select(*values).where(key.in_(keys)))
-    return selects[0] if len(selects) == 1 else union_all(*selects)
+def shown_statement(listed: Listed, dialect: Dialect) -> TextualSelect:
+    """The columns of ``listed`` in one statement, the entities' statement's union of
+    those columns alone, as a Core statement (no entity is built from its rows)."""
+    shape = tuple((cls, count, _listed_columns(cls, names)) for cls, count, names in listed)
+    union = _union(shape, dialect)
+    return text(union.sql).bindparams(*union.binds).columns(*union.columns)
 
 
 def shown_for(wanted: Mapping[type, tuple[tuple[str, ...], list]]) -> tuple[Listed, dict[str, Any]]:

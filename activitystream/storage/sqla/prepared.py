@@ -29,10 +29,11 @@ from typing import Any
 from sqlalchemy import Connection, Dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql import CompoundSelect, Select
+from sqlalchemy.sql.selectable import TextualSelect
 
 from . import direct
 
-Statement = Select[Any] | CompoundSelect[Any]
+Statement = Select[Any] | CompoundSelect[Any] | TextualSelect
 
 log = logging.getLogger(__name__)
 

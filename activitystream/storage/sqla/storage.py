@@ -472,7 +472,7 @@ class SQLAStorage(Backend, SQLAOutbox, SQLAPreferences):
         """Run a prebuilt SELECT on the session's connection: no ORM layer on the hot path."""
         return self.session.connection().execute(stmt, params)
 
-    def _hot_read(self, stmt: Select | CompoundSelect, params: dict[str, Any]) -> Any:
+    def _hot_read(self, stmt: prepared.Statement, params: dict[str, Any]) -> Any:
         """``_read`` for the inbox page and its counts: prepared once on PostgreSQL
         (psycopg2), handed to sqlite3 directly on SQLite (see ``.direct``)."""
         connection = self.session.connection()
@@ -812,7 +812,8 @@ class SQLAStorage(Backend, SQLAOutbox, SQLAPreferences):
         if self._rewrites_queries() or len(together) < len(asked):
             return None
         listed, params = shown_for(asked)
-        rows = self._hot_read(shown_statement(listed), params).all()
+        stmt = shown_statement(listed, self.session.connection().dialect)
+        rows = self._hot_read(stmt, params).all()
         found: dict[type, list[tuple]] = {cls: [] for cls in wanted}
         start = 0
         for cls, _, names in listed:
