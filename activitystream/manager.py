@@ -760,8 +760,9 @@ class ActionManager:
 
         Every action it did (with what hangs from them), every delivery to it,
         its seen state, read marks and dismissals, its subscriptions both
-        ways, the outbox work of its emits, its notification preferences,
-        the digest items held for it or of its doing and its digest marks;
+        ways, the outbox work of its emits and of emits to its subscribers,
+        its notification preferences, the digest items held for it, of its
+        doing or about it (their texts name it) and its digest marks;
         its feeds are dropped and its actions leave its followers' feeds. In
         the caller's transaction (call it where the host deletes the entity,
         or see ``erase_on_delete``), ``batch`` actions and jobs at a time.
@@ -784,14 +785,16 @@ class ActionManager:
         return counts
 
     def _erase_jobs(self, storage: Backend, ref: Ref, batch: int) -> int:
-        """Delete the outbox jobs of ``ref``'s emits (their texts name it), a page at a time.
+        """Delete the outbox jobs of emits by ``ref`` or to its subscribers, a page at a time.
 
-        Other jobs stay: deliveries to an entity the host deleted are dropped
-        when done, and feed jobs of deleted actions leave nothing shown.
+        Their texts name it. Other jobs stay: deliveries to an entity the host
+        deleted are dropped when done, and feed jobs of deleted actions leave
+        nothing shown.
         """
         pair, after, gone = [ref.type, ref.id], None, 0
         while page := storage.job_page(after, batch):
-            gone += storage.delete_jobs([j.id for j in page if j.payload.get('actor') == pair])
+            named = [j.id for j in page if pair in (j.payload.get('actor'), j.payload.get('obj'))]
+            gone += storage.delete_jobs(named)
             after = page[-1].id
         return gone
 

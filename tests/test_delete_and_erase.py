@@ -188,8 +188,12 @@ def test_erase_takes_everything_of_an_entity(env):
         subscriptions.subscribe(subscriber, obj)
     storage = model.storage()
     pair = ['User', ref_of(alice, 'alice').id]
-    jobs = [NewJob('deliver', {'actor': pair}), NewJob('deliver', {'actor': ['User', 'x']})]
-    storage.add_jobs(jobs, utcnow(), ready=False)  # pending work of one of her emits, and not
+    jobs = [
+        NewJob('deliver', {'actor': pair, 'obj': None}),  # pending work of one of her emits,
+        NewJob('deliver', {'actor': ['User', 'y'], 'obj': pair}),  # of one to her subscribers
+        NewJob('deliver', {'actor': ['User', 'x'], 'obj': ['Document', '1']}),  # and neither
+    ]
+    storage.add_jobs(jobs, utcnow(), ready=False)
     removed = am.erase(alice, batch=2)
     assert removed == {
         'actions': 3,
@@ -198,7 +202,7 @@ def test_erase_takes_everything_of_an_entity(env):
         'read_marks': 1,  # bob's of d0 (hers is a watermark)
         'seen': 1,
         'subscriptions': 3,  # bob to her, hers to the plan and to carol
-        'outbox_jobs': 1,
+        'outbox_jobs': 2,
         'preferences': 0,
         'digest_items': 0,
         'digest_marks': 0,
@@ -247,9 +251,12 @@ def digesting(request, smtp):  # noqa: F811 - the fixture imported above
     return digest_app(request.param, smtp[1])
 
 
+LATER = NOW + dt.timedelta(days=9)
+
+
 def held(user):
     """The verbs and actors' names of what ``user`` holds for its next digest."""
-    items = model.storage().digest_items(ref_of(user, 'user'), NOW + dt.timedelta(days=9), 99)
+    items = model.storage().digest_items(ref_of(user, 'user'), LATER, 99)
     return sorted((i.verb, i.actor.id) for i in items)
 
 
@@ -292,6 +299,33 @@ def test_erase_takes_preferences_digest_items_and_marks(digesting, smtp):  # noq
     digests = [m['To'] for m in smtp[0].messages if 'digest' in m['Subject']]
     assert digests == ['bob@example.com', 'alice@example.com']
     assert {k: am.erase(bob)[k] for k in removed} == dict.fromkeys(removed, 0)
+
+
+def test_erase_takes_the_digest_items_about_it(digesting, smtp):  # noqa: F811
+    """Held for others, carol's comment on bob's profile names him: it goes with him."""
+    env = digesting
+    alice, bob, carol = (env.user(f'{n}@example.com') for n in ('alice', 'bob', 'carol'))
+    plan = env.document('Plan')
+    for obj in (bob, plan):
+        subscriptions.subscribe(alice, obj)
+    env.commit()
+    for obj, name in ((bob, 'bob@example.com'), (plan, 'Plan')):
+        subscriptions.emit(
+            f'{{actor}} commented on {name}', subscribers_of=obj, actor=carol, verb='commented'
+        )
+        env.commit()
+    assert [i.text for i in model.storage().digest_items(ref_of(alice, 'alice'), LATER, 99)] == [
+        'carol@example.com commented on bob@example.com',
+        'carol@example.com commented on Plan',
+    ]
+    assert am.erase(bob)['digest_items'] == 1
+    env.commit()
+    env.clear_session()
+    texts = [i.text for i in model.storage().digest_items(ref_of(alice, 'alice'), LATER, 99)]
+    assert texts == ['carol@example.com commented on Plan']
+    assert digest.run('daily', now=NOW + dt.timedelta(days=1))[0] == 1
+    [mail] = [m for m in smtp[0].messages if 'digest' in m['Subject']]
+    assert 'bob@' not in mail.as_string() and 'commented on Plan' in mail.as_string()
 
 
 @pytest.fixture

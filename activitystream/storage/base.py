@@ -460,10 +460,12 @@ class PreferenceStorage(ABC):
 
     @abstractmethod
     def delete_digests(self, entity: Ref) -> dict[str, int]:
-        """Delete the digest items held for ``entity`` or of its doing, and its marks (erasure).
+        """Delete the digest items held for ``entity``, of its doing or about it, and its marks.
 
-        {'digest_items': how many, 'digest_marks': how many}. Items of its doing
-        are found by a scan: they live only until the next digest goes.
+        For erasure: an item's text, formatted when it was emitted, names its
+        actor and its target. {'digest_items': how many, 'digest_marks': how
+        many}. Items of its doing or about it are found by a scan: they live
+        only until the next digest goes.
         """
 
 

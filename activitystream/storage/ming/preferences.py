@@ -114,7 +114,8 @@ class MingPreferences(OnSession, PreferenceStorage):
 
     def delete_digests(self, entity: Ref) -> dict[str, int]:
         doing = {'actor_type': entity.type, 'actor_id': entity.id}
-        gone = self._c(DIGEST_ITEMS).delete_many({'$or': [_of(entity), doing]})
+        about = {'target_type': entity.type, 'target_id': entity.id}
+        gone = self._c(DIGEST_ITEMS).delete_many({'$or': [_of(entity), doing, about]})
         return {
             'digest_items': gone.deleted_count,
             'digest_marks': self._c(DIGEST_MARKS).delete_many(_of(entity)).deleted_count,

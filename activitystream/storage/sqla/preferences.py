@@ -152,7 +152,8 @@ class SQLAPreferences(OnSession, PreferenceStorage):
 
     def delete_digests(self, entity: Ref) -> dict[str, int]:
         doing = and_(items.c.actor_type == entity.type, items.c.actor_id == entity.id)
-        gone_items = delete(DigestTable).where(or_(_of(items, entity), doing))
+        about = and_(items.c.target_type == entity.type, items.c.target_id == entity.id)
+        gone_items = delete(DigestTable).where(or_(_of(items, entity), doing, about))
         gone_marks = delete(DigestMark).where(_of(marks, entity))
         return {
             'digest_items': self.session.execute(gone_items, execution_options=NO_SYNC).rowcount,
