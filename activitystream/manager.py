@@ -762,11 +762,14 @@ class ActionManager:
         its seen state, read marks and dismissals, its subscriptions both
         ways, the outbox work of its emits and of emits to its subscribers,
         its notification preferences, the digest items held for it, of its
-        doing or about it (their texts name it) and its digest marks;
+        doing or about it (their texts name it) and its digest marks; the
+        ``redis`` backend's lists of it go through the outbox once this commits;
         its feeds are dropped and its actions leave its followers' feeds. In
         the caller's transaction (call it where the host deletes the entity,
         or see ``erase_on_delete``), ``batch`` actions and jobs at a time.
         """
+        from .subscriptions.backends import configured_backends, redis_lists  # they import am
+
         ref = refs.ref_of(entity, 'entity')
         batch, storage = _batch(batch), self.storage
         counts = dict.fromkeys(ERASED, 0)
@@ -779,6 +782,7 @@ class ActionManager:
         counts['outbox_jobs'] = self._erase_jobs(storage, ref, batch)
         counts['preferences'] = storage.delete_preferences(ref)
         counts.update(storage.delete_digests(ref))
+        redis_lists.erased(ref, configured_backends().values())
         manager = model.options().get('feed_manager')
         if manager is not None:
             manager.user_erased(ref)

@@ -4,11 +4,17 @@ import datetime as dt
 import uuid
 
 import pytest
+import transaction
 
+import hosts.app
 from activitystream import am, model, refs, subscriptions
+from activitystream.delivery import drain
+from activitystream.subscriptions.backends.redis_lists import GROUPS
 
 from . import subscription_support as support
 from .harness import BACKENDS, build_app
+
+SQL_BACKENDS = hosts.app.SQL_BACKENDS
 
 REDIS = 'activitystream.subscriptions.backends.RedisBackend'
 NOTIFICATIONS = 'activitystream.subscriptions.backends.ActivityStreamBackend'
@@ -166,3 +172,67 @@ def test_a_deliver_job_done_twice_pushes_once(env, monkeypatch):
         with model.unit_of_work() as storage:
             assert deliver_job(storage, job) is None
     assert texts(subscriptions.user_stream(bob)['undelivered']) == ['once']
+
+
+def filled_lists(env, user):
+    """One item in each of ``user``'s three lists."""
+    for text, moves in (('read', 2), ('shown', 1), ('new', 0)):
+        subscriptions.emit(text, send_only_to=user, backends=['redis'])
+        env.commit()
+        if moves:
+            subscriptions.user_stream(user, clear_undelivered=True)
+        if moves == 2:
+            subscriptions.acknowledge(user)
+    return {group: texts(items) for group, items in subscriptions.user_stream(user).items()}
+
+
+def list_keys(user):
+    ref, prefix = refs.ref_of(user, 'user'), model.options()['redis_prefix']
+    return [f'{prefix}:stream:{{{ref.type}:{ref.id}}}:{group}' for group in GROUPS]
+
+
+def test_erase_drops_the_lists_of_the_erased_once_it_commits(env, redis):
+    """What the redis backend delivered to bob goes with him; alice keeps hers."""
+    bob, alice = env.user('bob'), env.user('alice')
+    kept = filled_lists(env, alice)
+    assert filled_lists(env, bob) == {
+        'undelivered': ['new'],
+        'unacknowledged': ['shown'],
+        'acknowledged': ['read'],
+    }
+    am.erase(bob)
+    if env.backend in SQL_BACKENDS:  # queued with the erasure: nothing gone before the commit
+        assert redis.exists(*list_keys(bob)) == 3
+    env.commit()
+    assert redis.exists(*list_keys(bob)) == 0
+    assert {
+        group: texts(items) for group, items in subscriptions.user_stream(alice).items()
+    } == kept
+
+
+@pytest.mark.parametrize('backend', SQL_BACKENDS)
+def test_an_erasure_rolled_back_keeps_the_lists(redis, backend):
+    env = redis_app(backend)
+    bob = env.user('bob')
+    filled_lists(env, bob)
+    am.erase(bob)
+    transaction.abort()
+    assert redis.exists(*list_keys(bob)) == 3
+    assert drain().jobs == 0  # and no job waits to drop them
+
+
+def test_lists_of_an_erasure_while_redis_is_down_go_when_it_is_back(redis, monkeypatch):
+    for backend in BACKENDS:
+        env = redis_app(backend)
+        bob = env.user('bob')
+        filled_lists(env, bob)
+        keys = list_keys(bob)
+        monkeypatch.setitem(
+            model.options(), 'redis_url', f'redis://127.0.0.1:{support.free_port()}/0'
+        )
+        am.erase(bob)
+        env.commit()  # the erasure commits; the job waits for its retry
+        assert redis.exists(*keys) == 3
+        monkeypatch.setitem(model.options(), 'redis_url', support.REDIS_URL)  # back up
+        assert subscriptions.retry_failed().done == 1
+        assert redis.exists(*keys) == 0

@@ -34,6 +34,7 @@ HANDLERS = {
     'fanout': 'activitystream.feeds.jobs:fanout_job',
     'feed': 'activitystream.feeds.jobs:feed_job',
     'digest': 'activitystream.digest:digest_job',
+    'streams': 'activitystream.subscriptions.backends.redis_lists:streams_job',
 }
 BACKOFF_CAP = timedelta(hours=6)
 

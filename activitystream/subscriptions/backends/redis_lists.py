@@ -7,6 +7,8 @@ moves undelivered items to unacknowledged (they have been shown);
 ``acknowledge(user)`` moves unacknowledged items to acknowledged. Moves are
 atomic Lua scripts, so an item pushed meanwhile is never lost. The three keys
 of a user share a hash tag, so they live on one Redis Cluster node.
+``am.erase`` drops an erased recipient's lists through the outbox (``streams``
+jobs), once the erasure has committed.
 """
 
 from __future__ import annotations
@@ -18,8 +20,9 @@ from functools import cache
 from typing import Any
 
 from ... import model, refs
+from ...delivery.queue import enqueue
 from ...redis_client import client, run_script
-from ...storage.base import Ref
+from ...storage.base import Backend, Job, NewJob, Ref
 from .base import BaseBackend
 
 GROUPS = ('undelivered', 'unacknowledged', 'acknowledged')
@@ -91,6 +94,10 @@ class UserStreams:
                 run_script(once, [key, marker], [item, self.length, DONE_TTL], pipe)
         pipe.execute()
 
+    def drop(self, ref: Ref) -> int:
+        """Delete ``ref``'s three lists (one slot: one command); how many existed."""
+        return int(self.redis.delete(*(self.key(ref, group) for group in GROUPS)))
+
     def move(self, ref: Ref, source: str, destination: str, pipe: Any = None) -> Any:
         keys = [self.key(ref, source), self.key(ref, destination)]
         return run_script(_move_script(self.url), keys, [self.length], pipe)
@@ -144,3 +151,18 @@ def user_stream(
 def acknowledge(user: Any) -> int:
     """Move ``user``'s unacknowledged items to acknowledged; return how many moved."""
     return UserStreams().move(refs.ref_of(user, 'user'), 'unacknowledged', 'acknowledged')
+
+
+def erased(ref: Ref, backends: Iterable[type[BaseBackend]]) -> None:
+    """``am.erase``: queue the removal of ``ref``'s lists when a backend of ``backends`` keeps them.
+
+    In the erasure's transaction, so the lists go once it commits and never
+    if it rolls back; a Redis that is down then gets the job again later.
+    """
+    if any(issubclass(cls, RedisBackend) for cls in backends):
+        enqueue([NewJob('streams', {'drop': [ref.type, ref.id]})]).ready()
+
+
+def streams_job(storage: Backend, job: Job) -> None:
+    """The outbox job of :func:`erased` (a Redis error raises: the job is tried again)."""
+    UserStreams().drop(Ref(*job.payload['drop']))
