@@ -762,11 +762,12 @@ class ActionManager:
         its seen state, read marks and dismissals, its subscriptions both
         ways, the outbox work of its emits and of emits to its subscribers,
         its notification preferences, the digest items held for it, of its
-        doing or about it (their texts name it) and its digest marks; the
-        ``redis`` backend's lists of it go through the outbox once this commits;
-        its feeds are dropped and its actions leave its followers' feeds. In
-        the caller's transaction (call it where the host deletes the entity,
-        or see ``erase_on_delete``), ``batch`` actions and jobs at a time.
+        doing or about it (their texts name it) and its digest marks. Its
+        feeds and the ``redis`` backend's lists of it are dropped, and its
+        actions leave its followers' feeds, through the outbox once this
+        commits. In the caller's transaction (call it where the host deletes
+        the entity, or see ``erase_on_delete``), ``batch`` actions and jobs at
+        a time.
         """
         from .subscriptions.backends import configured_backends, redis_lists  # they import am
 

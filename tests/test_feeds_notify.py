@@ -4,7 +4,9 @@ import datetime as dt
 import json
 
 import pytest
+import transaction
 
+import hosts.app
 from activitystream import am, delivery, model, subscriptions
 from activitystream.delivery import runner
 from activitystream.feeds import FeedManager, NotificationRedisFeed, RedisFeed
@@ -13,6 +15,9 @@ from activitystream.timeutil import utcnow
 from . import feeds_support
 from .feeds_support import feeds_app, snapshot
 from .harness import BACKENDS
+from .subscription_support import free_port
+
+SQL_BACKENDS = hosts.app.SQL_BACKENDS
 
 redis = feeds_support.redis  # the shared fixture
 
@@ -204,6 +209,30 @@ def test_erasure_drops_every_key_of_the_notification_feed(site, redis):
     assert redis.exists(*keys) > 3
     am.erase(carol)
     site.commit()
+    assert redis.exists(*keys) == 0
+
+
+def test_feeds_of_an_erasure_go_when_redis_is_back_and_stay_if_it_rolls_back(
+    site, redis, monkeypatch
+):
+    alice, carol = site.user('alice', 'Alice'), site.user('carol', 'Carol')
+    notes(carol)
+    am.create(alice, 'commented on', target=site.document('A'), recipients=[carol])
+    site.commit()
+    keys = notes(carol).all_keys()
+    present = redis.exists(*keys)
+    assert present > 3
+    if site.backend in SQL_BACKENDS:  # Ming has no transaction to roll back
+        am.erase(carol)
+        transaction.abort()
+        assert redis.exists(*keys) == present
+        assert delivery.drain().jobs == 0
+    monkeypatch.setitem(model.options(), 'redis_url', f'redis://127.0.0.1:{free_port()}/0')
+    am.erase(carol)
+    site.commit()  # the erasure commits; dropping its feeds waits for Redis
+    assert redis.exists(*keys) == present
+    monkeypatch.setitem(model.options(), 'redis_url', feeds_support.support.REDIS_URL)
+    subscriptions.retry_failed()
     assert redis.exists(*keys) == 0
 
 

@@ -2,8 +2,9 @@
 
 A ``fanout`` job writes the actor's own feeds (one round trip), then queues
 one ``feed`` job per chunk of followers, each in its priority's queue. A
-``feed`` job writes one chunk (one round trip), or copies a followed user's
-actions into a follower's feeds (``follow``/``unfollow``). Payloads are JSON:
+``feed`` job writes one chunk (one round trip), copies a followed user's
+actions into a follower's feeds (``follow``/``unfollow``), or drops an
+erased user's feeds (``erased``). Payloads are JSON:
 the manager by its ``module:Class`` path, user ids, feed names, entries.
 Every job can run twice and leave the same feeds.
 """
@@ -48,5 +49,7 @@ def feed_job(storage: Backend, job: Job) -> None:
         manager.copy_follow(*payload['follow'])
     elif 'unfollow' in payload:
         manager.uncopy_follow(*payload['unfollow'])
+    elif 'erased' in payload:
+        manager.drop_feeds(payload['erased'])
     else:
         manager.run_chunk(FanoutChunk.from_payload(payload['chunk']), payload['if_built'])

@@ -543,19 +543,21 @@ class FeedManager:
             enqueue(list(notification_jobs(self, gone, remove=True))).ready()
 
     def user_erased(self, ref: Ref) -> None:
-        """``am.erase``: drop the feeds of an erased user once the erasure commits."""
-        if ref.type != self.user_type:
-            return
-        feeds = self._all_feeds(feed_user_id(ref.id))
+        """``am.erase``: queue the drop of an erased user's feeds, done once the erasure commits.
 
-        def drop() -> None:
-            pipe = self._redis().pipeline(transaction=False)
-            for feed in feeds:  # one key per command: keys of several cluster slots
-                for key in feed.all_keys():
-                    pipe.delete(key)
-            pipe.execute()
+        Through the outbox: never if the erasure rolls back, again later if Redis is down.
+        """
+        if ref.type == self.user_type:
+            payload = {'manager': self.path(), 'erased': feed_user_id(ref.id)}
+            enqueue([NewJob('feed', payload)]).ready()
 
-        model.storage().after_commit(drop)
+    def drop_feeds(self, user_id: str) -> None:
+        """An ``erased`` job: every key of every feed of the user, gone (one round trip)."""
+        pipe = self._redis().pipeline(transaction=False)
+        for feed in self._all_feeds(user_id):  # one key per command: keys of several slots
+            for key in feed.all_keys():
+                pipe.delete(key)
+        pipe.execute()
 
     def follow_user(self, user_id: Any, target_user_id: Any) -> None:
         """Copy the ``follow_activity_limit`` latest actions of the target into the user's feeds.
