@@ -260,11 +260,16 @@ def held(user):
     return sorted((i.verb, i.actor.id) for i in items)
 
 
+def people_and_plan(env):
+    """alice, bob and carol (named by their addresses), and a plan."""
+    users = (env.user(f'{n}@example.com') for n in ('alice', 'bob', 'carol'))
+    return (*users, env.document('Plan'))
+
+
 def test_erase_takes_preferences_digest_items_and_marks(digesting, smtp):  # noqa: F811
     """Bob's choices, his mark, what is held for him and what he did held for others go."""
     env = digesting
-    alice, bob, carol = (env.user(f'{n}@example.com') for n in ('alice', 'bob', 'carol'))
-    plan = env.document('Plan')
+    alice, bob, carol, plan = people_and_plan(env)
     for user in (alice, bob):
         subscriptions.subscribe(user, plan)
     preferences.set(bob, 'liked', ['digest'])
@@ -304,8 +309,7 @@ def test_erase_takes_preferences_digest_items_and_marks(digesting, smtp):  # noq
 def test_erase_takes_the_digest_items_about_it(digesting, smtp):  # noqa: F811
     """Held for others, carol's comment on bob's profile names him: it goes with him."""
     env = digesting
-    alice, bob, carol = (env.user(f'{n}@example.com') for n in ('alice', 'bob', 'carol'))
-    plan = env.document('Plan')
+    alice, bob, carol, plan = people_and_plan(env)
     for obj in (bob, plan):
         subscriptions.subscribe(alice, obj)
     env.commit()
